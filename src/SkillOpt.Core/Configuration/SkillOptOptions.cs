@@ -1,0 +1,166 @@
+namespace SkillOpt.Core.Configuration;
+
+/// <summary>
+/// The whole <c>skillopt.yaml</c>. Defaults are the reference's (microsoft/SkillOpt, see REFERENCE.md: 4 epochs, batch 40,
+/// minibatch 8, merge fan-in 8, 16 parallel optimizer calls, learning rate 4→2 by cosine). Settings left unset take their
+/// value from <see cref="Preset"/>: <c>default</c> (our safer behaviour) or <c>classic</c> (the reference's behaviour, for
+/// comparisons).
+/// </summary>
+public sealed class SkillOptOptions
+{
+    /// <summary><c>default</c> or <c>classic</c>.</summary>
+    public string Preset { get; set; } = "default";
+
+    /// <summary>Run seed: fixes the train order, task samples and every tie-break (integer).</summary>
+    public int Seed { get; set; } = 1;
+
+    /// <summary>The optimisation loop.</summary>
+    public TrainingOptions Training { get; set; } = new();
+
+    /// <summary>How edits are applied to the skill.</summary>
+    public SkillEditOptions Skill { get; set; } = new();
+
+    /// <summary>The validation gate.</summary>
+    public GateOptions Gate { get; set; } = new();
+
+    /// <summary>How rollouts are run and how their errors are treated.</summary>
+    public RolloutOptions Rollouts { get; set; } = new();
+
+    /// <summary>Train / validation / test ratios for tasks that do not pin a split.</summary>
+    public SplitOptions Splits { get; set; } = new();
+
+    /// <summary>Target and optimizer models.</summary>
+    public ModelsOptions Models { get; set; } = new();
+
+    /// <summary>Optional price table: model id → price per million tokens.</summary>
+    public Dictionary<string, ModelPrice> Pricing { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>True for the <c>classic</c> preset.</summary>
+    public bool IsClassic => string.Equals(Preset, "classic", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Fills every setting left unset with the value of <see cref="Preset"/>. Idempotent.</summary>
+    public SkillOptOptions ApplyPreset()
+    {
+        var classic = IsClassic;
+        Skill.TokenBudget ??= classic ? 0 : 2000;
+        Skill.DuplicateSimilarity ??= classic ? 2.0 : 0.85;
+        Skill.Matching ??= classic ? "classic" : "strict";
+        Gate.Kind ??= "strict";
+        Training.RejectedEdits.Scope ??= classic ? "epoch" : "run";
+        Training.RejectedEdits.Enforce ??= !classic;
+        Training.SlowUpdate.Gated ??= !classic;
+        Training.MetaSkill.InLastEpoch ??= classic;
+        return this;
+    }
+}
+
+/// <summary>The <c>training</c> section.</summary>
+public sealed class TrainingOptions
+{
+    /// <summary>Passes over the train split (reference: 4).</summary>
+    public int Epochs { get; set; } = 4;
+    /// <summary>Train tasks per step (reference: 40).</summary>
+    public int BatchSize { get; set; } = 40;
+    /// <summary>Trajectories per reflection call (reference: 8).</summary>
+    public int MinibatchSize { get; set; } = 8;
+    /// <summary>Patches per merge call (reference: 8).</summary>
+    public int MergeFanIn { get; set; } = 8;
+    /// <summary>Optimizer calls in flight at once (reference: 16).</summary>
+    public int OptimizerConcurrency { get; set; } = 16;
+    /// <summary>Whether successful trajectories are reflected on too (reference: yes).</summary>
+    public bool ReflectSuccesses { get; set; } = true;
+    /// <summary>The textual learning rate.</summary>
+    public LearningRateOptions LearningRate { get; set; } = new();
+    /// <summary>End-of-epoch slow update.</summary>
+    public SlowUpdateOptions SlowUpdate { get; set; } = new();
+    /// <summary>End-of-epoch meta skill.</summary>
+    public MetaSkillOptions MetaSkill { get; set; } = new();
+    /// <summary>The rejected-edit buffer.</summary>
+    public RejectedEditOptions RejectedEdits { get; set; } = new();
+}
+
+/// <summary>The <c>training.learning_rate</c> section: most edits per step, scheduled from <see cref="Max"/> to <see cref="Min"/>.</summary>
+public sealed class LearningRateOptions
+{
+    /// <summary><c>constant</c>, <c>linear</c> or <c>cosine</c> (reference: cosine).</summary>
+    public string Schedule { get; set; } = "cosine";
+    /// <summary>Edits allowed at the first step (reference: 4).</summary>
+    public int Max { get; set; } = 4;
+    /// <summary>Edits allowed at the last step (reference: 2).</summary>
+    public int Min { get; set; } = 2;
+}
+
+/// <summary>The <c>training.slow_update</c> section.</summary>
+public sealed class SlowUpdateOptions
+{
+    /// <summary>Run a slow update at the end of each epoch from the second on.</summary>
+    public bool Enabled { get; set; } = true;
+    /// <summary>Train tasks rolled out with the previous and current skills (reference: 20).</summary>
+    public int SampleSize { get; set; } = 20;
+    /// <summary>Most words of guidance asked for.</summary>
+    public int MaxWords { get; set; } = 150;
+    /// <summary>Whether the guidance must pass the validation gate (default preset: yes; classic: no, as the reference).</summary>
+    public bool? Gated { get; set; }
+}
+
+/// <summary>The <c>training.meta_skill</c> section.</summary>
+public sealed class MetaSkillOptions
+{
+    /// <summary>Write advice to the optimizer at the end of each epoch from the second on.</summary>
+    public bool Enabled { get; set; } = true;
+    /// <summary>Most words of advice asked for.</summary>
+    public int MaxWords { get; set; } = 120;
+    /// <summary>Also after the last epoch, whose advice nothing uses (classic only: the reference does it).</summary>
+    public bool? InLastEpoch { get; set; }
+}
+
+/// <summary>The <c>training.rejected_edits</c> section.</summary>
+public sealed class RejectedEditOptions
+{
+    /// <summary><c>run</c> (kept across epochs) or <c>epoch</c> (reset each epoch, as the reference).</summary>
+    public string? Scope { get; set; }
+    /// <summary>Filter re-proposed rejected edits in code (default preset) rather than only showing them to the optimizer.</summary>
+    public bool? Enforce { get; set; }
+}
+
+/// <summary>The <c>skill</c> section: how edits are applied.</summary>
+public sealed class SkillEditOptions
+{
+    /// <summary>Most tokens the skill may hold after a step (0 = unlimited; default 2,000, classic unlimited).</summary>
+    public int? TokenBudget { get; set; }
+    /// <summary>Word-set similarity in [0,1] at or above which new content duplicates an existing block (above 1 disables).</summary>
+    public double? DuplicateSimilarity { get; set; }
+    /// <summary><c>strict</c> (unique anchors, no fallback) or <c>classic</c> (first occurrence, missing anchor appends).</summary>
+    public string? Matching { get; set; }
+}
+
+/// <summary>The <c>gate</c> section.</summary>
+public sealed class GateOptions
+{
+    /// <summary>Gate name: <c>strict</c> (candidate mean &gt; stored current mean).</summary>
+    public string? Kind { get; set; }
+}
+
+/// <summary>The <c>rollouts</c> section.</summary>
+public sealed class RolloutOptions
+{
+    /// <summary>How many times an Errored task is re-run before it is excluded (default 1).</summary>
+    public int ErroredRetries { get; set; } = 1;
+    /// <summary>Largest fraction in [0,1] of a rollout's tasks that may stay Errored before the run stops (default 0.25).</summary>
+    public double MaxErrorRate { get; set; } = 0.25;
+    /// <summary>Verifier processes run side by side (default 4).</summary>
+    public int Concurrency { get; set; } = 4;
+    /// <summary>Seconds one verifier process may run before it is killed and its tasks are Errored (default 600).</summary>
+    public double TimeoutSeconds { get; set; } = 600;
+}
+
+/// <summary>The <c>splits</c> section: ratios (each in [0,1], summing to 1) for tasks that do not pin a split.</summary>
+public sealed class SplitOptions
+{
+    /// <summary>Fraction of tasks in the train split (default 0.6).</summary>
+    public double Train { get; set; } = 0.6;
+    /// <summary>Fraction in the validation split (default 0.2).</summary>
+    public double Val { get; set; } = 0.2;
+    /// <summary>Fraction in the test split (default 0.2).</summary>
+    public double Test { get; set; } = 0.2;
+}

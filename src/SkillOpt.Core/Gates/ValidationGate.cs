@@ -1,0 +1,69 @@
+using SkillOpt.Core.Rollouts;
+
+namespace SkillOpt.Core.Gates;
+
+/// <summary>What a gate decided about a candidate skill.</summary>
+public enum GateVerdict
+{
+    /// <summary>The candidate replaces the current skill.</summary>
+    Accept,
+    /// <summary>The candidate is worse or not better: its edits go to the rejected-edit buffer.</summary>
+    Reject,
+    /// <summary>The evidence does not decide (recorded apart from a rejection); the current skill is kept.</summary>
+    Inconclusive,
+}
+
+/// <summary>A gate's decision with its evidence.</summary>
+/// <param name="Verdict">The verdict.</param>
+/// <param name="Reason">One human-readable sentence.</param>
+/// <param name="CandidateScore">Candidate mean validation score in [0,1].</param>
+/// <param name="IncumbentScore">Incumbent mean validation score in [0,1] the candidate was compared with.</param>
+/// <param name="Candidate">Every per-task result of the candidate's validation.</param>
+public sealed record GateDecision(GateVerdict Verdict, string Reason, double CandidateScore, double IncumbentScore, Evaluation Candidate);
+
+/// <summary>Scores <paramref name="skill"/> (hash <paramref name="hash"/>) on <paramref name="taskIds"/> with sample <paramref name="sampleIndex"/>.</summary>
+public delegate Task<Evaluation> SkillEvaluator(string skill, string hash, IReadOnlyList<string> taskIds, int sampleIndex, CancellationToken cancellationToken);
+
+/// <summary>Everything a gate may use to decide.</summary>
+/// <param name="CandidateSkill">Candidate skill text.</param>
+/// <param name="CandidateHash">Its hash.</param>
+/// <param name="IncumbentSkill">Current skill text.</param>
+/// <param name="IncumbentHash">Its hash.</param>
+/// <param name="Incumbent">The stored validation of the current skill (the reference gate trusts it as is).</param>
+/// <param name="ValidationTasks">The validation split.</param>
+/// <param name="Evaluate">Scores a skill on tasks; results are cached by (skill hash, task, sample), so asking twice costs nothing.</param>
+/// <param name="Seed">Run seed, for gates that order tasks at random.</param>
+public sealed record GateContext(string CandidateSkill, string CandidateHash, string IncumbentSkill, string IncumbentHash, Evaluation Incumbent,
+    IReadOnlyList<string> ValidationTasks, SkillEvaluator Evaluate, int Seed);
+
+/// <summary>Decides whether a candidate skill replaces the current one. Implementations must be deterministic given their inputs.</summary>
+public interface IValidationGate
+{
+    /// <summary>Config name of the gate (e.g. <c>strict</c>).</summary>
+    string Name { get; }
+
+    /// <summary>Scores the candidate (through <see cref="GateContext.Evaluate"/>) and decides.</summary>
+    /// <exception cref="RolloutErrorsException">Too many validation rollouts errored.</exception>
+    Task<GateDecision> DecideAsync(GateContext context, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// The reference's gate: the candidate's mean score on the whole validation split must be strictly greater than the
+/// stored mean of the current skill; ties reject (microsoft/SkillOpt). Every per-task result is kept in the decision.
+/// </summary>
+public sealed class StrictImprovementGate : IValidationGate
+{
+    /// <inheritdoc />
+    public string Name => "strict";
+
+    /// <inheritdoc />
+    public async Task<GateDecision> DecideAsync(GateContext context, CancellationToken cancellationToken)
+    {
+        var candidate = await context.Evaluate(context.CandidateSkill, context.CandidateHash, context.ValidationTasks, 0, cancellationToken).ConfigureAwait(false);
+        var c = candidate.MeanScore;
+        var i = context.Incumbent.MeanScore;
+        return c > i
+            ? new GateDecision(GateVerdict.Accept, $"candidate {c:0.####} > current {i:0.####} on {candidate.ScoredCount} validation tasks", c, i, candidate)
+            : new GateDecision(GateVerdict.Reject, $"candidate {c:0.####} does not beat current {i:0.####} (strict >, ties reject)", c, i, candidate);
+    }
+}

@@ -1,0 +1,160 @@
+using SkillOpt.Core.Accounting;
+using SkillOpt.Core.Optimization;
+
+namespace SkillOpt.Core.Runs;
+
+/// <summary>Counts of a rollout: tasks by outcome and the mean score in [0,1] over scored tasks.</summary>
+public sealed record RolloutSummary(int Tasks, int Passed, int Failed, int Errored, int Skipped, double MeanScore);
+
+/// <summary>The validation evidence of one gate decision.</summary>
+/// <param name="CandidateScore">Candidate mean in [0,1].</param>
+/// <param name="IncumbentScore">Incumbent mean in [0,1] it was compared with.</param>
+/// <param name="Tasks">Validation tasks scored for the candidate.</param>
+/// <param name="Errored">Validation tasks that errored (excluded).</param>
+public sealed record ValidationSummary(double CandidateScore, double IncumbentScore, int Tasks, int Errored);
+
+/// <summary>One record of <c>history.json</c>: one phase of the run (baseline, step, slow update, meta skill, test).</summary>
+public sealed record HistoryRecord
+{
+    /// <summary>0-based phase index (the resume position).</summary>
+    public int Phase { get; init; }
+    /// <summary><c>baseline</c>, <c>step</c>, <c>slow_update</c>, <c>meta_skill</c> or <c>test</c>.</summary>
+    public required string Kind { get; init; }
+    /// <summary>1-based epoch (0 for baseline and test).</summary>
+    public int Epoch { get; init; }
+    /// <summary>1-based global step (steps only).</summary>
+    public int? Step { get; init; }
+    /// <summary>Textual learning rate L_t of the step.</summary>
+    public int? LearningRate { get; init; }
+    /// <summary>The train-batch rollout of the current skill.</summary>
+    public RolloutSummary? Rollout { get; init; }
+    /// <summary>Reflection calls made.</summary>
+    public int ReflectionCalls { get; init; }
+    /// <summary>Non-empty patches from failure minibatches.</summary>
+    public int FailurePatches { get; init; }
+    /// <summary>Non-empty patches from success minibatches.</summary>
+    public int SuccessPatches { get; init; }
+    /// <summary>Edits proposed by all reflections.</summary>
+    public int EditsProposed { get; init; }
+    /// <summary>Merge calls made.</summary>
+    public int MergeCalls { get; init; }
+    /// <summary>Edits after merging.</summary>
+    public int EditsMerged { get; init; }
+    /// <summary>Merged edits dropped because the rejected-edit buffer holds them.</summary>
+    public int EditsFilteredAsRejected { get; init; }
+    /// <summary>True when a ranking call selected the edits.</summary>
+    public bool Ranked { get; init; }
+    /// <summary>Edits selected for the candidate.</summary>
+    public int EditsSelected { get; init; }
+    /// <summary>Edits applied to the candidate.</summary>
+    public int EditsApplied { get; init; }
+    /// <summary>Edits refused by the edit applier (anchor, protection, duplicate, budget).</summary>
+    public int EditsRefused { get; init; }
+    /// <summary>Optimizer replies of this phase repaired by a re-ask.</summary>
+    public int RepliesRepaired { get; init; }
+    /// <summary>Optimizer replies of this phase unusable even after the re-ask (reported, not dropped silently).</summary>
+    public int RepliesFailed { get; init; }
+    /// <summary>Hash of the candidate skill, when one was built.</summary>
+    public string? CandidateHash { get; init; }
+    /// <summary>Validation evidence, when the candidate was gated.</summary>
+    public ValidationSummary? Validation { get; init; }
+    /// <summary><c>accept</c>, <c>reject</c>, <c>inconclusive</c>, <c>skip</c> (no candidate), <c>applied_ungated</c> (classic slow update) or <c>none</c>.</summary>
+    public required string Action { get; init; }
+    /// <summary>Why.</summary>
+    public string? Reason { get; init; }
+    /// <summary>Hash of the current skill after the phase.</summary>
+    public required string CurrentHash { get; init; }
+    /// <summary>Validation score of the current skill after the phase.</summary>
+    public double CurrentScore { get; init; }
+    /// <summary>Best validation score so far.</summary>
+    public double BestScore { get; init; }
+    /// <summary>Calls, tokens and wall time spent in this phase, by stage.</summary>
+    public SortedDictionary<string, StageUsage> Usage { get; init; } = [];
+    /// <summary>Wall time of the phase, in seconds.</summary>
+    public double Seconds { get; init; }
+}
+
+/// <summary>The checkpoint of a run (<c>runtime_state.json</c>); written last, atomically, after each phase.</summary>
+public sealed record RunState
+{
+    /// <summary>File format version.</summary>
+    public int SchemaVersion { get; init; } = 1;
+    /// <summary>Hash of the configuration and task splits the run was started with.</summary>
+    public required string Fingerprint { get; init; }
+    /// <summary>Phases finished; the run resumes at this phase index.</summary>
+    public int CompletedPhases { get; init; }
+    /// <summary>Hash of the initial skill.</summary>
+    public required string InitialHash { get; init; }
+    /// <summary>Hash of the current skill.</summary>
+    public required string CurrentHash { get; init; }
+    /// <summary>Hash of the best skill (highest validation score).</summary>
+    public required string BestHash { get; init; }
+    /// <summary>Best validation score.</summary>
+    public double BestScore { get; init; }
+    /// <summary>Sample index of the incumbent's stored validation (the evaluation file holds its per-task results).</summary>
+    public int IncumbentSample { get; init; }
+    /// <summary>Hash of the skill whose validation is the incumbent's evidence (differs from <see cref="CurrentHash"/> after an ungated classic slow update).</summary>
+    public required string IncumbentEvaluationHash { get; init; }
+    /// <summary>Skill hash at the end of each finished epoch (index 0 = before epoch 1).</summary>
+    public List<string> EpochEndHashes { get; init; } = [];
+    /// <summary>Current meta-skill advice for the optimizer.</summary>
+    public string MetaAdvice { get; init; } = "";
+    /// <summary>Skill versions written (skills/skill_vNNNN.md).</summary>
+    public int SkillVersion { get; init; }
+    /// <summary>Accepted candidates so far.</summary>
+    public int Accepted { get; init; }
+    /// <summary>Rejected candidates so far.</summary>
+    public int Rejected { get; init; }
+    /// <summary>Inconclusive gate verdicts so far.</summary>
+    public int Inconclusive { get; init; }
+    /// <summary>Usage totals by stage up to this checkpoint.</summary>
+    public SortedDictionary<string, StageUsage> Usage { get; init; } = [];
+    /// <summary>Optimizer replies repaired or unusable, by stage.</summary>
+    public SortedDictionary<string, ReplyFailureCounts> ReplyFailures { get; init; } = [];
+    /// <summary>Rollouts that errored (before retries) so far.</summary>
+    public int ErroredRollouts { get; init; }
+}
+
+/// <summary>A skill's scores in <c>summary.json</c>.</summary>
+/// <param name="Hash">Skill hash.</param>
+/// <param name="Validation">Mean validation score in [0,1].</param>
+/// <param name="Test">Mean test score in [0,1], when the test split was scored.</param>
+/// <param name="TestTasks">Test tasks scored.</param>
+public sealed record SkillScores(string Hash, double? Validation, double? Test, int TestTasks);
+
+/// <summary>The end-of-run report (<c>summary.json</c>).</summary>
+public sealed record RunSummary
+{
+    /// <summary>File format version.</summary>
+    public int SchemaVersion { get; init; } = 1;
+    /// <summary><c>completed</c>, or why the run stopped early.</summary>
+    public required string Status { get; init; }
+    /// <summary>Preset used.</summary>
+    public required string Preset { get; init; }
+    /// <summary>Run seed.</summary>
+    public int Seed { get; init; }
+    /// <summary>Train / validation / test task counts.</summary>
+    public required IReadOnlyDictionary<string, int> Splits { get; init; }
+    /// <summary>Steps run.</summary>
+    public int Steps { get; init; }
+    /// <summary>Accepted candidates.</summary>
+    public int Accepted { get; init; }
+    /// <summary>Rejected candidates.</summary>
+    public int Rejected { get; init; }
+    /// <summary>Inconclusive verdicts.</summary>
+    public int Inconclusive { get; init; }
+    /// <summary>The initial skill.</summary>
+    public required SkillScores Initial { get; init; }
+    /// <summary>The best skill (exported as <c>best_skill.md</c>).</summary>
+    public required SkillScores Best { get; init; }
+    /// <summary>The final current skill.</summary>
+    public required SkillScores Final { get; init; }
+    /// <summary>Usage by stage.</summary>
+    public required SortedDictionary<string, StageUsage> Usage { get; init; }
+    /// <summary>Optimizer replies repaired or unusable, by stage.</summary>
+    public required SortedDictionary<string, ReplyFailureCounts> ReplyFailures { get; init; }
+    /// <summary>Rollouts that errored (before retries).</summary>
+    public int ErroredRollouts { get; init; }
+    /// <summary>Tokens of the best skill (approximate).</summary>
+    public int BestSkillTokens { get; init; }
+}

@@ -1,0 +1,78 @@
+using System.Globalization;
+using SkillOpt.Core.Rollouts;
+
+namespace SkillOpt.Core.Runs;
+
+/// <summary>
+/// The run folder: <c>best_skill.md</c>, <c>history.json</c>, <c>skills/skill_vNNNN.md</c>, <c>steps/…</c>,
+/// <c>evaluations/</c> (validation and test results keyed by skill hash and sample), <c>rejected_edits.json</c>,
+/// <c>summary.json</c> and <c>runtime_state.json</c>. Every write is atomic.
+/// </summary>
+public sealed class RunStore
+{
+    /// <summary>Opens (and creates) the run folder at <paramref name="root"/>.</summary>
+    public RunStore(string root)
+    {
+        Root = Path.GetFullPath(root);
+        Directory.CreateDirectory(Root);
+    }
+
+    /// <summary>Absolute path of the run folder.</summary>
+    public string Root { get; }
+
+    /// <summary>Path of the checkpoint file.</summary>
+    public string StatePath => Path.Combine(Root, "runtime_state.json");
+    /// <summary>Path of <c>history.json</c>.</summary>
+    public string HistoryPath => Path.Combine(Root, "history.json");
+    /// <summary>Path of <c>rejected_edits.json</c>.</summary>
+    public string RejectedEditsPath => Path.Combine(Root, "rejected_edits.json");
+    /// <summary>Path of <c>summary.json</c>.</summary>
+    public string SummaryPath => Path.Combine(Root, "summary.json");
+    /// <summary>Path of <c>best_skill.md</c>.</summary>
+    public string BestSkillPath => Path.Combine(Root, "best_skill.md");
+
+    /// <summary>Folder of one phase's artefacts, e.g. <c>steps/step_0003</c> or <c>steps/epoch_02_slow_update</c>.</summary>
+    public string PhaseFolder(string name)
+    {
+        var p = Path.Combine(Root, "steps", name);
+        Directory.CreateDirectory(p);
+        return p;
+    }
+
+    /// <summary>Stores a skill by content hash (immutable; idempotent).</summary>
+    public void SaveSkill(string hash, string text)
+    {
+        var p = SkillByHashPath(hash);
+        if (!File.Exists(p))
+        {
+            AtomicFile.WriteAllText(p, text);
+        }
+    }
+
+    /// <summary>Reads a skill stored by <see cref="SaveSkill"/>.</summary>
+    /// <exception cref="FileNotFoundException">No skill with that hash is stored (the run folder is damaged).</exception>
+    public string ReadSkill(string hash)
+    {
+        var p = SkillByHashPath(hash);
+        return File.Exists(p) ? File.ReadAllText(p) : throw new FileNotFoundException($"The run folder has no skill with hash {hash} (expected {p}).", p);
+    }
+
+    /// <summary>Writes <c>skills/skill_vNNNN.md</c>.</summary>
+    public void WriteSkillVersion(int version, string text) =>
+        AtomicFile.WriteAllText(Path.Combine(Root, "skills", $"skill_v{version.ToString("D4", CultureInfo.InvariantCulture)}.md"), text);
+
+    /// <summary>Path of the stored evaluation of a skill with a sample index on a split.</summary>
+    public string EvaluationPath(string split, string hash, int sample) =>
+        Path.Combine(Root, "evaluations", $"{split}_{hash[..Math.Min(16, hash.Length)]}_s{sample.ToString(CultureInfo.InvariantCulture)}.json");
+
+    /// <summary>Reads a stored evaluation, or null.</summary>
+    public Evaluation? ReadEvaluation(string split, string hash, int sample) => AtomicFile.ReadJson<Evaluation>(EvaluationPath(split, hash, sample));
+
+    /// <summary>Stores an evaluation.</summary>
+    public void WriteEvaluation(string split, Evaluation evaluation) => AtomicFile.WriteJson(EvaluationPath(split, evaluation.SkillHash, evaluation.SampleIndex), evaluation);
+
+    /// <summary>Reads <c>history.json</c> (empty when absent).</summary>
+    public List<HistoryRecord> ReadHistory() => AtomicFile.ReadJson<List<HistoryRecord>>(HistoryPath) ?? [];
+
+    private string SkillByHashPath(string hash) => Path.Combine(Root, "skills", "by_hash", hash + ".md");
+}

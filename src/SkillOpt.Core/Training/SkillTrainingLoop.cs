@@ -1,0 +1,581 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.AI;
+using SkillOpt.Core.Accounting;
+using SkillOpt.Core.Configuration;
+using SkillOpt.Core.Edits;
+using SkillOpt.Core.Gates;
+using SkillOpt.Core.Optimization;
+using SkillOpt.Core.Rollouts;
+using SkillOpt.Core.Runs;
+using SkillOpt.Core.Skills;
+
+namespace SkillOpt.Core.Training;
+
+/// <summary>
+/// The SkillOpt optimisation loop (REFERENCE.md, "The loop as the reference runs it"): baseline validation; per step a
+/// rollout of the current skill on a train batch, reflection over failure and success minibatches, hierarchical merge,
+/// rejected-edit filtering, ranking down to the textual learning rate, edit application and the validation gate;
+/// end-of-epoch slow update (gated in the default preset) and meta skill; final test scores. Every phase is checkpointed
+/// in the run folder, and re-running with the same folder resumes after the last finished phase.
+/// </summary>
+public sealed class SkillTrainingLoop
+{
+    private readonly SkillOptOptions _options;
+    private readonly RunStore _store;
+    private readonly RolloutExecutor _executor;
+    private readonly OptimizerModel _optimizer;
+    private readonly IValidationGate _gate;
+    private readonly EditApplier _applier;
+    private readonly LearningRateSchedule _schedule;
+    private readonly IProgress<TrainingProgress>? _progress;
+    private readonly StageUsageTracker _usage = new();
+    private readonly ReplyFailureCounter _replyFailures = new();
+
+    /// <summary>Creates a loop.</summary>
+    /// <param name="options">Configuration (its preset is applied here if it was not yet).</param>
+    /// <param name="runner">Runs tasks with a skill (the target model lives behind it).</param>
+    /// <param name="optimizerClient">The optimizer model.</param>
+    /// <param name="runFolder">Run folder; created when missing, resumed when it holds a checkpoint.</param>
+    /// <param name="progress">Receives one event per stage; may be null.</param>
+    /// <param name="optimizerOptions">Options copied into every optimizer request (model id, temperature…); may be null.</param>
+    /// <param name="gate">The validation gate; by default the one <c>gate.kind</c> names.</param>
+    public SkillTrainingLoop(SkillOptOptions options, IRolloutRunner runner, IChatClient optimizerClient, string runFolder,
+        IProgress<TrainingProgress>? progress = null, ChatOptions? optimizerOptions = null, IValidationGate? gate = null)
+    {
+        _options = (options ?? throw new ArgumentNullException(nameof(options))).ApplyPreset();
+        _store = new RunStore(runFolder);
+        _executor = new RolloutExecutor(runner, _options.Rollouts.ErroredRetries, _options.Rollouts.MaxErrorRate);
+        _optimizer = new OptimizerModel(new StructuredCaller(optimizerClient, optimizerOptions, _usage, _replyFailures), _options.Training.OptimizerConcurrency);
+        _gate = gate ?? new StrictImprovementGate();
+        _applier = new EditApplier(new EditApplierOptions
+        {
+            TokenBudget = _options.Skill.TokenBudget!.Value,
+            DuplicateSimilarity = _options.Skill.DuplicateSimilarity!.Value,
+            ClassicMatching = _options.Skill.Matching == "classic",
+        });
+        _schedule = LearningRateSchedule.Create(_options.Training.LearningRate.Schedule, _options.Training.LearningRate.Max, _options.Training.LearningRate.Min);
+        _progress = progress;
+    }
+
+    /// <summary>The run folder.</summary>
+    public RunStore Store => _store;
+
+    /// <summary>Runs (or resumes) training and returns the summary also written to <c>summary.json</c>.</summary>
+    /// <param name="initialSkill">The skill to start from.</param>
+    /// <param name="splits">Task ids by split; train and validation must not be empty.</param>
+    /// <param name="cancellationToken">Stops the run after the last finished phase (its checkpoint is on disk).</param>
+    /// <exception cref="OperationCanceledException">Cancelled; re-running resumes.</exception>
+    /// <exception cref="RolloutErrorsException">Too many rollouts errored.</exception>
+    /// <exception cref="InvalidOperationException">The run folder belongs to a run with another configuration, task split or initial skill.</exception>
+    /// <exception cref="SkillFormatException">The initial skill has an unclosed protected marker.</exception>
+    public async Task<RunSummary> RunAsync(string initialSkill, TaskSplits splits, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(initialSkill);
+        ArgumentNullException.ThrowIfNull(splits);
+        if (splits.Train.Count == 0 || splits.Validation.Count == 0)
+        {
+            throw new ArgumentException($"Training needs train and validation tasks (got {splits.Train.Count} train, {splits.Validation.Count} validation).", nameof(splits));
+        }
+        var initialDoc = SkillDocument.Parse(initialSkill);
+        var fingerprint = Fingerprint(splits);
+        var batches = (splits.Train.Count + _options.Training.BatchSize - 1) / _options.Training.BatchSize;
+        var plan = PhasePlan.Build(_options.Training.Epochs, batches, _options.Training.SlowUpdate.Enabled, _options.Training.MetaSkill.Enabled,
+            _options.Training.MetaSkill.InLastEpoch!.Value);
+        var totalSteps = plan.Count(p => p.Kind == PhaseKind.Step);
+
+        var state = AtomicFile.ReadJson<RunState>(_store.StatePath);
+        if (state is not null)
+        {
+            if (state.Fingerprint != fingerprint)
+            {
+                throw new InvalidOperationException($"The run folder {_store.Root} holds a run started with another configuration or task split; use a new folder (or delete it) to start over.");
+            }
+            if (state.InitialHash != initialDoc.Hash)
+            {
+                throw new InvalidOperationException($"The run folder {_store.Root} holds a run started from another initial skill; use a new folder (or delete it) to start over.");
+            }
+            _usage.Restore(state.Usage);
+            _replyFailures.Restore(state.ReplyFailures);
+            Report("run", $"resuming after phase {state.CompletedPhases} of {plan.Count}", 0, 0, totalSteps);
+        }
+        else
+        {
+            _store.SaveSkill(initialDoc.Hash, initialSkill);
+            _store.WriteSkillVersion(0, initialSkill);
+            state = new RunState
+            {
+                Fingerprint = fingerprint,
+                InitialHash = initialDoc.Hash,
+                CurrentHash = initialDoc.Hash,
+                BestHash = initialDoc.Hash,
+                IncumbentEvaluationHash = initialDoc.Hash,
+                EpochEndHashes = [initialDoc.Hash],
+            };
+        }
+
+        var buffer = RejectedEditBuffer.Load(_store.RejectedEditsPath);
+        buffer.RollBackTo(state.CompletedPhases);
+        var history = _store.ReadHistory().Where(h => h.Phase < state.CompletedPhases).ToList();
+        var erroredBase = state.ErroredRollouts;
+
+        foreach (var phase in plan.Skip(state.CompletedPhases))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var before = _usage.Snapshot();
+            var failuresBefore = _replyFailures.Snapshot();
+            var sw = Stopwatch.StartNew();
+            (state, var record) = phase.Kind switch
+            {
+                PhaseKind.Baseline => await BaselineAsync(state, splits, phase, cancellationToken).ConfigureAwait(false),
+                PhaseKind.Step => await StepAsync(state, splits, phase, totalSteps, buffer, cancellationToken).ConfigureAwait(false),
+                PhaseKind.SlowUpdate => await SlowUpdateAsync(state, splits, phase, totalSteps, buffer, cancellationToken).ConfigureAwait(false),
+                PhaseKind.MetaSkill => await MetaSkillAsync(state, phase, totalSteps, history, cancellationToken).ConfigureAwait(false),
+                _ => await TestAsync(state, splits, phase, cancellationToken).ConfigureAwait(false),
+            };
+            sw.Stop();
+            var failuresAfter = _replyFailures.Snapshot();
+            record = record with
+            {
+                Phase = phase.Index,
+                Usage = StageUsageTracker.Delta(before, _usage.Snapshot()),
+                Seconds = Math.Round(sw.Elapsed.TotalSeconds, 3),
+                RepliesRepaired = failuresAfter.Values.Sum(v => v.Repaired) - failuresBefore.Values.Sum(v => v.Repaired),
+                RepliesFailed = failuresAfter.Values.Sum(v => v.Failed) - failuresBefore.Values.Sum(v => v.Failed),
+            };
+            var epochEnds = state.EpochEndHashes.ToList();
+            if (IsLastPhaseOfEpoch(plan, phase))
+            {
+                epochEnds.Add(state.CurrentHash);
+            }
+            history.Add(record);
+            state = state with
+            {
+                CompletedPhases = phase.Index + 1,
+                Usage = _usage.Snapshot(),
+                ReplyFailures = _replyFailures.Snapshot(),
+                ErroredRollouts = erroredBase + _executor.ErroredAttempts,
+                EpochEndHashes = epochEnds,
+            };
+            AtomicFile.WriteJson(_store.HistoryPath, history);
+            buffer.Save(_store.RejectedEditsPath);
+            AtomicFile.WriteAllText(_store.BestSkillPath, _store.ReadSkill(state.BestHash));
+            AtomicFile.WriteJson(_store.StatePath, state);
+        }
+
+        var summary = BuildSummary(state, splits, history, totalSteps);
+        AtomicFile.WriteAllText(_store.BestSkillPath, _store.ReadSkill(state.BestHash));
+        AtomicFile.WriteJson(_store.SummaryPath, summary);
+        Report("run", $"done: best validation {summary.Best.Validation:0.###} (initial {summary.Initial.Validation:0.###}), {state.Accepted} accepted, {state.Rejected} rejected", 0, totalSteps, totalSteps);
+        return summary;
+    }
+
+    private static bool IsLastPhaseOfEpoch(IReadOnlyList<Phase> plan, Phase phase) =>
+        phase.Epoch > 0 && (phase.Index + 1 >= plan.Count || plan[phase.Index + 1].Epoch != phase.Epoch);
+
+    private async Task<(RunState, HistoryRecord)> BaselineAsync(RunState state, TaskSplits splits, Phase phase, CancellationToken ct)
+    {
+        var skill = _store.ReadSkill(state.CurrentHash);
+        var eval = await EvaluateAsync("val", skill, state.CurrentHash, splits.Validation, 0, ChatStage.Validate, ct).ConfigureAwait(false);
+        Report(ChatStage.Validate, $"baseline: validation {eval.MeanScore:0.###} on {eval.ScoredCount} tasks ({eval.ErroredCount} errored)", 0, 0, 0);
+        var s = state with { BestScore = eval.MeanScore, IncumbentSample = 0, IncumbentEvaluationHash = state.CurrentHash };
+        return (s, new HistoryRecord
+        {
+            Kind = "baseline",
+            Action = "none",
+            CurrentHash = s.CurrentHash,
+            CurrentScore = eval.MeanScore,
+            BestScore = eval.MeanScore,
+            Validation = new ValidationSummary(eval.MeanScore, eval.MeanScore, eval.ScoredCount, eval.ErroredCount),
+        });
+    }
+
+    private async Task<(RunState, HistoryRecord)> StepAsync(RunState state, TaskSplits splits, Phase phase, int totalSteps, RejectedEditBuffer buffer, CancellationToken ct)
+    {
+        var folder = _store.PhaseFolder($"step_{phase.Step.ToString("D4", CultureInfo.InvariantCulture)}");
+        var t = _options.Training;
+        if (phase.Batch == 0 && t.RejectedEdits.Scope == "epoch")
+        {
+            buffer.Clear();
+        }
+        var current = _store.ReadSkill(state.CurrentHash);
+        var currentDoc = SkillDocument.Parse(current);
+        var batch = Order(splits.Train, $"epoch:{phase.Epoch}").Skip(phase.Batch * t.BatchSize).Take(t.BatchSize).ToList();
+
+        // 1. rollout
+        var sw = Stopwatch.StartNew();
+        var rollout = await _executor.RunAsync(current, state.CurrentHash, batch, phase.Step, ChatStage.Rollout, ct).ConfigureAwait(false);
+        _usage.AddTokens(ChatStage.Rollout, rollout.Results.Aggregate(TokenUsage.Zero, (a, r) => a + r.Usage), rollout.Results.Count);
+        _usage.AddWallTime(ChatStage.Rollout, sw.Elapsed.TotalSeconds);
+        AtomicFile.WriteJson(Path.Combine(folder, "rollout.json"), rollout);
+        var rolloutSummary = Summarize(rollout);
+        Report(ChatStage.Rollout, $"rollout: {rolloutSummary.Passed}/{rolloutSummary.Tasks} passed, mean {rolloutSummary.MeanScore:0.###}, {rolloutSummary.Errored} errored", phase.Epoch, phase.Step, totalSteps);
+
+        // 2. reflection
+        var lr = _schedule.BudgetAt(phase.Step, totalSteps);
+        var failures = rollout.Results.Where(r => r.Outcome == TaskOutcome.Failed).ToList();
+        var successes = t.ReflectSuccesses ? rollout.Results.Where(r => r.Outcome == TaskOutcome.Passed).ToList() : [];
+        sw.Restart();
+        var reflection = await _optimizer.ReflectAsync(current, failures, successes, t.MinibatchSize, lr, state.MetaAdvice, buffer.Distinct(), ct).ConfigureAwait(false);
+        _usage.AddWallTime(ChatStage.Reflect, sw.Elapsed.TotalSeconds);
+        AtomicFile.WriteJson(Path.Combine(folder, "reflections.json"), reflection.Replies);
+        var proposed = reflection.FailurePatches.Sum(p => p.Count) + reflection.SuccessPatches.Sum(p => p.Count);
+        Report(ChatStage.Reflect, $"reflection: {reflection.Replies.Count} calls, {proposed} edits proposed", phase.Epoch, phase.Step, totalSteps);
+
+        // 3. merge
+        sw.Restart();
+        var merge = await _optimizer.MergeAsync(current, reflection.FailurePatches, reflection.SuccessPatches, t.MergeFanIn, 2 * lr, state.MetaAdvice, ct).ConfigureAwait(false);
+        _usage.AddWallTime(ChatStage.Merge, sw.Elapsed.TotalSeconds);
+        AtomicFile.WriteJson(Path.Combine(folder, "merge.json"), new { replies = merge.Replies, edits = merge.Edits });
+
+        // 4. rejected-edit filter, then ranking down to the learning rate
+        var (kept, filtered) = t.RejectedEdits.Enforce!.Value ? buffer.Filter(merge.Edits) : (merge.Edits, 0);
+        IReadOnlyList<SkillEdit> selected = kept;
+        var ranked = false;
+        if (kept.Count > lr)
+        {
+            sw.Restart();
+            var (sel, rankReply) = await _optimizer.RankAsync(current, kept, lr, ct).ConfigureAwait(false);
+            _usage.AddWallTime(ChatStage.Rank, sw.Elapsed.TotalSeconds);
+            AtomicFile.WriteJson(Path.Combine(folder, "ranking.json"), rankReply);
+            selected = sel;
+            ranked = true;
+        }
+        AtomicFile.WriteJson(Path.Combine(folder, "selected_edits.json"), new { learning_rate = lr, filtered_as_rejected = filtered, edits = selected });
+        Report(ChatStage.Merge, $"merge: {merge.Replies.Count} calls, {merge.Edits.Count} edits; {filtered} already rejected; {selected.Count} selected (L={lr})", phase.Epoch, phase.Step, totalSteps);
+
+        var record = new HistoryRecord
+        {
+            Kind = "step",
+            Epoch = phase.Epoch,
+            Step = phase.Step,
+            LearningRate = lr,
+            Rollout = rolloutSummary,
+            ReflectionCalls = reflection.Replies.Count,
+            FailurePatches = reflection.FailurePatches.Count,
+            SuccessPatches = reflection.SuccessPatches.Count,
+            EditsProposed = proposed,
+            MergeCalls = merge.Replies.Count,
+            EditsMerged = merge.Edits.Count,
+            EditsFilteredAsRejected = filtered,
+            Ranked = ranked,
+            EditsSelected = selected.Count,
+            Action = "skip",
+            CurrentHash = state.CurrentHash,
+            CurrentScore = IncumbentScore(state),
+            BestScore = state.BestScore,
+        };
+        if (selected.Count == 0)
+        {
+            Report("gate", "no edit to try: step skipped", phase.Epoch, phase.Step, totalSteps);
+            return (WriteVersion(state, current), record with { Reason = "no edits survived reflection, merge and the rejected-edit filter" });
+        }
+
+        // 5. apply
+        var applied = _applier.Apply(currentDoc, selected);
+        AtomicFile.WriteJson(Path.Combine(folder, "edit_report.json"), new
+        {
+            applied = applied.Applied,
+            rejected = applied.Rejected.Select(r => new { r.Index, r.Edit, reason = r.Reason.ToString(), r.Detail }),
+            tokens_before = applied.TokensBefore,
+            tokens_after = applied.TokensAfter,
+        });
+        record = record with { EditsApplied = applied.Applied.Count, EditsRefused = applied.Rejected.Count };
+        if (!applied.Changed)
+        {
+            Report("gate", $"no edit applied ({applied.Rejected.Count} refused): step skipped", phase.Epoch, phase.Step, totalSteps);
+            return (WriteVersion(state, current), record with { Reason = "no selected edit could be applied: " + string.Join("; ", applied.Rejected.Select(r => $"{r.Reason}: {r.Detail}").Take(3)) });
+        }
+
+        // 6. gate
+        var candidate = applied.Result;
+        var (newState, gateRecord) = await GateAsync(state, splits, candidate, folder, phase, totalSteps, applied.Applied.Select(a => a.Edit).ToList(), buffer, ct).ConfigureAwait(false);
+        return (WriteVersion(newState, _store.ReadSkill(newState.CurrentHash)), record with
+        {
+            CandidateHash = gateRecord.CandidateHash,
+            Validation = gateRecord.Validation,
+            Action = gateRecord.Action,
+            Reason = gateRecord.Reason,
+            CurrentHash = newState.CurrentHash,
+            CurrentScore = IncumbentScore(newState),
+            BestScore = newState.BestScore,
+        });
+    }
+
+    private async Task<(RunState, HistoryRecord)> GateAsync(RunState state, TaskSplits splits, SkillDocument candidate, string folder, Phase phase, int totalSteps,
+        IReadOnlyList<SkillEdit> edits, RejectedEditBuffer buffer, CancellationToken ct)
+    {
+        _store.SaveSkill(candidate.Hash, candidate.Text);
+        AtomicFile.WriteAllText(Path.Combine(folder, "candidate_skill.md"), candidate.Text);
+        var incumbentEval = await IncumbentEvaluationAsync(state, splits, ct).ConfigureAwait(false);
+        var current = _store.ReadSkill(state.CurrentHash);
+        var sw = Stopwatch.StartNew();
+        var decision = await _gate.DecideAsync(new GateContext(candidate.Text, candidate.Hash, current, state.CurrentHash, incumbentEval, splits.Validation,
+            (skill, hash, tasks, sample, token) => EvaluateAsync("val", skill, hash, tasks, sample, ChatStage.Validate, token), _options.Seed), ct).ConfigureAwait(false);
+        _usage.AddWallTime(ChatStage.Validate, sw.Elapsed.TotalSeconds);
+        AtomicFile.WriteJson(Path.Combine(folder, $"validation_{candidate.ShortHash}.json"), decision.Candidate);
+        AtomicFile.WriteJson(Path.Combine(folder, "decision.json"), new { verdict = decision.Verdict.ToString().ToLowerInvariant(), decision.Reason, decision.CandidateScore, decision.IncumbentScore, candidate_hash = candidate.Hash });
+
+        var s = state;
+        switch (decision.Verdict)
+        {
+            case GateVerdict.Accept:
+                s = s with { CurrentHash = candidate.Hash, IncumbentEvaluationHash = candidate.Hash, IncumbentSample = decision.Candidate.SampleIndex, Accepted = s.Accepted + 1 };
+                if (decision.CandidateScore > s.BestScore)
+                {
+                    s = s with { BestHash = candidate.Hash, BestScore = decision.CandidateScore };
+                }
+                break;
+            case GateVerdict.Reject:
+                foreach (var e in edits)
+                {
+                    buffer.Add(e, phase.Index, Math.Max(1, phase.Epoch), decision.IncumbentScore - decision.CandidateScore, decision.Reason, edits.Count);
+                }
+                s = s with { Rejected = s.Rejected + 1 };
+                break;
+            default:
+                s = s with { Inconclusive = s.Inconclusive + 1 };
+                break;
+        }
+        var action = decision.Verdict.ToString().ToLowerInvariant();
+        Report("gate", $"gate: {action} ({decision.Reason})", phase.Epoch, phase.Step, totalSteps);
+        return (s, new HistoryRecord
+        {
+            Kind = "gate",
+            Action = action,
+            Reason = decision.Reason,
+            CandidateHash = candidate.Hash,
+            Validation = new ValidationSummary(decision.CandidateScore, decision.IncumbentScore, decision.Candidate.ScoredCount, decision.Candidate.ErroredCount),
+            CurrentHash = s.CurrentHash,
+        });
+    }
+
+    private async Task<(RunState, HistoryRecord)> SlowUpdateAsync(RunState state, TaskSplits splits, Phase phase, int totalSteps, RejectedEditBuffer buffer, CancellationToken ct)
+    {
+        var folder = _store.PhaseFolder($"epoch_{phase.Epoch.ToString("D2", CultureInfo.InvariantCulture)}_slow_update");
+        var su = _options.Training.SlowUpdate;
+        var previousHash = state.EpochEndHashes[phase.Epoch - 1];
+        var previous = _store.ReadSkill(previousHash);
+        var current = _store.ReadSkill(state.CurrentHash);
+        var tasks = Order(splits.Train, $"slow_update:{phase.Epoch}").Take(su.SampleSize).ToList();
+        var sample = 100_000 + phase.Epoch;
+        var sw = Stopwatch.StartNew();
+        var before = await _executor.RunAsync(previous, previousHash, tasks, sample, ChatStage.SlowUpdate, ct).ConfigureAwait(false);
+        var after = previousHash == state.CurrentHash ? before : await _executor.RunAsync(current, state.CurrentHash, tasks, sample, ChatStage.SlowUpdate, ct).ConfigureAwait(false);
+        foreach (var ev in previousHash == state.CurrentHash ? new[] { before } : new[] { before, after })
+        {
+            _usage.AddTokens(ChatStage.SlowUpdate, ev.Results.Aggregate(TokenUsage.Zero, (a, r) => a + r.Usage), ev.Results.Count);
+        }
+        var comparison = Compare(before, after);
+        var reply = await _optimizer.SlowUpdateAsync(previous, current, comparison, tasks.Count, su.MaxWords, ct).ConfigureAwait(false);
+        _usage.AddWallTime(ChatStage.SlowUpdate, sw.Elapsed.TotalSeconds);
+        AtomicFile.WriteJson(Path.Combine(folder, "slow_update.json"), new { comparison, reply });
+        var baseRecord = new HistoryRecord { Kind = "slow_update", Epoch = phase.Epoch, Action = "skip", CurrentHash = state.CurrentHash, CurrentScore = IncumbentScore(state), BestScore = state.BestScore };
+        if (reply.Value is null)
+        {
+            return (state, baseRecord with { Reason = $"the slow-update reply was unusable: {reply.Failure}" });
+        }
+        var candidate = SkillDocument.Parse(current).WithSlowUpdateGuidance(reply.Value.Guidance.Trim());
+        var budget = _options.Skill.TokenBudget!.Value;
+        var tokens = ApproximateTokenCounter.Instance.CountTokens(candidate.Text);
+        if (candidate.Hash == state.CurrentHash)
+        {
+            return (state, baseRecord with { Reason = "the guidance is unchanged" });
+        }
+        if (budget > 0 && tokens > budget && tokens > ApproximateTokenCounter.Instance.CountTokens(current))
+        {
+            return (state, baseRecord with { Reason = $"the guidance would bring the skill to {tokens} tokens, over the budget of {budget}" });
+        }
+        if (!su.Gated!.Value)
+        {
+            // classic: the reference applies the guidance without validation
+            _store.SaveSkill(candidate.Hash, candidate.Text);
+            Report(ChatStage.SlowUpdate, "slow update applied without validation (classic)", phase.Epoch, 0, totalSteps);
+            var s = state with { CurrentHash = candidate.Hash };
+            return (WriteVersion(s, candidate.Text), baseRecord with { Action = "applied_ungated", CandidateHash = candidate.Hash, CurrentHash = s.CurrentHash });
+        }
+        var guidanceEdit = new SkillEdit(EditOperation.Replace, "<!-- skillopt:slow-update -->", reply.Value.Guidance.Trim(), "slow update");
+        var (newState, gateRecord) = await GateAsync(state, splits, candidate, folder, phase, totalSteps, [guidanceEdit], buffer, ct).ConfigureAwait(false);
+        return (WriteVersion(newState, _store.ReadSkill(newState.CurrentHash)), baseRecord with
+        {
+            Action = gateRecord.Action,
+            Reason = gateRecord.Reason,
+            CandidateHash = gateRecord.CandidateHash,
+            Validation = gateRecord.Validation,
+            CurrentHash = newState.CurrentHash,
+            CurrentScore = IncumbentScore(newState),
+            BestScore = newState.BestScore,
+        });
+    }
+
+    private async Task<(RunState, HistoryRecord)> MetaSkillAsync(RunState state, Phase phase, int totalSteps, IReadOnlyList<HistoryRecord> history, CancellationToken ct)
+    {
+        var folder = _store.PhaseFolder($"epoch_{phase.Epoch.ToString("D2", CultureInfo.InvariantCulture)}_meta_skill");
+        var sb = new StringBuilder();
+        foreach (var h in history.Where(h => h.Epoch == phase.Epoch && h.CandidateHash is not null))
+        {
+            var edits = AtomicFile.ReadJson<JsonElement?>(Path.Combine(_store.Root, "steps", $"step_{(h.Step ?? 0).ToString("D4", CultureInfo.InvariantCulture)}", "selected_edits.json"));
+            sb.Append("- ").Append(h.Kind).Append(h.Step is null ? "" : $" {h.Step}").Append(": ").Append(h.Action)
+              .Append(h.Validation is null ? "" : $" (candidate {h.Validation.CandidateScore:0.###} vs current {h.Validation.IncumbentScore:0.###})").Append('\n');
+            if (edits is { } e && e.TryGetProperty("edits", out var list))
+            {
+                foreach (var edit in list.EnumerateArray())
+                {
+                    sb.Append("  - ").Append(Short(edit.GetRawText(), 300)).Append('\n');
+                }
+            }
+        }
+        var decisions = sb.Length == 0 ? "No candidate was validated in this epoch." : sb.ToString();
+        var sw = Stopwatch.StartNew();
+        var reply = await _optimizer.MetaSkillAsync(phase.Epoch, decisions, _options.Training.MetaSkill.MaxWords, ct).ConfigureAwait(false);
+        _usage.AddWallTime(ChatStage.Meta, sw.Elapsed.TotalSeconds);
+        AtomicFile.WriteJson(Path.Combine(folder, "meta_skill.json"), reply);
+        Report(ChatStage.Meta, reply.Value is null ? $"meta skill unusable: {reply.Failure}" : "meta skill updated", phase.Epoch, 0, totalSteps);
+        var s = reply.Value is null ? state : state with { MetaAdvice = reply.Value.Advice.Trim() };
+        return (s, new HistoryRecord
+        {
+            Kind = "meta_skill",
+            Epoch = phase.Epoch,
+            Action = reply.Value is null ? "skip" : "updated",
+            Reason = reply.Failure,
+            CurrentHash = s.CurrentHash,
+            CurrentScore = IncumbentScore(s),
+            BestScore = s.BestScore,
+        });
+    }
+
+    private async Task<(RunState, HistoryRecord)> TestAsync(RunState state, TaskSplits splits, Phase phase, CancellationToken ct)
+    {
+        if (splits.Test.Count > 0)
+        {
+            foreach (var hash in new[] { state.InitialHash, state.BestHash, state.CurrentHash }.Distinct())
+            {
+                var eval = await EvaluateAsync("test", _store.ReadSkill(hash), hash, splits.Test, 0, ChatStage.Test, ct).ConfigureAwait(false);
+                Report(ChatStage.Test, $"test {hash[..12]}: {eval.MeanScore:0.###} on {eval.ScoredCount} tasks", 0, 0, 0);
+            }
+        }
+        return (state, new HistoryRecord { Kind = "test", Action = "none", CurrentHash = state.CurrentHash, CurrentScore = IncumbentScore(state), BestScore = state.BestScore });
+    }
+
+    private async Task<Evaluation> EvaluateAsync(string split, string skill, string hash, IReadOnlyList<string> tasks, int sample, string stage, CancellationToken ct)
+    {
+        // Results are stored per (split, skill hash, sample): asking again, in this run or a resumed one, costs nothing.
+        var stored = _store.ReadEvaluation(split, hash, sample);
+        var have = stored?.Results.ToDictionary(r => r.TaskId, StringComparer.Ordinal) ?? new Dictionary<string, RolloutResult>(StringComparer.Ordinal);
+        var missing = tasks.Where(t => !have.ContainsKey(t)).ToList();
+        if (missing.Count > 0)
+        {
+            var sw = Stopwatch.StartNew();
+            var fresh = await _executor.RunAsync(skill, hash, missing, sample, stage, ct).ConfigureAwait(false);
+            _usage.AddTokens(stage, fresh.Results.Aggregate(TokenUsage.Zero, (a, r) => a + r.Usage), fresh.Results.Count);
+            _usage.AddWallTime(stage, sw.Elapsed.TotalSeconds);
+            foreach (var r in fresh.Results.Where(r => r.Outcome != TaskOutcome.Errored))
+            {
+                have[r.TaskId] = r;
+            }
+            _store.WriteEvaluation(split, new Evaluation(hash, sample, have.Values.OrderBy(r => r.TaskId, StringComparer.Ordinal).ToList()));
+            foreach (var r in fresh.Results.Where(r => r.Outcome == TaskOutcome.Errored))
+            {
+                have[r.TaskId] = r; // reported in this evaluation, never stored: errors are not evidence
+            }
+        }
+        return new Evaluation(hash, sample, tasks.Select(t => have[t]).ToList());
+    }
+
+    private async Task<Evaluation> IncumbentEvaluationAsync(RunState state, TaskSplits splits, CancellationToken ct)
+    {
+        var stored = _store.ReadEvaluation("val", state.IncumbentEvaluationHash, state.IncumbentSample);
+        if (stored is not null && splits.Validation.All(t => stored.Results.Any(r => r.TaskId == t)))
+        {
+            return new Evaluation(stored.SkillHash, stored.SampleIndex, splits.Validation.Select(t => stored.Results.First(r => r.TaskId == t)).ToList());
+        }
+        return await EvaluateAsync("val", _store.ReadSkill(state.IncumbentEvaluationHash), state.IncumbentEvaluationHash, splits.Validation, state.IncumbentSample, ChatStage.Validate, ct).ConfigureAwait(false);
+    }
+
+    private double IncumbentScore(RunState state)
+    {
+        var e = _store.ReadEvaluation("val", state.IncumbentEvaluationHash, state.IncumbentSample);
+        return e?.MeanScore ?? 0;
+    }
+
+    private RunState WriteVersion(RunState state, string skill)
+    {
+        var v = state.SkillVersion + 1;
+        _store.WriteSkillVersion(v, skill);
+        return state with { SkillVersion = v };
+    }
+
+    private RunSummary BuildSummary(RunState state, TaskSplits splits, IReadOnlyList<HistoryRecord> history, int totalSteps)
+    {
+        SkillScores Scores(string hash) => new(hash,
+            _store.ReadEvaluation("val", hash, 0)?.MeanScore,
+            splits.Test.Count == 0 ? null : _store.ReadEvaluation("test", hash, 0)?.MeanScore,
+            _store.ReadEvaluation("test", hash, 0)?.ScoredCount ?? 0);
+        return new RunSummary
+        {
+            Status = "completed",
+            Preset = _options.Preset,
+            Seed = _options.Seed,
+            Splits = new SortedDictionary<string, int>(StringComparer.Ordinal) { ["train"] = splits.Train.Count, ["val"] = splits.Validation.Count, ["test"] = splits.Test.Count },
+            Steps = history.Count(h => h.Kind == "step"),
+            Accepted = state.Accepted,
+            Rejected = state.Rejected,
+            Inconclusive = state.Inconclusive,
+            Initial = Scores(state.InitialHash),
+            Best = Scores(state.BestHash),
+            Final = Scores(state.CurrentHash),
+            Usage = _usage.Snapshot(),
+            ReplyFailures = _replyFailures.Snapshot(),
+            ErroredRollouts = state.ErroredRollouts,
+            BestSkillTokens = ApproximateTokenCounter.Instance.CountTokens(_store.ReadSkill(state.BestHash)),
+        };
+    }
+
+    private string Fingerprint(TaskSplits splits)
+    {
+        var payload = JsonSerializer.Serialize(new { options = _options, splits }, SkillOptJson.Options);
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(payload)))[..16];
+    }
+
+    /// <summary>Deterministic seeded order of task ids: by SHA-256 of (seed, salt, id); stable across machines and runtimes.</summary>
+    internal IEnumerable<string> Order(IEnumerable<string> ids, string salt) =>
+        ids.OrderBy(id => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes($"{_options.Seed}|{salt}|{id}"))), StringComparer.Ordinal).ThenBy(id => id, StringComparer.Ordinal);
+
+    private static RolloutSummary Summarize(Evaluation e) => new(e.Results.Count, e.PassedCount, e.Results.Count(r => r.Outcome == TaskOutcome.Failed), e.ErroredCount,
+        e.Results.Count(r => r.Outcome == TaskOutcome.Skipped), Math.Round(e.MeanScore, 6));
+
+    private static string Compare(Evaluation before, Evaluation after)
+    {
+        var sb = new StringBuilder();
+        var b = before.Results.ToDictionary(r => r.TaskId, StringComparer.Ordinal);
+        foreach (var a in after.Results)
+        {
+            if (!b.TryGetValue(a.TaskId, out var p) || !a.IsScored || !p.IsScored)
+            {
+                continue;
+            }
+            var cls = (p.Outcome == TaskOutcome.Passed, a.Outcome == TaskOutcome.Passed) switch
+            {
+                (false, true) => "improved",
+                (true, false) => "regressed",
+                (false, false) => "still failing",
+                _ => "still passing",
+            };
+            sb.Append("- ").Append(a.TaskId).Append(": ").Append(cls);
+            if (a.Outcome != TaskOutcome.Passed && a.Reason is not null)
+            {
+                sb.Append(" — ").Append(Short(a.Reason, 300));
+            }
+            sb.Append('\n');
+        }
+        return sb.Length == 0 ? "No task was scored with both skills." : sb.ToString();
+    }
+
+    private static string Short(string s, int max) => (s.Length <= max ? s : s[..max] + "…").Replace("\n", " ", StringComparison.Ordinal);
+
+    private void Report(string stage, string message, int epoch, int step, int totalSteps) =>
+        _progress?.Report(new TrainingProgress(stage, message, epoch, step, totalSteps));
+}

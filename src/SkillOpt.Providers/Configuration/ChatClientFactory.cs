@@ -1,0 +1,336 @@
+using System.ClientModel;
+using System.ClientModel.Primitives;
+using System.Globalization;
+using System.Text;
+using Anthropic;
+using Anthropic.Core;
+using Microsoft.Extensions.AI;
+using OpenAI;
+using OpenAI.Chat;
+using SkillOpt.Core.Configuration;
+
+namespace SkillOpt.Providers;
+
+/// <summary>
+/// Builds the <see cref="IChatClient"/> pipeline of a role (<c>target</c> or <c>optimizer</c>) from its
+/// <see cref="ModelRoleOptions"/>, with environment variables overriding the file.
+/// </summary>
+/// <remarks>
+/// <para>Environment overrides (ROLE is the role name in upper case, for example <c>TARGET</c> or <c>OPTIMIZER</c>):
+/// <c>SKILLOPT_{ROLE}_PROVIDER</c>, <c>SKILLOPT_{ROLE}_MODEL</c>, <c>SKILLOPT_{ROLE}_ENDPOINT</c> and
+/// <c>SKILLOPT_{ROLE}_API_KEY_ENV</c> (the name of the variable that holds the key). An empty variable counts as unset.</para>
+/// <para>The API key is read from the environment variable named by <see cref="ModelRoleOptions.ApiKeyEnv"/>, or by the
+/// provider's convention when unset: <c>OPENAI_API_KEY</c> (openai), <c>AZURE_OPENAI_API_KEY</c> (azure-openai),
+/// <c>ANTHROPIC_API_KEY</c> (anthropic); <c>openai-compatible</c> sends no key unless <c>api_key_env</c> is set;
+/// <c>scripted</c> needs none. The key is read once, when the client is built, and is never written anywhere.</para>
+/// <para>Pipeline, outermost first: <see cref="UsageAccountingChatClient"/> (when a ledger is given) → role defaults
+/// (temperature, max output tokens, seed, reasoning effort) → <see cref="RecordingChatClient"/> or
+/// <see cref="ReplayChatClient"/> (when recording is on) → <see cref="ResilientChatClient"/> (retries, circuit breaker) →
+/// <see cref="RateLimitingChatClient"/> (concurrency, requests per minute) → <see cref="TimeoutChatClient"/> → removal of
+/// <c>skillopt.*</c> options → the provider adapter: <see cref="OpenAIChatClient"/> for <c>openai</c>,
+/// <c>openai-compatible</c> and <c>azure-openai</c> (the <c>{endpoint}/openai/v1/</c> endpoint; a key is sent as the
+/// <c>api-key</c> header, a Microsoft Entra token — a JWT, or a value starting with <c>Bearer </c> — as
+/// <c>Authorization: Bearer</c>), or the Anthropic SDK's own <see cref="IChatClient"/> for <c>anthropic</c>. The SDKs'
+/// built-in retries are switched off so that <see cref="ResilientChatClient"/> is the only retry layer. In
+/// <see cref="RecordingMode.Replay"/> no provider client is built at all, so no key is needed.</para>
+/// </remarks>
+public sealed class ChatClientFactory
+{
+    /// <summary>Provider kind <c>openai</c>.</summary>
+    public const string OpenAIProvider = "openai";
+    /// <summary>Provider kind <c>openai-compatible</c> (Ollama, vLLM, LM Studio, llama.cpp server).</summary>
+    public const string OpenAICompatibleProvider = "openai-compatible";
+    /// <summary>Provider kind <c>azure-openai</c> (the v1 endpoint).</summary>
+    public const string AzureOpenAIProvider = "azure-openai";
+    /// <summary>Provider kind <c>anthropic</c>.</summary>
+    public const string AnthropicProvider = "anthropic";
+    /// <summary>Provider kind <c>scripted</c> (see <see cref="ChatPipelineOptions.ScriptedClientFactory"/>).</summary>
+    public const string ScriptedProvider = "scripted";
+
+    private static readonly string[] KnownProviders =
+        [OpenAIProvider, OpenAICompatibleProvider, AzureOpenAIProvider, AnthropicProvider, ScriptedProvider];
+
+    private readonly Func<string, string?> _environment;
+    private readonly TimeProvider _time;
+
+    /// <summary>Creates a factory.</summary>
+    /// <param name="environment">Reads an environment variable by name (<see langword="null"/> when unset); <see langword="null"/> uses <see cref="Environment.GetEnvironmentVariable(string)"/>.</param>
+    /// <param name="timeProvider">Clock for timeouts, backoff, rate limits and wall time; <see langword="null"/> uses <see cref="TimeProvider.System"/>.</param>
+    public ChatClientFactory(Func<string, string?>? environment = null, TimeProvider? timeProvider = null)
+    {
+        _environment = environment ?? Environment.GetEnvironmentVariable;
+        _time = timeProvider ?? TimeProvider.System;
+    }
+
+    /// <summary>Returns the name of the environment variable that overrides <paramref name="setting"/> of <paramref name="role"/>.</summary>
+    /// <param name="role">Role name, for example <c>target</c>.</param>
+    /// <param name="setting">Setting in upper case: <c>PROVIDER</c>, <c>MODEL</c>, <c>ENDPOINT</c> or <c>API_KEY_ENV</c>.</param>
+    /// <returns>For example <c>SKILLOPT_TARGET_MODEL</c>.</returns>
+    public static string EnvironmentVariableName(string role, string setting)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(role);
+        ArgumentException.ThrowIfNullOrEmpty(setting);
+        var upper = new StringBuilder(role.Length);
+        foreach (var c in role) upper.Append(char.IsAsciiLetterOrDigit(c) ? char.ToUpperInvariant(c) : '_');
+        return $"SKILLOPT_{upper}_{setting}";
+    }
+
+    /// <summary>
+    /// Returns a copy of <paramref name="options"/> with the environment overrides applied and the provider name in lower
+    /// case, after checking that it can produce a client (everything but the key, which <see cref="Create"/> reads).
+    /// </summary>
+    /// <param name="role">Role name, for example <c>target</c>.</param>
+    /// <param name="options">The role's settings from the configuration file.</param>
+    /// <exception cref="ProviderConfigurationException">No or an unknown provider, no model, a missing or invalid endpoint, or an out-of-range value.</exception>
+    public ModelRoleOptions Resolve(string role, ModelRoleOptions options)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(role);
+        ArgumentNullException.ThrowIfNull(options);
+        var r = options.Clone();
+        r.Provider = Override(role, "PROVIDER") ?? r.Provider;
+        r.Model = Override(role, "MODEL") ?? r.Model;
+        r.Endpoint = Override(role, "ENDPOINT") ?? r.Endpoint;
+        r.ApiKeyEnv = Override(role, "API_KEY_ENV") ?? r.ApiKeyEnv;
+        r.Provider = (r.Provider ?? "").Trim().ToLowerInvariant();
+        r.Model = (r.Model ?? "").Trim();
+        r.Endpoint = string.IsNullOrWhiteSpace(r.Endpoint) ? null : r.Endpoint.Trim();
+        r.ApiKeyEnv = string.IsNullOrWhiteSpace(r.ApiKeyEnv) ? null : r.ApiKeyEnv.Trim();
+
+        var providerVar = EnvironmentVariableName(role, "PROVIDER");
+        if (r.Provider.Length == 0)
+            throw new ProviderConfigurationException(
+                $"Role '{role}' has no model provider: set models.{role}.provider in skillopt.yaml ({string.Join(", ", KnownProviders)}) "
+                + $"or the environment variable {providerVar}.", role, $"models.{role}.provider");
+        if (!KnownProviders.Contains(r.Provider))
+            throw new ProviderConfigurationException(
+                $"Role '{role}' has an unknown provider '{r.Provider}': use one of {string.Join(", ", KnownProviders)} "
+                + $"(models.{role}.provider or {providerVar}).", role, $"models.{role}.provider");
+        if (r.Model.Length == 0)
+        {
+            if (r.Provider == ScriptedProvider) r.Model = ScriptedProvider;
+            else
+                throw new ProviderConfigurationException(
+                    $"Role '{role}' (provider '{r.Provider}') has no model: set models.{role}.model in skillopt.yaml or the environment "
+                    + $"variable {EnvironmentVariableName(role, "MODEL")}"
+                    + (r.Provider == AzureOpenAIProvider ? " (for Azure OpenAI: the deployment name)." : "."), role, $"models.{role}.model");
+        }
+
+        var endpointVar = EnvironmentVariableName(role, "ENDPOINT");
+        if (r.Endpoint is null && r.Provider is OpenAICompatibleProvider or AzureOpenAIProvider)
+            throw new ProviderConfigurationException(
+                $"Role '{role}' uses provider '{r.Provider}', which needs an endpoint: set models.{role}.endpoint in skillopt.yaml or the "
+                + $"environment variable {endpointVar} (for example "
+                + (r.Provider == AzureOpenAIProvider ? "https://my-resource.openai.azure.com" : "http://localhost:11434/v1") + ").",
+                role, endpointVar);
+        if (r.Endpoint is not null
+            && (!Uri.TryCreate(r.Endpoint, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)))
+            throw new ProviderConfigurationException(
+                $"Role '{role}' has an invalid endpoint '{r.Endpoint}': it must be an absolute http:// or https:// URL "
+                + $"(models.{role}.endpoint or {endpointVar}).", role, endpointVar);
+
+        if (r.Concurrency < 1)
+            throw Invalid(role, "concurrency", r.Concurrency, "at least 1");
+        if (r.RequestsPerMinute is < 1)
+            throw Invalid(role, "requests_per_minute", r.RequestsPerMinute, "at least 1, or unset for no limit");
+        if (!(r.TimeoutSeconds > 0))
+            throw Invalid(role, "timeout_seconds", r.TimeoutSeconds, "a positive number of seconds");
+        if (r.MaxRetries < 0)
+            throw Invalid(role, "max_retries", r.MaxRetries, "0 or more");
+        if (r.Temperature is < 0 or > 2)
+            throw Invalid(role, "temperature", r.Temperature, "between 0 and 2");
+        if (r.MaxOutputTokens is < 1)
+            throw Invalid(role, "max_output_tokens", r.MaxOutputTokens, "at least 1");
+        if (r.ReasoningEffort is { } effort)
+        {
+            r.ReasoningEffort = effort.Trim().ToLowerInvariant();
+            if (!TryParseEffort(r.ReasoningEffort, out _))
+                throw Invalid(role, "reasoning_effort", effort, "one of none, minimal, low, medium, high, xhigh");
+        }
+        return r;
+    }
+
+    /// <summary>Builds the pipeline of <paramref name="role"/> (see the remarks on <see cref="ChatClientFactory"/>).</summary>
+    /// <param name="role">Role name, for example <c>target</c>.</param>
+    /// <param name="options">The role's settings from the configuration file (the environment overrides them).</param>
+    /// <param name="pipeline">Run-wide settings: ledger, pricing, recording, resilience, scripted client; <see langword="null"/> uses the defaults.</param>
+    /// <returns>The client; disposing it releases its HTTP connections.</returns>
+    /// <exception cref="ProviderConfigurationException">The configuration is incomplete or invalid, or the API key variable is unset.</exception>
+    public IChatClient Create(string role, ModelRoleOptions options, ChatPipelineOptions? pipeline = null)
+    {
+        var r = Resolve(role, options);
+        pipeline ??= new ChatPipelineOptions();
+        if (pipeline.Recording != RecordingMode.Off && string.IsNullOrWhiteSpace(pipeline.RecordingDirectory))
+            throw new ProviderConfigurationException(
+                $"Role '{role}': recording mode {pipeline.Recording} needs a recordings folder (ChatPipelineOptions.RecordingDirectory).",
+                role, "recording directory");
+
+        TryParseEffort(r.ReasoningEffort, out var effort);
+        var openAIStyle = r.Provider is OpenAIProvider or OpenAICompatibleProvider or AzureOpenAIProvider;
+        string? effortOverride = null;
+        if (r.ReasoningEffort == "minimal")
+        {
+            if (openAIStyle) { effort = null; effortOverride = "minimal"; }
+            else effort = ReasoningEffort.Low;
+        }
+
+        IChatClient client;
+        if (pipeline.Recording == RecordingMode.Replay)
+        {
+            client = new ReplayChatClient(pipeline.RecordingDirectory!, r.Provider, r.Model);
+        }
+        else
+        {
+            var keyEnv = KeyVariable(r);
+            var key = ReadKey(role, r, keyEnv);
+            var context = new ProviderContext(r.Provider, role, r.Model, key is null ? null : keyEnv);
+            var redactor = new SecretRedactor(key);
+
+            client = new InternalPropertiesFilterChatClient(CreateProviderClient(role, r, key, pipeline));
+            client = new TimeoutChatClient(client, TimeSpan.FromSeconds(r.TimeoutSeconds), _time);
+            client = new RateLimitingChatClient(client, r.Concurrency, r.RequestsPerMinute, _time);
+            var resilience = pipeline.Resilience?.Clone() ?? new ResilienceOptions();
+            resilience.MaxRetries = r.MaxRetries;
+            client = new ResilientChatClient(client, context, resilience, _time) { Redactor = redactor };
+            if (pipeline.Recording is RecordingMode.Record or RecordingMode.RecordMissing)
+                client = new RecordingChatClient(client, pipeline.RecordingDirectory!, r.Provider, r.Model, pipeline.Recording) { Redactor = redactor };
+        }
+
+        client = new RoleDefaultsChatClient(client, r, effort, effortOverride);
+        if (pipeline.Ledger is { } ledger)
+            client = new UsageAccountingChatClient(client, ledger, role, r.Model, pipeline.Pricing, _time);
+        return client;
+    }
+
+    /// <summary>Returns the type name only (a factory holds no secret, and its description shows none).</summary>
+    public override string ToString() => nameof(ChatClientFactory);
+
+    private IChatClient CreateProviderClient(string role, ModelRoleOptions r, string? key, ChatPipelineOptions pipeline)
+    {
+        // The SDKs' own timeouts only back ours up (TimeoutChatClient runs on the injected clock).
+        var backstop = TimeSpan.FromSeconds(r.TimeoutSeconds * 2 + 30);
+        switch (r.Provider)
+        {
+            case ScriptedProvider:
+                if (pipeline.ScriptedClientFactory is null)
+                    throw new ProviderConfigurationException(
+                        $"Role '{role}' uses provider 'scripted', a deterministic fake that tests or the simulator supply through "
+                        + "ChatPipelineOptions.ScriptedClientFactory; none was given.", role, $"models.{role}.provider");
+                return pipeline.ScriptedClientFactory(r);
+
+            case AnthropicProvider:
+            {
+                var http = CreateHttpClient();
+                var anthropic = new AnthropicClient(new ClientOptions
+                {
+                    ApiKey = key,
+                    BaseUrl = r.Endpoint ?? "https://api.anthropic.com",
+                    MaxRetries = 0,
+                    Timeout = backstop,
+                    HttpClient = http,
+                });
+                return new OwningChatClient(anthropic.AsIChatClient(r.Model, r.MaxOutputTokens), http);
+            }
+
+            default:
+            {
+                var http = CreateHttpClient();
+                var clientOptions = new OpenAIClientOptions
+                {
+                    RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
+                    Transport = new HttpClientPipelineTransport(http),
+                    NetworkTimeout = backstop,
+                    UserAgentApplicationId = "skillopt",
+                };
+                AuthenticationPolicy auth;
+                if (r.Provider == AzureOpenAIProvider)
+                {
+                    clientOptions.Endpoint = AzureV1Endpoint(r.Endpoint!);
+                    var bearer = AzureBearerToken(key!);
+                    auth = bearer is not null
+                        ? ApiKeyAuthenticationPolicy.CreateBearerAuthorizationPolicy(new ApiKeyCredential(bearer))
+                        : ApiKeyAuthenticationPolicy.CreateHeaderApiKeyPolicy(new ApiKeyCredential(key!), "api-key");
+                }
+                else
+                {
+                    if (r.Endpoint is not null) clientOptions.Endpoint = new Uri(r.Endpoint);
+                    auth = key is null
+                        ? new NoAuthenticationPolicy()
+                        : ApiKeyAuthenticationPolicy.CreateBearerAuthorizationPolicy(new ApiKeyCredential(key));
+                }
+                var chat = new ChatClient(r.Model, auth, clientOptions);
+                return new OwningChatClient(new OpenAIChatClient(chat, r.Provider), http);
+            }
+        }
+    }
+
+    private static HttpClient CreateHttpClient() =>
+        new(new ResponseCaptureHandler(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }))
+        {
+            Timeout = Timeout.InfiniteTimeSpan,
+        };
+
+    /// <summary>Azure OpenAI's v1 endpoint: <c>{endpoint}/openai/v1/</c> unless the endpoint already ends so.</summary>
+    internal static Uri AzureV1Endpoint(string endpoint)
+    {
+        var trimmed = endpoint.TrimEnd('/');
+        if (!trimmed.EndsWith("/openai/v1", StringComparison.OrdinalIgnoreCase))
+            trimmed += trimmed.EndsWith("/openai", StringComparison.OrdinalIgnoreCase) ? "/v1" : "/openai/v1";
+        return new Uri(trimmed + "/");
+    }
+
+    /// <summary>Returns the token to send as <c>Authorization: Bearer</c> when the Azure credential is one (a JWT or <c>Bearer ...</c>); otherwise <see langword="null"/>.</summary>
+    internal static string? AzureBearerToken(string key)
+    {
+        if (key.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return key[7..].Trim();
+        return key.StartsWith("eyJ", StringComparison.Ordinal) && key.Count(c => c == '.') == 2 ? key : null;
+    }
+
+    private static string? KeyVariable(ModelRoleOptions r) => r.ApiKeyEnv ?? r.Provider switch
+    {
+        OpenAIProvider => "OPENAI_API_KEY",
+        AzureOpenAIProvider => "AZURE_OPENAI_API_KEY",
+        AnthropicProvider => "ANTHROPIC_API_KEY",
+        _ => null,
+    };
+
+    private string? ReadKey(string role, ModelRoleOptions r, string? keyEnv)
+    {
+        if (keyEnv is null || r.Provider == ScriptedProvider) return null;
+        var key = _environment(keyEnv);
+        if (!string.IsNullOrWhiteSpace(key)) return key.Trim();
+        throw new ProviderConfigurationException(
+            $"Role '{role}' (provider '{r.Provider}', model '{r.Model}') needs an API key, but the environment variable {keyEnv} "
+            + $"is not set or is empty. Set {keyEnv}, or name another variable with models.{role}.api_key_env in skillopt.yaml "
+            + $"or {EnvironmentVariableName(role, "API_KEY_ENV")}.", role, keyEnv);
+    }
+
+    private string? Override(string role, string setting)
+    {
+        var value = _environment(EnvironmentVariableName(role, setting));
+        return string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+    }
+
+    private static ProviderConfigurationException Invalid(string role, string key, object? value, string expected) =>
+        new($"Role '{role}' has an invalid {key} '{Convert.ToString(value, CultureInfo.InvariantCulture)}': it must be {expected} "
+            + $"(models.{role}.{key} in skillopt.yaml).", role, $"models.{role}.{key}");
+
+    private static bool TryParseEffort(string? value, out ReasoningEffort? effort)
+    {
+        effort = value switch
+        {
+            null => null,
+            "none" => ReasoningEffort.None,
+            "minimal" or "low" => ReasoningEffort.Low,
+            "medium" => ReasoningEffort.Medium,
+            "high" => ReasoningEffort.High,
+            "xhigh" or "extra_high" or "extra-high" => ReasoningEffort.ExtraHigh,
+            _ => (ReasoningEffort?)(-1),
+        };
+        if (effort == (ReasoningEffort)(-1))
+        {
+            effort = null;
+            return false;
+        }
+        return true;
+    }
+}

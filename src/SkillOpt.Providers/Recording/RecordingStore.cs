@@ -1,0 +1,83 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.AI;
+
+namespace SkillOpt.Providers;
+
+/// <summary>
+/// A folder of recorded responses, one JSON file per request key (<c>{key}.json</c>), written atomically
+/// (temporary file in the same folder, then rename) with secrets removed.
+/// </summary>
+internal sealed class RecordingStore
+{
+    public const int SchemaVersion = 1;
+    private static readonly UTF8Encoding Utf8NoBom = new(encoderShouldEmitUTF8Identifier: false);
+    private static readonly JsonWriterOptions WriterOptions = new() { Indented = true, NewLine = "\n" };
+
+    public RecordingStore(string directory, SecretRedactor? redactor = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        Directory = Path.GetFullPath(directory);
+        Redactor = redactor ?? SecretRedactor.None;
+    }
+
+    public string Directory { get; }
+
+    public SecretRedactor Redactor { get; set; }
+
+    public string PathFor(string key) => Path.Combine(Directory, key + ".json");
+
+    /// <summary>Reads the response recorded under <paramref name="key"/>, or returns <see langword="null"/> when there is none.</summary>
+    /// <exception cref="InvalidDataException">The file exists but is not a recording.</exception>
+    public ChatResponse? TryRead(string key)
+    {
+        var path = PathFor(key);
+        if (!File.Exists(path)) return null;
+        try
+        {
+            var root = JsonNode.Parse(File.ReadAllText(path, Encoding.UTF8));
+            var response = root?["response"]?.Deserialize<ChatResponse>(AIJsonUtilities.DefaultOptions);
+            return response ?? throw new InvalidDataException($"The recording '{path}' has no 'response'.");
+        }
+        catch (JsonException ex)
+        {
+            throw new InvalidDataException($"The recording '{path}' is not valid JSON: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>Writes the recording of <paramref name="response"/> under <paramref name="key"/>.</summary>
+    public void Write(string key, string provider, string model, string lastUserMessage, ChatResponse response)
+    {
+        System.IO.Directory.CreateDirectory(Directory);
+        var document = new JsonObject
+        {
+            ["schema_version"] = SchemaVersion,
+            ["key"] = key,
+            ["provider"] = provider,
+            ["model"] = model,
+            ["last_user_message"] = lastUserMessage,
+            ["response"] = JsonSerializer.SerializeToNode(response, AIJsonUtilities.DefaultOptions),
+        };
+        string text;
+        using (var stream = new MemoryStream())
+        {
+            using (var writer = new Utf8JsonWriter(stream, WriterOptions))
+                document.WriteTo(writer);
+            text = Utf8NoBom.GetString(stream.ToArray()) + "\n";
+        }
+        text = Redactor.Redact(text);
+
+        var final = PathFor(key);
+        var temp = Path.Combine(Directory, $".{key}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            File.WriteAllText(temp, text, Utf8NoBom);
+            File.Move(temp, final, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temp)) File.Delete(temp);
+        }
+    }
+}

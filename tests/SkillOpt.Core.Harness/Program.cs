@@ -1,0 +1,29 @@
+using SkillOpt.Core.Configuration;
+using SkillOpt.Core.Harness;
+using SkillOpt.Core.Training;
+
+// Usage: SkillOpt.Core.Harness <run-folder> <delay-ms>
+// Trains the scripted world into <run-folder>, printing "ROLLOUT <stage> <sample>" before each rollout.
+var folder = args[0];
+var delay = TimeSpan.FromMilliseconds(int.Parse(args[1]));
+var runner = new ScriptedRunner(delay, r => Console.Out.WriteLine($"ROLLOUT {r.Stage} {r.SampleIndex}"));
+var loop = new SkillTrainingLoop(HarnessConfig.Options(), runner, new ScriptedOptimizer(), folder);
+var summary = await loop.RunAsync(HarnessConfig.InitialSkill, new ScriptedWorld().Splits());
+Console.Out.WriteLine($"DONE {summary.Accepted} {summary.Rejected}");
+return 0;
+
+namespace SkillOpt.Core.Harness
+{
+    public static class HarnessConfig
+    {
+        public const string InitialSkill = "# Math skill\n\nSolve the problem step by step.\n";
+
+        public static SkillOptOptions Options() => SkillOptConfigLoader.Parse("""
+            seed: 7
+            training:
+              epochs: 3
+              batch_size: 10
+              minibatch_size: 4
+            """, "harness.yaml");
+    }
+}

@@ -1,0 +1,106 @@
+using SkillOpt.Core.Configuration;
+
+namespace SkillOpt.Core.Tests.Configuration;
+
+public class ConfigLoaderTests
+{
+    [Fact]
+    public void Empty_file_gives_the_reference_defaults_and_the_default_preset()
+    {
+        var o = SkillOptConfigLoader.Parse("", "skillopt.yaml");
+        Assert.Equal(4, o.Training.Epochs);
+        Assert.Equal(40, o.Training.BatchSize);
+        Assert.Equal(8, o.Training.MinibatchSize);
+        Assert.Equal(8, o.Training.MergeFanIn);
+        Assert.Equal(16, o.Training.OptimizerConcurrency);
+        Assert.Equal(("cosine", 4, 2), (o.Training.LearningRate.Schedule, o.Training.LearningRate.Max, o.Training.LearningRate.Min));
+        Assert.Equal(2000, o.Skill.TokenBudget);
+        Assert.Equal("strict", o.Skill.Matching);
+        Assert.True(o.Training.SlowUpdate.Gated);
+        Assert.Equal("run", o.Training.RejectedEdits.Scope);
+        Assert.True(o.Training.RejectedEdits.Enforce);
+    }
+
+    [Fact]
+    public void Classic_preset_reproduces_the_reference_behaviour_unless_overridden()
+    {
+        var o = SkillOptConfigLoader.Parse("preset: classic\nskill:\n  token_budget: 900\n", "skillopt.yaml");
+        Assert.True(o.IsClassic);
+        Assert.Equal("classic", o.Skill.Matching);
+        Assert.False(o.Training.SlowUpdate.Gated);
+        Assert.Equal("epoch", o.Training.RejectedEdits.Scope);
+        Assert.False(o.Training.RejectedEdits.Enforce);
+        Assert.True(o.Training.MetaSkill.InLastEpoch);
+        Assert.Equal(900, o.Skill.TokenBudget); // explicit setting wins over the preset
+    }
+
+    [Fact]
+    public void Full_file_is_read_with_snake_case_keys()
+    {
+        var o = SkillOptConfigLoader.Parse("""
+            seed: 11
+            training:
+              epochs: 2
+              learning_rate: { schedule: linear, max: 6, min: 1 }
+            splits: { train: 0.5, val: 0.3, test: 0.2 }
+            models:
+              target: { provider: openai, model: gpt-5-mini, api_key_env: MY_KEY, temperature: 0.2 }
+            pricing:
+              gpt-5-mini: { input_per_million: 0.25, output_per_million: 2.0 }
+            """, "skillopt.yaml");
+        Assert.Equal(11, o.Seed);
+        Assert.Equal("linear", o.Training.LearningRate.Schedule);
+        Assert.Equal(0.3, o.Splits.Val);
+        Assert.Equal("MY_KEY", o.Models.Target.ApiKeyEnv);
+        Assert.Equal(0.2f, o.Models.Target.Temperature);
+        Assert.Equal(2.0, o.Pricing["gpt-5-mini"].OutputPerMillion);
+    }
+
+    [Fact]
+    public void Unknown_key_names_file_line_column_key_and_suggests_the_right_one()
+    {
+        var ex = Assert.Throws<SkillOptConfigException>(() => SkillOptConfigLoader.Parse("seed: 1\ntraining:\n  epoch: 3\n", "cfg/skillopt.yaml"));
+        Assert.Equal("SKOPT1001", ex.Code);
+        Assert.Equal(("cfg/skillopt.yaml", 3, 3), (ex.File, ex.Line, ex.Column));
+        Assert.Equal("training.epoch", ex.Key);
+        Assert.Contains("did you mean 'epochs'", ex.Message);
+        Assert.StartsWith("cfg/skillopt.yaml(3,3): error SKOPT1001:", ex.Message);
+    }
+
+    [Fact]
+    public void Wrong_type_names_the_key_the_value_and_the_expected_type()
+    {
+        var ex = Assert.Throws<SkillOptConfigException>(() => SkillOptConfigLoader.Parse("training:\n  batch_size: forty\n", "skillopt.yaml"));
+        Assert.Equal("SKOPT1002", ex.Code);
+        Assert.Equal(2, ex.Line);
+        Assert.Equal("training.batch_size", ex.Key);
+        Assert.Contains("'forty'", ex.Message);
+        Assert.Contains("an integer", ex.Message);
+    }
+
+    [Fact]
+    public void Out_of_range_value_names_its_line()
+    {
+        var ex = Assert.Throws<SkillOptConfigException>(() => SkillOptConfigLoader.Parse("seed: 3\nsplits:\n  train: 0.9\n  val: 0.3\n  test: 0.2\n", "skillopt.yaml"));
+        Assert.Equal("splits", ex.Key);
+        Assert.Equal(2, ex.Line);
+        var ex2 = Assert.Throws<SkillOptConfigException>(() => SkillOptConfigLoader.Parse("training:\n  learning_rate:\n    schedule: exponential\n", "skillopt.yaml"));
+        Assert.Equal(("training.learning_rate.schedule", 3), (ex2.Key, ex2.Line));
+        Assert.Contains("constant, linear, cosine", ex2.Message);
+    }
+
+    [Fact]
+    public void Malformed_yaml_and_missing_file_are_clear_errors()
+    {
+        var ex = Assert.Throws<SkillOptConfigException>(() => SkillOptConfigLoader.Parse("training:\n  epochs: [1\n", "skillopt.yaml"));
+        Assert.Equal("SKOPT1003", ex.Code);
+        Assert.True(ex.Line >= 2);
+        var missing = Assert.Throws<SkillOptConfigException>(() => SkillOptConfigLoader.Load(Path.Combine(Path.GetTempPath(), Guid.NewGuid() + ".yaml")));
+        Assert.Equal("SKOPT1004", missing.Code);
+    }
+
+    [Fact]
+    public void Unknown_provider_is_refused() =>
+        Assert.Equal("models.optimizer.provider", Assert.Throws<SkillOptConfigException>(() =>
+            SkillOptConfigLoader.Parse("models:\n  optimizer:\n    provider: gemini\n", "skillopt.yaml")).Key);
+}

@@ -1,0 +1,164 @@
+using System.Diagnostics;
+using System.Text.Json;
+using SkillOpt.Core.Configuration;
+using SkillOpt.Core.Harness;
+using SkillOpt.Core.Runs;
+using SkillOpt.Core.Training;
+
+namespace SkillOpt.Core.Tests.Training;
+
+public class TrainingLoopTests
+{
+    private static string NewFolder() => Path.Combine(Path.GetTempPath(), "skillopt-tests", Guid.NewGuid().ToString("N"));
+
+    private static async Task<(RunSummary Summary, string Folder, ScriptedRunner Runner, ScriptedOptimizer Optimizer)> TrainAsync(SkillOptOptions? options = null, string? folder = null)
+    {
+        folder ??= NewFolder();
+        var runner = new ScriptedRunner();
+        var optimizer = new ScriptedOptimizer();
+        var loop = new SkillTrainingLoop(options ?? HarnessConfig.Options(), runner, optimizer, folder);
+        var summary = await loop.RunAsync(HarnessConfig.InitialSkill, new ScriptedWorld().Splits(), TestContext.Current.CancellationToken);
+        return (summary, folder, runner, optimizer);
+    }
+
+    [Fact]
+    public async Task The_loop_raises_the_validation_score_and_rejects_a_harmful_edit()
+    {
+        var (summary, folder, _, optimizer) = await TrainAsync();
+
+        Assert.Equal(0.0, summary.Initial.Validation);
+        Assert.Equal(1.0, summary.Best.Validation);
+        Assert.Equal(1.0, summary.Best.Test);
+        Assert.True(summary.Accepted >= 2, $"accepted {summary.Accepted}");
+        Assert.True(summary.Rejected >= 1, $"rejected {summary.Rejected}");
+
+        var best = File.ReadAllText(Path.Combine(folder, "best_skill.md"));
+        Assert.All(ScriptedWorld.Procedures, p => Assert.Contains($"[{p}]", best));
+        Assert.DoesNotContain(ScriptedWorld.HarmfulPhrase, best);
+
+        var history = AtomicFile.ReadJson<List<HistoryRecord>>(Path.Combine(folder, "history.json"))!;
+        Assert.Equal("baseline", history[0].Kind);
+        var accepted = history.Where(h => h.Action == "accept").ToList();
+        var rejected = history.Where(h => h.Action == "reject").ToList();
+        Assert.NotEmpty(accepted);
+        Assert.NotEmpty(rejected);
+        Assert.All(accepted, h => Assert.True(h.Validation!.CandidateScore > h.Validation.IncumbentScore));
+        var harmfulStep = rejected.First(h => h.Kind == "step");
+        var candidate = File.ReadAllText(Path.Combine(folder, "steps", $"step_{harmfulStep.Step:D4}", "candidate_skill.md"));
+        Assert.Contains(ScriptedWorld.HarmfulPhrase, candidate);
+
+        // the rejected edit is remembered and filtered in code afterwards
+        var buffer = RejectedEditBuffer.Load(Path.Combine(folder, "rejected_edits.json"));
+        Assert.Contains(buffer.Entries, e => e.Content!.Contains(ScriptedWorld.HarmfulPhrase));
+        Assert.Contains(history, h => h.EditsFilteredAsRejected > 0);
+
+        // every stage of the loop was exercised, each call naming its schema
+        Assert.Contains("skillopt_reflection", optimizer.SchemaNames);
+        Assert.Contains("skillopt_slow_update", optimizer.SchemaNames);
+        Assert.Contains("skillopt_meta_skill", optimizer.SchemaNames);
+        Assert.Contains(history, h => h.Kind == "slow_update");
+        Assert.Equal(1, history.Count(h => h.Kind == "meta_skill")); // epoch 2 only: the last epoch's advice would be unused
+
+        // run folder layout
+        Assert.True(File.Exists(Path.Combine(folder, "summary.json")));
+        Assert.True(File.Exists(Path.Combine(folder, "skills", "skill_v0000.md")));
+        Assert.True(File.Exists(Path.Combine(folder, "steps", "step_0001", "rollout.json")));
+        Assert.True(File.Exists(Path.Combine(folder, "steps", "step_0001", "reflections.json")));
+        Assert.True(File.Exists(Path.Combine(folder, "steps", "step_0001", "edit_report.json")));
+        Assert.Contains("Question task-", File.ReadAllText(Path.Combine(folder, "steps", "step_0001", "rollout.json"))); // transcripts kept
+        Assert.True(summary.Usage["rollout"].Calls > 0);
+        Assert.True(summary.Usage["reflect"].Calls > 0);
+        Assert.True(summary.Usage["validate"].Tasks > 0);
+    }
+
+    [Fact]
+    public async Task Validation_results_are_reused_by_skill_hash_so_a_finished_run_costs_nothing_to_rerun()
+    {
+        var (_, folder, runner1, _) = await TrainAsync();
+        var (again, _, runner2, optimizer2) = await TrainAsync(folder: folder);
+        Assert.True(runner1.Calls > 0);
+        Assert.Equal(0, runner2.Calls);
+        Assert.Equal(0, optimizer2.Calls);
+        Assert.Equal(1.0, again.Best.Validation);
+    }
+
+    [Fact]
+    public async Task A_folder_of_another_configuration_is_refused()
+    {
+        var (_, folder, _, _) = await TrainAsync();
+        var other = HarnessConfig.Options();
+        other.Seed = 99;
+        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => TrainAsync(other, folder));
+        Assert.Contains("another configuration", ex.Message);
+    }
+
+    [Fact]
+    public async Task Classic_preset_applies_the_slow_update_without_the_gate()
+    {
+        var options = SkillOptConfigLoader.Parse("preset: classic\nseed: 7\ntraining:\n  epochs: 3\n  batch_size: 10\n  minibatch_size: 4\n", "c.yaml");
+        var (_, folder, _, _) = await TrainAsync(options);
+        var history = AtomicFile.ReadJson<List<HistoryRecord>>(Path.Combine(folder, "history.json"))!;
+        Assert.Contains(history, h => h.Kind == "slow_update" && h.Action == "applied_ungated");
+        Assert.Equal(2, history.Count(h => h.Kind == "meta_skill")); // the reference also writes the unused last one
+    }
+
+    [Fact]
+    public async Task Cancellation_then_resume_ends_like_an_uninterrupted_run()
+    {
+        var (reference, refFolder, _, _) = await TrainAsync();
+
+        var folder = NewFolder();
+        using var cts = new CancellationTokenSource();
+        var rollouts = 0;
+        var runner = new ScriptedRunner(onRequest: r => { if (r.Stage == "rollout" && ++rollouts == 3) { cts.Cancel(); } });
+        var loop = new SkillTrainingLoop(HarnessConfig.Options(), runner, new ScriptedOptimizer(), folder);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => loop.RunAsync(HarnessConfig.InitialSkill, new ScriptedWorld().Splits(), cts.Token));
+
+        var resumed = await TrainAsync(folder: folder);
+        AssertSameOutcome(refFolder, folder);
+        Assert.Equal(reference.Accepted, resumed.Summary.Accepted);
+    }
+
+    [Fact]
+    public async Task A_process_killed_mid_step_resumes_to_the_same_result()
+    {
+        var (_, refFolder, _, _) = await TrainAsync();
+
+        var folder = NewFolder();
+        var harness = Path.Combine(AppContext.BaseDirectory, "SkillOpt.Core.Harness.dll");
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(harness);
+        psi.ArgumentList.Add(folder);
+        psi.ArgumentList.Add("150");
+        using var process = Process.Start(psi)!;
+        var killedAt = "";
+        var sawStep4 = false;
+        while (await process.StandardOutput.ReadLineAsync(TestContext.Current.CancellationToken) is { } line)
+        {
+            // kill (not a graceful stop) while the rollout of step 4 is in flight
+            if (line == "ROLLOUT rollout 4")
+            {
+                sawStep4 = true;
+                killedAt = File.ReadAllText(Path.Combine(folder, "runtime_state.json"));
+                process.Kill(entireProcessTree: true);
+                break;
+            }
+        }
+        await process.WaitForExitAsync(TestContext.Current.CancellationToken);
+        Assert.True(sawStep4, "the harness never reached step 4: " + await process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken));
+        Assert.False(File.Exists(Path.Combine(folder, "summary.json")));
+        var completed = JsonDocument.Parse(killedAt).RootElement.GetProperty("completed_phases").GetInt32();
+        Assert.InRange(completed, 4, 5); // baseline + 3 steps (+ nothing of step 4)
+
+        await TrainAsync(folder: folder);
+        AssertSameOutcome(refFolder, folder);
+    }
+
+    private static void AssertSameOutcome(string expectedFolder, string actualFolder)
+    {
+        Assert.Equal(File.ReadAllText(Path.Combine(expectedFolder, "best_skill.md")), File.ReadAllText(Path.Combine(actualFolder, "best_skill.md")));
+        static List<string> Actions(string f) => AtomicFile.ReadJson<List<HistoryRecord>>(Path.Combine(f, "history.json"))!
+            .Select(h => $"{h.Phase}:{h.Kind}:{h.Step}:{h.Action}:{h.CandidateHash}").ToList();
+        Assert.Equal(Actions(expectedFolder), Actions(actualFolder));
+    }
+}
