@@ -22,12 +22,19 @@ public static class ChatStage
     public const string Rank = "rank";
     /// <summary>Target-model calls made while scoring a skill on the validation split.</summary>
     public const string Validate = "validate";
-    /// <summary>Calls made by the end-of-epoch slow update (rollouts and the optimizer call).</summary>
+    /// <summary>The end-of-epoch slow-update optimizer call.</summary>
     public const string SlowUpdate = "slow_update";
+    /// <summary>Target-model calls of the slow update's task comparison.</summary>
+    public const string SlowUpdateRollout = "slow_update_rollout";
+    /// <summary>Target-model calls of the pre-screen (a candidate on the step's failed and a few passed tasks).</summary>
+    public const string Prescreen = "prescreen";
     /// <summary>The end-of-epoch meta-skill optimizer call.</summary>
     public const string Meta = "meta";
     /// <summary>Target-model calls made while scoring skills on the test split.</summary>
     public const string Test = "test";
+
+    /// <summary>Stages whose calls go to the target model.</summary>
+    public static IReadOnlySet<string> TargetStages { get; } = new HashSet<string>(StringComparer.Ordinal) { Rollout, Validate, Prescreen, SlowUpdateRollout, Test };
 
     /// <summary>Returns the stage recorded in <paramref name="options"/>, or <see langword="null"/> when none is.</summary>
     public static string? Get(ChatOptions? options) =>

@@ -252,7 +252,19 @@ public static class SkillOptConfigLoader
         if (o.Skill.TokenBudget < 0) { Fail("skill.token_budget", "must be 0 (unlimited) or more"); }
         if (o.Skill.DuplicateSimilarity < 0) { Fail("skill.duplicate_similarity", "must not be negative"); }
         OneOf("skill.matching", o.Skill.Matching, "strict", "classic");
-        OneOf("gate.kind", o.Gate.Kind, "strict");
+        OneOf("gate.kind", o.Gate.Kind, "strict", "paired");
+        if (o.Gate.Alpha is <= 0 or > 0.5 || double.IsNaN(o.Gate.Alpha)) { Fail("gate.alpha", "must be in (0, 0.5]"); }
+        Positive("gate.chunk_size", o.Gate.ChunkSize);
+        Positive("gate.max_draws", o.Gate.MaxDraws);
+        Positive("gate.veto_min_samples", o.Gate.VetoMinSamples);
+        if (o.Gate.Prescreen.FailedTasks < 1) { Fail("gate.prescreen.failed_tasks", "must be at least 1"); }
+        if (o.Gate.Prescreen.PassedTasks < 0) { Fail("gate.prescreen.passed_tasks", "must be 0 or more"); }
+        if (o.Budget.MaxTargetCalls < 1) { Fail("budget.max_target_calls", "must be at least 1"); }
+        if (o.Budget.MaxOptimizerCalls < 1) { Fail("budget.max_optimizer_calls", "must be at least 1"); }
+        if (o.Budget.MaxTokens < 1) { Fail("budget.max_tokens", "must be at least 1"); }
+        if (o.Budget.MaxCostUsd <= 0) { Fail("budget.max_cost_usd", "must be positive"); }
+        if (o.Budget.MaxCostUsd is not null && !o.Pricing.ContainsKey(o.Models.Target.Model) && !o.Pricing.ContainsKey(o.Models.Optimizer.Model)) { Fail("budget.max_cost_usd", "needs a 'pricing' entry for the target or optimizer model"); }
+        if (o.Budget.MaxWallSeconds <= 0) { Fail("budget.max_wall_seconds", "must be positive"); }
         if (o.Rollouts.ErroredRetries < 0) { Fail("rollouts.errored_retries", "must be 0 or more"); }
         Ratio("rollouts.max_error_rate", o.Rollouts.MaxErrorRate);
         Positive("rollouts.concurrency", o.Rollouts.Concurrency);

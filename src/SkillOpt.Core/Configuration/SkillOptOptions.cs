@@ -32,6 +32,9 @@ public sealed class SkillOptOptions
     /// <summary>Target and optimizer models.</summary>
     public ModelsOptions Models { get; set; } = new();
 
+    /// <summary>Spending limits of the run.</summary>
+    public BudgetOptions Budget { get; set; } = new();
+
     /// <summary>Optional price table: model id → price per million tokens.</summary>
     public Dictionary<string, ModelPrice> Pricing { get; set; } = new(StringComparer.Ordinal);
 
@@ -45,7 +48,11 @@ public sealed class SkillOptOptions
         Skill.TokenBudget ??= classic ? 0 : 2000;
         Skill.DuplicateSimilarity ??= classic ? 2.0 : 0.85;
         Skill.Matching ??= classic ? "classic" : "strict";
-        Gate.Kind ??= "strict";
+        Gate.Kind ??= classic ? "strict" : "paired";
+        Gate.Sequential ??= !classic;
+        Gate.VetoRegressions ??= !classic;
+        Gate.Prescreen.Enabled ??= !classic;
+        Rollouts.Cache ??= !classic;
         Training.RejectedEdits.Scope ??= classic ? "epoch" : "run";
         Training.RejectedEdits.Enforce ??= !classic;
         Training.SlowUpdate.Gated ??= !classic;
@@ -67,6 +74,11 @@ public sealed class TrainingOptions
     public int MergeFanIn { get; set; } = 8;
     /// <summary>Optimizer calls in flight at once (reference: 16).</summary>
     public int OptimizerConcurrency { get; set; } = 16;
+    /// <summary>
+    /// Pass verifier literals (gold answers, expected values) to the optimizer verbatim and allow edits that contain them
+    /// (default false: they are redacted from trajectories and such edits are rejected).
+    /// </summary>
+    public bool AllowVerifierText { get; set; }
     /// <summary>Whether successful trajectories are reflected on too (reference: yes).</summary>
     public bool ReflectSuccesses { get; set; } = true;
     /// <summary>The textual learning rate.</summary>
@@ -137,8 +149,51 @@ public sealed class SkillEditOptions
 /// <summary>The <c>gate</c> section.</summary>
 public sealed class GateOptions
 {
-    /// <summary>Gate name: <c>strict</c> (candidate mean &gt; stored current mean).</summary>
+    /// <summary>
+    /// <c>paired</c> (default: candidate and current skill scored on the same tasks and samples, exact sign test or paired
+    /// t bound) or <c>strict</c> (classic: candidate mean &gt; stored current mean, ties reject).
+    /// </summary>
     public string? Kind { get; set; }
+    /// <summary>One-sided significance level of the paired gate, in (0, 0.5] (default 0.05): the largest accepted false-accept rate per candidate.</summary>
+    public double Alpha { get; set; } = 0.05;
+    /// <summary>Score validation tasks in chunks and stop as soon as the verdict is decided (paired gate).</summary>
+    public bool? Sequential { get; set; }
+    /// <summary>Most draws (validation samples) a promising candidate may get before the paired gate calls it inconclusive (default 3; each look tests at alpha / max_draws).</summary>
+    public int MaxDraws { get; set; } = 3;
+    /// <summary>Validation tasks per chunk of sequential evaluation (default 8).</summary>
+    public int ChunkSize { get; set; } = 8;
+    /// <summary>Reject a candidate that fails a validation task the current skill passed reliably (paired gate).</summary>
+    public bool? VetoRegressions { get; set; }
+    /// <summary>Passing measurements (with no failure) that make a task "reliably passing" for the veto (default 2).</summary>
+    public int VetoMinSamples { get; set; } = 2;
+    /// <summary>The pre-screen.</summary>
+    public PrescreenOptions Prescreen { get; set; } = new();
+}
+
+/// <summary>The <c>gate.prescreen</c> section: a candidate must fix one of the step's failed tasks and break none of a few passed ones before it is validated.</summary>
+public sealed class PrescreenOptions
+{
+    /// <summary>Run the pre-screen (default preset: yes; classic: no).</summary>
+    public bool? Enabled { get; set; }
+    /// <summary>Most failed tasks of the step re-run with the candidate (default 8).</summary>
+    public int FailedTasks { get; set; } = 8;
+    /// <summary>Most passed tasks of the step re-run with the candidate (default 4).</summary>
+    public int PassedTasks { get; set; } = 4;
+}
+
+/// <summary>The <c>budget</c> section: the run stops cleanly (best skill and summary written) when a limit is reached. Unset = no limit.</summary>
+public sealed class BudgetOptions
+{
+    /// <summary>Most target-model calls.</summary>
+    public long? MaxTargetCalls { get; set; }
+    /// <summary>Most optimizer-model calls.</summary>
+    public long? MaxOptimizerCalls { get; set; }
+    /// <summary>Most tokens (input + output, both roles).</summary>
+    public long? MaxTokens { get; set; }
+    /// <summary>Most cost in US dollars (needs the <c>pricing</c> table).</summary>
+    public double? MaxCostUsd { get; set; }
+    /// <summary>Most wall time in seconds (summed over resumed sessions).</summary>
+    public double? MaxWallSeconds { get; set; }
 }
 
 /// <summary>The <c>rollouts</c> section.</summary>
@@ -152,6 +207,8 @@ public sealed class RolloutOptions
     public int Concurrency { get; set; } = 4;
     /// <summary>Seconds one verifier process may run before it is killed and its tasks are Errored (default 600).</summary>
     public double TimeoutSeconds { get; set; } = 600;
+    /// <summary>Store rollout results by (skill, task, sample, target settings) and never pay for one twice (default preset: yes; classic: no).</summary>
+    public bool? Cache { get; set; }
 }
 
 /// <summary>The <c>splits</c> section: ratios (each in [0,1], summing to 1) for tasks that do not pin a split.</summary>

@@ -18,8 +18,10 @@ public enum GateVerdict
 /// <param name="Reason">One human-readable sentence.</param>
 /// <param name="CandidateScore">Candidate mean validation score in [0,1].</param>
 /// <param name="IncumbentScore">Incumbent mean validation score in [0,1] the candidate was compared with.</param>
-/// <param name="Candidate">Every per-task result of the candidate's validation.</param>
-public sealed record GateDecision(GateVerdict Verdict, string Reason, double CandidateScore, double IncumbentScore, Evaluation Candidate);
+/// <param name="Candidate">Every per-task result of the candidate's validation (only the tasks scored when evaluation stopped early).</param>
+/// <param name="TasksSkipped">Validation tasks the candidate was not run on because the verdict was decided early (target calls saved).</param>
+/// <param name="PValue">The test's p-value (paired gate), when one was computed.</param>
+public sealed record GateDecision(GateVerdict Verdict, string Reason, double CandidateScore, double IncumbentScore, Evaluation Candidate, int TasksSkipped = 0, double? PValue = null);
 
 /// <summary>Scores <paramref name="skill"/> (hash <paramref name="hash"/>) on <paramref name="taskIds"/> with sample <paramref name="sampleIndex"/>.</summary>
 public delegate Task<Evaluation> SkillEvaluator(string skill, string hash, IReadOnlyList<string> taskIds, int sampleIndex, CancellationToken cancellationToken);
@@ -33,8 +35,11 @@ public delegate Task<Evaluation> SkillEvaluator(string skill, string hash, IRead
 /// <param name="ValidationTasks">The validation split.</param>
 /// <param name="Evaluate">Scores a skill on tasks; results are cached by (skill hash, task, sample), so asking twice costs nothing.</param>
 /// <param name="Seed">Run seed, for gates that order tasks at random.</param>
+/// <param name="ValidationSample">Sample index of this validation round: candidate and current skill are compared on it.</param>
+/// <param name="IncumbentHistory">Every scored validation result of the current skill so far, by task, across samples (pooled evidence).</param>
 public sealed record GateContext(string CandidateSkill, string CandidateHash, string IncumbentSkill, string IncumbentHash, Evaluation Incumbent,
-    IReadOnlyList<string> ValidationTasks, SkillEvaluator Evaluate, int Seed);
+    IReadOnlyList<string> ValidationTasks, SkillEvaluator Evaluate, int Seed, int ValidationSample = 0,
+    IReadOnlyDictionary<string, IReadOnlyList<RolloutResult>>? IncumbentHistory = null);
 
 /// <summary>Decides whether a candidate skill replaces the current one. Implementations must be deterministic given their inputs.</summary>
 public interface IValidationGate

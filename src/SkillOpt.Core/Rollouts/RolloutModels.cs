@@ -68,6 +68,12 @@ public sealed record RolloutResult
     /// <summary>The agent's final answer, when it gave one.</summary>
     public string? FinalAnswer { get; init; }
 
+    /// <summary>
+    /// Verifier literals of this task: gold answers and expected values the verifier compared against. The engine never
+    /// passes them verbatim to the optimizer (unless configured) and rejects proposed edits that contain them.
+    /// </summary>
+    public IReadOnlyList<string>? VerifierLiterals { get; init; }
+
     /// <summary>Target-model tokens and calls spent on this task.</summary>
     public TokenUsage Usage { get; init; } = TokenUsage.Zero;
 

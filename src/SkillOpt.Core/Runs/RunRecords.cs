@@ -11,7 +11,10 @@ public sealed record RolloutSummary(int Tasks, int Passed, int Failed, int Error
 /// <param name="IncumbentScore">Incumbent mean in [0,1] it was compared with.</param>
 /// <param name="Tasks">Validation tasks scored for the candidate.</param>
 /// <param name="Errored">Validation tasks that errored (excluded).</param>
-public sealed record ValidationSummary(double CandidateScore, double IncumbentScore, int Tasks, int Errored);
+/// <param name="TasksSkipped">Validation tasks not run because the verdict was decided early (target calls saved).</param>
+/// <param name="PValue">The gate's p-value, when it computed one.</param>
+/// <param name="Gate">Which check decided: <c>paired</c>, <c>strict</c> or <c>prescreen</c>.</param>
+public sealed record ValidationSummary(double CandidateScore, double IncumbentScore, int Tasks, int Errored, int TasksSkipped = 0, double? PValue = null, string? Gate = null);
 
 /// <summary>One record of <c>history.json</c>: one phase of the run (baseline, step, slow update, meta skill, test).</summary>
 public sealed record HistoryRecord
@@ -42,6 +45,8 @@ public sealed record HistoryRecord
     public int EditsMerged { get; init; }
     /// <summary>Merged edits dropped because the rejected-edit buffer holds them.</summary>
     public int EditsFilteredAsRejected { get; init; }
+    /// <summary>Edits rejected because they contain a verifier literal (gold answer, expected value).</summary>
+    public int EditsRejectedAsLeaks { get; init; }
     /// <summary>True when a ranking call selected the edits.</summary>
     public bool Ranked { get; init; }
     /// <summary>Edits selected for the candidate.</summary>
@@ -113,6 +118,14 @@ public sealed record RunState
     public SortedDictionary<string, ReplyFailureCounts> ReplyFailures { get; init; } = [];
     /// <summary>Rollouts that errored (before retries) so far.</summary>
     public int ErroredRollouts { get; init; }
+    /// <summary>Validation round: the sample index candidates and the current skill are compared on (paired gate; moves on after each acceptance so the new current skill is re-measured on a fresh draw).</summary>
+    public int ValidationRound { get; init; }
+    /// <summary>Wall time of finished phases, in seconds, summed over resumed sessions.</summary>
+    public double ElapsedSeconds { get; init; }
+    /// <summary>Budget warnings already given (50 and 80, in percent).</summary>
+    public List<int> BudgetWarnings { get; init; } = [];
+    /// <summary>Rollout results served from the cache so far.</summary>
+    public int CacheHits { get; init; }
 }
 
 /// <summary>A skill's scores in <c>summary.json</c>.</summary>
@@ -157,4 +170,14 @@ public sealed record RunSummary
     public int ErroredRollouts { get; init; }
     /// <summary>Tokens of the best skill (approximate).</summary>
     public int BestSkillTokens { get; init; }
+    /// <summary>Target-model calls (rollout, pre-screen, validation, slow-update rollouts, test).</summary>
+    public long TargetCalls { get; init; }
+    /// <summary>Optimizer-model calls.</summary>
+    public long OptimizerCalls { get; init; }
+    /// <summary>Estimated cost in US dollars from the pricing table, when it has the models.</summary>
+    public double? CostUsd { get; init; }
+    /// <summary>Rollout results served from the cache.</summary>
+    public int CacheHits { get; init; }
+    /// <summary>Validation tasks not run thanks to early stopping.</summary>
+    public int ValidationTasksSkipped { get; init; }
 }

@@ -34,6 +34,9 @@ public sealed class SkillTrainingLoop
     private readonly IProgress<TrainingProgress>? _progress;
     private readonly StageUsageTracker _usage = new();
     private readonly ReplyFailureCounter _replyFailures = new();
+    private readonly RolloutCache? _cache;
+    private readonly RunBudget _budget;
+    private readonly VerifierLeakGuard _leakGuard = new();
 
     /// <summary>Creates a loop.</summary>
     /// <param name="options">Configuration (its preset is applied here if it was not yet).</param>
@@ -42,7 +45,7 @@ public sealed class SkillTrainingLoop
     /// <param name="runFolder">Run folder; created when missing, resumed when it holds a checkpoint.</param>
     /// <param name="progress">Receives one event per stage; may be null.</param>
     /// <param name="optimizerOptions">Options copied into every optimizer request (model id, temperature…); may be null.</param>
-    /// <param name="gate">The validation gate; by default the one <c>gate.kind</c> names.</param>
+    /// <param name="gate">The validation gate; by default the one <c>gate.kind</c> names (<see cref="PairedSequentialGate"/> or <see cref="StrictImprovementGate"/>).</param>
     public SkillTrainingLoop(SkillOptOptions options, IRolloutRunner runner, IChatClient optimizerClient, string runFolder,
         IProgress<TrainingProgress>? progress = null, ChatOptions? optimizerOptions = null, IValidationGate? gate = null)
     {
@@ -50,7 +53,12 @@ public sealed class SkillTrainingLoop
         _store = new RunStore(runFolder);
         _executor = new RolloutExecutor(runner, _options.Rollouts.ErroredRetries, _options.Rollouts.MaxErrorRate);
         _optimizer = new OptimizerModel(new StructuredCaller(optimizerClient, optimizerOptions, _usage, _replyFailures), _options.Training.OptimizerConcurrency);
-        _gate = gate ?? new StrictImprovementGate();
+        var g = _options.Gate;
+        _gate = gate ?? (g.Kind == "paired"
+            ? new PairedSequentialGate(g.Alpha, g.Sequential!.Value, g.ChunkSize, g.VetoRegressions!.Value, g.VetoMinSamples, g.MaxDraws)
+            : new StrictImprovementGate());
+        _cache = _options.Rollouts.Cache!.Value ? new RolloutCache(_store.Root, JsonSerializer.Serialize(_options.Models.Target, SkillOptJson.Options)) : null;
+        _budget = new RunBudget(_options);
         _applier = new EditApplier(new EditApplierOptions
         {
             TokenBudget = _options.Skill.TokenBudget!.Value,
@@ -117,14 +125,31 @@ public sealed class SkillTrainingLoop
             };
         }
 
+        if (!_options.Training.AllowVerifierText)
+        {
+            _leakGuard.Load(LiteralsPath);
+        }
+        if (state.CompletedPhases == 0 && _budget.Estimate(totalSteps, splits.Train.Count, splits.Validation.Count) is { } estimate)
+        {
+            Report("budget", estimate, 0, 0, totalSteps);
+        }
         var buffer = RejectedEditBuffer.Load(_store.RejectedEditsPath);
         buffer.RollBackTo(state.CompletedPhases);
         var history = _store.ReadHistory().Where(h => h.Phase < state.CompletedPhases).ToList();
         var erroredBase = state.ErroredRollouts;
 
+        string? stopReason = null;
+        var cacheHitsBase = state.CacheHits;
         foreach (var phase in plan.Skip(state.CompletedPhases))
         {
             cancellationToken.ThrowIfCancellationRequested();
+            var spent = _budget.Measure(_usage.Snapshot(), state.ElapsedSeconds);
+            if (_budget.Exhausted(spent) is { } exhausted)
+            {
+                stopReason = exhausted;
+                Report("budget", $"stopping: {exhausted}; the best skill so far is kept", phase.Epoch, phase.Step, totalSteps);
+                break;
+            }
             var before = _usage.Snapshot();
             var failuresBefore = _replyFailures.Snapshot();
             var sw = Stopwatch.StartNew();
@@ -159,17 +184,24 @@ public sealed class SkillTrainingLoop
                 ReplyFailures = _replyFailures.Snapshot(),
                 ErroredRollouts = erroredBase + _executor.ErroredAttempts,
                 EpochEndHashes = epochEnds,
+                ElapsedSeconds = state.ElapsedSeconds + sw.Elapsed.TotalSeconds,
+                CacheHits = cacheHitsBase + (_cache?.Hits ?? 0),
             };
+            state = WarnAboutBudget(state, phase, totalSteps);
+            if (!_options.Training.AllowVerifierText)
+            {
+                _leakGuard.Save(LiteralsPath);
+            }
             AtomicFile.WriteJson(_store.HistoryPath, history);
             buffer.Save(_store.RejectedEditsPath);
             AtomicFile.WriteAllText(_store.BestSkillPath, _store.ReadSkill(state.BestHash));
             AtomicFile.WriteJson(_store.StatePath, state);
         }
 
-        var summary = BuildSummary(state, splits, history, totalSteps);
+        var summary = BuildSummary(state, splits, history, stopReason);
         AtomicFile.WriteAllText(_store.BestSkillPath, _store.ReadSkill(state.BestHash));
         AtomicFile.WriteJson(_store.SummaryPath, summary);
-        Report("run", $"done: best validation {summary.Best.Validation:0.###} (initial {summary.Initial.Validation:0.###}), {state.Accepted} accepted, {state.Rejected} rejected", 0, totalSteps, totalSteps);
+        Report("run", $"{summary.Status}: best validation {summary.Best.Validation:0.###} (initial {summary.Initial.Validation:0.###}), {state.Accepted} accepted, {state.Rejected} rejected", 0, totalSteps, totalSteps);
         return summary;
     }
 
@@ -207,17 +239,16 @@ public sealed class SkillTrainingLoop
 
         // 1. rollout
         var sw = Stopwatch.StartNew();
-        var rollout = await _executor.RunAsync(current, state.CurrentHash, batch, phase.Step, ChatStage.Rollout, ct).ConfigureAwait(false);
-        _usage.AddTokens(ChatStage.Rollout, rollout.Results.Aggregate(TokenUsage.Zero, (a, r) => a + r.Usage), rollout.Results.Count);
-        _usage.AddWallTime(ChatStage.Rollout, sw.Elapsed.TotalSeconds);
+        var rollout = await RunTasksAsync(current, state.CurrentHash, batch, phase.Step, ChatStage.Rollout, reuse: true, ct).ConfigureAwait(false);
         AtomicFile.WriteJson(Path.Combine(folder, "rollout.json"), rollout);
         var rolloutSummary = Summarize(rollout);
         Report(ChatStage.Rollout, $"rollout: {rolloutSummary.Passed}/{rolloutSummary.Tasks} passed, mean {rolloutSummary.MeanScore:0.###}, {rolloutSummary.Errored} errored", phase.Epoch, phase.Step, totalSteps);
 
         // 2. reflection
         var lr = _schedule.BudgetAt(phase.Step, totalSteps);
-        var failures = rollout.Results.Where(r => r.Outcome == TaskOutcome.Failed).ToList();
-        var successes = t.ReflectSuccesses ? rollout.Results.Where(r => r.Outcome == TaskOutcome.Passed).ToList() : [];
+        var shown = _options.Training.AllowVerifierText ? rollout.Results : rollout.Results.Select(_leakGuard.Redact).ToList();
+        var failures = shown.Where(r => r.Outcome == TaskOutcome.Failed).ToList();
+        var successes = t.ReflectSuccesses ? shown.Where(r => r.Outcome == TaskOutcome.Passed).ToList() : [];
         sw.Restart();
         var reflection = await _optimizer.ReflectAsync(current, failures, successes, t.MinibatchSize, lr, state.MetaAdvice, buffer.Distinct(), ct).ConfigureAwait(false);
         _usage.AddWallTime(ChatStage.Reflect, sw.Elapsed.TotalSeconds);
@@ -233,6 +264,23 @@ public sealed class SkillTrainingLoop
 
         // 4. rejected-edit filter, then ranking down to the learning rate
         var (kept, filtered) = t.RejectedEdits.Enforce!.Value ? buffer.Filter(merge.Edits) : (merge.Edits, 0);
+        var leaks = new List<object>();
+        if (!_options.Training.AllowVerifierText)
+        {
+            var clean = new List<SkillEdit>();
+            foreach (var e in kept)
+            {
+                if (_leakGuard.FindLeak(e) is { } literal)
+                {
+                    leaks.Add(new { edit = e, reason = $"contains the verifier literal '{literal}'" });
+                }
+                else
+                {
+                    clean.Add(e);
+                }
+            }
+            kept = clean;
+        }
         IReadOnlyList<SkillEdit> selected = kept;
         var ranked = false;
         if (kept.Count > lr)
@@ -244,7 +292,7 @@ public sealed class SkillTrainingLoop
             selected = sel;
             ranked = true;
         }
-        AtomicFile.WriteJson(Path.Combine(folder, "selected_edits.json"), new { learning_rate = lr, filtered_as_rejected = filtered, edits = selected });
+        AtomicFile.WriteJson(Path.Combine(folder, "selected_edits.json"), new { learning_rate = lr, filtered_as_rejected = filtered, rejected_as_leaks = leaks, edits = selected });
         Report(ChatStage.Merge, $"merge: {merge.Replies.Count} calls, {merge.Edits.Count} edits; {filtered} already rejected; {selected.Count} selected (L={lr})", phase.Epoch, phase.Step, totalSteps);
 
         var record = new HistoryRecord
@@ -261,6 +309,7 @@ public sealed class SkillTrainingLoop
             MergeCalls = merge.Replies.Count,
             EditsMerged = merge.Edits.Count,
             EditsFilteredAsRejected = filtered,
+            EditsRejectedAsLeaks = leaks.Count,
             Ranked = ranked,
             EditsSelected = selected.Count,
             Action = "skip",
@@ -290,9 +339,33 @@ public sealed class SkillTrainingLoop
             return (WriteVersion(state, current), record with { Reason = "no selected edit could be applied: " + string.Join("; ", applied.Rejected.Select(r => $"{r.Reason}: {r.Detail}").Take(3)) });
         }
 
-        // 6. gate
+        // 6. pre-screen, then the gate
         var candidate = applied.Result;
-        var (newState, gateRecord) = await GateAsync(state, splits, candidate, folder, phase, totalSteps, applied.Applied.Select(a => a.Edit).ToList(), buffer, ct).ConfigureAwait(false);
+        var appliedEdits = applied.Applied.Select(a => a.Edit).ToList();
+        if (_options.Gate.Prescreen.Enabled!.Value)
+        {
+            var screen = await PrescreenAsync(rollout, candidate, phase, ct).ConfigureAwait(false);
+            if (screen is not null)
+            {
+                _store.SaveSkill(candidate.Hash, candidate.Text);
+                AtomicFile.WriteAllText(Path.Combine(folder, "candidate_skill.md"), candidate.Text);
+                AtomicFile.WriteJson(Path.Combine(folder, "decision.json"), new { verdict = "reject", gate = "prescreen", reason = screen.Value.Reason, candidate_hash = candidate.Hash });
+                foreach (var e in appliedEdits)
+                {
+                    buffer.Add(e, phase.Index, phase.Epoch, 0, screen.Value.Reason, appliedEdits.Count);
+                }
+                Report("gate", $"pre-screen: reject ({screen.Value.Reason})", phase.Epoch, phase.Step, totalSteps);
+                var rejectedState = state with { Rejected = state.Rejected + 1 };
+                return (WriteVersion(rejectedState, current), record with
+                {
+                    CandidateHash = candidate.Hash,
+                    Action = "reject",
+                    Reason = "pre-screen: " + screen.Value.Reason,
+                    Validation = new ValidationSummary(screen.Value.CandidateScore, screen.Value.IncumbentScore, screen.Value.Tasks, 0, splits.Validation.Count, null, "prescreen"),
+                });
+            }
+        }
+        var (newState, gateRecord) = await GateAsync(state, splits, candidate, folder, phase, totalSteps, appliedEdits, buffer, ct).ConfigureAwait(false);
         return (WriteVersion(newState, _store.ReadSkill(newState.CurrentHash)), record with
         {
             CandidateHash = gateRecord.CandidateHash,
@@ -314,7 +387,8 @@ public sealed class SkillTrainingLoop
         var current = _store.ReadSkill(state.CurrentHash);
         var sw = Stopwatch.StartNew();
         var decision = await _gate.DecideAsync(new GateContext(candidate.Text, candidate.Hash, current, state.CurrentHash, incumbentEval, splits.Validation,
-            (skill, hash, tasks, sample, token) => EvaluateAsync("val", skill, hash, tasks, sample, ChatStage.Validate, token), _options.Seed), ct).ConfigureAwait(false);
+            (skill, hash, tasks, sample, token) => EvaluateAsync("val", skill, hash, tasks, sample, ChatStage.Validate, token), _options.Seed,
+            state.ValidationRound * DrawsPerRound, IncumbentHistory(state, splits)), ct).ConfigureAwait(false);
         _usage.AddWallTime(ChatStage.Validate, sw.Elapsed.TotalSeconds);
         AtomicFile.WriteJson(Path.Combine(folder, $"validation_{candidate.ShortHash}.json"), decision.Candidate);
         AtomicFile.WriteJson(Path.Combine(folder, "decision.json"), new { verdict = decision.Verdict.ToString().ToLowerInvariant(), decision.Reason, decision.CandidateScore, decision.IncumbentScore, candidate_hash = candidate.Hash });
@@ -323,8 +397,18 @@ public sealed class SkillTrainingLoop
         switch (decision.Verdict)
         {
             case GateVerdict.Accept:
-                s = s with { CurrentHash = candidate.Hash, IncumbentEvaluationHash = candidate.Hash, IncumbentSample = decision.Candidate.SampleIndex, Accepted = s.Accepted + 1 };
-                if (decision.CandidateScore > s.BestScore)
+                s = s with
+                {
+                    CurrentHash = candidate.Hash,
+                    IncumbentEvaluationHash = candidate.Hash,
+                    IncumbentSample = decision.Candidate.SampleIndex,
+                    Accepted = s.Accepted + 1,
+                    // the paired gate compares the next candidates on a fresh draw, so the new current skill is re-measured
+                    // instead of being trusted from the draw that got it accepted
+                    ValidationRound = _gate is PairedSequentialGate ? s.ValidationRound + 1 : s.ValidationRound,
+                };
+                // paired: an accepted candidate is significantly better than the current skill, so it is the new best
+                if (_gate is PairedSequentialGate || decision.CandidateScore > s.BestScore)
                 {
                     s = s with { BestHash = candidate.Hash, BestScore = decision.CandidateScore };
                 }
@@ -348,7 +432,8 @@ public sealed class SkillTrainingLoop
             Action = action,
             Reason = decision.Reason,
             CandidateHash = candidate.Hash,
-            Validation = new ValidationSummary(decision.CandidateScore, decision.IncumbentScore, decision.Candidate.ScoredCount, decision.Candidate.ErroredCount),
+            Validation = new ValidationSummary(decision.CandidateScore, decision.IncumbentScore, decision.Candidate.ScoredCount, decision.Candidate.ErroredCount,
+                decision.TasksSkipped, decision.PValue, _gate.Name),
             CurrentHash = s.CurrentHash,
         });
     }
@@ -363,11 +448,12 @@ public sealed class SkillTrainingLoop
         var tasks = Order(splits.Train, $"slow_update:{phase.Epoch}").Take(su.SampleSize).ToList();
         var sample = 100_000 + phase.Epoch;
         var sw = Stopwatch.StartNew();
-        var before = await _executor.RunAsync(previous, previousHash, tasks, sample, ChatStage.SlowUpdate, ct).ConfigureAwait(false);
-        var after = previousHash == state.CurrentHash ? before : await _executor.RunAsync(current, state.CurrentHash, tasks, sample, ChatStage.SlowUpdate, ct).ConfigureAwait(false);
-        foreach (var ev in previousHash == state.CurrentHash ? new[] { before } : new[] { before, after })
+        var before = await RunTasksAsync(previous, previousHash, tasks, sample, ChatStage.SlowUpdateRollout, reuse: true, ct).ConfigureAwait(false);
+        var after = previousHash == state.CurrentHash ? before : await RunTasksAsync(current, state.CurrentHash, tasks, sample, ChatStage.SlowUpdateRollout, reuse: true, ct).ConfigureAwait(false);
+        if (!_options.Training.AllowVerifierText)
         {
-            _usage.AddTokens(ChatStage.SlowUpdate, ev.Results.Aggregate(TokenUsage.Zero, (a, r) => a + r.Usage), ev.Results.Count);
+            before = before with { Results = before.Results.Select(_leakGuard.Redact).ToList() };
+            after = after with { Results = after.Results.Select(_leakGuard.Redact).ToList() };
         }
         var comparison = Compare(before, after);
         var reply = await _optimizer.SlowUpdateAsync(previous, current, comparison, tasks.Count, su.MaxWords, ct).ConfigureAwait(false);
@@ -462,9 +548,32 @@ public sealed class SkillTrainingLoop
 
     private async Task<Evaluation> EvaluateAsync(string split, string skill, string hash, IReadOnlyList<string> tasks, int sample, string stage, CancellationToken ct)
     {
-        // Results are stored per (split, skill hash, sample): asking again, in this run or a resumed one, costs nothing.
+        // Also kept per (split, skill hash, sample) in evaluations/: the incumbent's evidence for the strict gate and the reports.
+        var eval = await RunTasksAsync(skill, hash, tasks, sample, stage, reuse: _cache is not null, ct).ConfigureAwait(false);
         var stored = _store.ReadEvaluation(split, hash, sample);
-        var have = stored?.Results.ToDictionary(r => r.TaskId, StringComparer.Ordinal) ?? new Dictionary<string, RolloutResult>(StringComparer.Ordinal);
+        var merged = (stored?.Results ?? []).Where(r => !tasks.Contains(r.TaskId, StringComparer.Ordinal))
+            .Concat(eval.Results.Where(r => r.Outcome != TaskOutcome.Errored)).OrderBy(r => r.TaskId, StringComparer.Ordinal).ToList();
+        _store.WriteEvaluation(split, new Evaluation(hash, sample, merged));
+        return eval;
+    }
+
+    /// <summary>
+    /// Runs tasks with a skill through the executor, serving (skill, task, sample) results from the rollout cache when it is
+    /// on and <paramref name="reuse"/> allows, storing fresh non-errored ones, and accounting calls, tokens and wall time to <paramref name="stage"/>.
+    /// </summary>
+    private async Task<Evaluation> RunTasksAsync(string skill, string hash, IReadOnlyList<string> tasks, int sample, string stage, bool reuse, CancellationToken ct)
+    {
+        var have = new Dictionary<string, RolloutResult>(StringComparer.Ordinal);
+        if (reuse && _cache is not null)
+        {
+            foreach (var t in tasks)
+            {
+                if (_cache.TryGet(hash, t, sample) is { } hit)
+                {
+                    have[t] = hit;
+                }
+            }
+        }
         var missing = tasks.Where(t => !have.ContainsKey(t)).ToList();
         if (missing.Count > 0)
         {
@@ -472,18 +581,96 @@ public sealed class SkillTrainingLoop
             var fresh = await _executor.RunAsync(skill, hash, missing, sample, stage, ct).ConfigureAwait(false);
             _usage.AddTokens(stage, fresh.Results.Aggregate(TokenUsage.Zero, (a, r) => a + r.Usage), fresh.Results.Count);
             _usage.AddWallTime(stage, sw.Elapsed.TotalSeconds);
-            foreach (var r in fresh.Results.Where(r => r.Outcome != TaskOutcome.Errored))
+            _leakGuard.Learn(fresh.Results);
+            foreach (var r in fresh.Results)
             {
                 have[r.TaskId] = r;
-            }
-            _store.WriteEvaluation(split, new Evaluation(hash, sample, have.Values.OrderBy(r => r.TaskId, StringComparer.Ordinal).ToList()));
-            foreach (var r in fresh.Results.Where(r => r.Outcome == TaskOutcome.Errored))
-            {
-                have[r.TaskId] = r; // reported in this evaluation, never stored: errors are not evidence
+                _cache?.Put(hash, sample, r);
             }
         }
         return new Evaluation(hash, sample, tasks.Select(t => have[t]).ToList());
     }
+
+    /// <summary>
+    /// Pre-screen: the candidate on up to N failed and M passed tasks of the step's rollout, with the rollout's sample index
+    /// (so the pairs are exact). Returns null when it may go to validation: it fixes at least one failed task (when the batch
+    /// had any) and breaks none of the passed ones.
+    /// </summary>
+    private async Task<(string Reason, double CandidateScore, double IncumbentScore, int Tasks)?> PrescreenAsync(Evaluation rollout, SkillDocument candidate, Phase phase, CancellationToken ct)
+    {
+        var p = _options.Gate.Prescreen;
+        var failed = Order(rollout.Results.Where(r => r.Outcome == TaskOutcome.Failed).Select(r => r.TaskId), $"prescreen:{phase.Step}").Take(p.FailedTasks).ToList();
+        var passed = Order(rollout.Results.Where(r => r.Outcome == TaskOutcome.Passed).Select(r => r.TaskId), $"prescreen:{phase.Step}").Take(p.PassedTasks).ToList();
+        var tasks = failed.Concat(passed).ToList();
+        if (tasks.Count == 0)
+        {
+            return null;
+        }
+        var eval = await RunTasksAsync(candidate.Text, candidate.Hash, tasks, rollout.SampleIndex, ChatStage.Prescreen, reuse: true, ct).ConfigureAwait(false);
+        var byId = eval.Results.ToDictionary(r => r.TaskId, StringComparer.Ordinal);
+        var fixes = failed.Count(t => byId[t].Outcome == TaskOutcome.Passed);
+        var breaks = passed.Where(t => byId[t].Outcome == TaskOutcome.Failed).ToList();
+        var before = rollout.Results.Where(r => tasks.Contains(r.TaskId) && r.IsScored).ToList();
+        var cs = eval.Scored.Any() ? eval.Scored.Average(r => r.Score) : 0;
+        var isScore = before.Count == 0 ? 0 : before.Average(r => r.Score);
+        if (breaks.Count > 0)
+        {
+            return ($"breaks {breaks.Count} of {passed.Count} passed tasks ({string.Join(", ", breaks.Take(3))})", cs, isScore, tasks.Count);
+        }
+        if (failed.Count > 0 && fixes == 0)
+        {
+            return ($"fixes none of {failed.Count} failed tasks", cs, isScore, tasks.Count);
+        }
+        return null;
+    }
+
+    private IReadOnlyDictionary<string, IReadOnlyList<RolloutResult>> IncumbentHistory(RunState state, TaskSplits splits)
+    {
+        var history = new Dictionary<string, IReadOnlyList<RolloutResult>>(StringComparer.Ordinal);
+        if (_cache is null)
+        {
+            return history;
+        }
+        foreach (var t in splits.Validation)
+        {
+            var list = new List<RolloutResult>();
+            for (var sample = 0; sample < (state.ValidationRound + 1) * DrawsPerRound; sample++)
+            {
+                if (_cache.Peek(state.CurrentHash, t, sample) is { IsScored: true } r)
+                {
+                    list.Add(r);
+                }
+            }
+            history[t] = list;
+        }
+        return history;
+    }
+
+    private RunState WarnAboutBudget(RunState state, Phase phase, int totalSteps)
+    {
+        if (!_budget.Any)
+        {
+            return state;
+        }
+        var spent = _budget.Measure(_usage.Snapshot(), state.ElapsedSeconds);
+        var used = _budget.FractionUsed(spent);
+        var warnings = state.BudgetWarnings.ToList();
+        foreach (var level in new[] { 50, 80 })
+        {
+            if (used * 100 >= level && !warnings.Contains(level))
+            {
+                warnings.Add(level);
+                Report("budget", string.Create(CultureInfo.InvariantCulture, $"warning: {used:P0} of the budget spent ({spent.TargetCalls} target calls, {spent.OptimizerCalls} optimizer calls, {spent.Tokens} tokens{(spent.CostUsd is { } c ? $", ${c:0.##}" : "")})"),
+                    phase.Epoch, phase.Step, totalSteps);
+            }
+        }
+        return state with { BudgetWarnings = warnings };
+    }
+
+    /// <summary>Sample indices reserved per validation round: round r uses samples r·D … r·D + D − 1 (D = the gate's most draws).</summary>
+    private int DrawsPerRound => _gate is PairedSequentialGate p ? p.MaxDraws : 1;
+
+    private string LiteralsPath => Path.Combine(_store.Root, "verifier_literals.json");
 
     private async Task<Evaluation> IncumbentEvaluationAsync(RunState state, TaskSplits splits, CancellationToken ct)
     {
@@ -508,15 +695,17 @@ public sealed class SkillTrainingLoop
         return state with { SkillVersion = v };
     }
 
-    private RunSummary BuildSummary(RunState state, TaskSplits splits, IReadOnlyList<HistoryRecord> history, int totalSteps)
+    private RunSummary BuildSummary(RunState state, TaskSplits splits, IReadOnlyList<HistoryRecord> history, string? stopReason)
     {
         SkillScores Scores(string hash) => new(hash,
-            _store.ReadEvaluation("val", hash, 0)?.MeanScore,
+            PooledValidation(hash),
             splits.Test.Count == 0 ? null : _store.ReadEvaluation("test", hash, 0)?.MeanScore,
             _store.ReadEvaluation("test", hash, 0)?.ScoredCount ?? 0);
+        var usage = _usage.Snapshot();
+        var spent = _budget.Measure(usage, state.ElapsedSeconds);
         return new RunSummary
         {
-            Status = "completed",
+            Status = stopReason is null ? "completed" : $"stopped: {stopReason}",
             Preset = _options.Preset,
             Seed = _options.Seed,
             Splits = new SortedDictionary<string, int>(StringComparer.Ordinal) { ["train"] = splits.Train.Count, ["val"] = splits.Validation.Count, ["test"] = splits.Test.Count },
@@ -527,16 +716,37 @@ public sealed class SkillTrainingLoop
             Initial = Scores(state.InitialHash),
             Best = Scores(state.BestHash),
             Final = Scores(state.CurrentHash),
-            Usage = _usage.Snapshot(),
+            Usage = usage,
             ReplyFailures = _replyFailures.Snapshot(),
             ErroredRollouts = state.ErroredRollouts,
             BestSkillTokens = ApproximateTokenCounter.Instance.CountTokens(_store.ReadSkill(state.BestHash)),
+            TargetCalls = spent.TargetCalls,
+            OptimizerCalls = spent.OptimizerCalls,
+            CostUsd = spent.CostUsd,
+            CacheHits = state.CacheHits,
+            ValidationTasksSkipped = history.Sum(h => h.Validation?.TasksSkipped ?? 0),
         };
+    }
+
+    /// <summary>Mean validation score of a skill over every sample it was measured on (null when never measured).</summary>
+    private double? PooledValidation(string hash)
+    {
+        var dir = Path.Combine(_store.Root, "evaluations");
+        if (!Directory.Exists(dir))
+        {
+            return null;
+        }
+        var scored = Directory.EnumerateFiles(dir, $"val_{hash[..16]}_s*.json").Order(StringComparer.Ordinal)
+            .SelectMany(f => AtomicFile.ReadJson<Evaluation>(f)?.Results ?? []).Where(r => r.IsScored).ToList();
+        return scored.Count == 0 ? null : Math.Round(scored.Average(r => r.Score), 6);
     }
 
     private string Fingerprint(TaskSplits splits)
     {
-        var payload = JsonSerializer.Serialize(new { options = _options, splits }, SkillOptJson.Options);
+        // Budgets, concurrency and timeouts may change between sessions of one run; everything that shapes results may not.
+        var shaping = new { _options.Preset, _options.Seed, _options.Training, _options.Skill, _options.Gate, cache = _options.Rollouts.Cache, retries = _options.Rollouts.ErroredRetries,
+            target = _options.Models.Target.Model, optimizer = _options.Models.Optimizer.Model };
+        var payload = JsonSerializer.Serialize(new { options = shaping, splits }, SkillOptJson.Options);
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(payload)))[..16];
     }
 

@@ -1,0 +1,114 @@
+using System.Globalization;
+using SkillOpt.Core.Accounting;
+using SkillOpt.Core.Configuration;
+
+namespace SkillOpt.Core.Training;
+
+/// <summary>Spending so far: calls by role, tokens, cost and wall time.</summary>
+/// <param name="TargetCalls">Target-model calls (a task whose runner reports no call count counts as one call).</param>
+/// <param name="OptimizerCalls">Optimizer-model calls.</param>
+/// <param name="Tokens">Input plus output tokens of both roles.</param>
+/// <param name="CostUsd">Cost in US dollars, when the pricing table has the models; else null.</param>
+/// <param name="WallSeconds">Wall time in seconds.</param>
+public sealed record Spending(long TargetCalls, long OptimizerCalls, long Tokens, double? CostUsd, double WallSeconds);
+
+/// <summary>
+/// The run's budgets (<c>budget</c> section): measures spending from the per-stage accounting, estimates before the run
+/// how many steps a budget allows, and says when a limit is reached.
+/// </summary>
+public sealed class RunBudget
+{
+    private readonly SkillOptOptions _options;
+
+    /// <summary>Creates the budget of a run.</summary>
+    public RunBudget(SkillOptOptions options) => _options = options;
+
+    /// <summary>True when any limit is set.</summary>
+    public bool Any => _options.Budget is { } b && (b.MaxTargetCalls ?? b.MaxOptimizerCalls ?? b.MaxTokens) is not null || _options.Budget.MaxCostUsd is not null || _options.Budget.MaxWallSeconds is not null;
+
+    /// <summary>Spending from per-stage usage and elapsed wall time.</summary>
+    public Spending Measure(IReadOnlyDictionary<string, StageUsage> usage, double wallSeconds)
+    {
+        long target = 0, optimizer = 0, tokens = 0;
+        double cost = 0;
+        var priced = true;
+        foreach (var (stage, u) in usage)
+        {
+            var isTarget = ChatStage.TargetStages.Contains(stage);
+            if (isTarget)
+            {
+                target += Math.Max(u.Calls, u.Tasks);
+            }
+            else
+            {
+                optimizer += u.Calls;
+            }
+            tokens += u.InputTokens + u.OutputTokens;
+            var model = isTarget ? _options.Models.Target.Model : _options.Models.Optimizer.Model;
+            if (_options.Pricing.TryGetValue(model, out var price))
+            {
+                var cached = u.CachedInputTokens;
+                cost += ((u.InputTokens - cached) * price.InputPerMillion + cached * (price.CachedInputPerMillion ?? price.InputPerMillion) + u.OutputTokens * price.OutputPerMillion) / 1e6;
+            }
+            else if (u.InputTokens + u.OutputTokens > 0)
+            {
+                priced = false;
+            }
+        }
+        return new Spending(target, optimizer, tokens, priced && _options.Pricing.Count > 0 ? Math.Round(cost, 6) : null, wallSeconds);
+    }
+
+    /// <summary>The largest fraction of any limit spent (0 when no limit is set).</summary>
+    public double FractionUsed(Spending s)
+    {
+        var b = _options.Budget;
+        var f = 0.0;
+        if (b.MaxTargetCalls is { } t) { f = Math.Max(f, (double)s.TargetCalls / t); }
+        if (b.MaxOptimizerCalls is { } o) { f = Math.Max(f, (double)s.OptimizerCalls / o); }
+        if (b.MaxTokens is { } k) { f = Math.Max(f, (double)s.Tokens / k); }
+        if (b.MaxCostUsd is { } c && s.CostUsd is { } spent) { f = Math.Max(f, spent / c); }
+        if (b.MaxWallSeconds is { } w) { f = Math.Max(f, s.WallSeconds / w); }
+        return f;
+    }
+
+    /// <summary>Names the first limit reached, with its numbers, or returns null.</summary>
+    public string? Exhausted(Spending s)
+    {
+        var b = _options.Budget;
+        return b.MaxTargetCalls is { } t && s.TargetCalls >= t ? $"budget.max_target_calls reached ({s.TargetCalls} of {t})"
+            : b.MaxOptimizerCalls is { } o && s.OptimizerCalls >= o ? $"budget.max_optimizer_calls reached ({s.OptimizerCalls} of {o})"
+            : b.MaxTokens is { } k && s.Tokens >= k ? $"budget.max_tokens reached ({s.Tokens} of {k})"
+            : b.MaxCostUsd is { } c && s.CostUsd >= c ? string.Create(CultureInfo.InvariantCulture, $"budget.max_cost_usd reached (${s.CostUsd:0.##} of ${c:0.##})")
+            : b.MaxWallSeconds is { } w && s.WallSeconds >= w ? string.Create(CultureInfo.InvariantCulture, $"budget.max_wall_seconds reached ({s.WallSeconds:0} s of {w:0} s)")
+            : null;
+    }
+
+    /// <summary>
+    /// Pre-flight estimate, before any call: target and optimizer calls per step from the configuration (rollout of a batch,
+    /// pre-screen, validation — the whole split for the strict gate, about half for the sequential paired gate — and about
+    /// one reflection per minibatch plus merges and a ranking), and how many steps the call budgets allow.
+    /// </summary>
+    /// <returns>A sentence, or null when no call budget is set.</returns>
+    public string? Estimate(int totalSteps, int trainTasks, int validationTasks)
+    {
+        var t = _options.Training;
+        var batch = Math.Min(t.BatchSize, trainTasks);
+        var paired = _options.Gate.Kind == "paired";
+        var prescreen = _options.Gate.Prescreen.Enabled == true ? _options.Gate.Prescreen.FailedTasks + _options.Gate.Prescreen.PassedTasks : 0;
+        var validation = paired && _options.Gate.Sequential == true ? validationTasks / 2.0 : validationTasks;
+        var targetPerStep = batch + prescreen + validation;
+        var minibatches = Math.Ceiling(batch / (double)t.MinibatchSize);
+        var optimizerPerStep = minibatches + Math.Ceiling(minibatches / t.MergeFanIn) + 2;
+        var fixedTarget = validationTasks * (paired ? 2 : 1);
+        var steps = new List<(string Name, double Steps)>();
+        if (_options.Budget.MaxTargetCalls is { } mt) { steps.Add(("max_target_calls", Math.Max(0, (mt - fixedTarget) / targetPerStep))); }
+        if (_options.Budget.MaxOptimizerCalls is { } mo) { steps.Add(("max_optimizer_calls", mo / optimizerPerStep)); }
+        if (steps.Count == 0)
+        {
+            return null;
+        }
+        var (name, n) = steps.MinBy(x => x.Steps);
+        return string.Create(CultureInfo.InvariantCulture,
+            $"pre-flight estimate: about {targetPerStep:0} target and {optimizerPerStep:0} optimizer calls per step; budget.{name} allows about {Math.Floor(n):0} of the {totalSteps} planned steps");
+    }
+}
