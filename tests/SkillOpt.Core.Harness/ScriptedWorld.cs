@@ -38,6 +38,7 @@ public sealed class ScriptedWorld
             Reason = pass ? null : harmed ? "Assert.Equal() Failure: the answer was not checked" : $"Assert.Equal() Failure: expected the [{need}] procedure to be applied",
             Transcript = [new TranscriptMessage("system", skill), new TranscriptMessage("user", question), new TranscriptMessage("assistant", answer)],
             FinalAnswer = answer,
+            VerifierLiterals = ["42"],
             Usage = new TokenUsage(100 + skill.Length / 4, 20, 0, 1),
         };
     }
@@ -75,6 +76,12 @@ public sealed class ScriptedOptimizer : IChatClient
 
     public List<string> SchemaNames { get; } = [];
 
+    /// <summary>When set, failure reflections also propose an edit that copies the gold answer into the skill.</summary>
+    public bool LeakGoldAnswer { get; init; }
+
+    /// <summary>Every user prompt received.</summary>
+    public List<string> Prompts { get; } = [];
+
     public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
         Interlocked.Increment(ref _calls);
@@ -84,9 +91,13 @@ public sealed class ScriptedOptimizer : IChatClient
             SchemaNames.Add(schema);
         }
         var prompt = messages.Last(m => m.Role == ChatRole.User).Text;
+        lock (Prompts)
+        {
+            Prompts.Add(prompt);
+        }
         var json = schema switch
         {
-            "skillopt_reflection" => Reflect(prompt),
+            "skillopt_reflection" => Reflect(prompt, LeakGoldAnswer),
             "skillopt_merge" => Merge(prompt),
             "skillopt_ranking" => Rank(prompt),
             "skillopt_slow_update" => """{"guidance":"Keep applying every procedure the task needs."}""",
@@ -96,7 +107,7 @@ public sealed class ScriptedOptimizer : IChatClient
         return Task.FromResult(new ChatResponse(new ChatMessage(ChatRole.Assistant, json)) { Usage = new UsageDetails { InputTokenCount = prompt.Length / 4, OutputTokenCount = json.Length / 4 } });
     }
 
-    private static string Reflect(string prompt)
+    private static string Reflect(string prompt, bool leak)
     {
         var max = int.Parse(Regex.Match(prompt, @"at most (\d+) edits").Groups[1].Value);
         if (prompt.Contains("SUCCEEDED", StringComparison.Ordinal))
@@ -106,7 +117,11 @@ public sealed class ScriptedOptimizer : IChatClient
         var skill = Regex.Match(prompt, "`````markdown\n(.*?)\n`````", RegexOptions.Singleline).Groups[1].Value;
         var missing = Regex.Matches(prompt, @"expected the \[(\w+)\] procedure").Select(m => m.Groups[1].Value)
             .Where(p => !skill.Contains($"[{p}]", StringComparison.Ordinal)).Distinct().Take(max).ToList();
-        var edits = missing.Select(p => new { op = "append", target = (string?)null, content = $"- Apply the [{p}] procedure.", rationale = $"tasks failed without {p}" });
+        var edits = missing.Select(p => new { op = "append", target = (string?)null, content = $"- Apply the [{p}] procedure.", rationale = $"tasks failed without {p}" }).ToList();
+        if (leak)
+        {
+            edits.Insert(0, new { op = "append", target = (string?)null, content = "- When unsure, answer 42.", rationale = "the expected answer" });
+        }
         return JsonSerializer.Serialize(new { analysis = "missing procedures", edits });
     }
 

@@ -61,12 +61,13 @@ public sealed class PairedSequentialGate(double alpha = 0.05, bool sequential = 
                 .ThenBy(t => Key(context.Seed, sample, t), StringComparer.Ordinal).ToList();
             var chunk = sequential && !graded ? Math.Max(1, chunkSize) : Math.Max(1, order.Count);
             var done = 0;
-            bool? decided = null;
-            foreach (var part in order.Chunk(chunk))
+            var futile = false;
+            while (done < order.Count)
             {
+                var part = order.Skip(done).Take(futile ? order.Count : chunk).ToList();
                 var eval = await context.Evaluate(context.CandidateSkill, context.CandidateHash, part, sample, cancellationToken).ConfigureAwait(false);
                 candidateResults.AddRange(eval.Results);
-                done += part.Length;
+                done += part.Count;
                 foreach (var c in eval.Results.Where(r => r.IsScored))
                 {
                     var i = inc[c.TaskId];
@@ -82,17 +83,35 @@ public sealed class PairedSequentialGate(double alpha = 0.05, bool sequential = 
                             context, candidateResults, pairs, skipped + order.Count - done, null);
                     }
                 }
-                if (graded || done >= order.Count)
+                if (graded || done >= order.Count || futile)
                 {
                     continue;
                 }
                 var rest = order.Skip(done).ToList();
                 var possibleWins = rest.Count(t => inc[t].Outcome != TaskOutcome.Passed);
-                decided = PairedStatistics.CurtailedSignTest(wins, losses, possibleWins, rest.Count - possibleWins, level);
-                if (decided is not null)
+                var decided = PairedStatistics.CurtailedSignTest(wins, losses, possibleWins, rest.Count - possibleWins, level);
+                if (decided is true)
                 {
                     skipped += rest.Count;
-                    break;
+                    var worst = PairedStatistics.SignTestPValue(wins, losses + rest.Count - possibleWins);
+                    return Decide(GateVerdict.Accept, Describe($"significant at α={alpha} (α/{MaxDraws} per look) whatever the {rest.Count} remaining tasks give", wins, losses, draw + 1, worst),
+                        context, candidateResults, pairs, skipped, worst);
+                }
+                if (decided is false)
+                {
+                    // This look cannot become significant. Another draw may still help a consistent gain, but only a completed
+                    // draw may be carried into the next look (its losses come last), so the rest of this draw is scored only
+                    // when the gain looks real once the losses the current skill's flakiness predicts are counted.
+                    var expectedLosses = (int)Math.Round(rest.Where(t => inc[t].Outcome == TaskOutcome.Passed).Sum(t => 1 - PassRate(history, t)));
+                    var promising = draw + 1 < MaxDraws && wins > losses + expectedLosses && PairedStatistics.SignTestPValue(wins, losses + expectedLosses) <= PromisingPValue;
+                    if (!promising)
+                    {
+                        skipped += rest.Count;
+                        var verdict = draw + 1 == MaxDraws && wins > losses + expectedLosses ? GateVerdict.Inconclusive : GateVerdict.Reject;
+                        return Decide(verdict, Describe($"cannot reach significance at α={alpha} (α/{MaxDraws} per look) even if the {rest.Count} remaining tasks all favour the candidate", wins, losses, draw + 1,
+                            PairedStatistics.SignTestPValue(wins, losses)), context, candidateResults, pairs, skipped, PairedStatistics.SignTestPValue(wins, losses));
+                    }
+                    futile = true;
                 }
             }
 
@@ -109,7 +128,7 @@ public sealed class PairedSequentialGate(double alpha = 0.05, bool sequential = 
 
             var p = PairedStatistics.SignTestPValue(wins, losses);
             var draws = draw + 1;
-            if (decided is true || p <= level)
+            if (p <= level)
             {
                 return Decide(GateVerdict.Accept, Describe($"significant at α={alpha} (α/{MaxDraws} per look)", wins, losses, draws, p), context, candidateResults, pairs, skipped, p);
             }
@@ -124,6 +143,10 @@ public sealed class PairedSequentialGate(double alpha = 0.05, bool sequential = 
         }
         throw new InvalidOperationException("unreachable: the last draw always decides");
     }
+
+    /// <summary>Share of the current skill's measurements of <paramref name="task"/> that passed; 1 when its only measurement is this draw's pass.</summary>
+    private static double PassRate(IReadOnlyDictionary<string, IReadOnlyList<RolloutResult>> history, string task) =>
+        history.TryGetValue(task, out var h) && h.Count > 0 ? h.Count(r => r.Outcome == TaskOutcome.Passed) / (double)h.Count : 1.0;
 
     private static string Describe(string verdict, int wins, int losses, int draws, double p) =>
         string.Create(CultureInfo.InvariantCulture, $"sign test over {draws} draw(s): {wins} wins, {losses} losses, p = {p:0.####}: {verdict}");

@@ -112,3 +112,6 @@ public sealed class RunBudget
             $"pre-flight estimate: about {targetPerStep:0} target and {optimizerPerStep:0} optimizer calls per step; budget.{name} allows about {Math.Floor(n):0} of the {totalSteps} planned steps");
     }
 }
+
+/// <summary>Thrown inside a phase when a budget limit is reached; the loop stops cleanly and writes the best skill and the summary.</summary>
+public sealed class BudgetExhaustedException(string message) : Exception(message);

@@ -37,6 +37,8 @@ public sealed class SkillTrainingLoop
     private readonly RolloutCache? _cache;
     private readonly RunBudget _budget;
     private readonly VerifierLeakGuard _leakGuard = new();
+    private readonly Stopwatch _session = new();
+    private double _elapsedBeforeSession;
 
     /// <summary>Creates a loop.</summary>
     /// <param name="options">Configuration (its preset is applied here if it was not yet).</param>
@@ -140,6 +142,8 @@ public sealed class SkillTrainingLoop
 
         string? stopReason = null;
         var cacheHitsBase = state.CacheHits;
+        _elapsedBeforeSession = state.ElapsedSeconds;
+        _session.Restart();
         foreach (var phase in plan.Skip(state.CompletedPhases))
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -153,14 +157,29 @@ public sealed class SkillTrainingLoop
             var before = _usage.Snapshot();
             var failuresBefore = _replyFailures.Snapshot();
             var sw = Stopwatch.StartNew();
-            (state, var record) = phase.Kind switch
+            RunState next;
+            HistoryRecord record;
+            try
             {
-                PhaseKind.Baseline => await BaselineAsync(state, splits, phase, cancellationToken).ConfigureAwait(false),
-                PhaseKind.Step => await StepAsync(state, splits, phase, totalSteps, buffer, cancellationToken).ConfigureAwait(false),
-                PhaseKind.SlowUpdate => await SlowUpdateAsync(state, splits, phase, totalSteps, buffer, cancellationToken).ConfigureAwait(false),
-                PhaseKind.MetaSkill => await MetaSkillAsync(state, phase, totalSteps, history, cancellationToken).ConfigureAwait(false),
-                _ => await TestAsync(state, splits, phase, cancellationToken).ConfigureAwait(false),
-            };
+                (next, record) = phase.Kind switch
+                {
+                    PhaseKind.Baseline => await BaselineAsync(state, splits, phase, cancellationToken).ConfigureAwait(false),
+                    PhaseKind.Step => await StepAsync(state, splits, phase, totalSteps, buffer, cancellationToken).ConfigureAwait(false),
+                    PhaseKind.SlowUpdate => await SlowUpdateAsync(state, splits, phase, totalSteps, buffer, cancellationToken).ConfigureAwait(false),
+                    PhaseKind.MetaSkill => await MetaSkillAsync(state, phase, totalSteps, history, cancellationToken).ConfigureAwait(false),
+                    _ => await TestAsync(state, splits, phase, cancellationToken).ConfigureAwait(false),
+                };
+            }
+            catch (BudgetExhaustedException ex)
+            {
+                // The phase is abandoned (its rollouts are cached, so resuming with a larger budget redoes it cheaply).
+                stopReason = ex.Message;
+                Report("budget", $"stopping: {ex.Message}; the best skill so far is kept", phase.Epoch, phase.Step, totalSteps);
+                state = state with { Usage = _usage.Snapshot(), ElapsedSeconds = state.ElapsedSeconds + sw.Elapsed.TotalSeconds };
+                AtomicFile.WriteJson(_store.StatePath, state);
+                break;
+            }
+            state = next;
             sw.Stop();
             var failuresAfter = _replyFailures.Snapshot();
             record = record with
@@ -577,6 +596,10 @@ public sealed class SkillTrainingLoop
         var missing = tasks.Where(t => !have.ContainsKey(t)).ToList();
         if (missing.Count > 0)
         {
+            if (stage != ChatStage.Test && _budget.Exhausted(_budget.Measure(_usage.Snapshot(), _elapsedBeforeSession + _session.Elapsed.TotalSeconds)) is { } exhausted)
+            {
+                throw new BudgetExhaustedException(exhausted);
+            }
             var sw = Stopwatch.StartNew();
             var fresh = await _executor.RunAsync(skill, hash, missing, sample, stage, ct).ConfigureAwait(false);
             _usage.AddTokens(stage, fresh.Results.Aggregate(TokenUsage.Zero, (a, r) => a + r.Usage), fresh.Results.Count);

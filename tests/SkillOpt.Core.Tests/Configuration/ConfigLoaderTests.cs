@@ -19,6 +19,7 @@ public class ConfigLoaderTests
         Assert.True(o.Training.SlowUpdate.Gated);
         Assert.Equal("run", o.Training.RejectedEdits.Scope);
         Assert.True(o.Training.RejectedEdits.Enforce);
+        Assert.Equal(("paired", 0.05, true, true, true, true), (o.Gate.Kind, o.Gate.Alpha, o.Gate.Sequential, o.Gate.VetoRegressions, o.Gate.Prescreen.Enabled, o.Rollouts.Cache));
     }
 
     [Fact]
@@ -31,6 +32,7 @@ public class ConfigLoaderTests
         Assert.Equal("epoch", o.Training.RejectedEdits.Scope);
         Assert.False(o.Training.RejectedEdits.Enforce);
         Assert.True(o.Training.MetaSkill.InLastEpoch);
+        Assert.Equal(("strict", false, false), (o.Gate.Kind, o.Gate.Prescreen.Enabled, o.Rollouts.Cache));
         Assert.Equal(900, o.Skill.TokenBudget); // explicit setting wins over the preset
     }
 

@@ -162,3 +162,81 @@ public class TrainingLoopTests
         Assert.Equal(Actions(expectedFolder), Actions(actualFolder));
     }
 }
+
+public class TrainingSafeguardTests
+{
+    private static string NewFolder() => Path.Combine(Path.GetTempPath(), "skillopt-tests", Guid.NewGuid().ToString("N"));
+
+    private sealed class Progress : IProgress<TrainingProgress>
+    {
+        public List<TrainingProgress> Events { get; } = [];
+        public void Report(TrainingProgress value) { lock (Events) { Events.Add(value); } }
+    }
+
+    [Fact]
+    public async Task A_budget_stops_the_run_cleanly_and_still_writes_the_best_skill_and_summary()
+    {
+        var options = HarnessConfig.Options();
+        options.Budget.MaxTargetCalls = 60;
+        var folder = NewFolder();
+        var progress = new Progress();
+        var summary = await new SkillTrainingLoop(options, new ScriptedRunner(), new ScriptedOptimizer(), folder, progress)
+            .RunAsync(HarnessConfig.InitialSkill, new ScriptedWorld().Splits(), TestContext.Current.CancellationToken);
+
+        Assert.StartsWith("stopped: budget.max_target_calls reached", summary.Status);
+        Assert.True(summary.TargetCalls >= 60 && summary.TargetCalls <= 60 + 10, $"{summary.TargetCalls} target calls"); // at most one rollout request (≤ 10 tasks) past the limit
+        Assert.True(File.Exists(Path.Combine(folder, "best_skill.md")));
+        Assert.Contains("stopped: budget", File.ReadAllText(Path.Combine(folder, "summary.json")));
+        Assert.Contains(progress.Events, e => e.Stage == "budget" && e.Message.StartsWith("pre-flight estimate", StringComparison.Ordinal) && e.Message.Contains("steps"));
+        Assert.Contains(progress.Events, e => e.Stage == "budget" && e.Message.StartsWith("warning:", StringComparison.Ordinal));
+
+        // a bigger budget resumes the same run instead of refusing the folder
+        options.Budget.MaxTargetCalls = null;
+        var resumed = await new SkillTrainingLoop(options, new ScriptedRunner(), new ScriptedOptimizer(), folder)
+            .RunAsync(HarnessConfig.InitialSkill, new ScriptedWorld().Splits(), TestContext.Current.CancellationToken);
+        Assert.Equal("completed", resumed.Status);
+    }
+
+    [Fact]
+    public async Task Gold_answers_are_redacted_for_the_optimizer_and_edits_that_copy_them_are_rejected()
+    {
+        var folder = NewFolder();
+        var optimizer = new ScriptedOptimizer { LeakGoldAnswer = true };
+        await new SkillTrainingLoop(HarnessConfig.Options(), new ScriptedRunner(), optimizer, folder)
+            .RunAsync(HarnessConfig.InitialSkill, new ScriptedWorld().Splits(), TestContext.Current.CancellationToken);
+
+        var reflections = optimizer.Prompts.Where(p => p.Contains("trajectories", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(reflections);
+        Assert.All(reflections, p => Assert.DoesNotMatch(@"(?<![0-9])42(?![0-9])", p));
+        Assert.Contains(reflections, p => p.Contains("[redacted]", StringComparison.Ordinal));
+        Assert.DoesNotContain("42", File.ReadAllText(Path.Combine(folder, "best_skill.md")));
+        var history = AtomicFile.ReadJson<List<HistoryRecord>>(Path.Combine(folder, "history.json"))!;
+        Assert.Contains(history, h => h.EditsRejectedAsLeaks > 0);
+        Assert.Contains("contains the verifier literal '42'", File.ReadAllText(Path.Combine(folder, "steps", "step_0001", "selected_edits.json")));
+    }
+
+    [Fact]
+    public async Task Allowing_verifier_text_passes_it_through()
+    {
+        var options = HarnessConfig.Options();
+        options.Training.AllowVerifierText = true;
+        var optimizer = new ScriptedOptimizer();
+        await new SkillTrainingLoop(options, new ScriptedRunner(), optimizer, NewFolder())
+            .RunAsync(HarnessConfig.InitialSkill, new ScriptedWorld().Splits(), TestContext.Current.CancellationToken);
+        Assert.Contains(optimizer.Prompts, p => p.Contains("trajectories", StringComparison.Ordinal) && p.Contains("41", StringComparison.Ordinal));
+        Assert.DoesNotContain(optimizer.Prompts, p => p.Contains("[redacted]", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task The_default_preset_reaches_the_classic_result_and_reuses_rollouts()
+    {
+        var classic = SkillOptConfigLoader.Parse("preset: classic\nseed: 7\ntraining:\n  epochs: 3\n  batch_size: 10\n  minibatch_size: 4\n", "c.yaml");
+        var c = await new SkillTrainingLoop(classic, new ScriptedRunner(), new ScriptedOptimizer(), NewFolder())
+            .RunAsync(HarnessConfig.InitialSkill, new ScriptedWorld().Splits(), TestContext.Current.CancellationToken);
+        var d = await new SkillTrainingLoop(HarnessConfig.Options(), new ScriptedRunner(), new ScriptedOptimizer(), NewFolder())
+            .RunAsync(HarnessConfig.InitialSkill, new ScriptedWorld().Splits(), TestContext.Current.CancellationToken);
+        Assert.True(d.Best.Test >= c.Best.Test, $"default {d.Best.Test} vs classic {c.Best.Test}");
+        // (call counts are compared on SimLab scenarios with realistic split sizes: docs/benchmarks.md)
+        Assert.True(d.CacheHits > 0);
+    }
+}
