@@ -164,13 +164,16 @@ public sealed class GateOptions
     public int ChunkSize { get; set; } = 8;
     /// <summary>Reject a candidate that fails a validation task the current skill passed reliably (paired gate).</summary>
     public bool? VetoRegressions { get; set; }
-    /// <summary>Passing measurements (with no failure) that make a task "reliably passing" for the veto (default 2).</summary>
-    public int VetoMinSamples { get; set; } = 2;
+    /// <summary>Passing measurements (with no failure) that make a task "reliably passing" for the veto (default 3).</summary>
+    public int VetoMinSamples { get; set; } = 3;
     /// <summary>The pre-screen.</summary>
     public PrescreenOptions Prescreen { get; set; } = new();
 }
 
-/// <summary>The <c>gate.prescreen</c> section: a candidate must fix one of the step's failed tasks and break none of a few passed ones before it is validated.</summary>
+/// <summary>
+/// The <c>gate.prescreen</c> section: before validation a candidate is run on some failed and some passed tasks of its step;
+/// it goes on only when it fixes more tasks than it breaks (when the step had failures) or breaks none (when it had none).
+/// </summary>
 public sealed class PrescreenOptions
 {
     /// <summary>Run the pre-screen (default preset: yes; classic: no).</summary>

@@ -18,7 +18,8 @@ namespace SkillOpt.Core.Gates;
 /// inequality the false-accept rate of a useless edit stays at most α (a conservative group-sequential design; Jennison
 /// &amp; Turnbull, Group Sequential Methods with Applications to Clinical Trials, 2000).</item>
 /// <item>Non-regression veto: a candidate that fails a task the current skill passed in every one of at least
-/// <c>vetoMinSamples</c> measurements is rejected.</item>
+/// <c>vetoMinSamples</c> measurements, and fails it again on a re-check draw, is rejected (one failure of a task is often
+/// noise: on SimLab's GSM8K scenario a single-failure veto rejected most useful edits).</item>
 /// </list>
 /// Verdicts: Accept (significant), Reject (no more wins than losses, or veto), Inconclusive (more wins than losses, not significant).
 /// </summary>
@@ -28,8 +29,11 @@ namespace SkillOpt.Core.Gates;
 /// <param name="vetoRegressions">Apply the non-regression veto.</param>
 /// <param name="vetoMinSamples">Measurements that make a task reliably passing.</param>
 /// <param name="maxDraws">Most draws (samples) per candidate, 1 or more.</param>
-public sealed class PairedSequentialGate(double alpha = 0.05, bool sequential = true, int chunkSize = 8, bool vetoRegressions = true, int vetoMinSamples = 2, int maxDraws = 3) : IValidationGate
+public sealed class PairedSequentialGate(double alpha = 0.05, bool sequential = true, int chunkSize = 8, bool vetoRegressions = true, int vetoMinSamples = 3, int maxDraws = 3) : IValidationGate
 {
+    /// <summary>Offset added to the sample index of a veto re-check, so it is a draw no other evaluation uses.</summary>
+    public const int VetoRecheckSampleOffset = 1_000_000;
+
     /// <summary>p-value at or below which a not yet significant candidate with more wins than losses earns another draw.</summary>
     public const double PromisingPValue = 0.25;
 
@@ -77,9 +81,9 @@ public sealed class PairedSequentialGate(double alpha = 0.05, bool sequential = 
                     var ip = i.Outcome == TaskOutcome.Passed;
                     wins += cp && !ip ? 1 : 0;
                     losses += !cp && ip ? 1 : 0;
-                    if (vetoRegressions && !cp && Reliable(c.TaskId))
+                    if (vetoRegressions && !cp && Reliable(c.TaskId) && !await PassesRecheckAsync(context, c.TaskId, sample, cancellationToken).ConfigureAwait(false))
                     {
-                        return Decide(GateVerdict.Reject, $"non-regression veto: the candidate fails task {c.TaskId}, which the current skill passed in all {history[c.TaskId].Count} measurements",
+                        return Decide(GateVerdict.Reject, $"non-regression veto: the candidate fails task {c.TaskId} twice, which the current skill passed in all {history[c.TaskId].Count} measurements",
                             context, candidateResults, pairs, skipped + order.Count - done, null);
                     }
                 }
@@ -108,7 +112,7 @@ public sealed class PairedSequentialGate(double alpha = 0.05, bool sequential = 
                     {
                         skipped += rest.Count;
                         var verdict = draw + 1 == MaxDraws && wins > losses + expectedLosses ? GateVerdict.Inconclusive : GateVerdict.Reject;
-                        return Decide(verdict, Describe($"cannot reach significance at α={alpha} (α/{MaxDraws} per look) even if the {rest.Count} remaining tasks all favour the candidate", wins, losses, draw + 1,
+                        return Decide(verdict, Describe($"cannot reach significance at α={alpha} (α/{MaxDraws} per look) even if all {possibleWins} remaining tasks the current skill failed became wins", wins, losses, draw + 1,
                             PairedStatistics.SignTestPValue(wins, losses)), context, candidateResults, pairs, skipped, PairedStatistics.SignTestPValue(wins, losses));
                     }
                     futile = true;
@@ -142,6 +146,12 @@ public sealed class PairedSequentialGate(double alpha = 0.05, bool sequential = 
             }
         }
         throw new InvalidOperationException("unreachable: the last draw always decides");
+    }
+
+    private static async Task<bool> PassesRecheckAsync(GateContext context, string task, int sample, CancellationToken ct)
+    {
+        var again = await context.Evaluate(context.CandidateSkill, context.CandidateHash, [task], sample + VetoRecheckSampleOffset, ct).ConfigureAwait(false);
+        return again.Results.Any(r => r.Outcome != TaskOutcome.Failed);
     }
 
     /// <summary>Share of the current skill's measurements of <paramref name="task"/> that passed; 1 when its only measurement is this draw's pass.</summary>

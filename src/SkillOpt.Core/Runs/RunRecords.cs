@@ -118,8 +118,6 @@ public sealed record RunState
     public SortedDictionary<string, ReplyFailureCounts> ReplyFailures { get; init; } = [];
     /// <summary>Rollouts that errored (before retries) so far.</summary>
     public int ErroredRollouts { get; init; }
-    /// <summary>Validation round: the sample index candidates and the current skill are compared on (paired gate; moves on after each acceptance so the new current skill is re-measured on a fresh draw).</summary>
-    public int ValidationRound { get; init; }
     /// <summary>Wall time of finished phases, in seconds, summed over resumed sessions.</summary>
     public double ElapsedSeconds { get; init; }
     /// <summary>Budget warnings already given (50 and 80, in percent).</summary>

@@ -407,7 +407,7 @@ public sealed class SkillTrainingLoop
         var sw = Stopwatch.StartNew();
         var decision = await _gate.DecideAsync(new GateContext(candidate.Text, candidate.Hash, current, state.CurrentHash, incumbentEval, splits.Validation,
             (skill, hash, tasks, sample, token) => EvaluateAsync("val", skill, hash, tasks, sample, ChatStage.Validate, token), _options.Seed,
-            state.ValidationRound * DrawsPerRound, IncumbentHistory(state, splits)), ct).ConfigureAwait(false);
+            0, IncumbentHistory(state, splits)), ct).ConfigureAwait(false);
         _usage.AddWallTime(ChatStage.Validate, sw.Elapsed.TotalSeconds);
         AtomicFile.WriteJson(Path.Combine(folder, $"validation_{candidate.ShortHash}.json"), decision.Candidate);
         AtomicFile.WriteJson(Path.Combine(folder, "decision.json"), new { verdict = decision.Verdict.ToString().ToLowerInvariant(), decision.Reason, decision.CandidateScore, decision.IncumbentScore, candidate_hash = candidate.Hash });
@@ -422,9 +422,6 @@ public sealed class SkillTrainingLoop
                     IncumbentEvaluationHash = candidate.Hash,
                     IncumbentSample = decision.Candidate.SampleIndex,
                     Accepted = s.Accepted + 1,
-                    // the paired gate compares the next candidates on a fresh draw, so the new current skill is re-measured
-                    // instead of being trusted from the draw that got it accepted
-                    ValidationRound = _gate is PairedSequentialGate ? s.ValidationRound + 1 : s.ValidationRound,
                 };
                 // paired: an accepted candidate is significantly better than the current skill, so it is the new best
                 if (_gate is PairedSequentialGate || decision.CandidateScore > s.BestScore)
@@ -616,8 +613,9 @@ public sealed class SkillTrainingLoop
 
     /// <summary>
     /// Pre-screen: the candidate on up to N failed and M passed tasks of the step's rollout, with the rollout's sample index
-    /// (so the pairs are exact). Returns null when it may go to validation: it fixes at least one failed task (when the batch
-    /// had any) and breaks none of the passed ones.
+    /// (so the pairs are exact). Returns null when it may go to validation: it fixes more failed tasks than it breaks passed
+    /// ones (when the batch had failures), or breaks none (when it had none). Requiring zero breaks also when it fixes
+    /// tasks rejected most useful edits on flaky tasks (SimLab GSM8K benchmark), since any change to the skill redraws them.
     /// </summary>
     private async Task<(string Reason, double CandidateScore, double IncumbentScore, int Tasks)?> PrescreenAsync(Evaluation rollout, SkillDocument candidate, Phase phase, CancellationToken ct)
     {
@@ -636,13 +634,13 @@ public sealed class SkillTrainingLoop
         var before = rollout.Results.Where(r => tasks.Contains(r.TaskId) && r.IsScored).ToList();
         var cs = eval.Scored.Any() ? eval.Scored.Average(r => r.Score) : 0;
         var isScore = before.Count == 0 ? 0 : before.Average(r => r.Score);
-        if (breaks.Count > 0)
-        {
-            return ($"breaks {breaks.Count} of {passed.Count} passed tasks ({string.Join(", ", breaks.Take(3))})", cs, isScore, tasks.Count);
-        }
         if (failed.Count > 0 && fixes == 0)
         {
             return ($"fixes none of {failed.Count} failed tasks", cs, isScore, tasks.Count);
+        }
+        if (breaks.Count >= Math.Max(1, fixes))
+        {
+            return ($"fixes {fixes} of {failed.Count} failed tasks but breaks {breaks.Count} of {passed.Count} passed ones ({string.Join(", ", breaks.Take(3))})", cs, isScore, tasks.Count);
         }
         return null;
     }
@@ -657,7 +655,7 @@ public sealed class SkillTrainingLoop
         foreach (var t in splits.Validation)
         {
             var list = new List<RolloutResult>();
-            for (var sample = 0; sample < (state.ValidationRound + 1) * DrawsPerRound; sample++)
+            for (var sample = 0; sample < DrawsPerRound; sample++)
             {
                 if (_cache.Peek(state.CurrentHash, t, sample) is { IsScored: true } r)
                 {
@@ -690,7 +688,11 @@ public sealed class SkillTrainingLoop
         return state with { BudgetWarnings = warnings };
     }
 
-    /// <summary>Sample indices reserved per validation round: round r uses samples r·D … r·D + D − 1 (D = the gate's most draws).</summary>
+    /// <summary>
+    /// Validation samples a skill may be measured on: 0 … D − 1 (D = the gate's most draws). Every skill, as a candidate and
+    /// later as the current skill, is measured on these same samples, so the current skill's measurements are reused (cached)
+    /// and pooled across draws instead of being re-paid after each acceptance.
+    /// </summary>
     private int DrawsPerRound => _gate is PairedSequentialGate p ? p.MaxDraws : 1;
 
     private string LiteralsPath => Path.Combine(_store.Root, "verifier_literals.json");

@@ -87,16 +87,28 @@ public class PairedSequentialGateTests
     [Fact]
     public async Task A_regression_on_a_reliably_passing_task_is_vetoed()
     {
-        // candidate wins 12 tasks but breaks t00, which the incumbent passed in 2 of 2 measurements
+        // candidate wins 12 tasks but breaks t00 (also on the re-check draw), which the incumbent passed in 3 of 3 measurements
         var w = new World((s, t, _) => s == "candidate" ? N(t) is > 0 and < 32 : N(t) < 20);
         var pass = new RolloutResult { TaskId = "t00", Outcome = TaskOutcome.Passed, Score = 1 };
-        var history = new Dictionary<string, IReadOnlyList<RolloutResult>> { ["t00"] = [pass, pass] };
+        var history = new Dictionary<string, IReadOnlyList<RolloutResult>> { ["t00"] = [pass, pass, pass] };
         var d = await new PairedSequentialGate(sequential: false).DecideAsync(Context(w, history), CancellationToken.None);
         Assert.Equal(GateVerdict.Reject, d.Verdict);
         Assert.Contains("veto", d.Reason);
         Assert.Contains("t00", d.Reason);
         var d2 = await new PairedSequentialGate(sequential: false, vetoRegressions: false).DecideAsync(Context(w, history), CancellationToken.None);
         Assert.Equal(GateVerdict.Accept, d2.Verdict);
+    }
+
+    [Fact]
+    public async Task A_single_failure_that_passes_its_recheck_is_not_vetoed()
+    {
+        // the candidate fails t00 only on sample 0 (noise); the re-check draw passes
+        var w = new World((s, t, sample) => s == "candidate" ? N(t) < 32 && !(N(t) == 0 && sample == 0) : N(t) < 20);
+        var pass = new RolloutResult { TaskId = "t00", Outcome = TaskOutcome.Passed, Score = 1 };
+        var history = new Dictionary<string, IReadOnlyList<RolloutResult>> { ["t00"] = [pass, pass, pass] };
+        var d = await new PairedSequentialGate(sequential: false).DecideAsync(Context(w, history), CancellationToken.None);
+        Assert.Equal(GateVerdict.Accept, d.Verdict);
+        Assert.Contains(PairedSequentialGate.VetoRecheckSampleOffset, w.SamplesAsked);
     }
 
     [Fact]
