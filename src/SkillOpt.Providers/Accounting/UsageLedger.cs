@@ -172,13 +172,8 @@ public sealed record UsageEntry
 /// <summary>A point-in-time copy of a <see cref="UsageLedger"/>, serialisable to JSON for <c>summary.json</c>.</summary>
 public sealed record UsageSnapshot
 {
-    /// <summary>Options that give the snapshot's JSON shape: snake_case names, indented.</summary>
-    public static JsonSerializerOptions JsonOptions { get; } = new(JsonSerializerDefaults.Web)
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        WriteIndented = true,
-        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
-    };
+    /// <summary>Options (read-only) that give the snapshot's JSON shape: snake_case names, indented.</summary>
+    public static JsonSerializerOptions JsonOptions { get; } = CreateJsonOptions();
 
     /// <summary>Version of this JSON shape (1).</summary>
     public int SchemaVersion { get; init; } = 1;
@@ -201,6 +196,18 @@ public sealed record UsageSnapshot
     /// <exception cref="JsonException"><paramref name="json"/> is not a snapshot.</exception>
     public static UsageSnapshot FromJson(string json) =>
         JsonSerializer.Deserialize<UsageSnapshot>(json, JsonOptions) ?? throw new JsonException("The usage snapshot is empty (null).");
+
+    private static JsonSerializerOptions CreateJsonOptions()
+    {
+        var options = new JsonSerializerOptions(JsonSerializerDefaults.Web)
+        {
+            PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+            WriteIndented = true,
+            DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+        };
+        options.MakeReadOnly(populateMissingResolver: true);
+        return options;
+    }
 
     private static UsageEntry Sum(string role, string stage, IEnumerable<UsageEntry> entries)
     {

@@ -21,14 +21,14 @@ namespace SkillOpt.Providers;
 /// <c>SKILLOPT_{ROLE}_API_KEY_ENV</c> (the name of the variable that holds the key). An empty variable counts as unset.</para>
 /// <para>The API key is read from the environment variable named by <see cref="ModelRoleOptions.ApiKeyEnv"/>, or by the
 /// provider's convention when unset: <c>OPENAI_API_KEY</c> (openai), <c>AZURE_OPENAI_API_KEY</c> (azure-openai),
-/// <c>ANTHROPIC_API_KEY</c> (anthropic); <c>openai-compatible</c> sends no key unless <c>api_key_env</c> is set;
-/// <c>scripted</c> needs none. The key is read once, when the client is built, and is never written anywhere.</para>
+/// <c>ANTHROPIC_API_KEY</c> (anthropic); <c>openai-compatible</c> and <c>simlab</c> send no key unless <c>api_key_env</c>
+/// is set; <c>scripted</c> needs none. The key is read once, when the client is built, and is never written anywhere.</para>
 /// <para>Pipeline, outermost first: <see cref="UsageAccountingChatClient"/> (when a ledger is given) → role defaults
 /// (temperature, max output tokens, seed, reasoning effort) → <see cref="RecordingChatClient"/> or
 /// <see cref="ReplayChatClient"/> (when recording is on) → <see cref="ResilientChatClient"/> (retries, circuit breaker) →
 /// <see cref="RateLimitingChatClient"/> (concurrency, requests per minute) → <see cref="TimeoutChatClient"/> → removal of
 /// <c>skillopt.*</c> options → the provider adapter: <see cref="OpenAIChatClient"/> for <c>openai</c>,
-/// <c>openai-compatible</c> and <c>azure-openai</c> (the <c>{endpoint}/openai/v1/</c> endpoint; a key is sent as the
+/// <c>openai-compatible</c>, <c>simlab</c> and <c>azure-openai</c> (the <c>{endpoint}/openai/v1/</c> endpoint; a key is sent as the
 /// <c>api-key</c> header, a Microsoft Entra token — a JWT, or a value starting with <c>Bearer </c> — as
 /// <c>Authorization: Bearer</c>), or the Anthropic SDK's own <see cref="IChatClient"/> for <c>anthropic</c>. The SDKs'
 /// built-in retries are switched off so that <see cref="ResilientChatClient"/> is the only retry layer. In
@@ -46,9 +46,15 @@ public sealed class ChatClientFactory
     public const string AnthropicProvider = "anthropic";
     /// <summary>Provider kind <c>scripted</c> (see <see cref="ChatPipelineOptions.ScriptedClientFactory"/>).</summary>
     public const string ScriptedProvider = "scripted";
+    /// <summary>
+    /// Provider kind <c>simlab</c>: the simulated model server (OpenAI chat-completions wire protocol), reached like
+    /// <c>openai-compatible</c> at its endpoint, without a key unless <c>api_key_env</c> is set. The provider name stays
+    /// <c>simlab</c> in errors, recordings and metadata so that simulated results are never taken for model results.
+    /// </summary>
+    public const string SimLabProvider = "simlab";
 
     private static readonly string[] KnownProviders =
-        [OpenAIProvider, OpenAICompatibleProvider, AzureOpenAIProvider, AnthropicProvider, ScriptedProvider];
+        [OpenAIProvider, OpenAICompatibleProvider, AzureOpenAIProvider, AnthropicProvider, ScriptedProvider, SimLabProvider];
 
     private readonly Func<string, string?> _environment;
     private readonly TimeProvider _time;
@@ -116,11 +122,15 @@ public sealed class ChatClientFactory
         }
 
         var endpointVar = EnvironmentVariableName(role, "ENDPOINT");
-        if (r.Endpoint is null && r.Provider is OpenAICompatibleProvider or AzureOpenAIProvider)
+        if (r.Endpoint is null && r.Provider is OpenAICompatibleProvider or AzureOpenAIProvider or SimLabProvider)
             throw new ProviderConfigurationException(
                 $"Role '{role}' uses provider '{r.Provider}', which needs an endpoint: set models.{role}.endpoint in skillopt.yaml or the "
-                + $"environment variable {endpointVar} (for example "
-                + (r.Provider == AzureOpenAIProvider ? "https://my-resource.openai.azure.com" : "http://localhost:11434/v1") + ").",
+                + $"environment variable {endpointVar} (for example " + r.Provider switch
+                {
+                    AzureOpenAIProvider => "https://my-resource.openai.azure.com",
+                    SimLabProvider => "the address the SimLab server printed, such as http://127.0.0.1:5000/v1",
+                    _ => "http://localhost:11434/v1",
+                } + ").",
                 role, endpointVar);
         if (r.Endpoint is not null
             && (!Uri.TryCreate(r.Endpoint, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)))
@@ -165,7 +175,7 @@ public sealed class ChatClientFactory
                 role, "recording directory");
 
         TryParseEffort(r.ReasoningEffort, out var effort);
-        var openAIStyle = r.Provider is OpenAIProvider or OpenAICompatibleProvider or AzureOpenAIProvider;
+        var openAIStyle = r.Provider is OpenAIProvider or OpenAICompatibleProvider or AzureOpenAIProvider or SimLabProvider;
         string? effortOverride = null;
         if (r.ReasoningEffort == "minimal")
         {
@@ -223,12 +233,13 @@ public sealed class ChatClientFactory
                 var anthropic = new AnthropicClient(new ClientOptions
                 {
                     ApiKey = key,
-                    BaseUrl = r.Endpoint ?? "https://api.anthropic.com",
+                    BaseUrl = AnthropicBaseUrl(r.Endpoint),
                     MaxRetries = 0,
                     Timeout = backstop,
                     HttpClient = http,
                 });
-                return new OwningChatClient(anthropic.AsIChatClient(r.Model, r.MaxOutputTokens), http);
+                IDisposable[] owned = anthropic is IDisposable disposable ? [disposable, http] : [http];
+                return new OwningChatClient(anthropic.AsIChatClient(r.Model, r.MaxOutputTokens), owned);
             }
 
             default:
@@ -252,7 +263,7 @@ public sealed class ChatClientFactory
                 }
                 else
                 {
-                    if (r.Endpoint is not null) clientOptions.Endpoint = new Uri(r.Endpoint);
+                    if (r.Endpoint is not null) clientOptions.Endpoint = new Uri(r.Endpoint.TrimEnd('/'));
                     auth = key is null
                         ? new NoAuthenticationPolicy()
                         : ApiKeyAuthenticationPolicy.CreateBearerAuthorizationPolicy(new ApiKeyCredential(key));
@@ -276,6 +287,14 @@ public sealed class ChatClientFactory
         if (!trimmed.EndsWith("/openai/v1", StringComparison.OrdinalIgnoreCase))
             trimmed += trimmed.EndsWith("/openai", StringComparison.OrdinalIgnoreCase) ? "/v1" : "/openai/v1";
         return new Uri(trimmed + "/");
+    }
+
+    /// <summary>Anthropic's base URL: the endpoint without a trailing <c>/v1</c> (the SDK adds <c>/v1/messages</c>), or the public API.</summary>
+    internal static string AnthropicBaseUrl(string? endpoint)
+    {
+        if (endpoint is null) return "https://api.anthropic.com";
+        var trimmed = endpoint.TrimEnd('/');
+        return trimmed.EndsWith("/v1", StringComparison.OrdinalIgnoreCase) ? trimmed[..^3] : trimmed;
     }
 
     /// <summary>Returns the token to send as <c>Authorization: Bearer</c> when the Azure credential is one (a JWT or <c>Bearer ...</c>); otherwise <see langword="null"/>.</summary>

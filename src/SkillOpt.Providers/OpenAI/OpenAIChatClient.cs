@@ -26,7 +26,8 @@ namespace SkillOpt.Providers;
 /// The model is fixed by the SDK client; <see cref="ChatOptions.ModelId"/> is ignored.</para>
 /// <para>Streaming is served by one non-streaming call whose response is returned as updates.</para>
 /// <para>Errors are the SDK's: <see cref="System.ClientModel.ClientResultException"/> for HTTP errors (status and
-/// headers in <c>GetRawResponse()</c>), and the JSON reader's exceptions for malformed bodies. Wrap this client in
+/// headers in <c>GetRawResponse()</c>), the JSON reader's exceptions for malformed bodies, and
+/// <see cref="InvalidDataException"/> for well-formed JSON of an unexpected shape. Wrap this client in
 /// <see cref="ResilientChatClient"/> to classify, retry and translate them into <see cref="ProviderException"/>.</para>
 /// </remarks>
 public sealed class OpenAIChatClient : IChatClient
@@ -58,8 +59,16 @@ public sealed class OpenAIChatClient : IChatClient
         ArgumentNullException.ThrowIfNull(messages);
         var request = ToOpenAIMessages(messages, options);
         var completionOptions = ToOpenAIOptions(options);
-        var result = await _client.CompleteChatAsync(request, completionOptions, cancellationToken).ConfigureAwait(false);
-        return FromCompletion(result.Value);
+        try
+        {
+            var result = await _client.CompleteChatAsync(request, completionOptions, cancellationToken).ConfigureAwait(false);
+            return FromCompletion(result.Value);
+        }
+        catch (Exception ex) when (IsShapeError(ex))
+        {
+            // The SDK reads a 2xx body of the wrong shape (no choices, an array, ...) with these exceptions.
+            throw new InvalidDataException($"The chat-completions response has an unexpected shape: {ex.Message}", ex);
+        }
     }
 
     /// <inheritdoc />
@@ -284,6 +293,11 @@ public sealed class OpenAIChatClient : IChatClient
         OA.ChatFinishReason.ToolCalls or OA.ChatFinishReason.FunctionCall => AI.ChatFinishReason.ToolCalls,
         _ => null,
     };
+
+    private static bool IsShapeError(Exception ex) =>
+        ex is ArgumentException or KeyNotFoundException or IndexOutOfRangeException or NullReferenceException or FormatException
+            or InvalidCastException
+        || (ex is InvalidOperationException && ex is not ObjectDisposedException);
 
     private static string SerializeResult(object? result) => result switch
     {

@@ -20,7 +20,10 @@ internal static class ProviderErrorClassifier
 {
     private const int MaxDetailLength = 400;
 
-    /// <summary>Classifies <paramref name="exception"/>; <see langword="null"/> when it is not a provider error (a bug, an argument error).</summary>
+    /// <summary>
+    /// Classifies <paramref name="exception"/>; <see langword="null"/> when it is not a provider error (a bug, an argument
+    /// error). Call it only after excluding cancellation requested by the caller.
+    /// </summary>
     public static ProviderFailure? Classify(Exception exception, HttpResponseCapture? capture, DateTimeOffset now)
     {
         switch (exception)
@@ -47,8 +50,8 @@ internal static class ProviderErrorClassifier
             case ClientResultException result:
                 // Status 0: no response at all (transport failure); the cause is the inner exception.
                 return result.InnerException is { } inner
-                    ? Classify(inner, capture, now) ?? Connection(result.Message)
-                    : Connection(result.Message);
+                    ? Classify(inner, capture, now) ?? Connection(Chain(result))
+                    : Connection(Chain(result));
 
             case AnthropicApiException api:
             {
@@ -57,7 +60,7 @@ internal static class ProviderErrorClassifier
             }
 
             case AnthropicIOException io:
-                return Connection(io.InnerException?.Message ?? io.Message);
+                return Connection(Chain(io));
 
             case AnthropicInvalidDataException invalid:
                 return Malformed(invalid.Message);
@@ -69,19 +72,24 @@ internal static class ProviderErrorClassifier
                 return FromStatus((int)status, ParseRetryAfter(capture?.RetryAfter, capture?.RetryAfterMs, now), http.Message);
 
             case HttpRequestException http:
-                return Connection(http.Message);
+                return Connection(Chain(http));
 
             case IOException io:
-                return Connection(io.Message);
+                return Connection(Chain(io));
 
             case JsonException json:
                 return Malformed(json.Message);
 
+            case InvalidDataException invalidData:
+                return Malformed(invalidData.Message);
+
             case FormatException format:
                 return Malformed(format.Message);
 
-            case OperationCanceledException { InnerException: TimeoutException timeout }:
-                return new(ProviderErrorKind.Timeout, null, true, true, null, timeout.Message);
+            case OperationCanceledException canceled:
+                // The caller's own cancellation is filtered out before classification, so this is a timeout inside the
+                // SDK or the HTTP stack (their real-time backstops).
+                return new(ProviderErrorKind.Timeout, null, true, true, null, FirstLine(canceled.InnerException?.Message ?? canceled.Message));
 
             case AggregateException { InnerExceptions.Count: 1 } aggregate:
                 return Classify(aggregate.InnerExceptions[0], capture, now);
@@ -155,6 +163,18 @@ internal static class ProviderErrorClassifier
 
     private static ProviderFailure Malformed(string detail) =>
         new(ProviderErrorKind.MalformedResponse, null, false, false, null, Truncate(FirstLine(detail)));
+
+    /// <summary>Joins the distinct messages of an exception and its inner exceptions (at most three) with ": ".</summary>
+    private static string Chain(Exception exception)
+    {
+        var parts = new List<string>();
+        for (var e = exception; e is not null && parts.Count < 3; e = e.InnerException)
+        {
+            var message = e.Message.Trim().TrimEnd('.');
+            if (message.Length > 0 && !parts.Contains(message)) parts.Add(message);
+        }
+        return string.Join(": ", parts);
+    }
 
     private static bool HasJsonCause(Exception exception)
     {

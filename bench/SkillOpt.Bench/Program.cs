@@ -1,0 +1,277 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.AI;
+using SkillOpt.Core.Configuration;
+using SkillOpt.Core.Rollouts;
+using SkillOpt.Core.Training;
+using SkillOpt.Providers;
+using SkillOpt.SimLab;
+
+// SkillOpt.Bench: full SkillOpt.Core trainings against SimLab (SIMULATED target and optimizer models, in process, over
+// HTTP through the real OpenAI adapter of SkillOpt.Providers), N seeds per (scenario, preset). All numbers are simulated.
+return await SkillOpt.Bench.Bench.RunAsync(args);
+
+namespace SkillOpt.Bench
+{
+    internal sealed record BenchOptions
+    {
+        public List<string> Scenarios { get; init; } = ["gsm8k", "null-optimizer"];
+        public List<string> Presets { get; init; } = ["classic", "default"];
+        public int Seeds { get; init; } = 20;
+        public int FirstSeed { get; init; } = 1;
+        public int Train { get; init; } = 80;
+        public int Val { get; init; } = 40;
+        public int Test { get; init; } = 80;
+        public int Epochs { get; init; } = 4;
+        public int Batch { get; init; } = 20;
+        public int Minibatch { get; init; } = 8;
+        public int SlowUpdateSample { get; init; } = 20;
+        public int Concurrency { get; init; } = 8;
+        public string? Out { get; init; }
+        public string? Work { get; init; }
+        public bool Keep { get; init; }
+        public bool Quiet { get; init; }
+        public string CommandLine { get; init; } = "";
+    }
+
+    internal sealed record RunResult(string Scenario, string Preset, int Seed, double Seconds, long TargetCalls, long OptimizerCalls, long PromptTokens, long CompletionTokens,
+        double InitialVal, double BestVal, double? InitialTest, double? BestTest, double ExpectedInitialTest, double ExpectedBestTest, int Accepted, int Rejected, int Inconclusive,
+        int Steps, int BestSkillTokens, long Faults, string Splits, bool? FirstGateAccepted);
+
+    internal static class Bench
+    {
+        public static async Task<int> RunAsync(string[] args)
+        {
+            BenchOptions o;
+            try
+            {
+                o = Parse(args);
+            }
+            catch (ArgumentException ex)
+            {
+                Console.Error.WriteLine("error: " + ex.Message);
+                Console.Error.WriteLine("usage: SkillOpt.Bench [--scenario gsm8k,null-optimizer] [--preset classic|default[,..]] [--seeds 20] [--first-seed 1] [--train 40] [--val 40] [--test 40] [--epochs 2] [--batch 20] [--minibatch 8] [--slow-update-sample 10] [--concurrency 8] [--out docs/benchmarks.md] [--work DIR] [--keep] [--quiet]");
+                return 2;
+            }
+            var work = o.Work ?? Path.Combine(Path.GetTempPath(), "skillopt-bench-" + Guid.NewGuid().ToString("N")[..8]);
+            Directory.CreateDirectory(work);
+            Console.Error.WriteLine($"SkillOpt.Bench: SIMULATED models (SimLab); runs in {work}");
+            var results = new List<RunResult>();
+            var total = Stopwatch.StartNew();
+            foreach (var scenarioName in o.Scenarios)
+            {
+                foreach (var preset in o.Presets)
+                {
+                    for (var seed = o.FirstSeed; seed < o.FirstSeed + o.Seeds; seed++)
+                    {
+                        var r = await RunOneAsync(o, scenarioName, preset, seed, Path.Combine(work, $"{scenarioName}-{preset}-{seed:D3}")).ConfigureAwait(false);
+                        results.Add(r);
+                        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                            $"  {scenarioName}/{preset} seed {seed}: val {r.InitialVal:0.000}→{r.BestVal:0.000}, test {r.InitialTest:0.000}→{r.BestTest:0.000}, accepted {r.Accepted}, rejected {r.Rejected}, inconclusive {r.Inconclusive}, {r.TargetCalls}+{r.OptimizerCalls} calls, {r.Seconds:0.0}s"));
+                    }
+                }
+            }
+            total.Stop();
+            var md = Report(o, results, total.Elapsed.TotalSeconds);
+            Console.Out.Write(md);
+            if (o.Out is not null)
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(o.Out))!);
+                File.WriteAllText(o.Out, md.Replace("\r\n", "\n", StringComparison.Ordinal), new UTF8Encoding(false));
+                Console.Error.WriteLine($"wrote {o.Out}");
+            }
+            if (!o.Keep && o.Work is null)
+            {
+                Directory.Delete(work, recursive: true);
+            }
+            return 0;
+        }
+
+        internal static string ConfigYaml(BenchOptions o, string preset, int seed) => string.Create(CultureInfo.InvariantCulture, $"""
+            preset: {preset}
+            seed: {seed}
+            training:
+              epochs: {o.Epochs}
+              batch_size: {o.Batch}
+              minibatch_size: {o.Minibatch}
+              optimizer_concurrency: 4
+              slow_update:
+                sample_size: {o.SlowUpdateSample}
+            rollouts:
+              concurrency: {o.Concurrency}
+            """);
+
+        private static async Task<RunResult> RunOneAsync(BenchOptions o, string scenarioName, string preset, int seed, string folder)
+        {
+            var scenario = ScenarioLoader.Load(scenarioName).WithSeed(seed);
+            var splits = Splits(scenario, o, seed);
+            var options = SkillOptConfigLoader.Parse(ConfigYaml(o, preset, seed), "bench.yaml");
+            await using var server = await SimLabServer.StartAsync(scenario).ConfigureAwait(false);
+            var factory = new ChatClientFactory(_ => null);
+            using var target = factory.Create("target", Role(server, scenario.Models.Target, o.Concurrency));
+            using var optimizer = factory.Create("optimizer", Role(server, scenario.Models.Optimizer, 4));
+            var runner = new SimLabRolloutRunner(scenario, target, o.Concurrency);
+            if (Directory.Exists(folder))
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+            var loop = new SkillTrainingLoop(options, runner, optimizer, folder, optimizerOptions: new ChatOptions { ModelId = scenario.Models.Optimizer });
+            var sw = Stopwatch.StartNew();
+            var summary = await loop.RunAsync(scenario.InitialSkill, splits).ConfigureAwait(false);
+            sw.Stop();
+            var best = File.ReadAllText(Path.Combine(folder, "best_skill.md"));
+            var st = server.Statistics;
+            return new RunResult(scenarioName, preset, seed, sw.Elapsed.TotalSeconds, st.TargetCalls, st.OptimizerCalls, st.PromptTokens, st.CompletionTokens,
+                summary.Initial.Validation ?? 0, summary.Best.Validation ?? 0, summary.Initial.Test, summary.Best.Test,
+                SimLabOracle.ExpectedScore(scenario, scenario.InitialSkill, splits.Test), SimLabOracle.ExpectedScore(scenario, best, splits.Test),
+                summary.Accepted, summary.Rejected, summary.Inconclusive, summary.Steps, summary.BestSkillTokens,
+                st.RateLimited + st.ServerErrors + st.Timeouts + st.MalformedBodies + st.Truncated,
+                $"{splits.Train.Count}/{splits.Validation.Count}/{splits.Test.Count}", FirstGateAccepted(folder));
+        }
+
+        /// <summary>Whether the run's first gate decision accepted (null when no candidate was gated).</summary>
+        private static bool? FirstGateAccepted(string folder)
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "history.json")));
+            foreach (var record in doc.RootElement.EnumerateArray())
+            {
+                var action = record.TryGetProperty("action", out var a) ? a.GetString() : null;
+                if (action is "accept" or "reject" or "inconclusive")
+                {
+                    return action == "accept";
+                }
+            }
+            return null;
+        }
+
+        private static ModelRoleOptions Role(SimLabServer server, string model, int concurrency) => new()
+        {
+            Provider = "openai-compatible",
+            Model = model,
+            Endpoint = server.BaseUrl,
+            Concurrency = concurrency,
+            TimeoutSeconds = 60,
+            MaxRetries = 6,
+        };
+
+        /// <summary>Train / validation / test task ids: the scenario's tasks ordered by SHA-256 of (seed, id), then cut.</summary>
+        internal static TaskSplits Splits(Scenario scenario, BenchOptions o, int seed)
+        {
+            var ordered = scenario.ResolvedTasks.Select(t => t.Id)
+                .OrderBy(id => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes($"{seed}|split|{id}"))), StringComparer.Ordinal).ToList();
+            var (train, val, test) = (o.Train, o.Val, o.Test);
+            if (train + val + test > ordered.Count)
+            {
+                // a small scenario: scale the three sizes down proportionally
+                var f = (double)ordered.Count / (train + val + test);
+                (train, val) = ((int)(train * f), (int)(val * f));
+                test = Math.Min((int)(test * f), ordered.Count - train - val);
+            }
+            return new TaskSplits(ordered.Take(train).ToList(), ordered.Skip(train).Take(val).ToList(), ordered.Skip(train + val).Take(test).ToList());
+        }
+
+        private static BenchOptions Parse(string[] args)
+        {
+            var o = new BenchOptions { CommandLine = "dotnet run -c Release --project bench/SkillOpt.Bench --" + string.Concat(args.Select(a => " " + (a.Contains(' ', StringComparison.Ordinal) ? $"\"{a}\"" : a))) };
+            for (var i = 0; i < args.Length; i++)
+            {
+                string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+                int Int() => int.TryParse(Value(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) && v >= 0 ? v : throw new ArgumentException($"{args[i]} needs a non-negative integer");
+                o = args[i] switch
+                {
+                    "--scenario" => o with { Scenarios = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList() },
+                    "--preset" => o with { Presets = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList() },
+                    "--seeds" => o with { Seeds = Int() },
+                    "--first-seed" => o with { FirstSeed = Int() },
+                    "--train" => o with { Train = Int() },
+                    "--val" => o with { Val = Int() },
+                    "--test" => o with { Test = Int() },
+                    "--tasks" => Tasks(o, Int()),
+                    "--epochs" => o with { Epochs = Int() },
+                    "--batch" => o with { Batch = Int() },
+                    "--minibatch" => o with { Minibatch = Int() },
+                    "--slow-update-sample" => o with { SlowUpdateSample = Int() },
+                    "--concurrency" => o with { Concurrency = Int() },
+                    "--out" => o with { Out = Value() },
+                    "--work" => o with { Work = Value() },
+                    "--keep" => o with { Keep = true },
+                    "--quiet" => o with { Quiet = true },
+                    _ => throw new ArgumentException($"unknown option '{args[i]}'"),
+                };
+            }
+            foreach (var p in o.Presets.Where(p => p is not ("classic" or "default")))
+            {
+                throw new ArgumentException($"unknown preset '{p}' (classic, default)");
+            }
+            return o;
+        }
+
+        private static BenchOptions Tasks(BenchOptions o, int n) => o with { Train = n * 2 / 5, Val = n * 3 / 10, Test = n - n * 2 / 5 - n * 3 / 10 };
+
+        // ------------------------------------------------------------------ report
+
+        private static string Report(BenchOptions o, List<RunResult> results, double seconds)
+        {
+            var sb = new StringBuilder();
+            var inv = CultureInfo.InvariantCulture;
+            sb.AppendLine("# Benchmarks (simulated)");
+            sb.AppendLine();
+            sb.AppendLine("**All numbers on this page are SIMULATED: they were produced against SimLab, a deterministic simulation of a target model and an optimizer model (`tests/SkillOpt.SimLab`), not against any language model. They measure the optimisation loop's mechanics (calls, tokens, gate decisions) in a world with known ground truth; they say nothing about real model quality.**");
+            sb.AppendLine();
+            sb.AppendLine("Each run is a full `SkillTrainingLoop` (SkillOpt.Core) against an in-process SimLab server over HTTP, through the OpenAI adapter and resilience pipeline of SkillOpt.Providers (`openai-compatible`). Rollouts call the simulated target directly (`SimLabRolloutRunner`): no verifier processes are involved, so process start-up and test-framework time are not included.");
+            sb.AppendLine();
+            sb.AppendLine("Command:");
+            sb.AppendLine();
+            sb.AppendLine("```");
+            sb.AppendLine(o.CommandLine);
+            sb.AppendLine("```");
+            sb.AppendLine();
+            sb.AppendLine(string.Create(inv, $"Date: {DateTime.UtcNow:yyyy-MM-dd} (UTC). Seeds {o.FirstSeed}–{o.FirstSeed + o.Seeds - 1} (the seed is both the run seed and the SimLab scenario seed, so each seed is a different noise draw and task split). Splits per run: {o.Train} train / {o.Val} validation / {o.Test} test tasks drawn from the scenario by seed (scaled down proportionally for scenarios with fewer tasks). Total wall time {seconds:0} s on {Environment.ProcessorCount} cores."));
+            sb.AppendLine();
+            sb.AppendLine("Training configuration (besides `preset` and `seed`, everything else is the preset's default):");
+            sb.AppendLine();
+            sb.AppendLine("```yaml");
+            sb.AppendLine(ConfigYaml(o, "<preset>", 0).Replace("seed: 0", "seed: <seed>", StringComparison.Ordinal));
+            sb.AppendLine("```");
+            sb.AppendLine();
+            sb.AppendLine("Columns: means over seeds (± standard deviation). *calls* are HTTP requests SimLab completed (faults excluded; optimizer repairs included); *tokens* are SimLab's simulated counts (about 4 characters a token). *val*/*test* are measured scores of the initial → best skill. *E[test]* is the simulation's ground truth: the expected test score of the skill (mean success probability over the test tasks), free of sampling noise. *false-accept rate* = accepted candidates / gated candidates, pooled over seeds; it is only a false-accept rate on `null-optimizer`, where no edit can change any success probability. *first-gate accept rate* = share of runs whose first gated candidate was accepted (on `null-optimizer`: the false-accept probability of one useless edit against a freshly measured incumbent).");
+            sb.AppendLine();
+            sb.AppendLine("| scenario | preset | seeds | tasks (train/val/test) | target calls | optimizer calls | tokens (in / out) | wall s | val initial → best | test initial → best | E[test] initial → best | accepted | rejected | inconclusive | accept rate (false-accept on null) | first-gate accept rate | best skill tokens |");
+            sb.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+            foreach (var g in results.GroupBy(r => (r.Scenario, r.Preset)))
+            {
+                var rs = g.ToList();
+                var gated = rs.Sum(r => r.Accepted + r.Rejected + r.Inconclusive);
+                var firsts = rs.Where(r => r.FirstGateAccepted is not null).ToList();
+                var first = firsts.Count == 0 ? "n/a" : string.Create(inv, $"{firsts.Count(r => r.FirstGateAccepted == true) / (double)firsts.Count:0.00} ({firsts.Count(r => r.FirstGateAccepted == true)}/{firsts.Count})");
+                var rate = gated == 0 ? "n/a" : string.Create(inv, $"{(double)rs.Sum(r => r.Accepted) / gated:0.000} ({rs.Sum(r => r.Accepted)}/{gated})");
+                sb.AppendLine(string.Create(inv,
+                    $"| {g.Key.Scenario} | {g.Key.Preset} | {rs.Count} | {string.Join(", ", rs.Select(r => r.Splits).Distinct())} | {M(rs, r => r.TargetCalls, "0")} | {M(rs, r => r.OptimizerCalls, "0")} | {Mean(rs, r => r.PromptTokens):0} / {Mean(rs, r => r.CompletionTokens):0} | {M(rs, r => r.Seconds, "0.0")} | {Mean(rs, r => r.InitialVal):0.000} → {M(rs, r => r.BestVal, "0.000")} | {Mean(rs, r => r.InitialTest ?? 0):0.000} → {M(rs, r => r.BestTest ?? 0, "0.000")} | {Mean(rs, r => r.ExpectedInitialTest):0.000} → {M(rs, r => r.ExpectedBestTest, "0.000")} | {M(rs, r => r.Accepted, "0.00")} | {M(rs, r => r.Rejected, "0.00")} | {M(rs, r => r.Inconclusive, "0.00")} | {rate} | {first} | {M(rs, r => r.BestSkillTokens, "0")} |"));
+            }
+            sb.AppendLine();
+            sb.AppendLine("Per-seed results:");
+            sb.AppendLine();
+            sb.AppendLine("| scenario | preset | seed | val initial → best | test initial → best | E[test] initial → best | accepted / rejected / inconclusive | target + optimizer calls | wall s |");
+            sb.AppendLine("|---|---|---|---|---|---|---|---|---|");
+            foreach (var r in results)
+            {
+                sb.AppendLine(string.Create(inv,
+                    $"| {r.Scenario} | {r.Preset} | {r.Seed} | {r.InitialVal:0.000} → {r.BestVal:0.000} | {r.InitialTest ?? 0:0.000} → {r.BestTest ?? 0:0.000} | {r.ExpectedInitialTest:0.000} → {r.ExpectedBestTest:0.000} | {r.Accepted} / {r.Rejected} / {r.Inconclusive} | {r.TargetCalls} + {r.OptimizerCalls} | {r.Seconds:0.0} |"));
+            }
+            sb.AppendLine();
+            sb.AppendLine("*Simulated with SimLab; not model results.*");
+            return sb.ToString();
+        }
+
+        private static double Mean(List<RunResult> rs, Func<RunResult, double> f) => rs.Count == 0 ? 0 : rs.Average(f);
+
+        private static string M(List<RunResult> rs, Func<RunResult, double> f, string format)
+        {
+            var m = Mean(rs, f);
+            var sd = rs.Count < 2 ? 0 : Math.Sqrt(rs.Sum(r => Math.Pow(f(r) - m, 2)) / (rs.Count - 1));
+            return m.ToString(format, CultureInfo.InvariantCulture) + " ± " + sd.ToString(format, CultureInfo.InvariantCulture);
+        }
+    }
+}
