@@ -1,0 +1,109 @@
+using SkillOpt.Core.Configuration;
+using SkillOpt.Testing.Verifiers;
+using SkillOpt.Trainer.Console;
+using SkillOpt.Trainer.Verifiers;
+
+namespace SkillOpt.Trainer.Commands;
+
+/// <summary>What every command resolves first: the verifier, the skill, its skill file and its configuration.</summary>
+public sealed class CommandContext
+{
+    private CommandContext(VerifierExecutable verifier, string skill, string skillFile, string? configPath, SkillOptOptions options)
+    {
+        Verifier = verifier;
+        Skill = skill;
+        SkillFile = skillFile;
+        ConfigPath = configPath;
+        Options = options;
+    }
+
+    /// <summary>The verifier executable.</summary>
+    public VerifierExecutable Verifier { get; }
+
+    /// <summary>Skill name.</summary>
+    public string Skill { get; }
+
+    /// <summary>The skill file (committed, or the one given on the command line).</summary>
+    public string SkillFile { get; }
+
+    /// <summary>The configuration file, or <see langword="null"/> for the defaults.</summary>
+    public string? ConfigPath { get; }
+
+    /// <summary>The configuration.</summary>
+    public SkillOptOptions Options { get; }
+
+    /// <summary>Folder relative paths of the configuration are resolved against.</summary>
+    public string ConfigDirectory => ConfigPath is null ? Directory.GetCurrentDirectory() : Path.GetDirectoryName(ConfigPath)!;
+
+    /// <summary>Environment for verifier processes started by the trainer (the configuration they must read).</summary>
+    public Dictionary<string, string?> VerifierEnvironmentVariables() => new() { [VerifierEnvironment.Config] = ConfigPath };
+
+    /// <summary>Resolves the command's inputs.</summary>
+    /// <param name="verifierPath">The verifier assembly.</param>
+    /// <param name="skill">Skill name; <see langword="null"/> when the verifier declares exactly one.</param>
+    /// <param name="skillFile">Skill file; <see langword="null"/> for the declared one.</param>
+    /// <param name="configPath">Configuration; <see langword="null"/> for the declared one.</param>
+    /// <param name="requireSkillFile">Fail when the skill file does not exist.</param>
+    /// <exception cref="TrainerException">An input is missing or ambiguous.</exception>
+    /// <exception cref="SkillOptConfigException">The configuration is invalid.</exception>
+    public static CommandContext Resolve(string verifierPath, string? skill, string? skillFile, string? configPath, bool requireSkillFile)
+    {
+        VerifierExecutable verifier;
+        try
+        {
+            verifier = new VerifierExecutable(verifierPath);
+        }
+        catch (FileNotFoundException ex)
+        {
+            throw new TrainerException(TrainerDiagnostics.VerifierNotFound, ex.Message, verifierPath);
+        }
+        catch (BadImageFormatException ex)
+        {
+            throw new TrainerException(TrainerDiagnostics.VerifierNotFound, $"not a .NET assembly: {ex.Message}", verifierPath);
+        }
+        var declared = verifier.Project.Skills;
+        SkillDeclaration? declaration;
+        if (skill is null)
+        {
+            if (declared.Count != 1)
+            {
+                throw new TrainerException(TrainerDiagnostics.SkillNotFound, declared.Count == 0
+                    ? "the verifier declares no skill ([assembly: SkillDefinition(...)]); pass --skill, --skill-file and --config"
+                    : $"the verifier declares several skills ({string.Join(", ", declared.Select(d => d.Name))}); pass --skill", verifier.AssemblyPath);
+            }
+            declaration = declared[0];
+        }
+        else
+        {
+            declaration = verifier.Project.Find(skill);
+            if (declaration is null && skillFile is null)
+            {
+                throw new TrainerException(TrainerDiagnostics.SkillNotFound,
+                    $"the verifier declares no skill '{skill}'{(declared.Count == 0 ? "" : $" (declared: {string.Join(", ", declared.Select(d => d.Name))})")}; declare it or pass --skill-file", verifier.AssemblyPath);
+            }
+        }
+        var name = skill ?? declaration!.Name;
+        var file = Path.GetFullPath(skillFile ?? declaration!.SkillFile);
+        if (requireSkillFile && !File.Exists(file))
+        {
+            throw new TrainerException(TrainerDiagnostics.SkillNotFound, $"the skill file of '{name}' does not exist", file);
+        }
+        var config = configPath is not null ? Path.GetFullPath(configPath) : declaration?.ConfigFile;
+        SkillOptOptions options;
+        if (config is null)
+        {
+            options = new SkillOptOptions().ApplyPreset();
+        }
+        else if (!File.Exists(config) && configPath is null)
+        {
+            // a declared but absent configuration means the defaults
+            options = new SkillOptOptions().ApplyPreset();
+            config = null;
+        }
+        else
+        {
+            options = SkillOptConfigLoader.Load(config);
+        }
+        return new CommandContext(verifier, name, file, config, options);
+    }
+}

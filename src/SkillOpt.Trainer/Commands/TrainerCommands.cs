@@ -1,0 +1,395 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using SkillOpt.Core.Accounting;
+using SkillOpt.Core.Configuration;
+using SkillOpt.Core.Rollouts;
+using SkillOpt.Core.Runs;
+using SkillOpt.Core.Skills;
+using SkillOpt.Core.Training;
+using SkillOpt.Providers;
+using SkillOpt.Providers.Scripted;
+using SkillOpt.Testing.Verifiers;
+using SkillOpt.Trainer.Console;
+using SkillOpt.Trainer.Verifiers;
+
+namespace SkillOpt.Trainer.Commands;
+
+/// <summary>The <c>skillopt</c> command line: <c>list</c>, <c>train</c> and <c>eval</c>.</summary>
+public static class TrainerCommands
+{
+    /// <summary>Parses <paramref name="args"/> and runs the command; returns the exit code.</summary>
+    /// <param name="args">Command-line arguments.</param>
+    /// <param name="console">Where progress and diagnostics go.</param>
+    public static Task<int> RunAsync(string[] args, TrainerConsole console)
+    {
+        var root = Build(console);
+        // Ctrl+C and SIGTERM are handled by the commands (see Interruption), not by System.CommandLine.
+        return root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+    }
+
+    /// <summary>Builds the command tree.</summary>
+    /// <param name="console">Where progress and diagnostics go.</param>
+    public static RootCommand Build(TrainerConsole console)
+    {
+        var root = new RootCommand("skillopt: train an agent's skill document against xUnit v3 verifiers (SkillOpt method).");
+        root.Subcommands.Add(ListCommand(console));
+        root.Subcommands.Add(TrainCommand(console));
+        root.Subcommands.Add(EvalCommand(console));
+        return root;
+    }
+
+    private sealed record CommonOptions(Option<string> Verifier, Option<string?> Skill, Option<string?> SkillFile, Option<string?> Config, Option<bool> Verbose);
+
+    private static CommonOptions Common(Command command, string skillFileDescription)
+    {
+        var o = new CommonOptions(
+            new Option<string>("--verifier") { Description = "The verifier test assembly (the .dll of an xUnit v3 test project that uses [SkillFact]/[SkillTheory]).", Required = true },
+            new Option<string?>("--skill") { Description = "Skill name (default: the only skill the verifier declares)." },
+            new Option<string?>("--skill-file") { Description = skillFileDescription },
+            new Option<string?>("--config") { Description = "skillopt.yaml (default: the one the verifier declares for the skill)." },
+            new Option<bool>("--verbose") { Description = "Print one line per verifier process and stack traces of unexpected errors." });
+        command.Options.Add(o.Verifier);
+        command.Options.Add(o.Skill);
+        command.Options.Add(o.SkillFile);
+        command.Options.Add(o.Config);
+        command.Options.Add(o.Verbose);
+        return o;
+    }
+
+    private static Command ListCommand(TrainerConsole console)
+    {
+        var command = new Command("list", "List the verifier's tasks with their stable ids and splits (from the verifier's own -list output).");
+        var common = Common(command, "Not used by list.");
+        var json = new Option<bool>("--json") { Description = "Print the tasks as JSON." };
+        command.Options.Add(json);
+        command.SetAction((parse, ct) => Guard(console, parse.GetValue(common.Verbose), async () =>
+        {
+            var ctx = CommandContext.Resolve(parse.GetValue(common.Verifier)!, parse.GetValue(common.Skill), parse.GetValue(common.SkillFile), parse.GetValue(common.Config), requireSkillFile: false);
+            var tasks = await ListTasksAsync(ctx, ct).ConfigureAwait(false);
+            if (parse.GetValue(json))
+            {
+                var array = new JsonArray(tasks.Select(t => (JsonNode)new JsonObject { ["task_id"] = t.TaskId, ["split"] = t.Split, ["skill"] = t.Skill, ["display_name"] = t.DisplayName }).ToArray());
+                System.Console.Out.WriteLine(array.ToJsonString(SkillOptJson.Options));
+            }
+            else
+            {
+                foreach (var t in tasks)
+                {
+                    System.Console.Out.WriteLine($"{t.Split,-6} {t.TaskId}");
+                }
+            }
+            console.Info($"{tasks.Count} tasks of skill '{ctx.Skill}': {Counts(tasks)}");
+            return TrainerDiagnostics.ExitOk;
+        }));
+        return command;
+    }
+
+    private static Command TrainCommand(TrainerConsole console)
+    {
+        var command = new Command("train", "Train the skill: the SkillOpt loop with the verifier executable as the rollout engine. Re-running with the same run folder resumes.");
+        var common = Common(command, "The initial skill (default: the committed skill file the verifier declares).");
+        var run = new Option<string?>("--run") { Description = "Run folder (default: .skillopt/runs/<skill> under the current directory)." };
+        var concurrency = new Option<int?>("--concurrency") { Description = "Verifier processes side by side (default: rollouts.concurrency)." };
+        var timeout = new Option<double?>("--timeout") { Description = "Seconds one verifier process may run (default: rollouts.timeout_seconds)." };
+        var grace = new Option<double>("--grace") { Description = "Seconds running verifier processes get to finish after Ctrl+C (default 10).", DefaultValueFactory = _ => 10 };
+        command.Options.Add(run);
+        command.Options.Add(concurrency);
+        command.Options.Add(timeout);
+        command.Options.Add(grace);
+        command.SetAction((parse, ct) => Guard(console, parse.GetValue(common.Verbose), async () =>
+        {
+            var ctx = CommandContext.Resolve(parse.GetValue(common.Verifier)!, parse.GetValue(common.Skill), parse.GetValue(common.SkillFile), parse.GetValue(common.Config), requireSkillFile: true);
+            var runFolder = Path.GetFullPath(parse.GetValue(run) ?? Path.Combine(".skillopt", "runs", ctx.Skill));
+            var graceSpan = Seconds(parse.GetValue(grace), "--grace", allowZero: true);
+            using var interruption = new Interruption(console, graceSpan);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, interruption.Token);
+
+            var tasks = await ListTasksAsync(ctx, linked.Token).ConfigureAwait(false);
+            var splits = new TaskSplits(
+                tasks.Where(t => t.Split == SkillSplits.Train).Select(t => t.TaskId).ToList(),
+                tasks.Where(t => t.Split == SkillSplits.Validation).Select(t => t.TaskId).ToList(),
+                tasks.Where(t => t.Split == SkillSplits.Test).Select(t => t.TaskId).ToList());
+            if (splits.Train.Count == 0 || splits.Validation.Count == 0)
+            {
+                throw new TrainerException(TrainerDiagnostics.EmptySplit,
+                    $"training needs train and validation tasks, but the skill '{ctx.Skill}' has {splits.Train.Count} train and {splits.Validation.Count} validation tasks; add tasks, change the splits ratios or pin splits with Split = \"val\"",
+                    ctx.ConfigPath);
+            }
+            var initialSkill = File.ReadAllText(ctx.SkillFile);
+            console.Info($"training skill '{ctx.Skill}' ({ctx.SkillFile}) with {Path.GetFileName(ctx.Verifier.AssemblyPath)}: {Counts(tasks)}; run folder {runFolder}");
+
+            using var optimizer = CreateClient("optimizer", ctx);
+            PreflightTarget(ctx);
+            var runner = CreateRunner(ctx, console, Path.Combine(runFolder, "rollouts"), parse.GetValue(concurrency), parse.GetValue(timeout), graceSpan);
+            interruption.KillNow = runner.KillAll;
+            Directory.CreateDirectory(runFolder);
+            AtomicFile.WriteJson(Path.Combine(runFolder, "tasks.json"), new
+            {
+                schema_version = 1,
+                skill = ctx.Skill,
+                verifier = Path.GetFileName(ctx.Verifier.AssemblyPath),
+                tasks = tasks.Select(t => new { task_id = t.TaskId, split = t.Split }),
+            });
+
+            var loop = new SkillTrainingLoop(ctx.Options, runner, optimizer, runFolder, console);
+            try
+            {
+                var summary = await loop.RunAsync(initialSkill, splits, linked.Token).ConfigureAwait(false);
+                console.Info($"best skill: {loop.Store.BestSkillPath} (validation {summary.Best.Validation?.ToString("0.###", CultureInfo.InvariantCulture) ?? "n/a"}"
+                    + (summary.Best.Test is { } test ? $", test {test.ToString("0.###", CultureInfo.InvariantCulture)}" : "") + ")");
+                return TrainerDiagnostics.ExitOk;
+            }
+            catch (OperationCanceledException) when (interruption.Requested)
+            {
+                console.Warning(TrainerDiagnostics.Interrupted, $"training was interrupted; the run folder keeps the last finished phase; run the same command again to resume ({runFolder})");
+                return TrainerDiagnostics.ExitInterrupted;
+            }
+        }));
+        return command;
+    }
+
+    private static Command EvalCommand(TrainerConsole console)
+    {
+        var command = new Command("eval", "Score a skill on a split, optionally with another target model (a cross-model transfer check).");
+        var common = Common(command, "The skill to score (default: the committed skill file the verifier declares).");
+        var split = new Option<string>("--split") { Description = "train, val, test or all (default: test).", DefaultValueFactory = _ => "test" };
+        var sample = new Option<int>("--sample") { Description = "Sample index passed to the target as its seed (default 0).", DefaultValueFactory = _ => 0 };
+        var output = new Option<string?>("--out") { Description = "Folder for the evaluation (evaluation.json and the rollouts; default: .skillopt/evals/<skill>-<split>-<hash>)." };
+        var targetProvider = new Option<string?>("--target-provider") { Description = "Use another target provider (passed to the verifiers as SKILLOPT_TARGET_PROVIDER)." };
+        var targetModel = new Option<string?>("--target-model") { Description = "Use another target model (SKILLOPT_TARGET_MODEL)." };
+        var targetEndpoint = new Option<string?>("--target-endpoint") { Description = "Use another target endpoint (SKILLOPT_TARGET_ENDPOINT)." };
+        var concurrency = new Option<int?>("--concurrency") { Description = "Verifier processes side by side (default: rollouts.concurrency)." };
+        var timeout = new Option<double?>("--timeout") { Description = "Seconds one verifier process may run (default: rollouts.timeout_seconds)." };
+        foreach (var o in new Option[] { split, sample, output, targetProvider, targetModel, targetEndpoint, concurrency, timeout })
+        {
+            command.Options.Add(o);
+        }
+        command.SetAction((parse, ct) => Guard(console, parse.GetValue(common.Verbose), async () =>
+        {
+            var ctx = CommandContext.Resolve(parse.GetValue(common.Verifier)!, parse.GetValue(common.Skill), parse.GetValue(common.SkillFile), parse.GetValue(common.Config), requireSkillFile: true);
+            var which = (parse.GetValue(split) ?? "test").Trim().ToLowerInvariant();
+            if (which is not ("all" or "train" or "val" or "validation" or "test"))
+            {
+                throw new TrainerException(TrainerDiagnostics.InvalidOption, $"--split must be train, val, test or all, not '{which}'");
+            }
+            which = which == "validation" ? SkillSplits.Validation : which;
+            using var interruption = new Interruption(console, TimeSpan.FromSeconds(5));
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, interruption.Token);
+
+            var env = new Dictionary<string, string?>();
+            void Target(string setting, string? value)
+            {
+                if (!string.IsNullOrWhiteSpace(value))
+                {
+                    env[ChatClientFactory.EnvironmentVariableName("target", setting)] = value;
+                    Environment.SetEnvironmentVariable(ChatClientFactory.EnvironmentVariableName("target", setting), value);
+                }
+            }
+            Target("PROVIDER", parse.GetValue(targetProvider));
+            Target("MODEL", parse.GetValue(targetModel));
+            Target("ENDPOINT", parse.GetValue(targetEndpoint));
+            PreflightTarget(ctx);
+
+            var tasks = (await ListTasksAsync(ctx, linked.Token).ConfigureAwait(false)).Where(t => which == "all" || t.Split == which).Select(t => t.TaskId).ToList();
+            if (tasks.Count == 0)
+            {
+                throw new TrainerException(TrainerDiagnostics.EmptySplit, $"the skill '{ctx.Skill}' has no {which} tasks", ctx.ConfigPath);
+            }
+            var skill = File.ReadAllText(ctx.SkillFile);
+            var hash = SkillDocument.Parse(skill).Hash;
+            var folder = Path.GetFullPath(parse.GetValue(output) ?? Path.Combine(".skillopt", "evals", $"{ctx.Skill}-{which}-{hash[..12]}-s{parse.GetValue(sample)}"));
+            var runner = CreateRunner(ctx, console, Path.Combine(folder, "rollouts"), parse.GetValue(concurrency), parse.GetValue(timeout), TimeSpan.FromSeconds(5), env);
+            interruption.KillNow = runner.KillAll;
+            var stage = which == SkillSplits.Validation ? ChatStage.Validate : which == SkillSplits.Train ? ChatStage.Rollout : ChatStage.Test;
+            var executor = new RolloutExecutor(runner, ctx.Options.Rollouts.ErroredRetries, ctx.Options.Rollouts.MaxErrorRate);
+            var sw = Stopwatch.StartNew();
+            Evaluation evaluation;
+            try
+            {
+                evaluation = await executor.RunAsync(skill, hash, tasks, parse.GetValue(sample), stage, linked.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (interruption.Requested)
+            {
+                console.Warning(TrainerDiagnostics.Interrupted, "the evaluation was interrupted; nothing was written");
+                return TrainerDiagnostics.ExitInterrupted;
+            }
+            var skipped = evaluation.Results.Count(r => r.Outcome == TaskOutcome.Skipped);
+            var failed = evaluation.Results.Count(r => r.Outcome == TaskOutcome.Failed);
+            AtomicFile.WriteJson(Path.Combine(folder, "evaluation.json"), new
+            {
+                schema_version = 1,
+                skill = ctx.Skill,
+                skill_file = ctx.SkillFile,
+                skill_hash = hash,
+                split = which,
+                sample_index = parse.GetValue(sample),
+                target = new { provider = parse.GetValue(targetProvider), model = parse.GetValue(targetModel), endpoint = parse.GetValue(targetEndpoint) },
+                tasks = evaluation.Results.Count,
+                passed = evaluation.PassedCount,
+                failed,
+                errored = evaluation.ErroredCount,
+                skipped,
+                mean_score = Math.Round(evaluation.MeanScore, 6),
+                seconds = Math.Round(sw.Elapsed.TotalSeconds, 3),
+                results = evaluation.Results,
+            });
+            console.Info($"eval: {evaluation.PassedCount}/{evaluation.Results.Count} passed, mean {evaluation.MeanScore.ToString("0.###", CultureInfo.InvariantCulture)} on {which} "
+                + $"({failed} failed, {evaluation.ErroredCount} errored, {skipped} skipped) with skill {hash[..12]}"
+                + (parse.GetValue(targetModel) is { } m ? $" and target model {m}" : "") + $"; {Path.Combine(folder, "evaluation.json")}");
+            return TrainerDiagnostics.ExitOk;
+        }));
+        return command;
+    }
+
+    private static async Task<IReadOnlyList<VerifierTask>> ListTasksAsync(CommandContext ctx, CancellationToken ct)
+    {
+        IReadOnlyList<VerifierTask> tasks;
+        try
+        {
+            tasks = await ctx.Verifier.ListAsync(ctx.VerifierEnvironmentVariables(), ctx.Skill, ct).ConfigureAwait(false);
+        }
+        catch (VerifierListingException ex)
+        {
+            throw new TrainerException(TrainerDiagnostics.ListingFailed, ex.Message, ctx.Verifier.AssemblyPath);
+        }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            throw new TrainerException(TrainerDiagnostics.VerifierNotFound, $"could not start {VerifierExecutable.DotnetHost}: {ex.Message}", ctx.Verifier.AssemblyPath);
+        }
+        if (tasks.Count == 0)
+        {
+            throw new TrainerException(TrainerDiagnostics.NoTasks,
+                $"the verifier has no task for the skill '{ctx.Skill}': mark verifiers with [SkillFact(Skill = \"{ctx.Skill}\")] or [SkillTheory(Skill = \"{ctx.Skill}\")]", ctx.Verifier.AssemblyPath);
+        }
+        return tasks;
+    }
+
+    private static VerifierProcessRunner CreateRunner(CommandContext ctx, TrainerConsole console, string workDirectory, int? concurrency, double? timeout, TimeSpan grace,
+        IReadOnlyDictionary<string, string?>? environment = null)
+    {
+        var c = concurrency ?? ctx.Options.Rollouts.Concurrency;
+        if (c < 1)
+        {
+            throw new TrainerException(TrainerDiagnostics.InvalidOption, $"--concurrency must be at least 1, not {c}");
+        }
+        var env = ctx.VerifierEnvironmentVariables();
+        foreach (var (k, v) in environment ?? new Dictionary<string, string?>())
+        {
+            env[k] = v;
+        }
+        var runner = new VerifierProcessRunner(ctx.Verifier, new VerifierRunnerOptions
+        {
+            Concurrency = c,
+            Timeout = Seconds(timeout ?? ctx.Options.Rollouts.TimeoutSeconds, "--timeout", allowZero: false),
+            GracePeriod = grace,
+            ConfigPath = ctx.ConfigPath,
+            WorkDirectory = workDirectory,
+            Environment = env,
+        });
+        runner.ProcessEnded += r =>
+        {
+            if (r.TimedOut)
+            {
+                console.Warning(TrainerDiagnostics.VerifierTimedOut, $"a verifier process ran past {r.Elapsed.TotalSeconds:0.#} s and was killed; {r.Tasks - r.Reported} of its {r.Tasks} tasks are Errored (see {Path.Combine(r.Folder, "output.log")})");
+            }
+            else if (r.Crashed)
+            {
+                console.Warning(TrainerDiagnostics.VerifierCrashed, $"a verifier process crashed (exit code {r.ExitCode?.ToString(CultureInfo.InvariantCulture) ?? "none"}); {r.Tasks - r.Reported} of its {r.Tasks} tasks are Errored and the run goes on: {Last(r.OutputTail)} (see {Path.Combine(r.Folder, "output.log")})");
+            }
+            else
+            {
+                console.Detail($"verifier process: {r.Reported}/{r.Tasks} results in {r.Elapsed.TotalSeconds:0.00} s, exit code {r.ExitCode?.ToString(CultureInfo.InvariantCulture) ?? "none"} ({r.Folder})");
+            }
+        };
+        runner.BadResult += (path, why) => console.Warning(TrainerDiagnostics.BadResultFile, why, path);
+        runner.BatchEnded += (request, processes, elapsed) =>
+            console.Detail($"{request.Stage}: {request.TaskIds.Count} tasks in {processes} verifier processes, {elapsed.TotalSeconds:0.00} s");
+        return runner;
+    }
+
+    /// <summary>
+    /// Builds and drops the target's client so that a target the verifiers could not build fails once, here, instead of
+    /// erroring every task. Skipped when no target is configured (a verifier may plug in its own via SkillAgent.ClientFactory).
+    /// </summary>
+    private static void PreflightTarget(CommandContext ctx)
+    {
+        var env = Environment.GetEnvironmentVariable(ChatClientFactory.EnvironmentVariableName("target", "PROVIDER"));
+        if (string.IsNullOrWhiteSpace(ctx.Options.Models.Target.Provider) && string.IsNullOrWhiteSpace(env))
+        {
+            return;
+        }
+        CreateClient("target", ctx).Dispose();
+    }
+
+    private static Microsoft.Extensions.AI.IChatClient CreateClient(string role, CommandContext ctx)
+    {
+        try
+        {
+            return RoleChatClients.Create(role, role == "target" ? ctx.Options.Models.Target : ctx.Options.Models.Optimizer, ctx.ConfigDirectory);
+        }
+        catch (ProviderConfigurationException ex)
+        {
+            throw new TrainerException(TrainerDiagnostics.ModelConfiguration, ex.Message, ctx.ConfigPath);
+        }
+    }
+
+    private static async Task<int> Guard(TrainerConsole console, bool verbose, Func<Task<int>> action)
+    {
+        console.Verbose = verbose;
+        try
+        {
+            return await action().ConfigureAwait(false);
+        }
+        catch (TrainerException ex)
+        {
+            console.Error(ex.Code, ex.Message, ex.Origin);
+        }
+        catch (SkillOptConfigException ex)
+        {
+            console.Raw(ex.Message);
+        }
+        catch (ScriptedRulesException ex)
+        {
+            console.Raw(ex.Message);
+        }
+        catch (RolloutErrorsException ex)
+        {
+            console.Error(TrainerDiagnostics.TooManyErrors, ex.Message + " Fix the cause and run the same command again to resume.");
+        }
+        catch (InvalidOperationException ex) when (ex.Message.Contains("run folder", StringComparison.OrdinalIgnoreCase))
+        {
+            console.Error(TrainerDiagnostics.RunFolderConflict, ex.Message);
+        }
+        catch (OperationCanceledException)
+        {
+            console.Warning(TrainerDiagnostics.Interrupted, "cancelled");
+            return TrainerDiagnostics.ExitInterrupted;
+        }
+        catch (Exception ex)
+        {
+            console.Error(TrainerDiagnostics.Unexpected, $"{ex.GetType().Name}: {ex.Message}" + (verbose ? "\n" + ex.StackTrace : " (run with --verbose for the stack trace)"));
+        }
+        return TrainerDiagnostics.ExitError;
+    }
+
+    private static TimeSpan Seconds(double value, string option, bool allowZero)
+    {
+        if (double.IsNaN(value) || value < 0 || (!allowZero && value == 0))
+        {
+            throw new TrainerException(TrainerDiagnostics.InvalidOption, $"{option} must be a {(allowZero ? "non-negative" : "positive")} number of seconds, not {value}");
+        }
+        return TimeSpan.FromSeconds(value);
+    }
+
+    private static string Counts(IReadOnlyList<VerifierTask> tasks) =>
+        $"{tasks.Count(t => t.Split == SkillSplits.Train)} train, {tasks.Count(t => t.Split == SkillSplits.Validation)} val, {tasks.Count(t => t.Split == SkillSplits.Test)} test";
+
+    private static string Last(string tail)
+    {
+        var lines = tail.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Where(l => !l.StartsWith("at ", StringComparison.Ordinal)).ToList();
+        return lines.Count == 0 ? "no output" : lines[^1];
+    }
+}

@@ -1,0 +1,46 @@
+namespace SkillOpt.Trainer.Console;
+
+/// <summary>
+/// Diagnostic codes of the trainer and the verifier runs (SKOPT2xxx; SKOPT1xxx are configuration errors from
+/// <c>SkillOptConfigLoader</c>). Documented in docs/diagnostics.md.
+/// </summary>
+public static class TrainerDiagnostics
+{
+    /// <summary>The verifier executable does not exist or cannot be started.</summary>
+    public const string VerifierNotFound = "SKOPT2001";
+    /// <summary>Listing the verifier's tasks failed (the process failed or printed no task list).</summary>
+    public const string ListingFailed = "SKOPT2002";
+    /// <summary>The verifier has no task for the skill.</summary>
+    public const string NoTasks = "SKOPT2003";
+    /// <summary>The skill is not declared, ambiguous, or its skill file is missing.</summary>
+    public const string SkillNotFound = "SKOPT2004";
+    /// <summary>A split that training needs (train, val) or that eval was asked for is empty.</summary>
+    public const string EmptySplit = "SKOPT2005";
+    /// <summary>Too many rollouts errored: the run stops instead of scoring infrastructure failures.</summary>
+    public const string TooManyErrors = "SKOPT2006";
+    /// <summary>The run folder belongs to another run (other configuration, tasks or initial skill).</summary>
+    public const string RunFolderConflict = "SKOPT2007";
+    /// <summary>A model role (target or optimizer) is not configured correctly.</summary>
+    public const string ModelConfiguration = "SKOPT2008";
+    /// <summary>An option has an invalid value.</summary>
+    public const string InvalidOption = "SKOPT2009";
+    /// <summary>An unexpected error.</summary>
+    public const string Unexpected = "SKOPT2099";
+    /// <summary>Warning: a verifier process crashed (its unreported tasks are Errored; the run goes on).</summary>
+    public const string VerifierCrashed = "SKOPT2101";
+    /// <summary>Warning: a verifier process ran past <c>rollouts.timeout_seconds</c> and was killed.</summary>
+    public const string VerifierTimedOut = "SKOPT2102";
+    /// <summary>Warning: a result file was unreadable or did not match the request (wrong task, skill or sample).</summary>
+    public const string BadResultFile = "SKOPT2103";
+    /// <summary>Warning: the run was interrupted; the checkpoint is on disk and re-running resumes.</summary>
+    public const string Interrupted = "SKOPT2104";
+    /// <summary>Error in a scripted model's rules file (raised by <c>ScriptedRuleSet</c>).</summary>
+    public const string ScriptedRules = "SKOPT2201";
+
+    /// <summary>Exit code: success.</summary>
+    public const int ExitOk = 0;
+    /// <summary>Exit code: failure (a diagnostic says why).</summary>
+    public const int ExitError = 1;
+    /// <summary>Exit code: interrupted by Ctrl+C or SIGTERM (checkpoint saved; re-running resumes).</summary>
+    public const int ExitInterrupted = 130;
+}

@@ -1,0 +1,454 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using SkillOpt.Core.Rollouts;
+using SkillOpt.Core.Runs;
+using SkillOpt.Testing.Verifiers;
+
+namespace SkillOpt.Trainer.Verifiers;
+
+/// <summary>Settings of a <see cref="VerifierProcessRunner"/>.</summary>
+public sealed class VerifierRunnerOptions
+{
+    /// <summary>Verifier processes run side by side (<c>rollouts.concurrency</c>).</summary>
+    public int Concurrency { get; init; } = 4;
+
+    /// <summary>Most time one verifier process may run before it is killed (<c>rollouts.timeout_seconds</c>).</summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>After cancellation, how long running processes may take to finish before they are killed.</summary>
+    public TimeSpan GracePeriod { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Most tasks given to one process (a longer list is cut into more processes).</summary>
+    public int MaxTasksPerProcess { get; init; } = 100;
+
+    /// <summary>Path of <c>skillopt.yaml</c>, passed as <c>SKILLOPT_CONFIG</c>.</summary>
+    public string? ConfigPath { get; init; }
+
+    /// <summary>Folder that holds one sub-folder per rollout (skill file, per-process results and output logs).</summary>
+    public required string WorkDirectory { get; init; }
+
+    /// <summary>Further environment variables for the verifier processes (e.g. <c>SKILLOPT_TARGET_MODEL</c> for a cross-model eval).</summary>
+    public IReadOnlyDictionary<string, string?> Environment { get; init; } = new Dictionary<string, string?>();
+}
+
+/// <summary>What happened to one verifier process.</summary>
+/// <param name="Folder">The process's folder (results and <c>output.log</c>).</param>
+/// <param name="Tasks">Tasks given to it.</param>
+/// <param name="Reported">Tasks it wrote a result for.</param>
+/// <param name="ExitCode">Exit code, or <see langword="null"/> when it was killed.</param>
+/// <param name="TimedOut">Killed after the timeout.</param>
+/// <param name="Cancelled">Killed or stopped because the run was cancelled.</param>
+/// <param name="Elapsed">Wall time.</param>
+/// <param name="OutputTail">The last lines of its output.</param>
+public sealed record VerifierProcessReport(string Folder, int Tasks, int Reported, int? ExitCode, bool TimedOut, bool Cancelled, TimeSpan Elapsed, string OutputTail)
+{
+    /// <summary>True when the process ended abnormally (not 0 or 1, xUnit's "all passed" and "some failed").</summary>
+    public bool Crashed => !TimedOut && !Cancelled && ExitCode is not (0 or 1);
+}
+
+/// <summary>
+/// The trainer's <see cref="IRolloutRunner"/>: runs a batch of tasks by launching the verifier executable with
+/// <c>-automated</c> and one <c>-trait "skillopt.task=&lt;id&gt;"</c> filter per task, several processes side by side
+/// (the batch is dealt round-robin over up to <see cref="VerifierRunnerOptions.Concurrency"/> processes), each with the
+/// candidate skill, results folder, sample index, configuration and stage in its environment. Results come from the
+/// per-task result files; a task without one (crash, hang, timeout) is Errored with the tail of the process's output, and
+/// the run goes on.
+/// </summary>
+public sealed class VerifierProcessRunner : IRolloutRunner
+{
+    private readonly VerifierExecutable _verifier;
+    private readonly VerifierRunnerOptions _options;
+    private readonly SemaphoreSlim _slots;
+    private readonly object _gate = new();
+    private readonly HashSet<Process> _running = [];
+    private int _batches;
+
+    /// <summary>Creates a runner.</summary>
+    /// <param name="verifier">The verifier executable.</param>
+    /// <param name="options">Settings.</param>
+    public VerifierProcessRunner(VerifierExecutable verifier, VerifierRunnerOptions options)
+    {
+        _verifier = verifier ?? throw new ArgumentNullException(nameof(verifier));
+        _options = options ?? throw new ArgumentNullException(nameof(options));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.Concurrency, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxTasksPerProcess, 1);
+        _slots = new SemaphoreSlim(options.Concurrency, options.Concurrency);
+        Directory.CreateDirectory(options.WorkDirectory);
+        _batches = Directory.GetDirectories(options.WorkDirectory).Length;
+    }
+
+    /// <summary>Raised after each verifier process ends (from a worker thread).</summary>
+    public event Action<VerifierProcessReport>? ProcessEnded;
+
+    /// <summary>Raised after each batch: tasks, processes, wall time (from the calling thread).</summary>
+    public event Action<RolloutRequest, int, TimeSpan>? BatchEnded;
+
+    /// <summary>Kills every running verifier process now (a second Ctrl+C).</summary>
+    public void KillAll()
+    {
+        lock (_gate)
+        {
+            foreach (var p in _running)
+            {
+                TryKill(p);
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    public async Task<IReadOnlyList<RolloutResult>> RunAsync(RolloutRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (request.TaskIds.Count == 0)
+        {
+            return [];
+        }
+        var sw = Stopwatch.StartNew();
+        var n = Interlocked.Increment(ref _batches);
+        var folder = Path.Combine(_options.WorkDirectory,
+            string.Create(CultureInfo.InvariantCulture, $"{n:D5}_{Safe(request.Stage)}_s{request.SampleIndex}_{request.SkillHash[..Math.Min(12, request.SkillHash.Length)]}"));
+        Directory.CreateDirectory(folder);
+        var skillFile = Path.Combine(folder, "skill.md");
+        AtomicFile.WriteAllText(skillFile, request.Skill);
+
+        var perProcess = Math.Min(_options.MaxTasksPerProcess, (request.TaskIds.Count + _options.Concurrency - 1) / _options.Concurrency);
+        var processes = (request.TaskIds.Count + perProcess - 1) / perProcess;
+        var chunks = Enumerable.Range(0, processes).Select(k => request.TaskIds.Where((_, i) => i % processes == k).ToList()).ToList();
+        var runs = chunks.Select((chunk, k) => RunProcessAsync(request, chunk, skillFile, Path.Combine(folder, $"p{k:D2}"), cancellationToken)).ToList();
+        var results = (await Task.WhenAll(runs).ConfigureAwait(false)).SelectMany(r => r).ToList();
+        cancellationToken.ThrowIfCancellationRequested();
+        BatchEnded?.Invoke(request, processes, sw.Elapsed);
+        return results;
+    }
+
+    private async Task<IReadOnlyList<RolloutResult>> RunProcessAsync(RolloutRequest request, IReadOnlyList<string> tasks, string skillFile, string folder, CancellationToken ct)
+    {
+        try
+        {
+            await _slots.WaitAsync(ct).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return tasks.Select(id => RolloutResult.Errored(id, "cancelled before the verifier process started")).ToList();
+        }
+        try
+        {
+            return await RunOneAsync(request, tasks, skillFile, folder, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            _slots.Release();
+        }
+    }
+
+    private async Task<IReadOnlyList<RolloutResult>> RunOneAsync(RolloutRequest request, IReadOnlyList<string> tasks, string skillFile, string folder, CancellationToken ct)
+    {
+        var resultsDir = Path.Combine(folder, "results");
+        Directory.CreateDirectory(resultsDir);
+        var args = new List<string> { "-automated", "-noColor", "-noLogo" };
+        foreach (var id in tasks)
+        {
+            args.Add("-trait");
+            args.Add($"skillopt.task={id}");
+        }
+        var env = new Dictionary<string, string?>(_options.Environment)
+        {
+            [VerifierEnvironment.SkillFile] = skillFile,
+            [VerifierEnvironment.ResultsDir] = resultsDir,
+            [VerifierEnvironment.SampleIndex] = request.SampleIndex.ToString(CultureInfo.InvariantCulture),
+            [VerifierEnvironment.Config] = _options.ConfigPath,
+            [VerifierEnvironment.Stage] = request.Stage,
+        };
+        var psi = _verifier.StartInfo(args, env);
+        var output = new OutputTracker(Path.Combine(folder, "output.log"));
+        var sw = Stopwatch.StartNew();
+        int? exitCode = null;
+        var timedOut = false;
+        var cancelled = false;
+        Process? process = null;
+        try
+        {
+            process = new Process { StartInfo = psi, EnableRaisingEvents = true };
+            process.OutputDataReceived += (_, e) => output.Stdout(e.Data);
+            process.ErrorDataReceived += (_, e) => output.Stderr(e.Data);
+            if (!process.Start())
+            {
+                throw new InvalidOperationException("the process did not start");
+            }
+            lock (_gate)
+            {
+                _running.Add(process);
+            }
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+
+            using var timeout = new CancellationTokenSource(_options.Timeout);
+            using var stopping = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, ct);
+            var exited = process.WaitForExitAsync(CancellationToken.None);
+            var stop = Task.Delay(System.Threading.Timeout.Infinite, stopping.Token);
+            if (await Task.WhenAny(exited, stop).ConfigureAwait(false) != exited)
+            {
+                if (timeout.IsCancellationRequested)
+                {
+                    timedOut = true;
+                    TryKill(process);
+                }
+                else
+                {
+                    // Cancelled: let the process finish within the grace period (and the timeout), then kill it.
+                    cancelled = true;
+                    var grace = Task.Delay(_options.GracePeriod, timeout.Token);
+                    if (await Task.WhenAny(exited, grace).ConfigureAwait(false) != exited)
+                    {
+                        TryKill(process);
+                    }
+                }
+            }
+            await exited.WaitAsync(TimeSpan.FromSeconds(30), CancellationToken.None).ConfigureAwait(false);
+            process.WaitForExit(); // drains the redirected output
+            exitCode = timedOut || (cancelled && process.ExitCode is not (0 or 1)) ? null : process.ExitCode;
+        }
+        catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException or TimeoutException)
+        {
+            output.Stderr($"skillopt: could not run the verifier process: {ex.Message}");
+        }
+        finally
+        {
+            if (process is not null)
+            {
+                lock (_gate)
+                {
+                    _running.Remove(process);
+                }
+                process.Dispose();
+            }
+            output.Dispose();
+        }
+
+        var results = new List<RolloutResult>(tasks.Count);
+        var reported = 0;
+        foreach (var id in tasks)
+        {
+            var r = ReadResult(request, id, resultsDir);
+            if (r is not null)
+            {
+                reported++;
+                results.Add(r);
+                continue;
+            }
+            var state = output.StateOf(id);
+            var tail = output.Tail();
+            var reason = timedOut
+                ? $"the verifier process ran past rollouts.timeout_seconds ({_options.Timeout.TotalSeconds:0.#} s) and was killed; this task {state}."
+                : cancelled
+                    ? $"the run was cancelled; this task {state}."
+                    : exitCode is null
+                        ? $"the verifier process could not run; this task {state}."
+                        : exitCode is 0 or 1
+                            ? $"the verifier process finished (exit code {exitCode}) without a result for this task; is '{id}' a [SkillFact]/[SkillTheory] task of this verifier (see `skillopt list`)?"
+                            : $"the verifier process crashed (exit code {exitCode}); this task {state}.";
+            results.Add(RolloutResult.Errored(id, tail.Length == 0 ? reason : $"{reason} Output tail:\n{tail}"));
+        }
+        ProcessEnded?.Invoke(new VerifierProcessReport(folder, tasks.Count, reported, exitCode, timedOut, cancelled, sw.Elapsed, output.Tail()));
+        return results;
+    }
+
+    private RolloutResult? ReadResult(RolloutRequest request, string taskId, string resultsDir)
+    {
+        var path = VerifierResultFile.PathFor(resultsDir, taskId);
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+        VerifierResult file;
+        try
+        {
+            file = VerifierResultFile.Read(path);
+        }
+        catch (Exception ex) when (ex is InvalidDataException or IOException)
+        {
+            BadResult?.Invoke(path, ex.Message);
+            return RolloutResult.Errored(taskId, $"the result file could not be read: {ex.Message}");
+        }
+        string? mismatch = file.Result.TaskId != taskId ? $"it is for task '{file.Result.TaskId}'"
+            : file.SkillHash is not null && !string.Equals(file.SkillHash, request.SkillHash, StringComparison.OrdinalIgnoreCase) ? $"the agent used a skill with hash {file.SkillHash[..12]}, not the candidate {request.SkillHash[..Math.Min(12, request.SkillHash.Length)]} (does the verifier read SKILLOPT_SKILL_FILE?)"
+            : file.SampleIndex is { } s && s != request.SampleIndex ? $"it ran sample {s}, not {request.SampleIndex}"
+            : null;
+        if (mismatch is not null)
+        {
+            BadResult?.Invoke(path, mismatch);
+            return RolloutResult.Errored(taskId, $"the result file does not match the request: {mismatch}");
+        }
+        return file.Result;
+    }
+
+    /// <summary>Raised when a result file is unreadable or does not match its request (path, why).</summary>
+    public event Action<string, string>? BadResult;
+
+    private static void TryKill(Process p)
+    {
+        try
+        {
+            if (!p.HasExited)
+            {
+                p.Kill(entireProcessTree: true);
+            }
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or System.ComponentModel.Win32Exception or NotSupportedException)
+        {
+            // already gone
+        }
+    }
+
+    private static string Safe(string s)
+    {
+        var sb = new StringBuilder(s.Length);
+        foreach (var c in s)
+        {
+            sb.Append(char.IsAsciiLetterOrDigit(c) || c is '-' or '_' ? c : '_');
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>Keeps a process's output: the whole of it in <c>output.log</c>, the last lines in memory, and which tasks started and finished.</summary>
+    private sealed class OutputTracker : IDisposable
+    {
+        private const int TailLines = 15;
+        private readonly object _gate = new();
+        private readonly StreamWriter _log;
+        private readonly Queue<string> _tail = new();
+        private readonly Dictionary<string, string> _taskByTestCase = new(StringComparer.Ordinal);
+        private readonly HashSet<string> _started = new(StringComparer.Ordinal);
+        private readonly HashSet<string> _finished = new(StringComparer.Ordinal);
+        private bool _disposed;
+        private int _framesAfterMessage;
+
+        public OutputTracker(string path) => _log = new StreamWriter(path, append: false, new UTF8Encoding(false));
+
+        public void Stdout(string? line)
+        {
+            if (line is null)
+            {
+                return;
+            }
+            lock (_gate)
+            {
+                if (_disposed)
+                {
+                    return;
+                }
+                _log.WriteLine(line);
+                if (line.StartsWith("{\"$type\":", StringComparison.Ordinal))
+                {
+                    Track(line);
+                    return;
+                }
+                AddTail(line);
+            }
+        }
+
+        public void Stderr(string? line)
+        {
+            if (line is null)
+            {
+                return;
+            }
+            lock (_gate)
+            {
+                if (_disposed)
+                {
+                    return;
+                }
+                _log.WriteLine("[stderr] " + line);
+                AddTail(line);
+            }
+        }
+
+        public string StateOf(string taskId)
+        {
+            lock (_gate)
+            {
+                return _finished.Contains(taskId) ? "had finished without writing a result"
+                    : _started.Contains(taskId) ? "was running"
+                    : "had not started";
+            }
+        }
+
+        public string Tail()
+        {
+            lock (_gate)
+            {
+                return string.Join("\n", _tail);
+            }
+        }
+
+        public void Dispose()
+        {
+            lock (_gate)
+            {
+                _disposed = true;
+                _log.Dispose();
+            }
+        }
+
+        private void AddTail(string line)
+        {
+            if (string.IsNullOrWhiteSpace(line))
+            {
+                return;
+            }
+            // Keep messages, not stack traces: only the first frame after a message stays in the tail.
+            var frame = line.TrimStart().StartsWith("at ", StringComparison.Ordinal);
+            if (frame && _framesAfterMessage++ > 0)
+            {
+                return;
+            }
+            if (!frame)
+            {
+                _framesAfterMessage = 0;
+            }
+            _tail.Enqueue(line.Length > 400 ? line[..400] + "…" : line);
+            while (_tail.Count > TailLines)
+            {
+                _tail.Dequeue();
+            }
+        }
+
+        private void Track(string line)
+        {
+            // test-case-starting carries the traits; later messages only the test case's unique id.
+            if (!line.StartsWith("{\"$type\":\"test-case-", StringComparison.Ordinal))
+            {
+                return;
+            }
+            try
+            {
+                using var doc = JsonDocument.Parse(line);
+                var root = doc.RootElement;
+                var type = root.GetProperty("$type").GetString();
+                var id = root.TryGetProperty("TestCaseUniqueID", out var u) ? u.GetString() : null;
+                if (id is null)
+                {
+                    return;
+                }
+                if (type == "test-case-starting" && root.TryGetProperty("Traits", out var traits) && traits.TryGetProperty("skillopt.task", out var t) && t.GetArrayLength() > 0)
+                {
+                    var task = t[0].GetString()!;
+                    _taskByTestCase[id] = task;
+                    _started.Add(task);
+                }
+                else if (type == "test-case-finished" && _taskByTestCase.TryGetValue(id, out var task))
+                {
+                    _finished.Add(task);
+                }
+            }
+            catch (JsonException)
+            {
+                // not a message we understand; it stays in output.log
+            }
+        }
+    }
+}
