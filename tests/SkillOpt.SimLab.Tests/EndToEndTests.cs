@@ -4,6 +4,7 @@ using SkillOpt.Core.Configuration;
 using SkillOpt.Core.Rollouts;
 using SkillOpt.Core.Runs;
 using SkillOpt.Core.Training;
+using SkillOpt.Providers;
 
 namespace SkillOpt.SimLab.Tests;
 
@@ -114,6 +115,46 @@ public class EndToEndTests
         finally
         {
             Directory.Delete(folder, true);
+        }
+    }
+}
+
+public class SecretHandlingTests
+{
+    private const string FakeKey = "test-key-DO-NOT-LEAK-7f3a9c1e5b";
+
+    [Fact]
+    public async Task The_api_key_reaches_no_file_of_the_run_folder_and_no_recording()
+    {
+        var scenario = ScenarioLoader.LoadBuiltin("synthetic-clean");
+        await using var server = await SimLabServer.StartAsync(scenario, cancellationToken: TestContext.Current.CancellationToken);
+        var folder = Path.Combine(Path.GetTempPath(), "simlab-secret-" + Guid.NewGuid().ToString("N")[..10]);
+        try
+        {
+            var env = new Dictionary<string, string?> { ["SIMLAB_TEST_KEY"] = FakeKey };
+            var factory = new ChatClientFactory(name => env.GetValueOrDefault(name));
+            var pipeline = new ChatPipelineOptions { Recording = RecordingMode.Record, RecordingDirectory = Path.Combine(folder, "recording") };
+            ModelRoleOptions Role(string model) => new() { Provider = "openai-compatible", Model = model, Endpoint = server.BaseUrl, ApiKeyEnv = "SIMLAB_TEST_KEY", TimeoutSeconds = 30 };
+            using var target = factory.Create("target", Role(scenario.Models.Target), pipeline);
+            using var optimizer = factory.Create("optimizer", Role(scenario.Models.Optimizer), pipeline);
+            var options = SkillOptConfigLoader.Parse("seed: 2\ntraining:\n  epochs: 1\n  batch_size: 8\n  minibatch_size: 4\n", "secret.yaml");
+            var ids = scenario.ResolvedTasks.Select(t => t.Id).ToList();
+            var loop = new SkillTrainingLoop(options, new SimLabRolloutRunner(scenario, target), optimizer, Path.Combine(folder, "run"),
+                optimizerOptions: new ChatOptions { ModelId = scenario.Models.Optimizer });
+            await loop.RunAsync(scenario.InitialSkill, new TaskSplits(ids.Take(8).ToList(), ids.Skip(8).Take(8).ToList(), ids.Skip(16).Take(4).ToList()), TestContext.Current.CancellationToken);
+
+            var files = Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories).ToList();
+            Assert.Contains(files, f => f.Contains("recording", StringComparison.Ordinal));
+            Assert.Contains(files, f => f.EndsWith("summary.json", StringComparison.Ordinal));
+            Assert.All(files, f => Assert.DoesNotContain(FakeKey, File.ReadAllText(f)));
+            Assert.True(server.Statistics.TargetCalls > 0);
+        }
+        finally
+        {
+            if (Directory.Exists(folder))
+            {
+                Directory.Delete(folder, true);
+            }
         }
     }
 }
