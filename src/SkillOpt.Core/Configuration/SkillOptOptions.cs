@@ -172,7 +172,7 @@ public sealed class GateOptions
 
 /// <summary>
 /// The <c>gate.prescreen</c> section: before validation a candidate is run on some failed and some passed tasks of its step;
-/// it goes on only when it fixes more tasks than it breaks (when the step had failures) or breaks none (when it had none).
+/// it goes on only when it fixes at least one failed task (when the step had any) and breaks no more passed tasks than it fixes.
 /// </summary>
 public sealed class PrescreenOptions
 {

@@ -18,8 +18,8 @@ namespace SkillOpt.Core.Gates;
 /// inequality the false-accept rate of a useless edit stays at most α (a conservative group-sequential design; Jennison
 /// &amp; Turnbull, Group Sequential Methods with Applications to Clinical Trials, 2000).</item>
 /// <item>Non-regression veto: a candidate that fails a task the current skill passed in every one of at least
-/// <c>vetoMinSamples</c> measurements, and fails it again on a re-check draw, is rejected (one failure of a task is often
-/// noise: on SimLab's GSM8K scenario a single-failure veto rejected most useful edits).</item>
+/// <c>vetoMinSamples</c> measurements, and fails it again on two re-check draws, is rejected (one or two failures of a task
+/// are often noise: on SimLab's GSM8K scenario a veto on one failure, then on two, rejected most useful edits).</item>
 /// </list>
 /// Verdicts: Accept (significant), Reject (no more wins than losses, or veto), Inconclusive (more wins than losses, not significant).
 /// </summary>
@@ -83,7 +83,7 @@ public sealed class PairedSequentialGate(double alpha = 0.05, bool sequential = 
                     losses += !cp && ip ? 1 : 0;
                     if (vetoRegressions && !cp && Reliable(c.TaskId) && !await PassesRecheckAsync(context, c.TaskId, sample, cancellationToken).ConfigureAwait(false))
                     {
-                        return Decide(GateVerdict.Reject, $"non-regression veto: the candidate fails task {c.TaskId} twice, which the current skill passed in all {history[c.TaskId].Count} measurements",
+                        return Decide(GateVerdict.Reject, $"non-regression veto: the candidate fails task {c.TaskId} in 3 of 3 draws, which the current skill passed in all {history[c.TaskId].Count} measurements",
                             context, candidateResults, pairs, skipped + order.Count - done, null);
                     }
                 }
@@ -148,10 +148,18 @@ public sealed class PairedSequentialGate(double alpha = 0.05, bool sequential = 
         throw new InvalidOperationException("unreachable: the last draw always decides");
     }
 
+    /// <summary>True when the candidate passes (or cannot be scored on) <paramref name="task"/> in one of two re-check draws.</summary>
     private static async Task<bool> PassesRecheckAsync(GateContext context, string task, int sample, CancellationToken ct)
     {
-        var again = await context.Evaluate(context.CandidateSkill, context.CandidateHash, [task], sample + VetoRecheckSampleOffset, ct).ConfigureAwait(false);
-        return again.Results.Any(r => r.Outcome != TaskOutcome.Failed);
+        for (var k = 0; k < 2; k++)
+        {
+            var again = await context.Evaluate(context.CandidateSkill, context.CandidateHash, [task], sample + VetoRecheckSampleOffset + k * 1000, ct).ConfigureAwait(false);
+            if (again.Results.Any(r => r.Outcome != TaskOutcome.Failed))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     /// <summary>Share of the current skill's measurements of <paramref name="task"/> that passed; 1 when its only measurement is this draw's pass.</summary>

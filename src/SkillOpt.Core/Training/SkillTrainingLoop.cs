@@ -613,9 +613,9 @@ public sealed class SkillTrainingLoop
 
     /// <summary>
     /// Pre-screen: the candidate on up to N failed and M passed tasks of the step's rollout, with the rollout's sample index
-    /// (so the pairs are exact). Returns null when it may go to validation: it fixes more failed tasks than it breaks passed
-    /// ones (when the batch had failures), or breaks none (when it had none). Requiring zero breaks also when it fixes
-    /// tasks rejected most useful edits on flaky tasks (SimLab GSM8K benchmark), since any change to the skill redraws them.
+    /// (so the pairs are exact). Returns null when it may go to validation: it fixes at least one failed task (when the batch
+    /// had any) and breaks no more passed tasks than it fixes. Requiring zero breaks rejected most useful edits on flaky
+    /// tasks (SimLab GSM8K benchmark), since any change to the skill redraws them.
     /// </summary>
     private async Task<(string Reason, double CandidateScore, double IncumbentScore, int Tasks)?> PrescreenAsync(Evaluation rollout, SkillDocument candidate, Phase phase, CancellationToken ct)
     {
@@ -638,7 +638,7 @@ public sealed class SkillTrainingLoop
         {
             return ($"fixes none of {failed.Count} failed tasks", cs, isScore, tasks.Count);
         }
-        if (breaks.Count >= Math.Max(1, fixes))
+        if (breaks.Count > fixes)
         {
             return ($"fixes {fixes} of {failed.Count} failed tasks but breaks {breaks.Count} of {passed.Count} passed ones ({string.Join(", ", breaks.Take(3))})", cs, isScore, tasks.Count);
         }
