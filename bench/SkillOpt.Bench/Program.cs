@@ -218,7 +218,7 @@ namespace SkillOpt.Bench
             var inv = CultureInfo.InvariantCulture;
             sb.AppendLine("# Benchmarks (simulated)");
             sb.AppendLine();
-            sb.AppendLine("**All numbers on this page are SIMULATED: they were produced against SimLab, a deterministic simulation of a target model and an optimizer model (`tests/SkillOpt.SimLab`), not against any language model. They measure the optimisation loop's mechanics (calls, tokens, gate decisions) in a world with known ground truth; they say nothing about real model quality.**");
+            sb.AppendLine("**All numbers on this page are SIMULATED: they were produced against SimLab, a deterministic simulation of a target model and an optimizer model (`src/SkillOpt.SimLab`), not against any language model. They measure the optimisation loop's mechanics (calls, tokens, gate decisions) in a world with known ground truth; they say nothing about real model quality.**");
             sb.AppendLine();
             sb.AppendLine("Each run is a full `SkillTrainingLoop` (SkillOpt.Core) against an in-process SimLab server over HTTP, through the OpenAI adapter and resilience pipeline of SkillOpt.Providers (`openai-compatible`). Rollouts call the simulated target directly (`SimLabRolloutRunner`): no verifier processes are involved, so process start-up and test-framework time are not included.");
             sb.AppendLine();

@@ -1,4 +1,14 @@
 using SkillOpt.Trainer.Commands;
 using SkillOpt.Trainer.Console;
 
-return await TrainerCommands.RunAsync(args, TrainerConsole.Standard).ConfigureAwait(false);
+namespace SkillOpt.Trainer;
+
+/// <summary>
+/// The <c>skillopt</c> entry point. An explicit class instead of top-level statements: the trainer references ASP.NET Core
+/// (it hosts SimLab), whose source generator would make a top-level <c>Program</c> public and visible to every project
+/// that references the trainer.
+/// </summary>
+internal static class TrainerProgram
+{
+    private static Task<int> Main(string[] args) => TrainerCommands.RunAsync(args, TrainerConsole.Standard);
+}

@@ -12,6 +12,14 @@ public class TrainerTests
 {
     private static readonly string Verifier = ToolPaths.SampleVerifiers;
 
+    /// <summary>A copy of the committed arith skill: training writes its received files beside the skill it starts from.</summary>
+    private static string ArithSkill(TempFolder dir)
+    {
+        var copy = dir.Combine("SKILL.md");
+        File.Copy(Path.Combine(ToolPaths.SampleVerifiersProject, "skills", "arith", "SKILL.md"), copy, overwrite: true);
+        return copy;
+    }
+
     [Fact]
     public async Task Train_then_eval_end_to_end()
     {
@@ -21,7 +29,7 @@ public class TrainerTests
         Assert.Contains("val    arith/Tools.UsesTheCalculator", list.Stdout);
         Assert.Contains("skillopt: 19 tasks of skill 'arith': 9 train, 6 val, 4 test", list.Stdout);
 
-        var train = await Tool.SkilloptAsync(dir.Path, null, "train", "--verifier", Verifier, "--skill", "arith", "--run", "run");
+        var train = await Tool.SkilloptAsync(dir.Path, null, "train", "--verifier", Verifier, "--skill", "arith", "--skill-file", ArithSkill(dir), "--run", "run");
         Assert.True(train.ExitCode == 0, train.ToString());
         Assert.Contains("skillopt: baseline: validation 0 on 6 tasks (0 errored)", train.Stdout);
         Assert.Contains("skillopt: [epoch 1 step 1/1] rollout: 0/9 passed, mean 0, 0 errored", train.Stdout);
@@ -77,7 +85,7 @@ public class TrainerTests
     {
         using var dir = new TempFolder();
         var train = await Tool.SkilloptAsync(dir.Path, new Dictionary<string, string?> { ["SKILLOPT_SAMPLE_FAULT"] = "crash,throw" },
-            "train", "--verifier", Verifier, "--skill", "arith", "--run", "run");
+            "train", "--verifier", Verifier, "--skill", "arith", "--skill-file", ArithSkill(dir), "--run", "run");
         Assert.True(train.ExitCode == 0, train.ToString());
         Assert.Contains("skillopt : warning SKOPT2101: a verifier process crashed (exit code", train.Stderr);
         Assert.Contains("simulated verifier crash", train.Stderr);
@@ -110,7 +118,7 @@ public class TrainerTests
                     Tool.Interrupt(process);
                 }
             },
-            "train", "--verifier", Verifier, "--skill", "arith", "--run", "run", "--grace", "1");
+            "train", "--verifier", Verifier, "--skill", "arith", "--skill-file", ArithSkill(dir), "--run", "run", "--grace", "1");
         Assert.True(first.ExitCode == 130, first.ToString());
         Assert.Contains("interrupted (SIGINT)", first.Stdout);
         Assert.Contains("warning SKOPT2104: training was interrupted", first.Stderr);
@@ -118,7 +126,7 @@ public class TrainerTests
         var state = JsonDocument.Parse(File.ReadAllText(dir.Combine("run", "runtime_state.json"))).RootElement;
         Assert.Equal(1, state.GetProperty("completed_phases").GetInt32());
 
-        var second = await Tool.SkilloptAsync(dir.Path, null, "train", "--verifier", Verifier, "--skill", "arith", "--run", "run");
+        var second = await Tool.SkilloptAsync(dir.Path, null, "train", "--verifier", Verifier, "--skill", "arith", "--skill-file", dir.Combine("SKILL.md"), "--run", "run");
         Assert.True(second.ExitCode == 0, second.ToString());
         Assert.Contains("resuming after phase 1", second.Stdout);
         Assert.DoesNotContain("baseline:", second.Stdout);
@@ -135,7 +143,7 @@ public class TrainerTests
 
         var ambiguous = await Tool.SkilloptAsync(dir.Path, null, "list", "--verifier", Verifier);
         Assert.Equal(1, ambiguous.ExitCode);
-        Assert.Matches(@"SkillOpt\.SampleVerifiers\.dll : error SKOPT2004: the verifier declares several skills \((arith, bench|bench, arith)\); pass --skill", ambiguous.Stderr);
+        Assert.Matches(@"SkillOpt\.SampleVerifiers\.dll : error SKOPT2004: the verifier declares several skills \((arith|bench|simmath)(, (arith|bench|simmath)){2}\); pass --skill", ambiguous.Stderr);
 
         var config = dir.Combine("skillopt.yaml");
         File.WriteAllText(config, "training:\n  epochs: 2\n  bach_size: 8\n");

@@ -196,7 +196,7 @@ public sealed class SkillAgent
         var (skill, _, _) = scope.SkillText();
         var (config, configPath) = scope.Config();
         var context = new SkillAgentContext(scope.Skill, scope.TaskId, scope.SampleIndex, scope.Stage, config, configPath);
-        var client = ClientFactory is { } factory ? factory(context) : SharedClient(config, configPath);
+        var client = ClientFactory is { } factory ? WithRecording(factory(context), config) : SharedClient(config, configPath);
         // The model id is the client's business (the configuration and SKILLOPT_TARGET_* overrides choose it).
         var options = new SkillAgentOptions { Seed = scope.SampleIndex, Stage = scope.Stage ?? ChatStage.Test };
         return new SkillAgent(client, skill, options, scope);
@@ -209,11 +209,27 @@ public sealed class SkillAgent
             var key = configPath ?? "";
             if (!SharedClients.TryGetValue(key, out var client))
             {
-                client = RoleChatClients.Create("target", config.Models.Target, configPath is null ? null : Path.GetDirectoryName(configPath));
+                // SKILLOPT_RECORDING / SKILLOPT_RECORDING_DIR: the trainer records the final evaluation, the gate replays it.
+                client = RoleChatClients.Create("target", config.Models.Target, configPath is null ? null : Path.GetDirectoryName(configPath), VerifierEnvironment.RecordingPipeline());
                 SharedClients[key] = client;
             }
             return client;
         }
+    }
+
+    /// <summary>Applies SKILLOPT_RECORDING to a client from <see cref="ClientFactory"/> (keyed by the configured provider and model, else <c>custom</c>).</summary>
+    private static IChatClient WithRecording(IChatClient client, SkillOptOptions config)
+    {
+        var recording = VerifierEnvironment.RecordingPipeline();
+        if (recording is null)
+        {
+            return client;
+        }
+        var provider = string.IsNullOrWhiteSpace(config.Models.Target.Provider) ? "custom" : config.Models.Target.Provider.Trim().ToLowerInvariant();
+        var model = string.IsNullOrWhiteSpace(config.Models.Target.Model) ? "custom" : config.Models.Target.Model.Trim();
+        return recording.Recording == SkillOpt.Providers.RecordingMode.Replay
+            ? new SkillOpt.Providers.ReplayChatClient(recording.RecordingDirectory!, provider, model)
+            : new SkillOpt.Providers.RecordingChatClient(client, recording.RecordingDirectory!, provider, model, recording.Recording);
     }
 
     private void Record(List<TranscriptMessage> transcript, List<ModelCallRecord> calls, TokenUsage usage, string? finalAnswer)

@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using SkillOpt.Testing.Verifiers;
 using Xunit.Sdk;
 using Xunit.v3;
 
@@ -119,6 +120,12 @@ public class SkillTestCase : XunitTestCase, ISelfExecutingXunitTestCase
                 aggregator.Clear();
                 return XunitRunnerHelper.FailTestCases(bus, cancellationTokenSource, [this], ex, sendTestCaseMessages: true, sendTestMessages: true,
                     sendTestCollectionMessages: false, sendTestClassMessages: false, sendTestMethodMessages: false);
+            }
+            // Outside the trainer and the skill gate a skill task is skipped unless SKILLOPT_VERIFIERS=1 (it would call the model).
+            if (SkipReason is null && VerifierEnvironment.PlainRunSkipReason() is { } plainRun)
+            {
+                tests = tests.Select(t => (IXunitTest)new XunitTest(this, t.TestMethod, t.Explicit, plainRun, null, null, null, t.TestDisplayName, 0,
+                    t.Traits, t.Timeout, t.TestMethodArguments)).ToList();
             }
             return await XunitTestCaseRunner.Instance.Run(this, tests, bus, aggregator, cancellationTokenSource, TestCaseDisplayName, SkipReason, explicitOption, constructorArguments)
                 .ConfigureAwait(false);

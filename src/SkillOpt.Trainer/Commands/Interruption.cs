@@ -13,6 +13,7 @@ public sealed class Interruption : IDisposable
     private readonly List<PosixSignalRegistration> _registrations = [];
     private readonly TrainerConsole _console;
     private readonly TimeSpan _grace;
+    private readonly StopFileWatcher? _stopFile;
     private int _signals;
 
     /// <summary>Starts listening for SIGINT and SIGTERM.</summary>
@@ -33,6 +34,7 @@ public sealed class Interruption : IDisposable
                 // not available on this platform; Ctrl+C then ends the process the default way
             }
         }
+        _stopFile = StopFileWatcher.Start(Request);
     }
 
     /// <summary>Cancelled by the first signal.</summary>
@@ -47,11 +49,33 @@ public sealed class Interruption : IDisposable
     /// <inheritdoc/>
     public void Dispose()
     {
+        _stopFile?.Dispose();
         foreach (var r in _registrations)
         {
             r.Dispose();
         }
         _cts.Dispose();
+    }
+
+    /// <summary>
+    /// A stop request that is not a signal (the MSBuild task's stop file, see <see cref="StopFileWatcher"/>): acts as the
+    /// first Ctrl+C, and does nothing once a stop was requested.
+    /// </summary>
+    /// <param name="source">What asked, for the message.</param>
+    public void Request(string source)
+    {
+        if (Interlocked.CompareExchange(ref _signals, 1, 0) == 0)
+        {
+            _console.Info($"interrupted ({source}): no new verifier processes; running ones get {_grace.TotalSeconds:0} s to finish, then the checkpoint is kept");
+            try
+            {
+                _cts.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // the command already ended
+            }
+        }
     }
 
     private void OnSignal(PosixSignalContext context)

@@ -11,6 +11,7 @@ using SkillOpt.Core.Training;
 using SkillOpt.Providers;
 using SkillOpt.Providers.Scripted;
 using SkillOpt.Testing.Verifiers;
+using SkillOpt.Trainer.Approval;
 using SkillOpt.Trainer.Console;
 using SkillOpt.Trainer.Verifiers;
 
@@ -37,12 +38,15 @@ public static class TrainerCommands
         root.Subcommands.Add(ListCommand(console));
         root.Subcommands.Add(TrainCommand(console));
         root.Subcommands.Add(EvalCommand(console));
+        root.Subcommands.Add(RecordCommand.Create(console));
+        root.Subcommands.Add(ApproveCommand.Create(console));
+        root.Subcommands.Add(ReportCommand.Create(console));
         return root;
     }
 
-    private sealed record CommonOptions(Option<string> Verifier, Option<string?> Skill, Option<string?> SkillFile, Option<string?> Config, Option<bool> Verbose);
+    internal sealed record CommonOptions(Option<string> Verifier, Option<string?> Skill, Option<string?> SkillFile, Option<string?> Config, Option<bool> Verbose);
 
-    private static CommonOptions Common(Command command, string skillFileDescription)
+    internal static CommonOptions Common(Command command, string skillFileDescription)
     {
         var o = new CommonOptions(
             new Option<string>("--verifier") { Description = "The verifier test assembly (the .dll of an xUnit v3 test project that uses [SkillFact]/[SkillTheory]).", Required = true },
@@ -98,8 +102,11 @@ public static class TrainerCommands
         command.Options.Add(concurrency);
         command.Options.Add(timeout);
         command.Options.Add(grace);
+        var (approve, forceApprove) = ApproveCommand.AddApprovalOptions(command);
         command.SetAction((parse, ct) => Guard(console, parse.GetValue(common.Verbose), async () =>
         {
+            var approval = new ApprovalRequest(parse.GetValue(approve), parse.GetValue(forceApprove));
+            approval.EnsureAllowed(BuildServer.DetectForProcess);
             var ctx = CommandContext.Resolve(parse.GetValue(common.Verifier)!, parse.GetValue(common.Skill), parse.GetValue(common.SkillFile), parse.GetValue(common.Config), requireSkillFile: true);
             var runFolder = Path.GetFullPath(parse.GetValue(run) ?? Path.Combine(".skillopt", "runs", ctx.Skill));
             var graceSpan = Seconds(parse.GetValue(grace), "--grace", allowZero: true);
@@ -120,6 +127,7 @@ public static class TrainerCommands
             var initialSkill = File.ReadAllText(ctx.SkillFile);
             console.Info($"training skill '{ctx.Skill}' ({ctx.SkillFile}) with {Path.GetFileName(ctx.Verifier.AssemblyPath)}: {Counts(tasks)}; run folder {runFolder}");
 
+            await using var simlab = await SimLabHosting.StartIfNeededAsync(ctx, console, runFolder, linked.Token).ConfigureAwait(false);
             using var optimizer = CreateClient("optimizer", ctx);
             PreflightTarget(ctx);
             var runner = CreateRunner(ctx, console, Path.Combine(runFolder, "rollouts"), parse.GetValue(concurrency), parse.GetValue(timeout), graceSpan);
@@ -139,6 +147,9 @@ public static class TrainerCommands
                 var summary = await loop.RunAsync(initialSkill, splits, linked.Token).ConfigureAwait(false);
                 console.Info($"best skill: {loop.Store.BestSkillPath} (validation {summary.Best.Validation?.ToString("0.###", CultureInfo.InvariantCulture) ?? "n/a"}"
                     + (summary.Best.Test is { } test ? $", test {test.ToString("0.###", CultureInfo.InvariantCulture)}" : "") + ")");
+                // The received files (skill, receipt, recording) beside the committed skill, for approval (docs/approval.md).
+                await ReceivedWriter.WriteAsync(ctx, console, tasks, File.ReadAllText(loop.Store.BestSkillPath), Path.Combine(runFolder, "receipt"),
+                    parse.GetValue(concurrency), parse.GetValue(timeout), graceSpan, approval, interruption, linked.Token).ConfigureAwait(false);
                 return TrainerDiagnostics.ExitOk;
             }
             catch (OperationCanceledException) when (interruption.Requested)
@@ -190,6 +201,7 @@ public static class TrainerCommands
             Target("PROVIDER", parse.GetValue(targetProvider));
             Target("MODEL", parse.GetValue(targetModel));
             Target("ENDPOINT", parse.GetValue(targetEndpoint));
+            await using var simlab = await SimLabHosting.StartIfNeededAsync(ctx, console, null, linked.Token).ConfigureAwait(false);
             PreflightTarget(ctx);
 
             var tasks = (await ListTasksAsync(ctx, linked.Token).ConfigureAwait(false)).Where(t => which == "all" || t.Split == which).Select(t => t.TaskId).ToList();
@@ -200,6 +212,7 @@ public static class TrainerCommands
             var skill = File.ReadAllText(ctx.SkillFile);
             var hash = SkillDocument.Parse(skill).Hash;
             var folder = Path.GetFullPath(parse.GetValue(output) ?? Path.Combine(".skillopt", "evals", $"{ctx.Skill}-{which}-{hash[..12]}-s{parse.GetValue(sample)}"));
+            simlab?.MarkOutput(folder);
             var runner = CreateRunner(ctx, console, Path.Combine(folder, "rollouts"), parse.GetValue(concurrency), parse.GetValue(timeout), TimeSpan.FromSeconds(5), env);
             interruption.KillNow = runner.KillAll;
             var stage = which == SkillSplits.Validation ? ChatStage.Validate : which == SkillSplits.Train ? ChatStage.Rollout : ChatStage.Test;
@@ -243,7 +256,7 @@ public static class TrainerCommands
         return command;
     }
 
-    private static async Task<IReadOnlyList<VerifierTask>> ListTasksAsync(CommandContext ctx, CancellationToken ct)
+    internal static async Task<IReadOnlyList<VerifierTask>> ListTasksAsync(CommandContext ctx, CancellationToken ct)
     {
         IReadOnlyList<VerifierTask> tasks;
         try
@@ -266,7 +279,7 @@ public static class TrainerCommands
         return tasks;
     }
 
-    private static VerifierProcessRunner CreateRunner(CommandContext ctx, TrainerConsole console, string workDirectory, int? concurrency, double? timeout, TimeSpan grace,
+    internal static VerifierProcessRunner CreateRunner(CommandContext ctx, TrainerConsole console, string workDirectory, int? concurrency, double? timeout, TimeSpan grace,
         IReadOnlyDictionary<string, string?>? environment = null)
     {
         var c = concurrency ?? ctx.Options.Rollouts.Concurrency;
@@ -313,7 +326,7 @@ public static class TrainerCommands
     /// Builds and drops the target's client so that a target the verifiers could not build fails once, here, instead of
     /// erroring every task. Skipped when no target is configured (a verifier may plug in its own via SkillAgent.ClientFactory).
     /// </summary>
-    private static void PreflightTarget(CommandContext ctx)
+    internal static void PreflightTarget(CommandContext ctx)
     {
         var env = Environment.GetEnvironmentVariable(ChatClientFactory.EnvironmentVariableName("target", "PROVIDER"));
         if (string.IsNullOrWhiteSpace(ctx.Options.Models.Target.Provider) && string.IsNullOrWhiteSpace(env))
@@ -335,7 +348,7 @@ public static class TrainerCommands
         }
     }
 
-    private static async Task<int> Guard(TrainerConsole console, bool verbose, Func<Task<int>> action)
+    internal static async Task<int> Guard(TrainerConsole console, bool verbose, Func<Task<int>> action)
     {
         console.Verbose = verbose;
         try
@@ -358,6 +371,10 @@ public static class TrainerCommands
         {
             console.Error(TrainerDiagnostics.TooManyErrors, ex.Message + " Fix the cause and run the same command again to resume.");
         }
+        catch (ApprovalException ex)
+        {
+            console.Error(ex.NothingPending ? TrainerDiagnostics.NothingToApprove : TrainerDiagnostics.ApprovalFailed, ex.Message);
+        }
         catch (InvalidOperationException ex) when (ex.Message.Contains("run folder", StringComparison.OrdinalIgnoreCase))
         {
             console.Error(TrainerDiagnostics.RunFolderConflict, ex.Message);
@@ -374,7 +391,7 @@ public static class TrainerCommands
         return TrainerDiagnostics.ExitError;
     }
 
-    private static TimeSpan Seconds(double value, string option, bool allowZero)
+    internal static TimeSpan Seconds(double value, string option, bool allowZero)
     {
         if (double.IsNaN(value) || value < 0 || (!allowZero && value == 0))
         {
@@ -383,7 +400,7 @@ public static class TrainerCommands
         return TimeSpan.FromSeconds(value);
     }
 
-    private static string Counts(IReadOnlyList<VerifierTask> tasks) =>
+    internal static string Counts(IReadOnlyList<VerifierTask> tasks) =>
         $"{tasks.Count(t => t.Split == SkillSplits.Train)} train, {tasks.Count(t => t.Split == SkillSplits.Validation)} val, {tasks.Count(t => t.Split == SkillSplits.Test)} test";
 
     private static string Last(string tail)

@@ -37,6 +37,17 @@ public static class TrainerDiagnostics
     /// <summary>Error in a scripted model's rules file (raised by <c>ScriptedRuleSet</c>).</summary>
     public const string ScriptedRules = "SKOPT2201";
 
+    /// <summary>Auto-approval (<c>--approve</c>) asked for on a build server without <c>--force-approve</c>.</summary>
+    public const string AutoApproveOnBuildServer = "SKOPT3001";
+    /// <summary>Nothing to approve: no received files beside the skill.</summary>
+    public const string NothingToApprove = "SKOPT3002";
+    /// <summary>Approval refused or failed (inconsistent received files, or a rename failed and was rolled back).</summary>
+    public const string ApprovalFailed = "SKOPT3003";
+    /// <summary>A report's inputs are missing or invalid (no receipt, an unreadable receipt, a failing <c>git show</c>).</summary>
+    public const string ReportInputs = "SKOPT3004";
+    /// <summary>Warning: tasks errored in the receipt's evaluation; they are recorded as errored and not compared by the gate.</summary>
+    public const string ReceiptErrored = "SKOPT3102";
+
     /// <summary>Exit code: success.</summary>
     public const int ExitOk = 0;
     /// <summary>Exit code: failure (a diagnostic says why).</summary>

@@ -65,6 +65,8 @@ public static class Tool
         {
             psi.Environment.Remove(name);
         }
+        // No test ever opens a diff tool (the trainer launches one through DiffEngine for a new received skill).
+        psi.Environment["DiffEngine_Disabled"] = "true";
         foreach (var (k, v) in environment ?? new Dictionary<string, string?>())
         {
             psi.Environment[k] = v;

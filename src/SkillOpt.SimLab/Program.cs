@@ -1,14 +1,23 @@
 using System.Globalization;
 using SkillOpt.SimLab;
 
-// SkillOpt.SimLab: a SIMULATED model server. No language model runs here; every reply is computed from a scenario file.
-//   serve    --scenario <file|builtin-name> [--port N] [--seed S]   serve until Ctrl+C
-//   describe --scenario <file|builtin-name> [--seed S]             print the scenario's tasks and procedures
-//   list                                                           print the built-in scenario names
-return await SimLabCommand.RunAsync(args, Console.Out, Console.Error);
-
 namespace SkillOpt.SimLab
 {
+    /// <summary>
+    /// SkillOpt.SimLab: a SIMULATED model server. No language model runs here; every reply is computed from a scenario file.
+    /// <code>
+    ///   serve    --scenario &lt;file|builtin-name&gt; [--port N] [--seed S]   serve until Ctrl+C
+    ///   describe --scenario &lt;file|builtin-name&gt; [--seed S]             print the scenario's tasks and procedures
+    ///   list                                                           print the built-in scenario names
+    /// </code>
+    /// An explicit entry point (no top-level statements), so that no global <c>Program</c> type reaches the projects
+    /// that reference SimLab through the trainer.
+    /// </summary>
+    internal static class SimLabProgram
+    {
+        private static Task<int> Main(string[] args) => SimLabCommand.RunAsync(args, Console.Out, Console.Error);
+    }
+
     /// <summary>The <c>SkillOpt.SimLab</c> command line.</summary>
     internal static class SimLabCommand
     {

@@ -1,0 +1,232 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using SkillOpt.Core.Rollouts;
+using SkillOpt.Testing.Verifiers;
+
+namespace SkillOpt.Testing.Gate;
+
+/// <summary>One skill task as the verifier lists it.</summary>
+/// <param name="TaskId">Stable task id.</param>
+/// <param name="Split">Split: <c>train</c>, <c>val</c> or <c>test</c>.</param>
+public sealed record ListedTask(string TaskId, string Split);
+
+/// <summary>What a verifier process run produced.</summary>
+/// <param name="Results">One result per requested task; a task without a result file is Errored with the output's tail.</param>
+/// <param name="ExitCode">The process's exit code, or <see langword="null"/> when it was killed at the timeout.</param>
+/// <param name="Output">The process's whole standard output and error.</param>
+public sealed record VerifierRun(IReadOnlyList<RolloutResult> Results, int? ExitCode, string Output);
+
+/// <summary>
+/// Starts a verifier test executable with the same contract as the <c>skillopt</c> trainer (docs/verifiers.md):
+/// <c>dotnet exec &lt;assembly&gt; -automated -trait "skillopt.task=&lt;id&gt;" …</c> in the assembly's folder, with
+/// <c>SKILLOPT_*</c> variables in its environment, reading one result file per task from <c>SKILLOPT_RESULTS_DIR</c>.
+/// The skill gate uses it to run its own test assembly in replay or live mode.
+/// </summary>
+public sealed class VerifierLauncher
+{
+    /// <summary>Opens the verifier assembly at <paramref name="assemblyPath"/>.</summary>
+    /// <param name="assemblyPath">Path of the verifier's <c>.dll</c>.</param>
+    /// <exception cref="FileNotFoundException">The assembly does not exist.</exception>
+    public VerifierLauncher(string assemblyPath)
+    {
+        AssemblyPath = Path.GetFullPath(assemblyPath);
+        if (!File.Exists(AssemblyPath))
+        {
+            throw new FileNotFoundException($"The verifier assembly does not exist: {AssemblyPath}", AssemblyPath);
+        }
+    }
+
+    /// <summary>Absolute path of the verifier assembly.</summary>
+    public string AssemblyPath { get; }
+
+    /// <summary>The .NET host: <c>DOTNET_HOST_PATH</c>, else this process's host when it is <c>dotnet</c>, else <c>DOTNET_ROOT</c>, else the host beside the running runtime, else <c>dotnet</c> on the PATH.</summary>
+    public static string DotnetHost { get; } = FindHost();
+
+    /// <summary>Lists the tasks of <paramref name="skill"/> (<c>-list full/json -trait skillopt.skill=&lt;skill&gt;</c>).</summary>
+    /// <param name="skill">Skill name.</param>
+    /// <param name="environment">Variables to set (a <see langword="null"/> value removes one); at least <c>SKILLOPT_CONFIG</c>, which fixes the splits.</param>
+    /// <param name="timeout">Most time the listing may take.</param>
+    /// <param name="cancellationToken">Cancels the listing (the process is killed).</param>
+    /// <exception cref="InvalidOperationException">The process failed, timed out or printed no task list.</exception>
+    public async Task<IReadOnlyList<ListedTask>> ListAsync(string skill, IReadOnlyDictionary<string, string?> environment, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(skill);
+        var (exit, stdout, all) = await RunProcessAsync(["-list", "full/json", "-noColor", "-noLogo", "-trait", $"skillopt.skill={skill}"], environment, timeout, cancellationToken).ConfigureAwait(false);
+        var start = stdout.IndexOf('[', StringComparison.Ordinal);
+        var end = stdout.LastIndexOf(']');
+        if (exit != 0 || start < 0 || end < start)
+        {
+            throw new InvalidOperationException($"`{Path.GetFileName(AssemblyPath)} -list full/json` exited with code {exit?.ToString(CultureInfo.InvariantCulture) ?? "none (killed)"} without a task list: {Tail(all, 1500)}");
+        }
+        var tasks = new List<ListedTask>();
+        using var doc = JsonDocument.Parse(stdout.AsMemory(start, end - start + 1));
+        foreach (var t in doc.RootElement.EnumerateArray())
+        {
+            if (t.TryGetProperty("Traits", out var traits) && traits.ValueKind == JsonValueKind.Object
+                && First(traits, "skillopt.task") is { } id && First(traits, "skillopt.split") is { } split && First(traits, "skillopt.skill") == skill)
+            {
+                tasks.Add(new ListedTask(id, split));
+            }
+        }
+        return tasks.OrderBy(t => t.TaskId, StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>Runs <paramref name="taskIds"/> in one verifier process and reads their result files.</summary>
+    /// <param name="taskIds">Task ids to run (one <c>-trait skillopt.task=…</c> each).</param>
+    /// <param name="environment">Variables to set (a <see langword="null"/> value removes one); <c>SKILLOPT_RESULTS_DIR</c> is set to <paramref name="resultsDir"/>.</param>
+    /// <param name="resultsDir">Folder for the result files (created; should be empty).</param>
+    /// <param name="timeout">Most time the process may run before its tree is killed.</param>
+    /// <param name="cancellationToken">Cancels the run (the process is killed).</param>
+    public async Task<VerifierRun> RunAsync(IReadOnlyList<string> taskIds, IReadOnlyDictionary<string, string?> environment, string resultsDir, TimeSpan timeout,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(taskIds);
+        ArgumentNullException.ThrowIfNull(environment);
+        if (taskIds.Count == 0)
+        {
+            return new VerifierRun([], 0, "");
+        }
+        Directory.CreateDirectory(resultsDir);
+        var args = new List<string> { "-automated", "-noColor", "-noLogo" };
+        foreach (var id in taskIds)
+        {
+            args.Add("-trait");
+            args.Add($"skillopt.task={id}");
+        }
+        var env = new Dictionary<string, string?>(environment) { [VerifierEnvironment.ResultsDir] = resultsDir };
+        var (exit, _, all) = await RunProcessAsync(args, env, timeout, cancellationToken).ConfigureAwait(false);
+        var results = new List<RolloutResult>(taskIds.Count);
+        foreach (var id in taskIds)
+        {
+            var path = VerifierResultFile.PathFor(resultsDir, id);
+            if (!File.Exists(path))
+            {
+                var why = exit is null ? $"the verifier process ran past {timeout.TotalSeconds:0} s and was killed"
+                    : exit is 0 or 1 ? $"the verifier process finished (exit code {exit}) without a result for this task"
+                    : $"the verifier process crashed (exit code {exit})";
+                results.Add(RolloutResult.Errored(id, $"{why}. Output tail:\n{Tail(all, 1500)}"));
+                continue;
+            }
+            try
+            {
+                results.Add(VerifierResultFile.Read(path).Result);
+            }
+            catch (InvalidDataException ex)
+            {
+                results.Add(RolloutResult.Errored(id, ex.Message));
+            }
+        }
+        return new VerifierRun(results, exit, all);
+    }
+
+    private async Task<(int? Exit, string Stdout, string All)> RunProcessAsync(IEnumerable<string> args, IReadOnlyDictionary<string, string?> environment, TimeSpan timeout, CancellationToken ct)
+    {
+        var psi = new ProcessStartInfo(DotnetHost)
+        {
+            WorkingDirectory = Path.GetDirectoryName(AssemblyPath)!,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            CreateNoWindow = true,
+            StandardOutputEncoding = Encoding.UTF8,
+            StandardErrorEncoding = Encoding.UTF8,
+        };
+        psi.ArgumentList.Add("exec");
+        psi.ArgumentList.Add(AssemblyPath);
+        foreach (var a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+        psi.Environment["NO_COLOR"] = "1";
+        if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("DOTNET_TieredPGO")))
+        {
+            psi.Environment["DOTNET_TieredPGO"] = "0";
+        }
+        foreach (var (k, v) in environment)
+        {
+            if (v is null)
+            {
+                psi.Environment.Remove(k);
+            }
+            else
+            {
+                psi.Environment[k] = v;
+            }
+        }
+        using var process = new Process { StartInfo = psi };
+        var stdout = new StringBuilder();
+        var all = new StringBuilder();
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            lock (all) { stdout.AppendLine(e.Data); all.AppendLine(e.Data); }
+        };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            lock (all) { all.AppendLine(e.Data); }
+        };
+        if (!process.Start())
+        {
+            throw new InvalidOperationException($"Could not start {DotnetHost} exec {AssemblyPath}.");
+        }
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        using var limit = new CancellationTokenSource(timeout);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(limit.Token, ct);
+        int? exit;
+        try
+        {
+            await process.WaitForExitAsync(linked.Token).ConfigureAwait(false);
+            process.WaitForExit();
+            exit = process.ExitCode;
+        }
+        catch (OperationCanceledException)
+        {
+            try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+            await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+            ct.ThrowIfCancellationRequested();
+            exit = null;
+        }
+        lock (all)
+        {
+            return (exit, stdout.ToString(), all.ToString());
+        }
+    }
+
+    private static string? First(JsonElement traits, string name) =>
+        traits.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Array && v.GetArrayLength() > 0 ? v[0].GetString() : null;
+
+    /// <summary>The last lines of a process's output, without xUnit's JSON messages.</summary>
+    internal static string Tail(string text, int max)
+    {
+        var lines = text.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0 && !l.StartsWith("{\"$type\":", StringComparison.Ordinal));
+        var t = string.Join("\n", lines).Trim();
+        return t.Length <= max ? t : "…" + t[^max..];
+    }
+
+    private static string FindHost()
+    {
+        var exe = OperatingSystem.IsWindows() ? "dotnet.exe" : "dotnet";
+        var fromSdk = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
+        if (!string.IsNullOrEmpty(fromSdk) && File.Exists(fromSdk))
+        {
+            return fromSdk;
+        }
+        var self = Environment.ProcessPath;
+        if (self is not null && string.Equals(Path.GetFileName(self), exe, StringComparison.OrdinalIgnoreCase))
+        {
+            return self;
+        }
+        var root = Environment.GetEnvironmentVariable("DOTNET_ROOT");
+        if (!string.IsNullOrEmpty(root) && File.Exists(Path.Combine(root, exe)))
+        {
+            return Path.Combine(root, exe);
+        }
+        var runtimeDir = Path.GetDirectoryName(typeof(object).Assembly.Location);
+        var candidate = runtimeDir is null ? null : Path.GetFullPath(Path.Combine(runtimeDir, "..", "..", "..", exe));
+        return candidate is not null && File.Exists(candidate) ? candidate : exe;
+    }
+}

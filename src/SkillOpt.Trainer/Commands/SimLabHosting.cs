@@ -1,0 +1,176 @@
+using System.Globalization;
+using SkillOpt.Core.Runs;
+using SkillOpt.Providers;
+using SkillOpt.SimLab;
+using SkillOpt.Trainer.Console;
+
+namespace SkillOpt.Trainer.Commands;
+
+/// <summary>
+/// Starts SimLab (the SIMULATED model server) inside the trainer when a model role uses <c>provider: simlab</c> without an
+/// endpoint: the built-in scenario named by <c>SKILLOPT_SIMLAB_SCENARIO</c> (default <c>gsm8k</c>; a scenario file path
+/// works too) runs on 127.0.0.1 for the length of the command, and the roles' endpoints are handed to the optimizer client
+/// and to the verifier processes through <c>SKILLOPT_{ROLE}_ENDPOINT</c>. Every use is announced as a warning
+/// (<see cref="SimulatedModels"/>) at the start and at the end, and the output folder gets a
+/// <c>simulated.json</c> marker: results produced this way are simulations, never model results.
+/// </summary>
+public sealed class SimLabHosting : IAsyncDisposable
+{
+    /// <summary>The environment variable that names the scenario (a built-in name or a scenario file).</summary>
+    public const string ScenarioVariable = "SKILLOPT_SIMLAB_SCENARIO";
+
+    /// <summary>The scenario used when <see cref="ScenarioVariable"/> is unset.</summary>
+    public const string DefaultScenario = "gsm8k";
+
+    /// <summary>The marker file written into every output folder of a command that used SimLab.</summary>
+    public const string MarkerFileName = "simulated.json";
+
+    /// <summary>Warning: a model role is simulated by SimLab (documented in docs/diagnostics.md).</summary>
+    public const string SimulatedModels = "SKOPT2301";
+
+    private readonly SimLabServer _server;
+    private readonly TrainerConsole _console;
+    private readonly Dictionary<string, string?> _previousEnvironment;
+
+    private SimLabHosting(SimLabServer server, TrainerConsole console, IReadOnlyList<string> roles, Dictionary<string, string?> previousEnvironment)
+    {
+        _server = server;
+        _console = console;
+        Roles = roles;
+        _previousEnvironment = previousEnvironment;
+    }
+
+    /// <summary>The roles SimLab plays (<c>target</c>, <c>optimizer</c>).</summary>
+    public IReadOnlyList<string> Roles { get; }
+
+    /// <summary>The simulated scenario's name.</summary>
+    public string ScenarioName => _server.Scenario.Name;
+
+    /// <summary>The server's base URL (<c>http://127.0.0.1:PORT/v1</c>).</summary>
+    public string BaseUrl => _server.BaseUrl;
+
+    /// <summary>
+    /// Starts SimLab when a role of <paramref name="context"/> uses <c>provider: simlab</c> without an endpoint (after the
+    /// <c>SKILLOPT_{ROLE}_*</c> environment overrides); returns <see langword="null"/> when no role does.
+    /// </summary>
+    /// <param name="context">The command's verifier, skill and configuration.</param>
+    /// <param name="console">Where the SIMULATED warning goes.</param>
+    /// <param name="outputFolder">A folder to mark as simulated now (the run folder), or <see langword="null"/>.</param>
+    /// <param name="cancellationToken">Cancels the start.</param>
+    /// <exception cref="TrainerException">The scenario does not exist or a role names a model the scenario does not simulate.</exception>
+    public static async Task<SimLabHosting?> StartIfNeededAsync(CommandContext context, TrainerConsole console, string? outputFolder, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(console);
+        var roles = new List<string>();
+        foreach (var (role, options) in new[] { ("target", context.Options.Models.Target), ("optimizer", context.Options.Models.Optimizer) })
+        {
+            var provider = Override(role, "PROVIDER") ?? options.Provider;
+            var endpoint = Override(role, "ENDPOINT") ?? options.Endpoint;
+            if (string.Equals(provider?.Trim(), ChatClientFactory.SimLabProvider, StringComparison.OrdinalIgnoreCase) && string.IsNullOrWhiteSpace(endpoint))
+            {
+                roles.Add(role);
+            }
+        }
+        if (roles.Count == 0)
+        {
+            return null;
+        }
+
+        var name = Environment.GetEnvironmentVariable(ScenarioVariable) is { } v && !string.IsNullOrWhiteSpace(v) ? v.Trim() : DefaultScenario;
+        var relative = Path.Combine(context.ConfigDirectory, name);
+        Scenario scenario;
+        try
+        {
+            scenario = ScenarioLoader.Load(!Path.IsPathRooted(name) && File.Exists(relative) ? relative : name);
+        }
+        catch (ScenarioException ex)
+        {
+            throw new TrainerException(TrainerDiagnostics.ModelConfiguration,
+                $"{ScenarioVariable}: {ex.Detail} (roles using provider 'simlab' without an endpoint start this SimLab scenario in process)", context.ConfigPath);
+        }
+
+        // The roles' models must be ones the scenario simulates; an unset model takes the scenario's.
+        var previous = new Dictionary<string, string?>(StringComparer.Ordinal);
+        void Set(string variable, string value)
+        {
+            if (!previous.ContainsKey(variable))
+            {
+                previous[variable] = Environment.GetEnvironmentVariable(variable);
+            }
+            Environment.SetEnvironmentVariable(variable, value);
+        }
+        foreach (var role in roles)
+        {
+            var expected = role == "target" ? scenario.Models.Target : scenario.Models.Optimizer;
+            var model = Override(role, "MODEL") ?? (role == "target" ? context.Options.Models.Target.Model : context.Options.Models.Optimizer.Model);
+            if (string.IsNullOrWhiteSpace(model))
+            {
+                Set(ChatClientFactory.EnvironmentVariableName(role, "MODEL"), expected);
+            }
+            else if (!string.Equals(model.Trim(), expected, StringComparison.Ordinal))
+            {
+                throw new TrainerException(TrainerDiagnostics.ModelConfiguration,
+                    $"role '{role}' uses provider 'simlab' with model '{model.Trim()}', but the SimLab scenario '{scenario.Name}' simulates the {role} as '{expected}': set models.{role}.model to '{expected}' (or leave it out)",
+                    context.ConfigPath);
+            }
+        }
+
+        var server = await SimLabServer.StartAsync(scenario, 0, cancellationToken).ConfigureAwait(false);
+        foreach (var role in roles)
+        {
+            Set(ChatClientFactory.EnvironmentVariableName(role, "ENDPOINT"), server.BaseUrl);
+        }
+        var hosting = new SimLabHosting(server, console, roles, previous);
+        console.Warning(SimulatedModels,
+            $"the {hosting.Who()} SIMULATED: no language model is called; SimLab's '{scenario.Name}' scenario answers on {server.BaseUrl} (provider 'simlab' without an endpoint), "
+            + "so every score, skill and transcript of this run is a simulation, not a model result. To train for real, configure a provider in skillopt.yaml or with SKILLOPT_TARGET_PROVIDER / SKILLOPT_OPTIMIZER_PROVIDER (see docs/providers.md)",
+            context.ConfigPath);
+        if (outputFolder is not null)
+        {
+            hosting.MarkOutput(outputFolder);
+        }
+        return hosting;
+    }
+
+    /// <summary>Writes <c>simulated.json</c> into <paramref name="folder"/> (created when missing).</summary>
+    /// <param name="folder">An output folder of the command (run folder, evaluation folder).</param>
+    public void MarkOutput(string folder)
+    {
+        ArgumentNullException.ThrowIfNull(folder);
+        Directory.CreateDirectory(folder);
+        AtomicFile.WriteJson(Path.Combine(folder, MarkerFileName), new
+        {
+            schema_version = 1,
+            simulated = true,
+            simulator = "SkillOpt.SimLab",
+            scenario = _server.Scenario.Name,
+            scenario_seed = _server.Scenario.Seed,
+            roles = Roles,
+            note = "The " + Who() + " SIMULATED by SimLab (a deterministic simulation computed from a scenario file). "
+                + "Scores, skills and transcripts in this folder are simulations, not results of a language model.",
+        });
+    }
+
+    /// <summary>Stops the server, repeats the SIMULATED warning with what was served, and restores the environment.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        var stats = _server.Statistics;
+        _console.Warning(SimulatedModels,
+            $"the results above are SIMULATED: SimLab ('{_server.Scenario.Name}') answered {stats.TargetCalls.ToString(CultureInfo.InvariantCulture)} target and "
+            + $"{stats.OptimizerCalls.ToString(CultureInfo.InvariantCulture)} optimizer calls; they say nothing about a real model");
+        await _server.DisposeAsync().ConfigureAwait(false);
+        foreach (var (variable, value) in _previousEnvironment)
+        {
+            Environment.SetEnvironmentVariable(variable, value);
+        }
+    }
+
+    private string Who() => Roles.Count == 2 ? "target and optimizer models are" : $"{Roles[0]} model is";
+
+    private static string? Override(string role, string setting)
+    {
+        var v = Environment.GetEnvironmentVariable(ChatClientFactory.EnvironmentVariableName(role, setting));
+        return string.IsNullOrWhiteSpace(v) ? null : v.Trim();
+    }
+}

@@ -1,0 +1,209 @@
+using System.Diagnostics;
+using System.Reflection;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace SkillOpt.Build.Tests.Infrastructure;
+
+/// <summary>Paths embedded by the test project at build time.</summary>
+public static class Repo
+{
+    public static string Root { get; } = Metadata("SkillOpt.RepositoryRoot");
+
+    public static string Configuration { get; } = Metadata("SkillOpt.Configuration");
+
+    public static string Trainer { get; } = Metadata("SkillOpt.Trainer");
+
+    public static string Path(params string[] parts) => System.IO.Path.Combine([Root, .. parts]);
+
+    private static string Metadata(string key) =>
+        typeof(Repo).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == key)?.Value
+        ?? throw new InvalidOperationException($"The test project was built without {key}.");
+}
+
+/// <summary>The outcome of a finished command: exit code and the interleaved output.</summary>
+public sealed partial record CommandOutcome(int ExitCode, string Output, TimeSpan Elapsed)
+{
+    public override string ToString() => $"exit {ExitCode} after {Elapsed.TotalSeconds:0.0} s\n{Output}";
+
+    /// <summary>Distinct lines that hold an MSBuild error or warning with <paramref name="code"/> (the build summary repeats them).</summary>
+    public IReadOnlyList<string> DiagnosticLines(string kind, string codePrefix) =>
+        Output.Split('\n').Select(l => NodePrefix().Replace(l.TrimEnd('\r').Trim(), ""))
+            .Where(l => l.Contains($": {kind} {codePrefix}", StringComparison.Ordinal))
+            .Distinct(StringComparer.Ordinal).ToList();
+
+    /// <summary>
+    /// The console logger's node/project prefix ("1>", "001.0 "): when several MSBuild nodes run (a loaded machine) the same
+    /// diagnostic is printed once per logger view with different prefixes, so they are removed before counting.
+    /// </summary>
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\d+(\.\d+)?>?\s+")]
+    private static partial System.Text.RegularExpressions.Regex NodePrefix();
+}
+
+/// <summary>Runs <c>dotnet</c> commands out of process, as a user does from a terminal.</summary>
+public static class Dotnet
+{
+    /// <summary>The .NET host running the tests (the one the SDK gave), else <c>dotnet</c>.</summary>
+    public static string Host { get; } =
+        Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } p && File.Exists(p) ? p
+        : Environment.ProcessPath is { } self && System.IO.Path.GetFileNameWithoutExtension(self) == "dotnet" ? self
+        : "dotnet";
+
+    /// <summary>
+    /// Runs <c>dotnet {args}</c> in <paramref name="workingDirectory"/>. The environment is the test's, without the
+    /// variables of the MSBuild or test host that launched the tests, without SKILLOPT_* and CI variables, and with
+    /// <paramref name="environment"/> on top. <paramref name="onLine"/> sees every output line and may act on the process.
+    /// </summary>
+    public static async Task<CommandOutcome> RunAsync(string workingDirectory, IReadOnlyDictionary<string, string?> environment, TimeSpan timeout,
+        Action<Process, string>? onLine, params string[] args)
+    {
+        var psi = new ProcessStartInfo(Host)
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        foreach (var a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+        foreach (var name in psi.Environment.Keys.ToList())
+        {
+            if (name.StartsWith("MSBUILD", StringComparison.OrdinalIgnoreCase) || name.StartsWith("SKILLOPT_", StringComparison.Ordinal)
+                || name.StartsWith("VSTEST", StringComparison.OrdinalIgnoreCase) || name.StartsWith("TESTINGPLATFORM", StringComparison.OrdinalIgnoreCase)
+                || name is "DOTNET_HOST_PATH" or "CI" or "TF_BUILD" or "GITHUB_ACTIONS" or "ContinuousIntegrationBuild" or "NUGET_PACKAGES")
+            {
+                psi.Environment.Remove(name);
+            }
+        }
+        psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        psi.Environment["DOTNET_NOLOGO"] = "1";
+        psi.Environment["DOTNET_SKIP_FIRST_TIME_EXPERIENCE"] = "1";
+        psi.Environment["DiffEngine_Disabled"] = "true";
+        psi.Environment["MSBUILDTERMINALLOGGER"] = "false";
+        foreach (var (k, v) in environment)
+        {
+            psi.Environment[k] = v;
+        }
+
+        var sw = Stopwatch.StartNew();
+        using var process = StartWithInterruptsDeliverable(psi);
+        process.StandardInput.Close();
+        var output = new StringBuilder();
+        void Line(string? data)
+        {
+            if (data is null)
+            {
+                return;
+            }
+            lock (output)
+            {
+                output.Append(sw.Elapsed.TotalSeconds.ToString("000.0", System.Globalization.CultureInfo.InvariantCulture)).Append(' ').AppendLine(data);
+            }
+            onLine?.Invoke(process, data);
+        }
+        process.OutputDataReceived += (_, e) => Line(e.Data);
+        process.ErrorDataReceived += (_, e) => Line(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            lock (output)
+            {
+                throw new TimeoutException($"dotnet {string.Join(' ', args)} did not finish within {timeout.TotalSeconds} s.\n{output}");
+            }
+        }
+        process.WaitForExit();
+        lock (output)
+        {
+            var outcome = new CommandOutcome(process.ExitCode, output.ToString(), sw.Elapsed);
+            // SKILLOPT_BUILD_TESTS_LOG=<file>: keep every command's output for a look after the run.
+            if (Environment.GetEnvironmentVariable("SKILLOPT_BUILD_TESTS_LOG") is { Length: > 0 } log)
+            {
+                File.AppendAllText(log, $"=== {workingDirectory}$ dotnet {string.Join(' ', args)}\n{outcome}\n");
+            }
+            return outcome;
+        }
+    }
+
+    /// <summary>
+    /// Starts the process so that a SIGINT can reach it. A process started in the background by a shell without job control
+    /// ignores SIGINT, its children inherit that, and the .NET runtime then never sees a Ctrl+C. So when this process
+    /// ignores SIGINT (Linux: <c>SigIgn</c> in /proc/self/status), the default disposition is put back for the moment of
+    /// the start, and the child inherits that instead.
+    /// </summary>
+    private static Process StartWithInterruptsDeliverable(ProcessStartInfo psi)
+    {
+        if (!SigIntIgnored())
+        {
+            return Process.Start(psi)!;
+        }
+        lock (SignalGate)
+        {
+            var previous = sys_signal(2, IntPtr.Zero); // SIG_DFL
+            try
+            {
+                return Process.Start(psi)!;
+            }
+            finally
+            {
+                sys_signal(2, previous); // back to SIG_IGN
+            }
+        }
+    }
+
+    private static readonly object SignalGate = new();
+
+    /// <summary>True when this process ignores SIGINT (read from /proc/self/status on Linux; false elsewhere).</summary>
+    public static bool SigIntIgnored()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return false;
+        }
+        var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
+        return line is not null && ulong.TryParse(line["SigIgn:".Length..].Trim(), System.Globalization.NumberStyles.HexNumber, null, out var mask) && (mask & 0x2) != 0;
+    }
+
+    [DllImport("libc", EntryPoint = "signal", SetLastError = true)]
+    private static extern IntPtr sys_signal(int signal, IntPtr handler);
+
+    /// <summary>Sends SIGINT (what Ctrl+C sends) to one process (Linux and macOS).</summary>
+    public static void Interrupt(Process process)
+    {
+        if (sys_kill(process.Id, 2) != 0)
+        {
+            throw new InvalidOperationException($"kill(SIGINT) failed: {Marshal.GetLastPInvokeError()}");
+        }
+    }
+
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int sys_kill(int pid, int signal);
+}
+
+/// <summary>A temporary folder outside the repository, deleted at the end.</summary>
+public sealed class TempFolder : IDisposable
+{
+    public TempFolder(string prefix)
+    {
+        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), prefix + Guid.NewGuid().ToString("N")[..10]);
+        Directory.CreateDirectory(Path);
+    }
+
+    public string Path { get; }
+
+    public string Combine(params string[] parts) => System.IO.Path.Combine([Path, .. parts]);
+
+    public void Dispose()
+    {
+        try { Directory.Delete(Path, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}

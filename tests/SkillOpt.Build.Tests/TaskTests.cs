@@ -1,0 +1,179 @@
+using Microsoft.Build.Framework;
+using Microsoft.Build.Utilities;
+using SkillOpt.Build.Tests.Infrastructure;
+
+namespace SkillOpt.Build.Tests;
+
+/// <summary>The tasks run in process against a fake build engine; the trainer they start is the real one.</summary>
+public class TaskTests
+{
+    [Fact]
+    public void The_trainers_diagnostics_become_errors_with_their_code_and_file()
+    {
+        using var dir = new TempFolder("skillopt-task-");
+        var fake = dir.Combine("NotAnAssembly.dll");
+        File.WriteAllText(fake, "not a PE file");
+        var (task, engine) = Train(dir, fake);
+
+        Assert.False(task.Execute(), engine.Log());
+        var error = Assert.Single(engine.Errors);
+        Assert.Equal("SKOPT2001", error.Code);
+        Assert.Equal(fake, error.File);
+        Assert.StartsWith("not a .NET assembly", error.Message);
+        Assert.Contains(engine.Messages, m => m.Importance == MessageImportance.High && m.Message!.StartsWith("SkillOpt: training the declared skill of NotAnAssembly.dll", StringComparison.Ordinal));
+        Assert.False(task.Trained);
+    }
+
+    [Fact]
+    public void A_trainer_that_fails_without_a_diagnostic_is_SKOPT4001_with_its_last_output()
+    {
+        using var dir = new TempFolder("skillopt-task-");
+        var verifier = dir.Combine("Verifier.dll");
+        File.WriteAllText(verifier, "x");
+        // Not an application: the .NET host fails with a message of its own, not a canonical diagnostic.
+        var notAnApp = dir.Combine("NotAnApp.dll");
+        File.WriteAllText(notAnApp, "x");
+        var (task, engine) = Train(dir, verifier);
+        task.TrainerPath = notAnApp;
+
+        Assert.False(task.Execute(), engine.Log());
+        var error = Assert.Single(engine.Errors);
+        Assert.Equal("SKOPT4001", error.Code);
+        Assert.Equal(dir.Combine("Verifiers.csproj"), error.File);
+        Assert.Matches(@"^the skillopt trainer exited with code -?\d+ without reporting an error\. Its last output: .+", error.Message);
+    }
+
+    [Fact]
+    public void A_missing_trainer_is_SKOPT4005()
+    {
+        using var dir = new TempFolder("skillopt-task-");
+        var verifier = dir.Combine("Verifier.dll");
+        File.WriteAllText(verifier, "x");
+        var (task, engine) = Train(dir, verifier);
+        task.TrainerPath = dir.Combine("tools", "skillopt.dll");
+
+        Assert.False(task.Execute());
+        var error = Assert.Single(engine.Errors);
+        Assert.Equal("SKOPT4005", error.Code);
+        Assert.Contains("SkillOptTrainerPath", error.Message);
+    }
+
+    [Fact]
+    public void The_run_folder_changes_with_the_inputs_and_the_model_settings_only()
+    {
+        using var dir = new TempFolder("skillopt-task-");
+        File.WriteAllText(dir.Combine("SKILL.md"), "# Skill\n");
+        File.WriteAllText(dir.Combine("skillopt.yaml"), "seed: 1\n");
+        File.WriteAllText(dir.Combine("Verifier.dll"), "v1");
+        var (task, _) = Train(dir, dir.Combine("Verifier.dll"));
+        task.RunDirectory = dir.Combine("runs");
+        var skill = SkillItem(dir.Combine("SKILL.md"), "math", dir.Combine("skillopt.yaml"));
+
+        var first = task.RunFolder(skill);
+        Assert.Matches(@"/runs/math-[0-9a-f]{10}$", first.Replace('\\', '/'));
+        Assert.Equal(first, task.RunFolder(skill));
+
+        File.WriteAllText(dir.Combine("skillopt.yaml"), "seed: 2\n");
+        var second = task.RunFolder(skill);
+        Assert.NotEqual(first, second);
+
+        File.WriteAllText(dir.Combine("Verifier.dll"), "v2");
+        Assert.NotEqual(second, task.RunFolder(skill));
+    }
+
+    [Fact]
+    public void Skill_items_are_checked_and_errors_point_at_their_element()
+    {
+        using var dir = new TempFolder("skillopt-task-");
+        var project = dir.Combine("Verifiers.csproj");
+        File.WriteAllText(project, """
+            <Project Sdk="Microsoft.NET.Sdk">
+              <ItemGroup>
+                <Skill Include="skills/a/SKILL.md" />
+                <Skill Include="skills/b/SKILL.md"
+                       Name="a" />
+                <Skill Include="skills/c/SKILL.md" Name="no spaces please" />
+              </ItemGroup>
+            </Project>
+            """);
+        Directory.CreateDirectory(dir.Combine("skills", "a"));
+        File.WriteAllText(dir.Combine("skills", "a", "SKILL.md"), "# A\n");
+        var engine = new FakeBuildEngine(project);
+        var task = new SkillOptCheck
+        {
+            BuildEngine = engine,
+            ProjectFile = project,
+            Skills =
+            [
+                SkillItem(dir.Combine("skills", "a", "SKILL.md"), "a", null, "skills/a/SKILL.md", project),
+                SkillItem(dir.Combine("skills", "b", "SKILL.md"), "a", null, "skills/b/SKILL.md", project),
+                SkillItem(dir.Combine("skills", "c", "SKILL.md"), "no spaces please", null, "skills/c/SKILL.md", project),
+            ],
+        };
+
+        Assert.False(task.Execute());
+        Assert.Equal(2, engine.Errors.Count);
+        Assert.All(engine.Errors, e => Assert.Equal(("SKOPT4006", project), (e.Code, e.File)));
+        Assert.Equal((4, 5), (engine.Errors[0].LineNumber, engine.Errors[0].ColumnNumber));
+        Assert.Contains("two <Skill> items are named 'a'", engine.Errors[0].Message);
+        Assert.Equal(6, engine.Errors[1].LineNumber);
+        Assert.Contains("the skill name 'no spaces please'", engine.Errors[1].Message);
+    }
+
+    [Fact]
+    public void A_failed_verifier_build_is_reported_once_at_the_first_skill()
+    {
+        using var dir = new TempFolder("skillopt-task-");
+        var project = dir.Combine("Verifiers.csproj");
+        File.WriteAllText(project, "<Project>\n  <ItemGroup>\n    <Skill Include=\"skills/math/SKILL.md\" />\n  </ItemGroup>\n</Project>\n");
+        var engine = new FakeBuildEngine(project);
+        var task = new SkillOptCheck
+        {
+            BuildEngine = engine,
+            ProjectFile = project,
+            VerifierBuildFailed = true,
+            Skills = [SkillItem(dir.Combine("skills", "math", "SKILL.md"), "math", null, "skills/math/SKILL.md", project)],
+        };
+        Assert.False(task.Execute());
+        var error = Assert.Single(engine.Errors);
+        Assert.Equal(("SKOPT4004", 3, 5), (error.Code, error.LineNumber, error.ColumnNumber));
+    }
+
+    [Theory]
+    [InlineData(new[] { "exec", "/a/skillopt.dll", "train" }, "exec /a/skillopt.dll train")]
+    [InlineData(new[] { "--run", "/tmp/my runs/math" }, "--run \"/tmp/my runs/math\"")]
+    [InlineData(new[] { "", "a\"b", @"C:\dir\" , @"C:\my dir\" }, @""""" ""a\""b"" C:\dir\ ""C:\my dir\\""")]
+    public void Arguments_are_quoted_for_the_command_line(string[] args, string expected) =>
+        Assert.Equal(expected, ProcessTree.Join(args));
+
+    private static (SkillOptTrain Task, FakeBuildEngine Engine) Train(TempFolder dir, string verifier)
+    {
+        var project = dir.Combine("Verifiers.csproj");
+        var engine = new FakeBuildEngine(project);
+        return (new SkillOptTrain
+        {
+            BuildEngine = engine,
+            TrainerPath = Repo.Trainer,
+            VerifierAssembly = verifier,
+            ProjectFile = project,
+            RunDirectory = dir.Combine("runs"),
+            StopFile = dir.Combine("obj", "stop"),
+        }, engine);
+    }
+
+    private static TaskItem SkillItem(string fullPath, string name, string? config, string? spec = null, string? definedIn = null)
+    {
+        var item = new TaskItem(spec ?? fullPath);
+        item.SetMetadata("Name", name);
+        if (config is not null)
+        {
+            item.SetMetadata("Config", config);
+            item.SetMetadata("ConfigFullPath", config);
+        }
+        if (definedIn is not null)
+        {
+            item.SetMetadata("DefinedIn", definedIn);
+        }
+        return item;
+    }
+}
