@@ -22,27 +22,20 @@ public sealed record VerifierRun(IReadOnlyList<RolloutResult> Results, int? Exit
 /// Starts a verifier test executable with the same contract as the <c>skillopt</c> trainer (docs/verifiers.md):
 /// <c>dotnet exec &lt;assembly&gt; -automated -trait "skillopt.task=&lt;id&gt;" …</c> in the assembly's folder, with
 /// <c>SKILLOPT_*</c> variables in its environment, reading one result file per task from <c>SKILLOPT_RESULTS_DIR</c>.
-/// The skill gate uses it to run its own test assembly in replay or live mode.
+/// The skill gate uses it to run its own test assembly in replay or live mode; the start command and the task listing
+/// are <see cref="VerifierExecutable"/>'s, the same the trainer uses.
 /// </summary>
 public sealed class VerifierLauncher
 {
+    private readonly VerifierExecutable _executable;
+
     /// <summary>Opens the verifier assembly at <paramref name="assemblyPath"/>.</summary>
     /// <param name="assemblyPath">Path of the verifier's <c>.dll</c>.</param>
     /// <exception cref="FileNotFoundException">The assembly does not exist.</exception>
-    public VerifierLauncher(string assemblyPath)
-    {
-        AssemblyPath = Path.GetFullPath(assemblyPath);
-        if (!File.Exists(AssemblyPath))
-        {
-            throw new FileNotFoundException($"The verifier assembly does not exist: {AssemblyPath}", AssemblyPath);
-        }
-    }
+    public VerifierLauncher(string assemblyPath) => _executable = new VerifierExecutable(assemblyPath);
 
     /// <summary>Absolute path of the verifier assembly.</summary>
-    public string AssemblyPath { get; }
-
-    /// <summary>The .NET host: <c>DOTNET_HOST_PATH</c>, else this process's host when it is <c>dotnet</c>, else <c>DOTNET_ROOT</c>, else the host beside the running runtime, else <c>dotnet</c> on the PATH.</summary>
-    public static string DotnetHost { get; } = FindHost();
+    public string AssemblyPath => _executable.AssemblyPath;
 
     /// <summary>Lists the tasks of <paramref name="skill"/> (<c>-list full/json -trait skillopt.skill=&lt;skill&gt;</c>).</summary>
     /// <param name="skill">Skill name.</param>
@@ -53,24 +46,21 @@ public sealed class VerifierLauncher
     public async Task<IReadOnlyList<ListedTask>> ListAsync(string skill, IReadOnlyDictionary<string, string?> environment, TimeSpan timeout, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(skill);
-        var (exit, stdout, all) = await RunProcessAsync(["-list", "full/json", "-noColor", "-noLogo", "-trait", $"skillopt.skill={skill}"], environment, timeout, cancellationToken).ConfigureAwait(false);
-        var start = stdout.IndexOf('[', StringComparison.Ordinal);
-        var end = stdout.LastIndexOf(']');
-        if (exit != 0 || start < 0 || end < start)
+        using var limit = new CancellationTokenSource(timeout);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(limit.Token, cancellationToken);
+        try
         {
-            throw new InvalidOperationException($"`{Path.GetFileName(AssemblyPath)} -list full/json` exited with code {exit?.ToString(CultureInfo.InvariantCulture) ?? "none (killed)"} without a task list: {Tail(all, 1500)}");
+            var tasks = await _executable.ListAsync(environment, skill, linked.Token).ConfigureAwait(false);
+            return tasks.Select(t => new ListedTask(t.TaskId, t.Split)).ToList();
         }
-        var tasks = new List<ListedTask>();
-        using var doc = JsonDocument.Parse(stdout.AsMemory(start, end - start + 1));
-        foreach (var t in doc.RootElement.EnumerateArray())
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            if (t.TryGetProperty("Traits", out var traits) && traits.ValueKind == JsonValueKind.Object
-                && First(traits, "skillopt.task") is { } id && First(traits, "skillopt.split") is { } split && First(traits, "skillopt.skill") == skill)
-            {
-                tasks.Add(new ListedTask(id, split));
-            }
+            throw new InvalidOperationException($"`{Path.GetFileName(AssemblyPath)} -list full/json` did not finish within {timeout.TotalSeconds:0} s.");
         }
-        return tasks.OrderBy(t => t.TaskId, StringComparer.Ordinal).ToList();
+        catch (VerifierListingException ex)
+        {
+            throw new InvalidOperationException(ex.Message, ex);
+        }
     }
 
     /// <summary>Runs <paramref name="taskIds"/> in one verifier process and reads their result files.</summary>
@@ -123,38 +113,7 @@ public sealed class VerifierLauncher
 
     private async Task<(int? Exit, string Stdout, string All)> RunProcessAsync(IEnumerable<string> args, IReadOnlyDictionary<string, string?> environment, TimeSpan timeout, CancellationToken ct)
     {
-        var psi = new ProcessStartInfo(DotnetHost)
-        {
-            WorkingDirectory = Path.GetDirectoryName(AssemblyPath)!,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            CreateNoWindow = true,
-            StandardOutputEncoding = Encoding.UTF8,
-            StandardErrorEncoding = Encoding.UTF8,
-        };
-        psi.ArgumentList.Add("exec");
-        psi.ArgumentList.Add(AssemblyPath);
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-        psi.Environment["NO_COLOR"] = "1";
-        if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("DOTNET_TieredPGO")))
-        {
-            psi.Environment["DOTNET_TieredPGO"] = "0";
-        }
-        foreach (var (k, v) in environment)
-        {
-            if (v is null)
-            {
-                psi.Environment.Remove(k);
-            }
-            else
-            {
-                psi.Environment[k] = v;
-            }
-        }
+        var psi = _executable.StartInfo(args, environment);
         using var process = new Process { StartInfo = psi };
         var stdout = new StringBuilder();
         var all = new StringBuilder();
@@ -170,7 +129,7 @@ public sealed class VerifierLauncher
         };
         if (!process.Start())
         {
-            throw new InvalidOperationException($"Could not start {DotnetHost} exec {AssemblyPath}.");
+            throw new InvalidOperationException($"Could not start {VerifierExecutable.DotnetHost} exec {AssemblyPath}.");
         }
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
@@ -196,37 +155,11 @@ public sealed class VerifierLauncher
         }
     }
 
-    private static string? First(JsonElement traits, string name) =>
-        traits.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Array && v.GetArrayLength() > 0 ? v[0].GetString() : null;
-
     /// <summary>The last lines of a process's output, without xUnit's JSON messages.</summary>
     internal static string Tail(string text, int max)
     {
         var lines = text.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0 && !l.StartsWith("{\"$type\":", StringComparison.Ordinal));
         var t = string.Join("\n", lines).Trim();
         return t.Length <= max ? t : "…" + t[^max..];
-    }
-
-    private static string FindHost()
-    {
-        var exe = OperatingSystem.IsWindows() ? "dotnet.exe" : "dotnet";
-        var fromSdk = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
-        if (!string.IsNullOrEmpty(fromSdk) && File.Exists(fromSdk))
-        {
-            return fromSdk;
-        }
-        var self = Environment.ProcessPath;
-        if (self is not null && string.Equals(Path.GetFileName(self), exe, StringComparison.OrdinalIgnoreCase))
-        {
-            return self;
-        }
-        var root = Environment.GetEnvironmentVariable("DOTNET_ROOT");
-        if (!string.IsNullOrEmpty(root) && File.Exists(Path.Combine(root, exe)))
-        {
-            return Path.Combine(root, exe);
-        }
-        var runtimeDir = Path.GetDirectoryName(typeof(object).Assembly.Location);
-        var candidate = runtimeDir is null ? null : Path.GetFullPath(Path.Combine(runtimeDir, "..", "..", "..", exe));
-        return candidate is not null && File.Exists(candidate) ? candidate : exe;
     }
 }

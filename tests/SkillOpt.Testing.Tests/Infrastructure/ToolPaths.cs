@@ -1,3 +1,4 @@
+using SkillOpt.Testing.Verifiers;
 using System.Diagnostics;
 using System.Reflection;
 using System.Runtime.InteropServices;

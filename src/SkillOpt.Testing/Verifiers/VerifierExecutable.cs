@@ -1,8 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
-using SkillOpt.Testing.Verifiers;
 
-namespace SkillOpt.Trainer.Verifiers;
+namespace SkillOpt.Testing.Verifiers;
 
 /// <summary>One task as the verifier lists it.</summary>
 /// <param name="TaskId">Stable task id (trait <c>skillopt.task</c>).</param>
