@@ -1,0 +1,68 @@
+using System.Text.RegularExpressions;
+using SkillOpt.Build.Tests.Infrastructure;
+
+namespace SkillOpt.Build.Tests;
+
+/// <summary>
+/// The repository's own skill gate on samples/MathSkills: a copy of the sample, outside the repository and referencing the
+/// packed packages, passes `dotnet test` with its committed skill, receipt and recording — no model and no network.
+/// </summary>
+[Collection(MSBuildCollection.Name)]
+public sealed class SampleGateTests(PackedPackages packages)
+{
+    private static readonly string[] Skipped = ["bin", "obj", ".packages", ".skillopt"];
+
+    [Fact]
+    public async Task The_sample_passes_its_skill_gate_by_replay()
+    {
+        var copy = CopySample();
+        var outcome = await Dotnet.RunAsync(copy, packages.Environment, TimeSpan.FromMinutes(8), null, "test", "--disable-build-servers", "-nologo");
+        Assert.True(outcome.ExitCode == 0, outcome.ToString());
+        Assert.Matches(@"Passed!\s+-\s+Failed:\s+0, Passed:\s+3,", outcome.Output); // receipt match, nothing pending, replay
+        Assert.Contains("MathSkillGate", outcome.Output);
+    }
+
+    [Fact]
+    public async Task A_hand_edit_of_the_sample_skill_fails_its_gate()
+    {
+        var copy = CopySample();
+        File.AppendAllText(Path.Combine(copy, "skills", "math", "SKILL.md"), "\n- Always answer 42.\n");
+        var outcome = await Dotnet.RunAsync(copy, packages.Environment, TimeSpan.FromMinutes(8), null, "test", "--disable-build-servers", "-nologo");
+        Assert.True(outcome.ExitCode != 0, outcome.ToString());
+        Assert.Contains("Always answer 42", outcome.Output); // the diff against the approved skill is shown
+    }
+
+    private string CopySample()
+    {
+        var copy = Path.Combine(packages.Projects, "sample-" + Guid.NewGuid().ToString("N")[..6]);
+        CopyTree(Repo.Path("samples", "MathSkills"), copy);
+        Assert.True(File.Exists(Path.Combine(copy, "skills", "math", "SKILL.receipt.json")), "the sample has no approved receipt");
+        Assert.DoesNotContain(Directory.EnumerateFiles(copy, "*", SearchOption.AllDirectories), f => f.Contains(".received.", StringComparison.Ordinal));
+
+        // Reference the packages packed for this test run instead of artifacts/packages.
+        var csproj = Path.Combine(copy, "MathSkills.csproj");
+        File.WriteAllText(csproj, Regex.Replace(File.ReadAllText(csproj), @"(Include=""SkillOpt.Testing"" Version="")[^""]+", $"${{1}}{packages.Version}"));
+        File.WriteAllText(Path.Combine(copy, "nuget.config"), $"""
+            <?xml version="1.0" encoding="utf-8"?>
+            <configuration>
+              <packageSources>
+                <add key="skillopt-test" value="{packages.Feed}" />
+              </packageSources>
+            </configuration>
+            """);
+        return copy;
+    }
+
+    private static void CopyTree(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var file in Directory.EnumerateFiles(from))
+        {
+            File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
+        }
+        foreach (var dir in Directory.EnumerateDirectories(from).Where(d => !Skipped.Contains(Path.GetFileName(d))))
+        {
+            CopyTree(dir, Path.Combine(to, Path.GetFileName(dir)));
+        }
+    }
+}
