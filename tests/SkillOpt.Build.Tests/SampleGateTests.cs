@@ -32,6 +32,20 @@ public sealed class SampleGateTests(PackedPackages packages)
         Assert.Contains("Always answer 42", outcome.Output); // the diff against the approved skill is shown
     }
 
+    [Fact]
+    public async Task The_SkillOptLive_property_turns_the_live_check_on()
+    {
+        var copy = CopySample();
+        var plain = await Dotnet.RunAsync(copy, packages.Environment, TimeSpan.FromMinutes(8), null, "test", "--disable-build-servers", "-nologo");
+        Assert.Contains("Skipped MathSkills.MathSkillGate.Test_split_holds_up_live", plain.Output);
+
+        // The sample's models are SimLab's, which only the trainer hosts: the live check runs and reports the target as
+        // unreachable (errored rollouts, never a regression) — what matters here is that the property reached the gate.
+        var live = await Dotnet.RunAsync(copy, packages.Environment, TimeSpan.FromMinutes(8), null, "test", "-p:SkillOptLive=true", "--disable-build-servers", "-nologo");
+        Assert.DoesNotContain("Skipped MathSkills.MathSkillGate.Test_split_holds_up_live", live.Output);
+        Assert.Contains("Test_split_holds_up_live", live.Output);
+    }
+
     private string CopySample()
     {
         var copy = Path.Combine(packages.Projects, "sample-" + Guid.NewGuid().ToString("N")[..6]);
