@@ -7,7 +7,7 @@ namespace SkillOpt.Providers.Tests.Infrastructure;
 public static class Pipelines
 {
     public const string OpenAIKey = "sk-test-openai-0123456789abcdef";
-    public const string AnthropicKey = "sk-ant-test-0123456789abcdef";
+    public const string AnthropicKey = "fake-anthropic-key-0123456789abcdef";
 
     public static CancellationToken Ct => TestContext.Current.CancellationToken;
 
