@@ -9,9 +9,12 @@ using YamlDotNet.Serialization.NamingConventions;
 
 namespace SkillOpt.SimLab;
 
-/// <summary>A scenario file that cannot be used; the message starts with <c>file(line,col):</c> where a line is known.</summary>
-public sealed class ScenarioException : Exception
+/// <summary>A scenario file that cannot be used (code SIMLAB001); the message starts with <c>file(line,col):</c> where a line is known.</summary>
+public sealed class ScenarioException : SkillOpt.Core.FileDiagnosticException
 {
+    /// <summary>Diagnostic code of every scenario error.</summary>
+    public const string DiagnosticCode = "SIMLAB001";
+
     /// <summary>Creates the exception.</summary>
     /// <param name="file">Scenario file (or <c>builtin:NAME</c>).</param>
     /// <param name="line">1-based line, 0 when unknown.</param>
@@ -19,25 +22,9 @@ public sealed class ScenarioException : Exception
     /// <param name="detail">What is wrong.</param>
     /// <param name="inner">The underlying exception, if any.</param>
     public ScenarioException(string file, int line, int column, string detail, Exception? inner = null)
-        : base(line > 0 ? $"{file}({line},{column}): error SIMLAB001: {detail}" : $"{file}: error SIMLAB001: {detail}", inner)
+        : base(DiagnosticCode, file, line, column, detail, inner)
     {
-        File = file;
-        Line = line;
-        Column = column;
-        Detail = detail;
     }
-
-    /// <summary>Scenario file (or <c>builtin:NAME</c>).</summary>
-    public string File { get; }
-
-    /// <summary>1-based line, 0 when unknown.</summary>
-    public int Line { get; }
-
-    /// <summary>1-based column, 0 when unknown.</summary>
-    public int Column { get; }
-
-    /// <summary>The message without the location.</summary>
-    public string Detail { get; }
 }
 
 /// <summary>Loads SimLab scenarios from YAML files or by built-in name (<c>gsm8k</c>, <c>gsm8k-noisy</c>, <c>synthetic-clean</c>, <c>null-optimizer</c>).</summary>

@@ -154,6 +154,6 @@ public class TrainerTests
         File.WriteAllText(config, "models:\n  target:\n    provider: scripted\n    endpoint: missing.rules.yaml\n");
         var rules = await Tool.SkilloptAsync(dir.Path, null, "eval", "--verifier", Verifier, "--skill", "arith", "--config", config);
         Assert.Equal(1, rules.ExitCode);
-        Assert.Contains("missing.rules.yaml(0,0): error SKOPT2201: the scripted model's rules file does not exist", rules.Stderr);
+        Assert.Contains("missing.rules.yaml: error SKOPT2201: the scripted model's rules file does not exist", rules.Stderr);
     }
 }

@@ -7,35 +7,25 @@ using YamlDotNet.Serialization.NamingConventions;
 namespace SkillOpt.Core.Configuration;
 
 /// <summary>
-/// A configuration error that names the file, the line and column (1-based) and the key, formatted the way MSBuild
-/// and compilers print diagnostics: <c>file(line,col): error SKOPT1xxx: message</c>.
+/// A configuration error that names the file, the line and column (1-based) and the key:
+/// <c>file(line,col): error SKOPT1xxx: message</c>. Codes: SKOPT1001 unknown key, SKOPT1002 invalid value,
+/// SKOPT1003 malformed YAML, SKOPT1004 file missing (no line).
 /// </summary>
-public sealed class SkillOptConfigException : Exception
+public sealed class SkillOptConfigException : FileDiagnosticException
 {
     /// <summary>Creates the exception.</summary>
+    /// <param name="code">SKOPT1001–SKOPT1004.</param>
+    /// <param name="file">The configuration file.</param>
+    /// <param name="line">1-based line (0 when the file is missing).</param>
+    /// <param name="column">1-based column.</param>
+    /// <param name="key">Dotted key path, when the error concerns one key.</param>
+    /// <param name="message">What is wrong.</param>
+    /// <param name="inner">The YamlDotNet error, if any.</param>
     public SkillOptConfigException(string code, string file, int line, int column, string? key, string message, Exception? inner = null)
-        : base($"{file}({line},{column}): error {code}: {message}", inner)
-    {
-        Code = code;
-        File = file;
-        Line = line;
-        Column = column;
-        Key = key;
-        Detail = message;
-    }
+        : base(code, file, line, column, message, inner) => Key = key;
 
-    /// <summary>Diagnostic code: SKOPT1001 unknown key, SKOPT1002 invalid value, SKOPT1003 malformed YAML, SKOPT1004 file missing.</summary>
-    public string Code { get; }
-    /// <summary>The configuration file.</summary>
-    public string File { get; }
-    /// <summary>1-based line (0 when the file is missing).</summary>
-    public int Line { get; }
-    /// <summary>1-based column.</summary>
-    public int Column { get; }
     /// <summary>Dotted key path, e.g. <c>training.epochs</c>, when the error concerns one key.</summary>
     public string? Key { get; }
-    /// <summary>The message without the location prefix.</summary>
-    public string Detail { get; }
 }
 
 /// <summary>Loads <c>skillopt.yaml</c> with YamlDotNet: snake_case keys, unknown keys and wrong types are errors with file, line and key.</summary>

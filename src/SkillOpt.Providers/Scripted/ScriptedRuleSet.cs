@@ -7,11 +7,11 @@ using YamlDotNet.RepresentationModel;
 
 namespace SkillOpt.Providers.Scripted;
 
-/// <summary>A rules file that the <see cref="ScriptedChatClient"/> cannot use, with the file, line and column (1-based) of the problem.</summary>
-public sealed class ScriptedRulesException : Exception
+/// <summary>A rules file that the <see cref="ScriptedChatClient"/> cannot use, with the file, line and column (1-based) of the problem (code SKOPT2201).</summary>
+public sealed class ScriptedRulesException : SkillOpt.Core.FileDiagnosticException
 {
     /// <summary>Diagnostic code of every rules-file error.</summary>
-    public const string Code = "SKOPT2201";
+    public const string DiagnosticCode = "SKOPT2201";
 
     /// <summary>Creates the exception.</summary>
     /// <param name="file">The rules file.</param>
@@ -20,22 +20,9 @@ public sealed class ScriptedRulesException : Exception
     /// <param name="detail">What is wrong.</param>
     /// <param name="inner">The underlying error, if any.</param>
     public ScriptedRulesException(string file, int line, int column, string detail, Exception? inner = null)
-        : base($"{file}({line},{column}): error {Code}: {detail}", inner)
+        : base(DiagnosticCode, file, line, column, detail, inner)
     {
-        File = file;
-        Line = line;
-        Column = column;
-        Detail = detail;
     }
-
-    /// <summary>The rules file.</summary>
-    public string File { get; }
-    /// <summary>1-based line.</summary>
-    public int Line { get; }
-    /// <summary>1-based column.</summary>
-    public int Column { get; }
-    /// <summary>The message without the location.</summary>
-    public string Detail { get; }
 }
 
 /// <summary>A tool call a rule makes the scripted model request.</summary>

@@ -86,7 +86,7 @@ public sealed class VerifierLauncher
             args.Add($"skillopt.task={id}");
         }
         var env = new Dictionary<string, string?>(environment) { [VerifierEnvironment.ResultsDir] = resultsDir };
-        var (exit, _, all) = await RunProcessAsync(args, env, timeout, cancellationToken).ConfigureAwait(false);
+        var (exit, all) = await RunProcessAsync(args, env, timeout, cancellationToken).ConfigureAwait(false);
         var results = new List<RolloutResult>(taskIds.Count);
         foreach (var id in taskIds)
         {
@@ -111,16 +111,15 @@ public sealed class VerifierLauncher
         return new VerifierRun(results, exit, all);
     }
 
-    private async Task<(int? Exit, string Stdout, string All)> RunProcessAsync(IEnumerable<string> args, IReadOnlyDictionary<string, string?> environment, TimeSpan timeout, CancellationToken ct)
+    private async Task<(int? Exit, string Output)> RunProcessAsync(IEnumerable<string> args, IReadOnlyDictionary<string, string?> environment, TimeSpan timeout, CancellationToken ct)
     {
         var psi = _executable.StartInfo(args, environment);
         using var process = new Process { StartInfo = psi };
-        var stdout = new StringBuilder();
         var all = new StringBuilder();
         process.OutputDataReceived += (_, e) =>
         {
             if (e.Data is null) return;
-            lock (all) { stdout.AppendLine(e.Data); all.AppendLine(e.Data); }
+            lock (all) { all.AppendLine(e.Data); }
         };
         process.ErrorDataReceived += (_, e) =>
         {
@@ -151,7 +150,7 @@ public sealed class VerifierLauncher
         }
         lock (all)
         {
-            return (exit, stdout.ToString(), all.ToString());
+            return (exit, all.ToString());
         }
     }
 

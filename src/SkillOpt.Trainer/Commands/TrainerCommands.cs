@@ -1,3 +1,4 @@
+using SkillOpt.Core;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
@@ -359,12 +360,9 @@ public static class TrainerCommands
         {
             console.Error(ex.Code, ex.Message, ex.Origin);
         }
-        catch (SkillOptConfigException ex)
+        catch (FileDiagnosticException ex)
         {
-            console.Raw(ex.Message);
-        }
-        catch (ScriptedRulesException ex)
-        {
+            // configuration, scripted rules and scenario errors already carry their canonical file(line,col) form
             console.Raw(ex.Message);
         }
         catch (RolloutErrorsException ex)
