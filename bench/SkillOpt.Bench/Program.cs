@@ -33,6 +33,7 @@ namespace SkillOpt.Bench
         public string? Work { get; init; }
         public bool Keep { get; init; }
         public bool Quiet { get; init; }
+        public bool Diagnose { get; init; }
         public string CommandLine { get; init; } = "";
     }
 
@@ -52,7 +53,7 @@ namespace SkillOpt.Bench
             catch (ArgumentException ex)
             {
                 Console.Error.WriteLine("error: " + ex.Message);
-                Console.Error.WriteLine("usage: SkillOpt.Bench [--scenario gsm8k,null-optimizer] [--preset classic|default[,..]] [--seeds 20] [--first-seed 1] [--train 40] [--val 40] [--test 40] [--epochs 2] [--batch 20] [--minibatch 8] [--slow-update-sample 10] [--concurrency 8] [--out docs/benchmarks.md] [--work DIR] [--keep] [--quiet]");
+                Console.Error.WriteLine("usage: SkillOpt.Bench [--scenario gsm8k,null-optimizer] [--preset classic|default[,..]] [--seeds 20] [--first-seed 1] [--train 40] [--val 40] [--test 40] [--epochs 2] [--batch 20] [--minibatch 8] [--slow-update-sample 10] [--concurrency 8] [--out docs/benchmarks.md] [--work DIR] [--keep] [--quiet] [--diagnose]");
                 return 2;
             }
             var work = o.Work ?? Path.Combine(Path.GetTempPath(), "skillopt-bench-" + Guid.NewGuid().ToString("N")[..8]);
@@ -122,6 +123,10 @@ namespace SkillOpt.Bench
             var summary = await loop.RunAsync(scenario.InitialSkill, splits).ConfigureAwait(false);
             sw.Stop();
             var best = File.ReadAllText(Path.Combine(folder, "best_skill.md"));
+            if (o.Diagnose)
+            {
+                Diagnose(scenario, splits, loop.Store, folder, $"{scenarioName}/{preset}/{seed}");
+            }
             var st = server.Statistics;
             return new RunResult(scenarioName, preset, seed, sw.Elapsed.TotalSeconds, st.TargetCalls, st.OptimizerCalls, st.PromptTokens, st.CompletionTokens,
                 summary.Initial.Validation ?? 0, summary.Best.Validation ?? 0, summary.Initial.Test, summary.Best.Test,
@@ -129,6 +134,33 @@ namespace SkillOpt.Bench
                 summary.Accepted, summary.Rejected, summary.Inconclusive, summary.Steps, summary.BestSkillTokens,
                 st.RateLimited + st.ServerErrors + st.Timeouts + st.MalformedBodies + st.Truncated,
                 $"{splits.Train.Count}/{splits.Validation.Count}/{splits.Test.Count}", FirstGateAccepted(folder));
+        }
+
+        /// <summary>
+        /// --diagnose: every gated candidate with its true effect on the validation tasks (SimLab's expected score, candidate
+        /// minus current skill), so the gate's decisions can be read against the ground truth.
+        /// </summary>
+        private static void Diagnose(Scenario scenario, TaskSplits splits, SkillOpt.Core.Runs.RunStore store, string folder, string label)
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "history.json")));
+            string? current = null;
+            foreach (var record in doc.RootElement.EnumerateArray())
+            {
+                var action = record.TryGetProperty("action", out var a) ? a.GetString() : null;
+                var candidate = record.TryGetProperty("candidate_hash", out var c) ? c.GetString() : null;
+                if (current is not null && candidate is not null && action is "accept" or "reject" or "inconclusive")
+                {
+                    var delta = SimLabOracle.ExpectedScore(scenario, store.ReadSkill(candidate), splits.Validation) - SimLabOracle.ExpectedScore(scenario, store.ReadSkill(current), splits.Validation);
+                    var v = record.TryGetProperty("validation", out var val) && val.ValueKind == System.Text.Json.JsonValueKind.Object ? val : default;
+                    var tasks = v.ValueKind == System.Text.Json.JsonValueKind.Object && v.TryGetProperty("tasks", out var t) ? t.GetInt32() : 0;
+                    var reason = record.TryGetProperty("reason", out var r) ? r.GetString() ?? "" : "";
+                    Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    diag {label} {record.GetProperty("kind").GetString()} {(record.TryGetProperty("step", out var st) && st.ValueKind == System.Text.Json.JsonValueKind.Number ? st.GetInt32() : 0)}: true Δ {delta:+0.000;-0.000;0.000} {action} after {tasks} tasks: {reason[..Math.Min(90, reason.Length)]}"));
+                }
+                if (record.TryGetProperty("current_hash", out var h) && h.GetString() is { } hash)
+                {
+                    current = hash;
+                }
+            }
         }
 
         /// <summary>Whether the run's first gate decision accepted (null when no candidate was gated).</summary>
@@ -198,6 +230,7 @@ namespace SkillOpt.Bench
                     "--work" => o with { Work = Value() },
                     "--keep" => o with { Keep = true },
                     "--quiet" => o with { Quiet = true },
+                    "--diagnose" => o with { Diagnose = true },
                     _ => throw new ArgumentException($"unknown option '{args[i]}'"),
                 };
             }

@@ -14,11 +14,11 @@ public sealed class ScriptedWorld
     public static readonly string[] Procedures = ["units", "percent", "rates", "steps", "format"];
     public const string HarmfulPhrase = "Skip the final check";
 
-    public ScriptedWorld(int tasks = 40) => TaskIds = Enumerable.Range(0, tasks).Select(i => $"task-{i:D2}").ToList();
+    public ScriptedWorld(int tasks = 50) => TaskIds = Enumerable.Range(0, tasks).Select(i => $"task-{i:D2}").ToList();
 
     public IReadOnlyList<string> TaskIds { get; }
 
-    public TaskSplits Splits() => new(TaskIds.Take(20).ToList(), TaskIds.Skip(20).Take(10).ToList(), TaskIds.Skip(30).ToList());
+    public TaskSplits Splits() => new(TaskIds.Take(20).ToList(), TaskIds.Skip(20).Take(20).ToList(), TaskIds.Skip(40).ToList());
 
     public static string Needed(string taskId) => Procedures[int.Parse(taskId[5..]) % Procedures.Length];
 

@@ -192,7 +192,7 @@ public class CommandTests
         Assert.Contains("null-optimizer", output.ToString(), StringComparison.Ordinal);
         output = new StringWriter();
         Assert.Equal(0, await SimLabCommand.RunAsync(["describe", "--scenario", "gsm8k"], output, TextWriter.Null));
-        Assert.Contains("tasks: 200", output.ToString(), StringComparison.Ordinal);
+        Assert.Contains("tasks: 800", output.ToString(), StringComparison.Ordinal);
         Assert.Contains("simulated", output.ToString(), StringComparison.Ordinal);
         var error = new StringWriter();
         Assert.Equal(1, await SimLabCommand.RunAsync(["serve", "--scenario", "nope"], TextWriter.Null, error));

@@ -18,10 +18,10 @@ public class ScenarioTests
     }
 
     [Fact]
-    public void Gsm8k_reads_200_real_problems_with_their_numeric_answers()
+    public void Gsm8k_reads_800_real_problems_with_their_numeric_answers()
     {
         var s = ScenarioLoader.LoadBuiltin("gsm8k");
-        Assert.Equal(200, s.ResolvedTasks.Count);
+        Assert.Equal(800, s.ResolvedTasks.Count);
         var first = s.ResolvedTasks[0];
         Assert.Equal("gsm8k-0001", first.Id);
         Assert.StartsWith("Janet", first.Question, StringComparison.Ordinal);

@@ -246,6 +246,8 @@ public static class SkillOptConfigLoader
         if (o.Gate.Alpha is <= 0 or > 0.5 || double.IsNaN(o.Gate.Alpha)) { Fail("gate.alpha", "must be in (0, 0.5]"); }
         Positive("gate.chunk_size", o.Gate.ChunkSize);
         Positive("gate.max_draws", o.Gate.MaxDraws);
+        if (o.Gate.AlternativeWinShare is <= 0.5 or >= 1 || double.IsNaN(o.Gate.AlternativeWinShare)) { Fail("gate.alternative_win_share", "must be in (0.5, 1)"); }
+        if (o.Gate.Power is <= 0 or >= 1 || double.IsNaN(o.Gate.Power)) { Fail("gate.power", "must be in (0, 1)"); }
         Positive("gate.veto_min_samples", o.Gate.VetoMinSamples);
         if (o.Gate.Prescreen.FailedTasks < 1) { Fail("gate.prescreen.failed_tasks", "must be at least 1"); }
         if (o.Gate.Prescreen.PassedTasks < 0) { Fail("gate.prescreen.passed_tasks", "must be 0 or more"); }

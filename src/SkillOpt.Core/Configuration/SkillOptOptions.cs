@@ -158,8 +158,16 @@ public sealed class GateOptions
     public double Alpha { get; set; } = 0.05;
     /// <summary>Score validation tasks in chunks and stop as soon as the verdict is decided (paired gate).</summary>
     public bool? Sequential { get; set; }
-    /// <summary>Most draws (validation samples) a promising candidate may get before the paired gate calls it inconclusive (default 3; each look tests at alpha / max_draws).</summary>
+    /// <summary>Most draws (passes over the validation split, each with its own sample index) the paired gate's SPRT may use before it calls a candidate inconclusive (default 3).</summary>
     public int MaxDraws { get; set; } = 3;
+    /// <summary>
+    /// θ₁ of the paired gate's SPRT, in (0.5, 1): the share of discordant tasks (one skill passes, the other fails) that a
+    /// candidate worth accepting wins (default 0.7, about two wins per loss). Higher stops useless candidates sooner and
+    /// needs a larger gain to accept.
+    /// </summary>
+    public double AlternativeWinShare { get; set; } = 0.7;
+    /// <summary>Power (1 − β) of the paired gate's SPRT at θ₁, in (0, 1) (default 0.8, Cohen 1988); sets the futility boundary β/(1 − α).</summary>
+    public double Power { get; set; } = 0.8;
     /// <summary>Validation tasks per chunk of sequential evaluation (default 8).</summary>
     public int ChunkSize { get; set; } = 8;
     /// <summary>Reject a candidate that fails a validation task the current skill passed reliably (paired gate).</summary>

@@ -62,23 +62,47 @@ public static class PairedStatistics
     }
 
     /// <summary>
-    /// Deterministic curtailment of the sign test: with <paramref name="wins"/> and <paramref name="losses"/> observed and at
-    /// most <paramref name="possibleWins"/> further wins and <paramref name="possibleLosses"/> further losses still possible,
-    /// returns whether the final test at level <paramref name="alpha"/> is already decided. Stopping when the final outcome
-    /// is certain leaves the test's error rates exactly those of the full-sample test (deterministic curtailment; Jennison
-    /// &amp; Turnbull, Group Sequential Methods with Applications to Clinical Trials, 2000, §10.1).
+    /// Log likelihood ratio of Wald's sequential probability ratio test (SPRT) on the discordant pairs: the share θ of
+    /// discordant pairs the candidate wins is θ₁ = <paramref name="alternative"/> (alternative) against θ₀ = 1/2 (null), so
+    /// ln Λ = wins·ln(2θ₁) + losses·ln(2(1 − θ₁)) (Wald, Sequential Tests of Statistical Hypotheses, Ann. Math. Stat. 16, 1945).
+    /// Under the null, and for any θ ≤ 1/2 (a useless or harmful candidate), Λ is a non-negative (super)martingale, so by
+    /// Ville's inequality P(Λ ever reaches 1/α) ≤ α, however often it is looked at (Ville 1939).
     /// </summary>
-    /// <returns><see langword="true"/> = significant whatever happens; <see langword="false"/> = cannot become significant; <see langword="null"/> = undecided.</returns>
-    public static bool? CurtailedSignTest(int wins, int losses, int possibleWins, int possibleLosses, double alpha)
+    /// <param name="wins">Discordant pairs in the candidate's favour (≥ 0).</param>
+    /// <param name="losses">Discordant pairs against it (≥ 0).</param>
+    /// <param name="alternative">θ₁ in (0.5, 1).</param>
+    /// <returns>ln Λ (0 when there is no discordant pair).</returns>
+    /// <exception cref="ArgumentOutOfRangeException">A count is negative or θ₁ is outside (0.5, 1).</exception>
+    public static double SprtLogLikelihoodRatio(int wins, int losses, double alternative)
     {
-        if (SignTestPValue(wins, losses + possibleLosses) <= alpha)
+        ArgumentOutOfRangeException.ThrowIfNegative(wins);
+        ArgumentOutOfRangeException.ThrowIfNegative(losses);
+        if (alternative is <= 0.5 or >= 1 || double.IsNaN(alternative))
         {
-            return true; // the worst case for the candidate is still significant (p grows with losses)
+            throw new ArgumentOutOfRangeException(nameof(alternative), alternative, "the alternative win share must be in (0.5, 1)");
         }
-        if (SignTestPValue(wins + possibleWins, losses) > alpha)
+        return wins * Math.Log(2 * alternative) + losses * Math.Log(2 * (1 - alternative));
+    }
+
+    /// <summary>
+    /// The SPRT's stopping boundaries on ln Λ: accept (the candidate is better) at ln(1/α), which keeps the false-accept
+    /// rate at most α by Ville's inequality (slightly more conservative than Wald's ln((1 − β)/α)); stop for futility at
+    /// Wald's ln(β/(1 − α)), which only ever lowers the false-accept rate and loses a true effect of θ₁ with probability about β.
+    /// </summary>
+    /// <param name="alpha">Significance level in (0, 0.5].</param>
+    /// <param name="beta">Type II error at the alternative in (0, 1) (1 − power).</param>
+    /// <returns>(Lower, Upper): the futility and acceptance boundaries.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">α or β is outside its range.</exception>
+    public static (double Lower, double Upper) SprtBoundaries(double alpha, double beta)
+    {
+        if (alpha is <= 0 or > 0.5 || double.IsNaN(alpha))
         {
-            return false; // even the best case is not significant (p shrinks with wins)
+            throw new ArgumentOutOfRangeException(nameof(alpha), alpha, "alpha must be in (0, 0.5]");
         }
-        return null;
+        if (beta is <= 0 or >= 1 || double.IsNaN(beta))
+        {
+            throw new ArgumentOutOfRangeException(nameof(beta), beta, "beta must be in (0, 1)");
+        }
+        return (Math.Log(beta / (1 - alpha)), Math.Log(1 / alpha));
     }
 }

@@ -57,7 +57,7 @@ public sealed class SkillTrainingLoop
         _optimizer = new OptimizerModel(new StructuredCaller(optimizerClient, optimizerOptions, _usage, _replyFailures), _options.Training.OptimizerConcurrency);
         var g = _options.Gate;
         _gate = gate ?? (g.Kind == "paired"
-            ? new PairedSequentialGate(g.Alpha, g.Sequential!.Value, g.ChunkSize, g.VetoRegressions!.Value, g.VetoMinSamples, g.MaxDraws)
+            ? new PairedSequentialGate(g.Alpha, g.Sequential!.Value, g.ChunkSize, g.VetoRegressions!.Value, g.VetoMinSamples, g.MaxDraws, g.AlternativeWinShare, g.Power)
             : new StrictImprovementGate());
         _cache = _options.Rollouts.Cache!.Value ? new RolloutCache(_store.Root, JsonSerializer.Serialize(_options.Models.Target, SkillOptJson.Options)) : null;
         _budget = new RunBudget(_options);
@@ -402,12 +402,13 @@ public sealed class SkillTrainingLoop
     {
         _store.SaveSkill(candidate.Hash, candidate.Text);
         AtomicFile.WriteAllText(Path.Combine(folder, "candidate_skill.md"), candidate.Text);
-        var incumbentEval = await IncumbentEvaluationAsync(state, splits, ct).ConfigureAwait(false);
+        // The paired gate measures the current skill itself, lazily and through the cache; the strict gate trusts its stored evaluation.
+        var incumbentEval = _gate is PairedSequentialGate ? new Evaluation(state.CurrentHash, 0, []) : await IncumbentEvaluationAsync(state, splits, ct).ConfigureAwait(false);
         var current = _store.ReadSkill(state.CurrentHash);
         var sw = Stopwatch.StartNew();
         var decision = await _gate.DecideAsync(new GateContext(candidate.Text, candidate.Hash, current, state.CurrentHash, incumbentEval, splits.Validation,
             (skill, hash, tasks, sample, token) => EvaluateAsync("val", skill, hash, tasks, sample, ChatStage.Validate, token), _options.Seed,
-            0, IncumbentHistory(state, splits)), ct).ConfigureAwait(false);
+            state.ValidationRound * DrawsPerRound, IncumbentHistory(state, splits)), ct).ConfigureAwait(false);
         _usage.AddWallTime(ChatStage.Validate, sw.Elapsed.TotalSeconds);
         AtomicFile.WriteJson(Path.Combine(folder, $"validation_{candidate.ShortHash}.json"), decision.Candidate);
         AtomicFile.WriteJson(Path.Combine(folder, "decision.json"), new { verdict = decision.Verdict.ToString().ToLowerInvariant(), decision.Reason, decision.CandidateScore, decision.IncumbentScore, candidate_hash = candidate.Hash });
@@ -422,6 +423,7 @@ public sealed class SkillTrainingLoop
                     IncumbentEvaluationHash = candidate.Hash,
                     IncumbentSample = decision.Candidate.SampleIndex,
                     Accepted = s.Accepted + 1,
+                    ValidationRound = s.ValidationRound + 1,
                 };
                 // paired: an accepted candidate is significantly better than the current skill, so it is the new best
                 if (_gate is PairedSequentialGate || decision.CandidateScore > s.BestScore)
@@ -655,7 +657,7 @@ public sealed class SkillTrainingLoop
         foreach (var t in splits.Validation)
         {
             var list = new List<RolloutResult>();
-            for (var sample = 0; sample < DrawsPerRound; sample++)
+            for (var sample = 0; sample < (state.ValidationRound + 1) * DrawsPerRound; sample++)
             {
                 if (_cache.Peek(state.CurrentHash, t, sample) is { IsScored: true } r)
                 {
@@ -689,9 +691,9 @@ public sealed class SkillTrainingLoop
     }
 
     /// <summary>
-    /// Validation samples a skill may be measured on: 0 … D − 1 (D = the gate's most draws). Every skill, as a candidate and
-    /// later as the current skill, is measured on these same samples, so the current skill's measurements are reused (cached)
-    /// and pooled across draws instead of being re-paid after each acceptance.
+    /// Validation samples per round (D = the paired gate's most draws; see <see cref="RunState.ValidationRound"/>). Within a
+    /// round every candidate is compared with the current skill on the same samples, so the current skill's measurements are
+    /// paid once (cached) and shared by all its challengers.
     /// </summary>
     private int DrawsPerRound => _gate is PairedSequentialGate p ? p.MaxDraws : 1;
 

@@ -92,6 +92,17 @@ public class ConfigLoaderTests
     }
 
     [Fact]
+    public void The_sequential_test_settings_are_read_and_checked()
+    {
+        var o = SkillOptConfigLoader.Parse("gate:\n  alternative_win_share: 0.8\n  power: 0.9\n", "skillopt.yaml");
+        Assert.Equal((0.8, 0.9), (o.Gate.AlternativeWinShare, o.Gate.Power));
+        var ex = Assert.Throws<SkillOptConfigException>(() => SkillOptConfigLoader.Parse("gate:\n  alternative_win_share: 0.5\n", "skillopt.yaml"));
+        Assert.Equal(("gate.alternative_win_share", 2), (ex.Key, ex.Line));
+        var ex2 = Assert.Throws<SkillOptConfigException>(() => SkillOptConfigLoader.Parse("gate:\n  power: 1\n", "skillopt.yaml"));
+        Assert.Equal(("gate.power", 2), (ex2.Key, ex2.Line));
+    }
+
+    [Fact]
     public void Malformed_yaml_and_missing_file_are_clear_errors()
     {
         var ex = Assert.Throws<SkillOptConfigException>(() => SkillOptConfigLoader.Parse("training:\n  epochs: [1\n", "skillopt.yaml"));

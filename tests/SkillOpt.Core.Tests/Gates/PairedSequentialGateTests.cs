@@ -9,6 +9,7 @@ public class PairedSequentialGateTests
     private sealed class World(Func<string, string, int, bool> passes)
     {
         public int CandidateTasks;
+        public int IncumbentTasks;
         public List<int> SamplesAsked { get; } = [];
 
         public Task<Evaluation> Evaluate(string skill, string hash, IReadOnlyList<string> tasks, int sample, CancellationToken ct)
@@ -16,6 +17,10 @@ public class PairedSequentialGateTests
             if (skill == "candidate")
             {
                 CandidateTasks += tasks.Count;
+            }
+            else
+            {
+                IncumbentTasks += tasks.Count;
             }
             SamplesAsked.Add(sample);
             return Task.FromResult(new Evaluation(hash, sample, tasks.Select(t => new RolloutResult
@@ -34,46 +39,60 @@ public class PairedSequentialGateTests
         new("candidate", "c", "incumbent", "i", new Evaluation("i", 0, []), Tasks, w.Evaluate, Seed: 3, ValidationSample: 0, IncumbentHistory: history);
 
     [Fact]
-    public async Task A_clear_improvement_is_accepted()
+    public async Task A_clear_improvement_is_accepted_before_the_whole_split_is_scored()
     {
-        // incumbent passes 20 of 40; candidate also passes 10 of the failed ones
-        var w = new World((s, t, _) => N(t) < 20 || (s == "candidate" && N(t) < 30));
+        // incumbent passes 10 of 40; the candidate passes all: every discordant pair is a win, and 9 wins give
+        // Λ = 1.4^9 = 20.7 ≥ 1/α = 20
+        var w = new World((s, t, _) => N(t) < 10 || s == "candidate");
         var d = await new PairedSequentialGate().DecideAsync(Context(w), CancellationToken.None);
         Assert.Equal(GateVerdict.Accept, d.Verdict);
-        Assert.True(d.PValue <= 0.05 / 3);
-        Assert.Equal([0], w.SamplesAsked.Distinct().ToArray()); // one draw was enough
+        Assert.True(w.CandidateTasks < 40, $"{w.CandidateTasks} tasks scored");
+        Assert.Equal(40 - w.CandidateTasks, d.TasksSkipped);
+        Assert.True(d.PValue <= 0.05);
+        Assert.Equal([0], w.SamplesAsked.Distinct().ToArray());
+        Assert.Equal(w.CandidateTasks, w.IncumbentTasks); // the current skill is measured on the same chunks only
     }
 
     [Fact]
-    public async Task A_useless_candidate_is_rejected_after_the_possible_wins_only()
+    public async Task A_harmful_candidate_is_stopped_for_futility_after_a_few_losses()
     {
-        var w = new World((_, t, _) => N(t) < 30); // identical behaviour: 10 failed tasks, no wins possible
-        var d = await new PairedSequentialGate(chunkSize: 5).DecideAsync(Context(w), CancellationToken.None);
+        // the candidate fails every task the incumbent passes: 3 losses give Λ = 0.6^3 = 0.216, 4 give 0.13 ≤ β/(1−α) = 0.21
+        var w = new World((s, t, _) => s != "candidate" && N(t) < 30);
+        var d = await new PairedSequentialGate(chunkSize: 4).DecideAsync(Context(w), CancellationToken.None);
         Assert.Equal(GateVerdict.Reject, d.Verdict);
-        // tasks the incumbent failed come first; after 5 of them without a win, even 5 more wins (p = 1/32) could not
-        // reach 0.05 / 3, so scoring stops
-        Assert.Equal(5, w.CandidateTasks);
-        Assert.Equal(35, d.TasksSkipped);
+        Assert.Contains("futile", d.Reason);
+        Assert.True(w.CandidateTasks <= 12, $"{w.CandidateTasks} tasks scored");
     }
 
     [Fact]
-    public async Task Without_sequential_evaluation_every_task_is_scored()
+    public async Task A_candidate_that_changes_no_outcome_costs_one_draw()
     {
         var w = new World((_, t, _) => N(t) < 30);
-        var d = await new PairedSequentialGate(sequential: false).DecideAsync(Context(w), CancellationToken.None);
+        var d = await new PairedSequentialGate(chunkSize: 5).DecideAsync(Context(w), CancellationToken.None);
         Assert.Equal(GateVerdict.Reject, d.Verdict);
         Assert.Equal(40, w.CandidateTasks);
+        Assert.Equal([0], w.SamplesAsked.Distinct().ToArray());
+    }
+
+    [Fact]
+    public async Task Without_sequential_evaluation_one_whole_draw_is_scored_and_sign_tested()
+    {
+        var w = new World((s, t, _) => N(t) < 30 || (s == "candidate" && N(t) < 36));
+        var d = await new PairedSequentialGate(sequential: false).DecideAsync(Context(w), CancellationToken.None);
+        Assert.Equal(GateVerdict.Accept, d.Verdict); // 6 wins, 0 losses: p = 1/64
+        Assert.Equal(40, w.CandidateTasks);
         Assert.Equal(0, d.TasksSkipped);
+        Assert.Equal(1.0 / 64, d.PValue!.Value, 12);
     }
 
     [Fact]
     public async Task A_small_consistent_gain_earns_more_draws_and_is_accepted()
     {
-        // two wins per draw: p = 0.25 after one draw, 1/64 after three (below 0.05 / 3)
+        // two wins per draw: Λ = 1.4^2 per draw, 1.4^10 = 28.9 ≥ 20 after five
         var w = new World((s, t, _) => N(t) < 30 || (s == "candidate" && N(t) < 32));
-        var d = await new PairedSequentialGate().DecideAsync(Context(w), CancellationToken.None);
+        var d = await new PairedSequentialGate(maxDraws: 5).DecideAsync(Context(w), CancellationToken.None);
         Assert.Equal(GateVerdict.Accept, d.Verdict);
-        Assert.Equal([0, 1, 2], w.SamplesAsked.Distinct().Order().ToArray());
+        Assert.Equal([0, 1, 2, 3, 4], w.SamplesAsked.Distinct().Order().ToArray());
     }
 
     [Fact]
@@ -82,6 +101,27 @@ public class PairedSequentialGateTests
         var w = new World((s, t, sample) => N(t) < 30 || (s == "candidate" && N(t) == 35 && sample == 0));
         var d = await new PairedSequentialGate(maxDraws: 1).DecideAsync(Context(w), CancellationToken.None);
         Assert.Equal(GateVerdict.Inconclusive, d.Verdict);
+    }
+
+    [Fact]
+    public async Task A_gain_too_slow_to_reach_significance_in_the_draws_left_stops_after_one_draw()
+    {
+        // one win per draw: ln Λ = ln 1.4 per draw, 3 draws would give 1.4^3 = 2.7 < 20, so no second draw is paid for
+        var w = new World((s, t, _) => N(t) < 30 || (s == "candidate" && N(t) == 35));
+        var d = await new PairedSequentialGate().DecideAsync(Context(w), CancellationToken.None);
+        Assert.Equal(GateVerdict.Inconclusive, d.Verdict);
+        Assert.Equal([0], w.SamplesAsked.Distinct().ToArray());
+        Assert.Contains("at this pace", d.Reason);
+    }
+
+    [Fact]
+    public async Task The_round_sets_the_samples_and_the_task_order()
+    {
+        var w = new World((s, t, _) => N(t) < 10 || s == "candidate");
+        var d = await new PairedSequentialGate().DecideAsync(Context(w) with { ValidationSample = 6 }, CancellationToken.None);
+        Assert.Equal(GateVerdict.Accept, d.Verdict);
+        Assert.Equal([6], w.SamplesAsked.Distinct().ToArray());
+        Assert.Equal(6, d.Candidate.SampleIndex);
     }
 
     [Fact]

@@ -31,34 +31,53 @@ public class PairedStatisticsTests
         Assert.Throws<ArgumentOutOfRangeException>(() => PairedStatistics.PairedLowerBound(d, 1.5));
     }
 
+    [Theory]
+    [InlineData(3, 1, 0.75, 0.5232481437645479)] // 3 ln 1.5 + ln 0.5
+    [InlineData(9, 0, 0.7, 3.028250129590916)]     // 9 ln 1.4
+    [InlineData(0, 4, 0.7, -2.043302495063963)]     // 4 ln 0.6
+    [InlineData(0, 0, 0.7, 0.0)]
+    public void Sprt_log_likelihood_ratio_matches_known_values(int wins, int losses, double alternative, double expected) =>
+        Assert.Equal(expected, PairedStatistics.SprtLogLikelihoodRatio(wins, losses, alternative), 10);
+
     [Fact]
-    public void Curtailment_accepts_only_when_the_worst_case_is_still_significant()
+    public void Sprt_boundaries_are_ville_and_wald()
     {
-        Assert.True(PairedStatistics.CurtailedSignTest(6, 0, possibleWins: 3, possibleLosses: 0, alpha: 0.05));   // 6-0 is p=1/64 and nothing can go against
-        Assert.Null(PairedStatistics.CurtailedSignTest(6, 0, possibleWins: 3, possibleLosses: 2, alpha: 0.05));   // 6-2 would be p=0.145
-        Assert.False(PairedStatistics.CurtailedSignTest(1, 2, possibleWins: 2, possibleLosses: 10, alpha: 0.05)); // best case 3-2: p=0.5
-        Assert.Null(PairedStatistics.CurtailedSignTest(1, 0, possibleWins: 5, possibleLosses: 0, alpha: 0.05));   // best case 6-0 could still be significant
+        var (lower, upper) = PairedStatistics.SprtBoundaries(0.05, 0.2);
+        Assert.Equal(Math.Log(20), upper, 12);
+        Assert.Equal(Math.Log(0.2 / 0.95), lower, 12);
+        Assert.Throws<ArgumentOutOfRangeException>(() => PairedStatistics.SprtBoundaries(0.6, 0.2));
+        Assert.Throws<ArgumentOutOfRangeException>(() => PairedStatistics.SprtBoundaries(0.05, 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => PairedStatistics.SprtLogLikelihoodRatio(1, 1, 0.5));
+        Assert.Throws<ArgumentOutOfRangeException>(() => PairedStatistics.SprtLogLikelihoodRatio(-1, 1, 0.7));
     }
 
     [Fact]
-    public void Curtailed_decisions_agree_with_the_full_test_on_every_completion()
+    public void Under_the_null_the_sprt_crosses_its_upper_boundary_at_most_alpha_of_the_time()
     {
-        // For small cases, enumerate every way the remaining tasks could go and check the early decision is always right.
-        for (var w = 0; w <= 6; w++)
-        for (var l = 0; l <= 3; l++)
-        for (var pw = 0; pw <= 4; pw++)
-        for (var pl = 0; pl <= 4; pl++)
+        // Exact: propagate the distribution of (wins, losses) over 400 fair discordant pairs, absorbing at either boundary.
+        var (lower, upper) = PairedStatistics.SprtBoundaries(0.05, 0.2);
+        var alive = new Dictionary<(int W, int L), double> { [(0, 0)] = 1.0 };
+        var accepted = 0.0;
+        for (var n = 0; n < 400; n++)
         {
-            var early = PairedStatistics.CurtailedSignTest(w, l, pw, pl, 0.05);
-            if (early is null)
+            var next = new Dictionary<(int W, int L), double>();
+            foreach (var ((w, l), p) in alive)
             {
-                continue;
+                foreach (var (nw, nl) in new[] { (w + 1, l), (w, l + 1) })
+                {
+                    var llr = PairedStatistics.SprtLogLikelihoodRatio(nw, nl, 0.7);
+                    if (llr >= upper)
+                    {
+                        accepted += p / 2;
+                    }
+                    else if (llr > lower)
+                    {
+                        next[(nw, nl)] = next.GetValueOrDefault((nw, nl)) + p / 2;
+                    }
+                }
             }
-            for (var addW = 0; addW <= pw; addW++)
-            for (var addL = 0; addL <= pl; addL++)
-            {
-                Assert.Equal(early.Value, PairedStatistics.SignTestPValue(w + addW, l + addL) <= 0.05);
-            }
+            alive = next;
         }
+        Assert.InRange(accepted, 0.001, 0.05);
     }
 }
