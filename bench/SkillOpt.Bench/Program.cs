@@ -261,7 +261,7 @@ namespace SkillOpt.Bench
             sb.AppendLine(o.CommandLine);
             sb.AppendLine("```");
             sb.AppendLine();
-            sb.AppendLine(string.Create(inv, $"Date: {DateTime.UtcNow:yyyy-MM-dd} (UTC). Seeds {o.FirstSeed}–{o.FirstSeed + o.Seeds - 1} (the seed is both the run seed and the SimLab scenario seed, so each seed is a different noise draw and task split). Splits per run: {o.Train} train / {o.Val} validation / {o.Test} test tasks drawn from the scenario by seed (scaled down proportionally for scenarios with fewer tasks). Total wall time {seconds:0} s on {Environment.ProcessorCount} cores."));
+            sb.AppendLine(string.Create(inv, $"Date: {DateTime.UtcNow:yyyy-MM-dd} (UTC). Seeds {o.FirstSeed}–{o.FirstSeed + o.Seeds - 1} (the seed is both the run seed and the SimLab scenario seed, so each seed is a different noise draw and task split). Splits per run: {o.Train} train / {o.Val} validation / {o.Test} test tasks drawn from the scenario by seed (scaled down proportionally for scenarios with fewer tasks); batch {o.Batch}, so one validation of the whole split costs {o.Val / (double)Math.Max(1, o.Batch):0.#}× a step's rollouts (the reference's default 400/200 split with batch 40: 5×). Total wall time {seconds:0} s on {Environment.ProcessorCount} cores."));
             sb.AppendLine();
             sb.AppendLine("Training configuration (besides `preset` and `seed`, everything else is the preset's default):");
             sb.AppendLine();
@@ -284,6 +284,7 @@ namespace SkillOpt.Bench
                     $"| {g.Key.Scenario} | {g.Key.Preset} | {rs.Count} | {string.Join(", ", rs.Select(r => r.Splits).Distinct())} | {M(rs, r => r.TargetCalls, "0")} | {M(rs, r => r.OptimizerCalls, "0")} | {Mean(rs, r => r.PromptTokens):0} / {Mean(rs, r => r.CompletionTokens):0} | {M(rs, r => r.Seconds, "0.0")} | {Mean(rs, r => r.InitialVal):0.000} → {M(rs, r => r.BestVal, "0.000")} | {Mean(rs, r => r.InitialTest ?? 0):0.000} → {M(rs, r => r.BestTest ?? 0, "0.000")} | {Mean(rs, r => r.ExpectedInitialTest):0.000} → {M(rs, r => r.ExpectedBestTest, "0.000")} | {M(rs, r => r.Accepted, "0.00")} | {M(rs, r => r.Rejected, "0.00")} | {M(rs, r => r.Inconclusive, "0.00")} | {rate} | {first} | {M(rs, r => r.BestSkillTokens, "0")} |"));
             }
             sb.AppendLine();
+            Compare(sb, results);
             sb.AppendLine("Per-seed results:");
             sb.AppendLine();
             sb.AppendLine("| scenario | preset | seed | val initial → best | test initial → best | E[test] initial → best | accepted / rejected / inconclusive | target + optimizer calls | wall s |");
@@ -296,6 +297,52 @@ namespace SkillOpt.Bench
             sb.AppendLine();
             sb.AppendLine("*Simulated with SimLab; not model results.*");
             return sb.ToString();
+        }
+
+        /// <summary>
+        /// The default preset against classic per scenario, over the seeds both ran: change in mean target calls (and the seeds
+        /// where default used fewer), mean test and E[test] differences with a paired 95% t interval over seeds, and accept rates.
+        /// </summary>
+        private static void Compare(StringBuilder sb, List<RunResult> results)
+        {
+            var inv = CultureInfo.InvariantCulture;
+            var scenarios = results.Select(r => r.Scenario).Distinct().ToList();
+            var rows = new List<string>();
+            foreach (var scenario in scenarios)
+            {
+                var classic = results.Where(r => r.Scenario == scenario && r.Preset == "classic").ToDictionary(r => r.Seed);
+                var paired = results.Where(r => r.Scenario == scenario && r.Preset == "default" && classic.ContainsKey(r.Seed)).Select(r => (C: classic[r.Seed], D: r)).ToList();
+                if (paired.Count == 0)
+                {
+                    continue;
+                }
+                var cCalls = paired.Average(p => (double)p.C.TargetCalls);
+                var dCalls = paired.Average(p => (double)p.D.TargetCalls);
+                var fewer = paired.Count(p => p.D.TargetCalls < p.C.TargetCalls);
+                string Diff(Func<RunResult, double> f)
+                {
+                    var d = paired.Select(p => f(p.D) - f(p.C)).ToList();
+                    var m = d.Average();
+                    var half = d.Count < 2 ? 0 : MathNet.Numerics.Distributions.StudentT.InvCDF(0, 1, d.Count - 1, 0.975) * Math.Sqrt(d.Sum(x => (x - m) * (x - m)) / (d.Count - 1) / d.Count);
+                    return string.Create(inv, $"{paired.Average(p => f(p.C)):0.000} → {paired.Average(p => f(p.D)):0.000} ({m:+0.000;-0.000;0.000}, 95% CI [{m - half:+0.000;-0.000;0.000}, {m + half:+0.000;-0.000;0.000}])");
+                }
+                string Rate(Func<(RunResult C, RunResult D), RunResult> pick)
+                {
+                    var gated = paired.Sum(p => pick(p).Accepted + pick(p).Rejected + pick(p).Inconclusive);
+                    return gated == 0 ? "n/a" : string.Create(inv, $"{(double)paired.Sum(p => pick(p).Accepted) / gated:0.000}");
+                }
+                rows.Add(string.Create(inv, $"| {scenario} | {paired.Count} | {cCalls:0} → {dCalls:0} ({(dCalls - cCalls) / cCalls:+0%;-0%}; fewer in {fewer}/{paired.Count} seeds) | {Diff(r => r.BestTest ?? 0)} | {Diff(r => r.ExpectedBestTest)} | {Rate(p => p.C)} → {Rate(p => p.D)} |"));
+            }
+            if (rows.Count == 0)
+            {
+                return;
+            }
+            sb.AppendLine("Default against classic (same seeds, so the same task splits and SimLab noise draws; differences are default − classic, with a paired 95% t interval over seeds):");
+            sb.AppendLine();
+            sb.AppendLine("| scenario | seeds | target calls classic → default | test score of the best skill | E[test] of the best skill | accept rate (false-accept on null) |");
+            sb.AppendLine("|---|---|---|---|---|---|");
+            rows.ForEach(r => sb.AppendLine(r));
+            sb.AppendLine();
         }
 
         private static double Mean(List<RunResult> rs, Func<RunResult, double> f) => rs.Count == 0 ? 0 : rs.Average(f);
