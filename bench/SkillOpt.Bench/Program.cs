@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
@@ -43,19 +44,15 @@ namespace SkillOpt.Bench
 
     internal static class Bench
     {
-        public static async Task<int> RunAsync(string[] args)
+        public static Task<int> RunAsync(string[] args)
         {
-            BenchOptions o;
-            try
-            {
-                o = Parse(args);
-            }
-            catch (ArgumentException ex)
-            {
-                Console.Error.WriteLine("error: " + ex.Message);
-                Console.Error.WriteLine("usage: SkillOpt.Bench [--scenario gsm8k,null-optimizer] [--preset classic|default[,..]] [--seeds 20] [--first-seed 1] [--train 40] [--val 40] [--test 40] [--epochs 2] [--batch 20] [--minibatch 8] [--slow-update-sample 10] [--concurrency 8] [--out docs/benchmarks.md] [--work DIR] [--keep] [--quiet] [--diagnose]");
-                return 2;
-            }
+            var root = Command();
+            root.SetAction((parse, _) => RunAsync(Options(parse, args)));
+            return root.Parse(args).InvokeAsync();
+        }
+
+        private static async Task<int> RunAsync(BenchOptions o)
+        {
             var work = o.Work ?? Path.Combine(Path.GetTempPath(), "skillopt-bench-" + Guid.NewGuid().ToString("N")[..8]);
             Directory.CreateDirectory(work);
             Console.Error.WriteLine($"SkillOpt.Bench: SIMULATED models (SimLab); runs in {work}");
@@ -204,44 +201,83 @@ namespace SkillOpt.Bench
             return new TaskSplits(ordered.Take(train).ToList(), ordered.Skip(train).Take(val).ToList(), ordered.Skip(train + val).Take(test).ToList());
         }
 
-        private static BenchOptions Parse(string[] args)
+        private static readonly Option<string> ScenarioOption = new("--scenario") { Description = "Comma-separated SimLab scenarios.", DefaultValueFactory = _ => "gsm8k,null-optimizer" };
+        private static readonly Option<string> PresetOption = new("--preset") { Description = "Comma-separated presets: classic, default.", DefaultValueFactory = _ => "classic,default" };
+        private static readonly Option<int> SeedsOption = Count("--seeds", "Seeds per (scenario, preset).", 20);
+        private static readonly Option<int> FirstSeedOption = Count("--first-seed", "First seed.", 1);
+        private static readonly Option<int> TrainOption = Count("--train", "Training tasks per run.", 80);
+        private static readonly Option<int> ValOption = Count("--val", "Validation tasks per run.", 40);
+        private static readonly Option<int> TestOption = Count("--test", "Test tasks per run.", 80);
+        private static readonly Option<int?> TasksOption = new("--tasks") { Description = "Total tasks, split 40/30/30 into train/validation/test (overrides --train/--val/--test)." };
+        private static readonly Option<int> EpochsOption = Count("--epochs", "Epochs.", 4);
+        private static readonly Option<int> BatchOption = Count("--batch", "Training tasks per step.", 20);
+        private static readonly Option<int> MinibatchOption = Count("--minibatch", "Trajectories per reflection call.", 8);
+        private static readonly Option<int> SlowUpdateOption = Count("--slow-update-sample", "Training tasks of the slow update.", 20);
+        private static readonly Option<int> ConcurrencyOption = Count("--concurrency", "Target calls side by side.", 8);
+        private static readonly Option<string?> OutOption = new("--out") { Description = "Markdown file to write the report to." };
+        private static readonly Option<string?> WorkOption = new("--work") { Description = "Folder for the run folders (kept)." };
+        private static readonly Option<bool> KeepOption = new("--keep") { Description = "Keep the temporary run folders." };
+        private static readonly Option<bool> QuietOption = new("--quiet") { Description = "Less progress output." };
+        private static readonly Option<bool> DiagnoseOption = new("--diagnose") { Description = "Print every gated candidate with its true effect (SimLab's oracle) beside the gate's verdict." };
+
+        private static Option<int> Count(string name, string description, int defaultValue)
         {
-            var o = new BenchOptions { CommandLine = "dotnet run -c Release --project bench/SkillOpt.Bench --" + string.Concat(args.Select(a => " " + (a.Contains(' ', StringComparison.Ordinal) ? $"\"{a}\"" : a))) };
-            for (var i = 0; i < args.Length; i++)
+            var option = new Option<int>(name) { Description = description, DefaultValueFactory = _ => defaultValue };
+            option.Validators.Add(r =>
             {
-                string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
-                int Int() => int.TryParse(Value(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) && v >= 0 ? v : throw new ArgumentException($"{args[i]} needs a non-negative integer");
-                o = args[i] switch
+                if (r.GetValueOrDefault<int>() < 0)
                 {
-                    "--scenario" => o with { Scenarios = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList() },
-                    "--preset" => o with { Presets = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList() },
-                    "--seeds" => o with { Seeds = Int() },
-                    "--first-seed" => o with { FirstSeed = Int() },
-                    "--train" => o with { Train = Int() },
-                    "--val" => o with { Val = Int() },
-                    "--test" => o with { Test = Int() },
-                    "--tasks" => Tasks(o, Int()),
-                    "--epochs" => o with { Epochs = Int() },
-                    "--batch" => o with { Batch = Int() },
-                    "--minibatch" => o with { Minibatch = Int() },
-                    "--slow-update-sample" => o with { SlowUpdateSample = Int() },
-                    "--concurrency" => o with { Concurrency = Int() },
-                    "--out" => o with { Out = Value() },
-                    "--work" => o with { Work = Value() },
-                    "--keep" => o with { Keep = true },
-                    "--quiet" => o with { Quiet = true },
-                    "--diagnose" => o with { Diagnose = true },
-                    _ => throw new ArgumentException($"unknown option '{args[i]}'"),
-                };
-            }
-            foreach (var p in o.Presets.Where(p => p is not ("classic" or "default")))
-            {
-                throw new ArgumentException($"unknown preset '{p}' (classic, default)");
-            }
-            return o;
+                    r.AddError($"{name} needs a non-negative integer");
+                }
+            });
+            return option;
         }
 
-        private static BenchOptions Tasks(BenchOptions o, int n) => o with { Train = n * 2 / 5, Val = n * 3 / 10, Test = n - n * 2 / 5 - n * 3 / 10 };
+        private static RootCommand Command()
+        {
+            var root = new RootCommand("SkillOpt.Bench: full trainings against SimLab (SIMULATED target and optimizer models), N seeds per (scenario, preset).");
+            foreach (var option in new Option[] { ScenarioOption, PresetOption, SeedsOption, FirstSeedOption, TrainOption, ValOption, TestOption, TasksOption, EpochsOption, BatchOption,
+                MinibatchOption, SlowUpdateOption, ConcurrencyOption, OutOption, WorkOption, KeepOption, QuietOption, DiagnoseOption })
+            {
+                root.Options.Add(option);
+            }
+            root.Validators.Add(r =>
+            {
+                foreach (var p in List(r.GetValue(PresetOption)).Where(p => p is not ("classic" or "default")))
+                {
+                    r.AddError($"unknown preset '{p}' (classic, default)");
+                }
+            });
+            return root;
+        }
+
+        private static List<string> List(string? value) => (value ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
+
+        private static BenchOptions Options(ParseResult p, string[] args)
+        {
+            var o = new BenchOptions
+            {
+                Scenarios = List(p.GetValue(ScenarioOption)),
+                Presets = List(p.GetValue(PresetOption)),
+                Seeds = p.GetValue(SeedsOption),
+                FirstSeed = p.GetValue(FirstSeedOption),
+                Train = p.GetValue(TrainOption),
+                Val = p.GetValue(ValOption),
+                Test = p.GetValue(TestOption),
+                Epochs = p.GetValue(EpochsOption),
+                Batch = p.GetValue(BatchOption),
+                Minibatch = p.GetValue(MinibatchOption),
+                SlowUpdateSample = p.GetValue(SlowUpdateOption),
+                Concurrency = p.GetValue(ConcurrencyOption),
+                Out = p.GetValue(OutOption),
+                Work = p.GetValue(WorkOption),
+                Keep = p.GetValue(KeepOption),
+                Quiet = p.GetValue(QuietOption),
+                Diagnose = p.GetValue(DiagnoseOption),
+                CommandLine = "dotnet run -c Release --project bench/SkillOpt.Bench --" + string.Concat(args.Select(a => " " + (a.Contains(' ', StringComparison.Ordinal) ? $"\"{a}\"" : a))),
+            };
+            return p.GetValue(TasksOption) is { } n ? o with { Train = n * 2 / 5, Val = n * 3 / 10, Test = n - n * 2 / 5 - n * 3 / 10 } : o;
+        }
 
         // ------------------------------------------------------------------ report
 
