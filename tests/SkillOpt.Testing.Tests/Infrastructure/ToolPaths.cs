@@ -5,6 +5,8 @@ using System.Runtime.InteropServices;
 using System.Text;
 using SkillOpt.Trainer.Verifiers;
 
+using SkillOpt.Tests.Shared;
+
 namespace SkillOpt.Testing.Tests.Infrastructure;
 
 /// <summary>The built sample verifier and trainer (paths embedded by the test project at build time).</summary>
@@ -106,16 +108,7 @@ public static class Tool
     }
 
     /// <summary>Sends SIGINT (Ctrl+C) to a process (Linux and macOS).</summary>
-    public static void Interrupt(Process process)
-    {
-        if (sys_kill(process.Id, 2) != 0)
-        {
-            throw new InvalidOperationException($"kill(SIGINT) failed: {Marshal.GetLastPInvokeError()}");
-        }
-    }
-
-    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static extern int sys_kill(int pid, int signal);
+    public static void Interrupt(Process process) => Signals.Interrupt(process);
 }
 
 /// <summary>A temporary folder deleted at the end of the test.</summary>
