@@ -16,26 +16,27 @@ return await SkillOpt.Bench.Bench.RunAsync(args);
 
 namespace SkillOpt.Bench
 {
+    /// <summary>The parsed command line (defaults live on the options in <c>Bench</c>).</summary>
     internal sealed record BenchOptions
     {
-        public List<string> Scenarios { get; init; } = ["gsm8k", "null-optimizer"];
-        public List<string> Presets { get; init; } = ["classic", "default"];
-        public int Seeds { get; init; } = 20;
-        public int FirstSeed { get; init; } = 1;
-        public int Train { get; init; } = 80;
-        public int Val { get; init; } = 40;
-        public int Test { get; init; } = 80;
-        public int Epochs { get; init; } = 4;
-        public int Batch { get; init; } = 20;
-        public int Minibatch { get; init; } = 8;
-        public int SlowUpdateSample { get; init; } = 20;
-        public int Concurrency { get; init; } = 8;
+        public required List<string> Scenarios { get; init; }
+        public required List<string> Presets { get; init; }
+        public required int Seeds { get; init; }
+        public required int FirstSeed { get; init; }
+        public required int Train { get; init; }
+        public required int Val { get; init; }
+        public required int Test { get; init; }
+        public required int Epochs { get; init; }
+        public required int Batch { get; init; }
+        public required int Minibatch { get; init; }
+        public required int SlowUpdateSample { get; init; }
+        public required int Concurrency { get; init; }
         public string? Out { get; init; }
         public string? Work { get; init; }
         public bool Keep { get; init; }
         public bool Quiet { get; init; }
         public bool Diagnose { get; init; }
-        public string CommandLine { get; init; } = "";
+        public required string CommandLine { get; init; }
     }
 
     internal sealed record RunResult(string Scenario, string Preset, int Seed, double Seconds, long TargetCalls, long OptimizerCalls, long PromptTokens, long CompletionTokens,

@@ -36,6 +36,7 @@ namespace SkillOpt.Core.Gates;
 /// <param name="maxDraws">Most draws (samples) of the validation split per candidate, 1 or more.</param>
 /// <param name="alternative">θ₁ of the SPRT in (0.5, 1): the share of discordant pairs a candidate worth accepting wins (default 0.7).</param>
 /// <param name="power">1 − β of the SPRT in (0, 1) (default 0.8, the conventional power of Cohen 1988).</param>
+/// <exception cref="ArgumentOutOfRangeException">On construction: α outside (0, 0.5], power outside (0, 1) or θ₁ outside (0.5, 1).</exception>
 public sealed class PairedSequentialGate(double alpha = 0.05, bool sequential = true, int chunkSize = 8, bool vetoRegressions = true, int vetoMinSamples = 3,
     int maxDraws = 3, double alternative = 0.7, double power = 0.8) : IValidationGate
 {
@@ -43,6 +44,10 @@ public sealed class PairedSequentialGate(double alpha = 0.05, bool sequential = 
     public const int VetoRecheckSampleOffset = 1_000_000;
 
     private readonly (double Lower, double Upper) _bounds = PairedStatistics.SprtBoundaries(alpha, 1 - power);
+
+    private readonly double _alternative = alternative is > 0.5 and < 1
+        ? alternative
+        : throw new ArgumentOutOfRangeException(nameof(alternative), alternative, "the alternative win share must be in (0.5, 1)");
 
     /// <inheritdoc />
     public string Name => "paired";
@@ -53,7 +58,6 @@ public sealed class PairedSequentialGate(double alpha = 0.05, bool sequential = 
     /// <inheritdoc />
     public async Task<GateDecision> DecideAsync(GateContext context, CancellationToken cancellationToken)
     {
-        PairedStatistics.SprtLogLikelihoodRatio(0, 0, alternative); // validates θ₁
         var history = context.IncumbentHistory ?? new Dictionary<string, IReadOnlyList<RolloutResult>>();
         bool Reliable(string task) => history.TryGetValue(task, out var h) && h.Count >= vetoMinSamples && h.All(r => r.Outcome == TaskOutcome.Passed);
         var candidateResults = new List<RolloutResult>();
@@ -97,7 +101,7 @@ public sealed class PairedSequentialGate(double alpha = 0.05, bool sequential = 
                 {
                     continue;
                 }
-                llr = PairedStatistics.SprtLogLikelihoodRatio(wins, losses, alternative);
+                llr = PairedStatistics.SprtLogLikelihoodRatio(wins, losses, _alternative);
                 maxLlr = Math.Max(maxLlr, llr);
                 if (llr >= _bounds.Upper)
                 {
@@ -106,7 +110,7 @@ public sealed class PairedSequentialGate(double alpha = 0.05, bool sequential = 
                 }
                 if (llr <= _bounds.Lower)
                 {
-                    return Decide(GateVerdict.Reject, Describe($"Λ = {Math.Exp(llr):0.###} ≤ β/(1−α) = {Math.Exp(_bounds.Lower):0.###}: futile (a gain of θ₁ = {alternative} is unlikely)", wins, losses, pairs.Count, draw + 1),
+                    return Decide(GateVerdict.Reject, Describe($"Λ = {Math.Exp(llr):0.###} ≤ β/(1−α) = {Math.Exp(_bounds.Lower):0.###}: futile (a gain of θ₁ = {_alternative} is unlikely)", wins, losses, pairs.Count, draw + 1),
                         context, candidateResults, pairs, AnytimeP(maxLlr));
                 }
             }
@@ -166,8 +170,8 @@ public sealed class PairedSequentialGate(double alpha = 0.05, bool sequential = 
         return false;
     }
 
-    private static string Describe(string verdict, int wins, int losses, int pairs, int draws) =>
-        string.Create(CultureInfo.InvariantCulture, $"SPRT over {pairs} paired tasks ({draws} draw(s)): {wins} wins, {losses} losses; {verdict}");
+    private static string Describe(FormattableString verdict, int wins, int losses, int pairs, int draws) =>
+        string.Create(CultureInfo.InvariantCulture, $"SPRT over {pairs} paired tasks ({draws} draw(s)): {wins} wins, {losses} losses; {verdict.ToString(CultureInfo.InvariantCulture)}");
 
     private static GateDecision Decide(GateVerdict verdict, string reason, GateContext context, List<RolloutResult> candidate,
         List<(RolloutResult Candidate, RolloutResult Incumbent)> pairs, double? p)
@@ -179,5 +183,5 @@ public sealed class PairedSequentialGate(double alpha = 0.05, bool sequential = 
     }
 
     private static string Key(int seed, int sample, string task) =>
-        Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes($"{seed}|val-order|{sample}|{task}")));
+        Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{seed}|val-order|{sample}|{task}"))));
 }

@@ -98,11 +98,6 @@ public sealed record RunState
     public double BestScore { get; init; }
     /// <summary>Sample index of the incumbent's stored validation (the evaluation file holds its per-task results).</summary>
     public int IncumbentSample { get; init; }
-    /// <summary>
-    /// Validation round of the paired gate: 0 for the initial skill, one more after each acceptance. Round r compares on
-    /// samples r·D … r·D + D − 1 (D = most draws), so the current skill is never judged on the draws that got it accepted.
-    /// </summary>
-    public int ValidationRound { get; init; }
     /// <summary>Hash of the skill whose validation is the incumbent's evidence (differs from <see cref="CurrentHash"/> after an ungated classic slow update).</summary>
     public required string IncumbentEvaluationHash { get; init; }
     /// <summary>Skill hash at the end of each finished epoch (index 0 = before epoch 1).</summary>
@@ -111,7 +106,7 @@ public sealed record RunState
     public string MetaAdvice { get; init; } = "";
     /// <summary>Skill versions written (skills/skill_vNNNN.md).</summary>
     public int SkillVersion { get; init; }
-    /// <summary>Accepted candidates so far.</summary>
+    /// <summary>Accepted candidates so far; also the paired gate's validation round (see <c>SkillTrainingLoop</c>).</summary>
     public int Accepted { get; init; }
     /// <summary>Rejected candidates so far.</summary>
     public int Rejected { get; init; }

@@ -408,7 +408,7 @@ public sealed class SkillTrainingLoop
         var sw = Stopwatch.StartNew();
         var decision = await _gate.DecideAsync(new GateContext(candidate.Text, candidate.Hash, current, state.CurrentHash, incumbentEval, splits.Validation,
             (skill, hash, tasks, sample, token) => EvaluateAsync("val", skill, hash, tasks, sample, ChatStage.Validate, token), _options.Seed,
-            state.ValidationRound * DrawsPerRound, IncumbentHistory(state, splits)), ct).ConfigureAwait(false);
+            FirstValidationSample(state), IncumbentHistory(state, splits)), ct).ConfigureAwait(false);
         _usage.AddWallTime(ChatStage.Validate, sw.Elapsed.TotalSeconds);
         AtomicFile.WriteJson(Path.Combine(folder, $"validation_{candidate.ShortHash}.json"), decision.Candidate);
         AtomicFile.WriteJson(Path.Combine(folder, "decision.json"), new { verdict = decision.Verdict.ToString().ToLowerInvariant(), decision.Reason, decision.CandidateScore, decision.IncumbentScore, candidate_hash = candidate.Hash });
@@ -423,7 +423,6 @@ public sealed class SkillTrainingLoop
                     IncumbentEvaluationHash = candidate.Hash,
                     IncumbentSample = decision.Candidate.SampleIndex,
                     Accepted = s.Accepted + 1,
-                    ValidationRound = s.ValidationRound + 1,
                 };
                 // paired: an accepted candidate is significantly better than the current skill, so it is the new best
                 if (_gate is PairedSequentialGate || decision.CandidateScore > s.BestScore)
@@ -657,7 +656,8 @@ public sealed class SkillTrainingLoop
         foreach (var t in splits.Validation)
         {
             var list = new List<RolloutResult>();
-            for (var sample = 0; sample < (state.ValidationRound + 1) * DrawsPerRound; sample++)
+            // the current skill can only have been measured in this round and, as a candidate, in the previous one
+            for (var sample = Math.Max(0, FirstValidationSample(state) - DrawsPerRound); sample < FirstValidationSample(state) + DrawsPerRound; sample++)
             {
                 if (_cache.Peek(state.CurrentHash, t, sample) is { IsScored: true } r)
                 {
@@ -690,12 +690,16 @@ public sealed class SkillTrainingLoop
         return state with { BudgetWarnings = warnings };
     }
 
-    /// <summary>
-    /// Validation samples per round (D = the paired gate's most draws; see <see cref="RunState.ValidationRound"/>). Within a
-    /// round every candidate is compared with the current skill on the same samples, so the current skill's measurements are
-    /// paid once (cached) and shared by all its challengers.
-    /// </summary>
+    /// <summary>Validation samples per round: the paired gate's most draws D (1 for the strict gate).</summary>
     private int DrawsPerRound => _gate is PairedSequentialGate p ? p.MaxDraws : 1;
+
+    /// <summary>
+    /// First sample index of the current validation round. A round lasts from one acceptance to the next (round r = r
+    /// accepted candidates so far) and uses samples r·D … r·D + D − 1: within it every candidate is compared with the current
+    /// skill on the same samples, so the current skill's measurements are paid once (cached) and shared by all its
+    /// challengers, and the next round's fresh samples keep the new current skill from being judged on the draws that got it accepted.
+    /// </summary>
+    private int FirstValidationSample(RunState state) => state.Accepted * DrawsPerRound;
 
     private string LiteralsPath => Path.Combine(_store.Root, "verifier_literals.json");
 

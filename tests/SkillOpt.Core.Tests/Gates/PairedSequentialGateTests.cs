@@ -115,7 +115,7 @@ public class PairedSequentialGateTests
     }
 
     [Fact]
-    public async Task The_round_sets_the_samples_and_the_task_order()
+    public async Task The_round_sets_the_sample_indices()
     {
         var w = new World((s, t, _) => N(t) < 10 || s == "candidate");
         var d = await new PairedSequentialGate().DecideAsync(Context(w) with { ValidationSample = 6 }, CancellationToken.None);
