@@ -9,6 +9,7 @@ using SkillOpt.Core.Rollouts;
 using SkillOpt.Core.Training;
 using SkillOpt.Providers;
 using SkillOpt.SimLab;
+using YamlDotNet.RepresentationModel;
 
 // SkillOpt.Bench: full SkillOpt.Core trainings against SimLab (SIMULATED target and optimizer models, in process, over
 // HTTP through the real OpenAI adapter of SkillOpt.Providers), N seeds per (scenario, preset). All numbers are simulated.
@@ -36,6 +37,7 @@ namespace SkillOpt.Bench
         public bool Keep { get; init; }
         public bool Quiet { get; init; }
         public bool Diagnose { get; init; }
+        public IReadOnlyList<string> Settings { get; init; } = [];
         public required string CommandLine { get; init; }
     }
 
@@ -88,19 +90,47 @@ namespace SkillOpt.Bench
             return 0;
         }
 
-        internal static string ConfigYaml(BenchOptions o, string preset, int seed) => string.Create(CultureInfo.InvariantCulture, $"""
-            preset: {preset}
-            seed: {seed}
-            training:
-              epochs: {o.Epochs}
-              batch_size: {o.Batch}
-              minibatch_size: {o.Minibatch}
-              optimizer_concurrency: 4
-              slow_update:
-                sample_size: {o.SlowUpdateSample}
-            rollouts:
-              concurrency: {o.Concurrency}
-            """);
+        internal static string ConfigYaml(BenchOptions o, string preset, int seed)
+        {
+            var yaml = string.Create(CultureInfo.InvariantCulture, $"""
+                preset: {preset}
+                seed: {seed}
+                training:
+                  epochs: {o.Epochs}
+                  batch_size: {o.Batch}
+                  minibatch_size: {o.Minibatch}
+                  optimizer_concurrency: 4
+                  slow_update:
+                    sample_size: {o.SlowUpdateSample}
+                rollouts:
+                  concurrency: {o.Concurrency}
+                """);
+            if (o.Settings.Count == 0)
+            {
+                return yaml;
+            }
+            var stream = new YamlStream();
+            stream.Load(new StringReader(yaml));
+            var root = (YamlMappingNode)stream.Documents[0].RootNode;
+            foreach (var setting in o.Settings)
+            {
+                var eq = setting.IndexOf('=', StringComparison.Ordinal);
+                var keys = setting[..eq].Split('.');
+                var node = root;
+                foreach (var key in keys[..^1])
+                {
+                    if (!node.Children.TryGetValue(key, out var child))
+                    {
+                        node.Add(key, child = new YamlMappingNode());
+                    }
+                    node = (YamlMappingNode)child;
+                }
+                node.Children[new YamlScalarNode(keys[^1])] = new YamlScalarNode(setting[(eq + 1)..]);
+            }
+            var writer = new StringWriter(CultureInfo.InvariantCulture);
+            stream.Save(writer, assignAnchors: false);
+            return writer.ToString().Replace("...", "", StringComparison.Ordinal).TrimEnd();
+        }
 
         private static async Task<RunResult> RunOneAsync(BenchOptions o, string scenarioName, string preset, int seed, string folder)
         {
@@ -220,6 +250,23 @@ namespace SkillOpt.Bench
         private static readonly Option<bool> KeepOption = new("--keep") { Description = "Keep the temporary run folders." };
         private static readonly Option<bool> QuietOption = new("--quiet") { Description = "Less progress output." };
         private static readonly Option<bool> DiagnoseOption = new("--diagnose") { Description = "Print every gated candidate with its true effect (SimLab's oracle) beside the gate's verdict." };
+        private static readonly Option<string[]> SetOption = SetSettings();
+
+        private static Option<string[]> SetSettings()
+        {
+            var option = new Option<string[]>("--set") { Description = "A skillopt.yaml setting for every run, as dotted.key=value (repeatable), e.g. training.early_stopping.patience=20.", Arity = ArgumentArity.ZeroOrMore };
+            option.Validators.Add(r =>
+            {
+                foreach (var s in r.GetValueOrDefault<string[]>() ?? [])
+                {
+                    if (s.IndexOf('=', StringComparison.Ordinal) is <= 0 || s.Split('=')[0].Split('.').Any(k => k.Length == 0))
+                    {
+                        r.AddError($"--set needs dotted.key=value, got '{s}'");
+                    }
+                }
+            });
+            return option;
+        }
 
         private static Option<int> Count(string name, string description, int defaultValue)
         {
@@ -238,7 +285,7 @@ namespace SkillOpt.Bench
         {
             var root = new RootCommand("SkillOpt.Bench: full trainings against SimLab (SIMULATED target and optimizer models), N seeds per (scenario, preset).");
             foreach (var option in new Option[] { ScenarioOption, PresetOption, SeedsOption, FirstSeedOption, TrainOption, ValOption, TestOption, TasksOption, EpochsOption, BatchOption,
-                MinibatchOption, SlowUpdateOption, ConcurrencyOption, OutOption, WorkOption, KeepOption, QuietOption, DiagnoseOption })
+                MinibatchOption, SlowUpdateOption, ConcurrencyOption, OutOption, WorkOption, KeepOption, QuietOption, DiagnoseOption, SetOption })
             {
                 root.Options.Add(option);
             }
@@ -275,6 +322,7 @@ namespace SkillOpt.Bench
                 Keep = p.GetValue(KeepOption),
                 Quiet = p.GetValue(QuietOption),
                 Diagnose = p.GetValue(DiagnoseOption),
+                Settings = p.GetValue(SetOption) ?? [],
                 CommandLine = "dotnet run -c Release --project bench/SkillOpt.Bench --" + string.Concat(args.Select(a => " " + (a.Contains(' ', StringComparison.Ordinal) ? $"\"{a}\"" : a))),
             };
             return p.GetValue(TasksOption) is { } n ? o with { Train = n * 2 / 5, Val = n * 3 / 10, Test = n - n * 2 / 5 - n * 3 / 10 } : o;

@@ -56,6 +56,8 @@ public sealed class SkillOptOptions
         Training.RejectedEdits.Scope ??= classic ? "epoch" : "run";
         Training.RejectedEdits.Enforce ??= !classic;
         Training.SlowUpdate.Gated ??= !classic;
+        Training.SlowUpdate.ReuseStepRollouts ??= !classic;
+        Training.EarlyStopping.Patience ??= classic ? 0 : 10;
         Training.MetaSkill.InLastEpoch ??= classic;
         return this;
     }
@@ -89,6 +91,26 @@ public sealed class TrainingOptions
     public MetaSkillOptions MetaSkill { get; set; } = new();
     /// <summary>The rejected-edit buffer.</summary>
     public RejectedEditOptions RejectedEdits { get; set; } = new();
+    /// <summary>Ending the run before its last epoch when it stops improving.</summary>
+    public EarlyStoppingOptions EarlyStopping { get; set; } = new();
+}
+
+/// <summary>
+/// The <c>training.early_stopping</c> section: after <see cref="Patience"/> steps in a row without an accepted edit the run
+/// skips its remaining steps, slow updates and meta skills and goes straight to the test split. The rule is Keras'
+/// <c>EarlyStopping(patience)</c> and Lightning's <c>EarlyStopping</c>, counted in validation checks (steps) with
+/// "improvement" meaning an accepted edit; the test split, the summary and <c>best_skill.md</c> are written as for a run
+/// that went through every step, and <see cref="Runs.RunSummary.EarlyStopping"/> says what was skipped.
+/// </summary>
+public sealed class EarlyStoppingOptions
+{
+    /// <summary>
+    /// Steps in a row without an accepted edit after which training stops (0 = never). An accepted slow update resets the
+    /// count; a step whose candidate was inconclusive, rejected or never built counts. Checked after every step and slow
+    /// update. Default preset 10 — one epoch of the reference's run (400 train tasks, batch 40) —; classic 0: the reference
+    /// always runs every epoch.
+    /// </summary>
+    public int? Patience { get; set; }
 }
 
 /// <summary>The <c>training.learning_rate</c> section: most edits per step, scheduled from <see cref="Max"/> to <see cref="Min"/>.</summary>
@@ -113,6 +135,13 @@ public sealed class SlowUpdateOptions
     public int MaxWords { get; set; } = 150;
     /// <summary>Whether the guidance must pass the validation gate (default preset: yes; classic: no, as the reference).</summary>
     public bool? Gated { get; set; }
+    /// <summary>
+    /// Compare the previous and current skills on a batch this epoch's steps already rolled out (its tasks and sample
+    /// index), so the rollout cache serves the side that step paid for; when the skill did not change during the epoch
+    /// both sides are free (default preset: yes; classic: no, the reference draws <see cref="SampleSize"/> fresh train
+    /// tasks). Needs <c>rollouts.cache</c>; without it the same tasks are simply rolled out again.
+    /// </summary>
+    public bool? ReuseStepRollouts { get; set; }
 }
 
 /// <summary>The <c>training.meta_skill</c> section.</summary>

@@ -124,6 +124,8 @@ public sealed record RunState
     public List<int> BudgetWarnings { get; init; } = [];
     /// <summary>Rollout results served from the cache so far.</summary>
     public int CacheHits { get; init; }
+    /// <summary>The last step (1-based, global) before early stopping ended training, or null while every step runs.</summary>
+    public int? StoppedEarlyAfterStep { get; init; }
 }
 
 /// <summary>A skill's scores in <c>summary.json</c>.</summary>
@@ -176,6 +178,12 @@ public sealed record RunSummary
     public double? CostUsd { get; init; }
     /// <summary>Rollout results served from the cache.</summary>
     public int CacheHits { get; init; }
-    /// <summary>Validation tasks not run thanks to early stopping.</summary>
+    /// <summary>Validation tasks the sequential gate did not need to score (it decided before reaching them).</summary>
     public int ValidationTasksSkipped { get; init; }
+    /// <summary>
+    /// Why training ended before its last step (<c>training.early_stopping</c>), e.g. "no edit accepted in the last 10 step(s)
+    /// (training.early_stopping.patience = 10); steps 21–40 and their slow updates skipped"; null when every step ran. The
+    /// test split is still scored.
+    /// </summary>
+    public string? EarlyStopping { get; init; }
 }

@@ -108,8 +108,10 @@ public sealed class RunBudget
             return null;
         }
         var (name, n) = steps.MinBy(x => x.Steps);
+        var patience = t.EarlyStopping.Patience ?? 0;
         return string.Create(CultureInfo.InvariantCulture,
-            $"pre-flight estimate: about {targetPerStep:0} target and {optimizerPerStep:0} optimizer calls per step; budget.{name} allows about {Math.Floor(n):0} of the {totalSteps} planned steps");
+            $"pre-flight estimate: about {targetPerStep:0} target and {optimizerPerStep:0} optimizer calls per step; budget.{name} allows about {Math.Floor(n):0} of the {totalSteps} planned steps")
+            + (patience > 0 ? string.Create(CultureInfo.InvariantCulture, $" (early stopping ends the run sooner after {patience} steps in a row without an accepted edit)") : "");
     }
 }
 

@@ -147,6 +147,10 @@ public sealed class SkillTrainingLoop
         foreach (var phase in plan.Skip(state.CompletedPhases))
         {
             cancellationToken.ThrowIfCancellationRequested();
+            if (state.StoppedEarlyAfterStep is not null && phase.Kind != PhaseKind.Test)
+            {
+                continue;
+            }
             var spent = _budget.Measure(_usage.Snapshot(), state.ElapsedSeconds);
             if (_budget.Exhausted(spent) is { } exhausted)
             {
@@ -165,7 +169,7 @@ public sealed class SkillTrainingLoop
                 {
                     PhaseKind.Baseline => await BaselineAsync(state, splits, phase, cancellationToken).ConfigureAwait(false),
                     PhaseKind.Step => await StepAsync(state, splits, phase, totalSteps, buffer, cancellationToken).ConfigureAwait(false),
-                    PhaseKind.SlowUpdate => await SlowUpdateAsync(state, splits, phase, totalSteps, buffer, cancellationToken).ConfigureAwait(false),
+                    PhaseKind.SlowUpdate => await SlowUpdateAsync(state, splits, phase, totalSteps, buffer, history, cancellationToken).ConfigureAwait(false),
                     PhaseKind.MetaSkill => await MetaSkillAsync(state, phase, totalSteps, history, cancellationToken).ConfigureAwait(false),
                     _ => await TestAsync(state, splits, phase, cancellationToken).ConfigureAwait(false),
                 };
@@ -207,6 +211,13 @@ public sealed class SkillTrainingLoop
                 CacheHits = cacheHitsBase + (_cache?.Hits ?? 0),
             };
             state = WarnAboutBudget(state, phase, totalSteps);
+            var patience = _options.Training.EarlyStopping.Patience!.Value;
+            if (patience > 0 && phase.Kind is PhaseKind.Step or PhaseKind.SlowUpdate && history.Max(h => h.Step ?? 0) is var lastStep && lastStep < totalSteps
+                && StepsWithoutAcceptance(history) >= patience)
+            {
+                state = state with { StoppedEarlyAfterStep = lastStep };
+                Report("run", $"early stopping: {EarlyStopText(state, totalSteps)}", phase.Epoch, phase.Step, totalSteps);
+            }
             if (!_options.Training.AllowVerifierText)
             {
                 _leakGuard.Save(LiteralsPath);
@@ -217,11 +228,42 @@ public sealed class SkillTrainingLoop
             AtomicFile.WriteJson(_store.StatePath, state);
         }
 
-        var summary = BuildSummary(state, splits, history, stopReason);
+        var summary = BuildSummary(state, splits, history, stopReason, totalSteps);
         AtomicFile.WriteAllText(_store.BestSkillPath, _store.ReadSkill(state.BestHash));
         AtomicFile.WriteJson(_store.SummaryPath, summary);
         Report("run", $"{summary.Status}: best validation {summary.Best.Validation:0.###} (initial {summary.Initial.Validation:0.###}), {state.Accepted} accepted, {state.Rejected} rejected", 0, totalSteps, totalSteps);
         return summary;
+    }
+
+    /// <summary>
+    /// Steps at the end of <paramref name="history"/> since the last accepted edit (a step's, or a slow update's, gated or
+    /// classic) or since the baseline.
+    /// </summary>
+    internal static int StepsWithoutAcceptance(IReadOnlyList<HistoryRecord> history)
+    {
+        var n = 0;
+        for (var i = history.Count - 1; i >= 0; i--)
+        {
+            var h = history[i];
+            if (h.Kind == "baseline" || h.Action is "accept" or "applied_ungated")
+            {
+                break;
+            }
+            if (h.Kind == "step")
+            {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    private string EarlyStopText(RunState state, int totalSteps)
+    {
+        var last = state.StoppedEarlyAfterStep!.Value;
+        var patience = _options.Training.EarlyStopping.Patience!.Value;
+        var skipped = last + 1 >= totalSteps ? $"step {totalSteps}" : $"steps {last + 1}–{totalSteps}";
+        return string.Create(CultureInfo.InvariantCulture,
+            $"no edit accepted in the last {patience} step(s) (training.early_stopping.patience = {patience}); {skipped} and their slow updates skipped");
     }
 
     private static bool IsLastPhaseOfEpoch(IReadOnlyList<Phase> plan, Phase phase) =>
@@ -254,7 +296,7 @@ public sealed class SkillTrainingLoop
         }
         var current = _store.ReadSkill(state.CurrentHash);
         var currentDoc = SkillDocument.Parse(current);
-        var batch = Order(splits.Train, $"epoch:{phase.Epoch}").Skip(phase.Batch * t.BatchSize).Take(t.BatchSize).ToList();
+        var batch = Batch(splits, phase.Epoch, phase.Batch);
 
         // 1. rollout
         var sw = Stopwatch.StartNew();
@@ -455,15 +497,18 @@ public sealed class SkillTrainingLoop
         });
     }
 
-    private async Task<(RunState, HistoryRecord)> SlowUpdateAsync(RunState state, TaskSplits splits, Phase phase, int totalSteps, RejectedEditBuffer buffer, CancellationToken ct)
+    private async Task<(RunState, HistoryRecord)> SlowUpdateAsync(RunState state, TaskSplits splits, Phase phase, int totalSteps, RejectedEditBuffer buffer,
+        IReadOnlyList<HistoryRecord> history, CancellationToken ct)
     {
         var folder = _store.PhaseFolder($"epoch_{phase.Epoch.ToString("D2", CultureInfo.InvariantCulture)}_slow_update");
         var su = _options.Training.SlowUpdate;
         var previousHash = state.EpochEndHashes[phase.Epoch - 1];
         var previous = _store.ReadSkill(previousHash);
         var current = _store.ReadSkill(state.CurrentHash);
-        var tasks = Order(splits.Train, $"slow_update:{phase.Epoch}").Take(su.SampleSize).ToList();
-        var sample = 100_000 + phase.Epoch;
+        var batches = (splits.Train.Count + _options.Training.BatchSize - 1) / _options.Training.BatchSize;
+        var (tasks, sample) = su.ReuseStepRollouts!.Value && ReusableStep(history, phase.Epoch, previousHash, state.CurrentHash) is { } step
+            ? (Batch(splits, phase.Epoch, (step - 1) % batches).Take(su.SampleSize).ToList(), step)
+            : (Order(splits.Train, $"slow_update:{phase.Epoch}").Take(su.SampleSize).ToList(), 100_000 + phase.Epoch);
         var sw = Stopwatch.StartNew();
         var before = await RunTasksAsync(previous, previousHash, tasks, sample, ChatStage.SlowUpdateRollout, reuse: true, ct).ConfigureAwait(false);
         var after = previousHash == state.CurrentHash ? before : await RunTasksAsync(current, state.CurrentHash, tasks, sample, ChatStage.SlowUpdateRollout, reuse: true, ct).ConfigureAwait(false);
@@ -512,6 +557,35 @@ public sealed class SkillTrainingLoop
             CurrentScore = IncumbentScore(newState),
             BestScore = newState.BestScore,
         });
+    }
+
+    /// <summary>The train tasks of batch <paramref name="batch"/> (0-based) of epoch <paramref name="epoch"/>.</summary>
+    private List<string> Batch(TaskSplits splits, int epoch, int batch) =>
+        Order(splits.Train, $"epoch:{epoch}").Skip(batch * _options.Training.BatchSize).Take(_options.Training.BatchSize).ToList();
+
+    /// <summary>
+    /// The latest step of <paramref name="epoch"/> that rolled out the current skill, or else the latest that rolled out the
+    /// previous one (the skill at the epoch's start), whose batch and sample index the slow update can reuse; null when no
+    /// finished step of the epoch rolled out either. The skill a step rolled out is the current skill after the phase before it.
+    /// </summary>
+    internal static int? ReusableStep(IReadOnlyList<HistoryRecord> history, int epoch, string previousHash, string currentHash)
+    {
+        var after = new Dictionary<int, string>();
+        foreach (var h in history)
+        {
+            after[h.Phase] = h.CurrentHash;
+        }
+        var steps = history.Where(h => h.Kind == "step" && h.Epoch == epoch && h.Step is not null)
+            .Select(h => (Step: h.Step!.Value, RolledOut: after.GetValueOrDefault(h.Phase - 1)))
+            .OrderBy(x => x.Step).ToList();
+        foreach (var wanted in new[] { currentHash, previousHash })
+        {
+            if (steps.LastOrDefault(x => x.RolledOut == wanted) is { RolledOut: not null } hit)
+            {
+                return hit.Step;
+            }
+        }
+        return null;
     }
 
     private async Task<(RunState, HistoryRecord)> MetaSkillAsync(RunState state, Phase phase, int totalSteps, IReadOnlyList<HistoryRecord> history, CancellationToken ct)
@@ -726,7 +800,7 @@ public sealed class SkillTrainingLoop
         return state with { SkillVersion = v };
     }
 
-    private RunSummary BuildSummary(RunState state, TaskSplits splits, IReadOnlyList<HistoryRecord> history, string? stopReason)
+    private RunSummary BuildSummary(RunState state, TaskSplits splits, IReadOnlyList<HistoryRecord> history, string? stopReason, int totalSteps)
     {
         SkillScores Scores(string hash) => new(hash,
             PooledValidation(hash),
@@ -756,6 +830,7 @@ public sealed class SkillTrainingLoop
             CostUsd = spent.CostUsd,
             CacheHits = state.CacheHits,
             ValidationTasksSkipped = history.Sum(h => h.Validation?.TasksSkipped ?? 0),
+            EarlyStopping = state.StoppedEarlyAfterStep is null ? null : EarlyStopText(state, totalSteps),
         };
     }
 

@@ -103,6 +103,19 @@ public class ConfigLoaderTests
     }
 
     [Fact]
+    public void Early_stopping_and_slow_update_reuse_follow_the_preset_and_are_checked()
+    {
+        var d = SkillOptConfigLoader.Parse("", "skillopt.yaml");
+        Assert.Equal((10, true), (d.Training.EarlyStopping.Patience, d.Training.SlowUpdate.ReuseStepRollouts));
+        var c = SkillOptConfigLoader.Parse("preset: classic\n", "skillopt.yaml");
+        Assert.Equal((0, false), (c.Training.EarlyStopping.Patience, c.Training.SlowUpdate.ReuseStepRollouts));
+        var set = SkillOptConfigLoader.Parse("preset: classic\ntraining:\n  early_stopping:\n    patience: 5\n", "skillopt.yaml");
+        Assert.Equal(5, set.Training.EarlyStopping.Patience);
+        var ex = Assert.Throws<SkillOptConfigException>(() => SkillOptConfigLoader.Parse("seed: 2\ntraining:\n  early_stopping:\n    patience: -1\n", "skillopt.yaml"));
+        Assert.Equal(("SKOPT1002", "training.early_stopping.patience", 4), (ex.Code, ex.Key, ex.Line));
+    }
+
+    [Fact]
     public void Malformed_yaml_and_missing_file_are_clear_errors()
     {
         var ex = Assert.Throws<SkillOptConfigException>(() => SkillOptConfigLoader.Parse("training:\n  epochs: [1\n", "skillopt.yaml"));

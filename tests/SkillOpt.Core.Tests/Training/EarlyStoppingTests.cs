@@ -1,0 +1,110 @@
+using SkillOpt.Core.Configuration;
+using SkillOpt.Core.Harness;
+using SkillOpt.Core.Rollouts;
+using SkillOpt.Core.Runs;
+using SkillOpt.Core.Training;
+
+namespace SkillOpt.Core.Tests.Training;
+
+public class EarlyStoppingTests
+{
+    private static string NewFolder() => Path.Combine(Path.GetTempPath(), "skillopt-tests", Guid.NewGuid().ToString("N"));
+
+    private sealed class Progress : IProgress<TrainingProgress>
+    {
+        public List<TrainingProgress> Events { get; } = [];
+        public void Report(TrainingProgress value) { lock (Events) { Events.Add(value); } }
+    }
+
+    private static SkillOptOptions Options(int patience, bool reuse = true)
+    {
+        var o = HarnessConfig.Options();
+        o.Training.EarlyStopping.Patience = patience;
+        o.Training.SlowUpdate.ReuseStepRollouts = reuse;
+        return o;
+    }
+
+    private static async Task<(RunSummary Summary, List<HistoryRecord> History, ScriptedRunner Runner, Progress Progress, List<RolloutRequest> Requests)> TrainAsync(SkillOptOptions options, string folder)
+    {
+        var progress = new Progress();
+        var requests = new List<RolloutRequest>();
+        var runner = new ScriptedRunner(onRequest: r => { lock (requests) { requests.Add(r); } });
+        var summary = await new SkillTrainingLoop(options, runner, new ScriptedOptimizer(), folder, progress)
+            .RunAsync(HarnessConfig.InitialSkill, new ScriptedWorld().Splits(), TestContext.Current.CancellationToken);
+        return (summary, AtomicFile.ReadJson<List<HistoryRecord>>(Path.Combine(folder, "history.json"))!, runner, progress, requests);
+    }
+
+    [Fact]
+    public async Task Training_stops_after_patience_steps_without_an_accepted_edit_and_still_scores_the_test_split()
+    {
+        var full = await TrainAsync(Options(patience: 0), NewFolder());
+        var folder = NewFolder();
+        var early = await TrainAsync(Options(patience: 2), folder);
+
+        Assert.Null(full.Summary.EarlyStopping);
+        Assert.Equal(6, full.History.Count(h => h.Kind == "step")); // 3 epochs × 2 batches
+        var steps = early.History.Where(h => h.Kind == "step").ToList();
+        Assert.InRange(steps.Count, 2, 5);
+        Assert.All(steps.TakeLast(2), h => Assert.NotEqual("accept", h.Action)); // the two steps that triggered it
+        Assert.Contains(early.History.SkipWhile(h => h.Kind != "step").Take(steps.Count), h => h.Action == "accept");
+        Assert.Equal($"no edit accepted in the last 2 step(s) (training.early_stopping.patience = 2); steps {steps.Count + 1}–6 and their slow updates skipped", early.Summary.EarlyStopping);
+        Assert.Contains(early.Progress.Events, e => e.Stage == "run" && e.Message.StartsWith("early stopping: no edit accepted", StringComparison.Ordinal));
+        Assert.Equal("completed", early.Summary.Status);
+
+        // the same best skill as the full run, tested, for fewer rollouts
+        Assert.Equal(full.Summary.Best.Hash, early.Summary.Best.Hash);
+        Assert.Equal(full.Summary.Best.Test, early.Summary.Best.Test);
+        Assert.NotNull(early.Summary.Best.Test);
+        Assert.True(early.Summary.TargetCalls < full.Summary.TargetCalls, $"{early.Summary.TargetCalls} vs {full.Summary.TargetCalls} target calls");
+
+        // the decision is part of the checkpoint: running the folder again pays for nothing and stops at the same place
+        var again = await TrainAsync(Options(patience: 2), folder);
+        Assert.Equal(0, again.Runner.Calls);
+        Assert.Equal(early.Summary.EarlyStopping, again.Summary.EarlyStopping);
+        Assert.Equal(steps.Count, again.History.Count(h => h.Kind == "step"));
+    }
+
+    [Fact]
+    public void Steps_without_acceptance_count_back_to_the_last_accepted_edit()
+    {
+        static HistoryRecord R(string kind, string action, int? step = null) => new() { Kind = kind, Action = action, CurrentHash = "h", Step = step };
+
+        Assert.Equal(0, SkillTrainingLoop.StepsWithoutAcceptance([R("baseline", "none")]));
+        Assert.Equal(2, SkillTrainingLoop.StepsWithoutAcceptance([R("baseline", "none"), R("step", "reject", 1), R("step", "skip", 2)]));
+        Assert.Equal(1, SkillTrainingLoop.StepsWithoutAcceptance([R("baseline", "none"), R("step", "reject", 1), R("step", "accept", 2), R("step", "inconclusive", 3), R("meta_skill", "updated")]));
+        // an accepted slow update (gated, or applied by the classic preset) resets the count; a rejected one does not
+        Assert.Equal(1, SkillTrainingLoop.StepsWithoutAcceptance([R("baseline", "none"), R("step", "reject", 1), R("slow_update", "accept"), R("step", "reject", 2)]));
+        Assert.Equal(0, SkillTrainingLoop.StepsWithoutAcceptance([R("baseline", "none"), R("step", "reject", 1), R("slow_update", "applied_ungated")]));
+        Assert.Equal(2, SkillTrainingLoop.StepsWithoutAcceptance([R("baseline", "none"), R("step", "reject", 1), R("slow_update", "reject"), R("step", "reject", 2)]));
+    }
+
+    [Fact]
+    public void The_slow_update_reuses_the_latest_step_that_rolled_out_the_current_or_else_the_previous_skill()
+    {
+        static HistoryRecord R(int phase, string kind, int epoch, int? step, string after) => new() { Phase = phase, Kind = kind, Epoch = epoch, Step = step, Action = "x", CurrentHash = after };
+        // epoch 2: step 3 rolls out A and changes it to B, step 4 rolls out B and keeps it
+        List<HistoryRecord> history = [R(0, "baseline", 0, null, "A"), R(1, "step", 1, 1, "A"), R(2, "step", 1, 2, "A"), R(3, "step", 2, 3, "B"), R(4, "step", 2, 4, "B")];
+        Assert.Equal(4, SkillTrainingLoop.ReusableStep(history, 2, previousHash: "A", currentHash: "B"));
+        Assert.Equal(2, SkillTrainingLoop.ReusableStep(history, 1, previousHash: "A", currentHash: "A"));
+        // step 4 changed B to C: no step rolled out C, so the previous skill's step is reused
+        history[4] = R(4, "step", 2, 4, "C");
+        Assert.Equal(3, SkillTrainingLoop.ReusableStep(history, 2, previousHash: "A", currentHash: "C"));
+        Assert.Null(SkillTrainingLoop.ReusableStep(history, 2, previousHash: "Z", currentHash: "C"));
+        Assert.Null(SkillTrainingLoop.ReusableStep(history, 3, previousHash: "C", currentHash: "C"));
+    }
+
+    [Fact]
+    public async Task The_slow_update_compares_skills_on_a_step_batch_so_the_cache_pays_for_the_side_already_rolled_out()
+    {
+        var reused = await TrainAsync(Options(patience: 0, reuse: true), NewFolder());
+        var fresh = await TrainAsync(Options(patience: 0, reuse: false), NewFolder());
+
+        var slowReused = reused.Requests.Where(r => r.Stage == "slow_update_rollout").ToList();
+        var slowFresh = fresh.Requests.Where(r => r.Stage == "slow_update_rollout").ToList();
+        Assert.All(slowFresh, r => Assert.True(r.SampleIndex >= 100_000, $"sample {r.SampleIndex}"));
+        Assert.All(slowReused, r => Assert.InRange(r.SampleIndex, 1, 6)); // a step's sample index
+        Assert.True(slowReused.Sum(r => r.TaskIds.Count) < slowFresh.Sum(r => r.TaskIds.Count),
+            $"{slowReused.Sum(r => r.TaskIds.Count)} vs {slowFresh.Sum(r => r.TaskIds.Count)} slow-update rollouts");
+        Assert.Equal(fresh.Summary.Best.Test, reused.Summary.Best.Test);
+    }
+}
