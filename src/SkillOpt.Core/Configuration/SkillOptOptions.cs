@@ -91,7 +91,7 @@ public sealed class TrainingOptions
     public MetaSkillOptions MetaSkill { get; set; } = new();
     /// <summary>The rejected-edit buffer.</summary>
     public RejectedEditOptions RejectedEdits { get; set; } = new();
-    /// <summary>Ending the run before its last epoch when it stops improving.</summary>
+    /// <summary>Ending training before its last step when no edit is accepted any more.</summary>
     public EarlyStoppingOptions EarlyStopping { get; set; } = new();
 }
 
@@ -107,7 +107,7 @@ public sealed class EarlyStoppingOptions
     /// <summary>
     /// Steps in a row without an accepted edit after which training stops (0 = never). An accepted slow update resets the
     /// count; a step whose candidate was inconclusive, rejected or never built counts. Checked after every step and slow
-    /// update. Default preset 10 — one epoch of the reference's run (400 train tasks, batch 40) —; classic 0: the reference
+    /// update. Default preset 10, one epoch of the reference's run (400 train tasks, batch 40); classic 0, as the reference
     /// always runs every epoch.
     /// </summary>
     public int? Patience { get; set; }
@@ -179,8 +179,10 @@ public sealed class SkillEditOptions
 public sealed class GateOptions
 {
     /// <summary>
-    /// <c>paired</c> (default: candidate and current skill scored on the same tasks and samples, exact sign test or paired
-    /// t bound) or <c>strict</c> (classic: candidate mean &gt; stored current mean, ties reject).
+    /// <c>paired</c> (default: candidate and current skill scored on the same tasks and samples; pass/fail verifiers get
+    /// the sequential probability ratio test of <see cref="Gates.PairedSequentialGate"/>, or the exact sign test with
+    /// <see cref="Sequential"/> off; graded ones a paired t bound) or <c>strict</c> (classic: candidate mean &gt; stored
+    /// current mean, ties reject).
     /// </summary>
     public string? Kind { get; set; }
     /// <summary>One-sided significance level of the paired gate, in (0, 0.5] (default 0.05): the largest accepted false-accept rate per candidate.</summary>

@@ -92,8 +92,7 @@ public sealed class SkillTrainingLoop
         }
         var initialDoc = SkillDocument.Parse(initialSkill);
         var fingerprint = Fingerprint(splits);
-        var batches = (splits.Train.Count + _options.Training.BatchSize - 1) / _options.Training.BatchSize;
-        var plan = PhasePlan.Build(_options.Training.Epochs, batches, _options.Training.SlowUpdate.Enabled, _options.Training.MetaSkill.Enabled,
+        var plan = PhasePlan.Build(_options.Training.Epochs, BatchesPerEpoch(splits), _options.Training.SlowUpdate.Enabled, _options.Training.MetaSkill.Enabled,
             _options.Training.MetaSkill.InLastEpoch!.Value);
         var totalSteps = plan.Count(p => p.Kind == PhaseKind.Step);
 
@@ -505,9 +504,8 @@ public sealed class SkillTrainingLoop
         var previousHash = state.EpochEndHashes[phase.Epoch - 1];
         var previous = _store.ReadSkill(previousHash);
         var current = _store.ReadSkill(state.CurrentHash);
-        var batches = (splits.Train.Count + _options.Training.BatchSize - 1) / _options.Training.BatchSize;
         var (tasks, sample) = su.ReuseStepRollouts!.Value && ReusableStep(history, phase.Epoch, previousHash, state.CurrentHash) is { } step
-            ? (Batch(splits, phase.Epoch, (step - 1) % batches).Take(su.SampleSize).ToList(), step)
+            ? (Batch(splits, phase.Epoch, (step - 1) % BatchesPerEpoch(splits)).Take(su.SampleSize).ToList(), step)
             : (Order(splits.Train, $"slow_update:{phase.Epoch}").Take(su.SampleSize).ToList(), 100_000 + phase.Epoch);
         var sw = Stopwatch.StartNew();
         var before = await RunTasksAsync(previous, previousHash, tasks, sample, ChatStage.SlowUpdateRollout, reuse: true, ct).ConfigureAwait(false);
@@ -558,6 +556,9 @@ public sealed class SkillTrainingLoop
             BestScore = newState.BestScore,
         });
     }
+
+    /// <summary>Steps per epoch: ceil(|train| / batch size).</summary>
+    private int BatchesPerEpoch(TaskSplits splits) => (splits.Train.Count + _options.Training.BatchSize - 1) / _options.Training.BatchSize;
 
     /// <summary>The train tasks of batch <paramref name="batch"/> (0-based) of epoch <paramref name="epoch"/>.</summary>
     private List<string> Batch(TaskSplits splits, int epoch, int batch) =>
