@@ -184,6 +184,15 @@ namespace SkillOpt.Bench
                     var reason = record.TryGetProperty("reason", out var r) ? r.GetString() ?? "" : "";
                     Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    diag {label} {record.GetProperty("kind").GetString()} {(record.TryGetProperty("step", out var st) && st.ValueKind == System.Text.Json.JsonValueKind.Number ? st.GetInt32() : 0)}: true Δ {delta:+0.000;-0.000;0.000} {action} after {tasks} tasks: {reason[..Math.Min(90, reason.Length)]}"));
                 }
+                if (current is not null && record.TryGetProperty("combination", out var combo) && combo.ValueKind == System.Text.Json.JsonValueKind.Object
+                    && combo.TryGetProperty("candidate_hash", out var ch) && ch.GetString() is { } comboHash)
+                {
+                    var delta = SimLabOracle.ExpectedScore(scenario, store.ReadSkill(comboHash), splits.Validation) - SimLabOracle.ExpectedScore(scenario, store.ReadSkill(current), splits.Validation);
+                    var v = combo.TryGetProperty("validation", out var val) && val.ValueKind == System.Text.Json.JsonValueKind.Object ? val : default;
+                    var tasks = v.ValueKind == System.Text.Json.JsonValueKind.Object && v.TryGetProperty("tasks", out var t) ? t.GetInt32() : 0;
+                    var reason = combo.TryGetProperty("reason", out var r) ? r.GetString() ?? "" : "";
+                    Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    diag {label} combination {record.GetProperty("step").GetInt32()}: true Δ {delta:+0.000;-0.000;0.000} {combo.GetProperty("action").GetString()} after {tasks} tasks: {reason[..Math.Min(90, reason.Length)]}"));
+                }
                 if (record.TryGetProperty("current_hash", out var h) && h.GetString() is { } hash)
                 {
                     current = hash;

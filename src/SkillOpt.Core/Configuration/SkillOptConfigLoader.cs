@@ -250,6 +250,7 @@ public static class SkillOptConfigLoader
         if (o.Gate.AlternativeWinShare is <= 0.5 or >= 1 || double.IsNaN(o.Gate.AlternativeWinShare)) { Fail("gate.alternative_win_share", "must be in (0.5, 1)"); }
         if (o.Gate.Power is <= 0 or >= 1 || double.IsNaN(o.Gate.Power)) { Fail("gate.power", "must be in (0, 1)"); }
         Positive("gate.veto_min_samples", o.Gate.VetoMinSamples);
+        if (o.Gate.CombineInconclusive < 0) { Fail("gate.combine_inconclusive", "must be 0 (off) or more"); }
         if (o.Gate.Prescreen.FailedTasks < 1) { Fail("gate.prescreen.failed_tasks", "must be at least 1"); }
         if (o.Gate.Prescreen.PassedTasks < 0) { Fail("gate.prescreen.passed_tasks", "must be 0 or more"); }
         if (o.Budget.MaxTargetCalls < 1) { Fail("budget.max_target_calls", "must be at least 1"); }

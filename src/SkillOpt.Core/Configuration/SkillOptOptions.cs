@@ -52,6 +52,7 @@ public sealed class SkillOptOptions
         Gate.Sequential ??= !classic;
         Gate.VetoRegressions ??= !classic;
         Gate.Prescreen.Enabled ??= !classic;
+        Gate.CombineInconclusive ??= classic ? 0 : 2;
         Rollouts.Cache ??= !classic;
         Training.RejectedEdits.Scope ??= classic ? "epoch" : "run";
         Training.RejectedEdits.Enforce ??= !classic;
@@ -205,6 +206,15 @@ public sealed class GateOptions
     public bool? VetoRegressions { get; set; }
     /// <summary>Passing measurements (with no failure) that make a task "reliably passing" for the veto (default 3).</summary>
     public int VetoMinSamples { get; set; } = 3;
+    /// <summary>
+    /// Most inconclusive step candidates combined into one (default preset 2; classic 0; 0 or 1 = off). A step candidate the
+    /// paired gate calls inconclusive (it won more validation tasks than it lost, without reaching significance) keeps its
+    /// edits in a pool; when the pool holds two or more, their edits are applied together to the current skill and that
+    /// combined candidate is gated on fresh validation samples (both skills redrawn), so gains each too small to show on a
+    /// small validation split can show together. Accepted or rejected, the pool is emptied; inconclusive, it keeps its
+    /// newest (this − 1) candidates.
+    /// </summary>
+    public int? CombineInconclusive { get; set; }
     /// <summary>The pre-screen.</summary>
     public PrescreenOptions Prescreen { get; set; } = new();
 }

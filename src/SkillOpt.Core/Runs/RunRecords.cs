@@ -65,6 +65,8 @@ public sealed record HistoryRecord
     public ValidationSummary? Validation { get; init; }
     /// <summary><c>accept</c>, <c>reject</c>, <c>inconclusive</c>, <c>skip</c> (no candidate), <c>applied_ungated</c> (classic slow update) or <c>none</c>.</summary>
     public required string Action { get; init; }
+    /// <summary>The combined candidate gated after this step's own candidate was inconclusive, if any (its verdict is the step's last word: <see cref="CurrentHash"/> is the skill after it).</summary>
+    public CombinationSummary? Combination { get; init; }
     /// <summary>Why.</summary>
     public string? Reason { get; init; }
     /// <summary>Hash of the current skill after the phase.</summary>
@@ -126,7 +128,29 @@ public sealed record RunState
     public int CacheHits { get; init; }
     /// <summary>The last step (1-based, global) before early stopping ended training, or null while every step runs.</summary>
     public int? StoppedEarlyAfterStep { get; init; }
+    /// <summary>Inconclusive step candidates waiting to be combined (<c>gate.combine_inconclusive</c>), oldest first.</summary>
+    public List<PendingCandidate> PendingCandidates { get; init; } = [];
+    /// <summary>Combined candidates gated so far; each takes its own fresh validation samples.</summary>
+    public int Combinations { get; init; }
 }
+
+/// <summary>An inconclusive step candidate kept for combination.</summary>
+/// <param name="Step">The step (1-based, global) that proposed it.</param>
+/// <param name="CandidateHash">Hash of the candidate skill as it was gated.</param>
+/// <param name="Edits">The edits that made it from the skill current then, in the order they were applied.</param>
+public sealed record PendingCandidate(int Step, string CandidateHash, IReadOnlyList<SkillOpt.Core.Edits.SkillEdit> Edits);
+
+/// <summary>The combined candidate a step gated after its own candidate was inconclusive (<c>gate.combine_inconclusive</c>).</summary>
+/// <param name="Steps">The steps whose inconclusive candidates were combined, oldest first.</param>
+/// <param name="EditsApplied">Edits that applied to the current skill.</param>
+/// <param name="EditsRefused">Edits that no longer applied (their anchor is gone) and were left out.</param>
+/// <param name="CandidateHash">Hash of the combined candidate (null when nothing applied).</param>
+/// <param name="Action">accept, reject, inconclusive or skip.</param>
+/// <param name="Reason">The gate's reason.</param>
+/// <param name="Validation">The gate's scores on the combination's validation samples.</param>
+/// <param name="FirstSample">First validation sample index of the combination (fresh for both skills).</param>
+public sealed record CombinationSummary(IReadOnlyList<int> Steps, int EditsApplied, int EditsRefused, string? CandidateHash, string Action, string? Reason,
+    ValidationSummary? Validation, int FirstSample);
 
 /// <summary>A skill's scores in <c>summary.json</c>.</summary>
 /// <param name="Hash">Skill hash.</param>

@@ -244,7 +244,7 @@ public sealed class SkillTrainingLoop
         for (var i = history.Count - 1; i >= 0; i--)
         {
             var h = history[i];
-            if (h.Kind == "baseline" || h.Action is "accept" or "applied_ungated")
+            if (h.Kind == "baseline" || h.Action is "accept" or "applied_ungated" || h.Combination?.Action == "accept")
             {
                 break;
             }
@@ -426,20 +426,64 @@ public sealed class SkillTrainingLoop
             }
         }
         var (newState, gateRecord) = await GateAsync(state, splits, candidate, folder, phase, totalSteps, appliedEdits, buffer, ct).ConfigureAwait(false);
+        CombinationSummary? combination = null;
+        if (gateRecord.Action == "inconclusive" && _options.Gate.CombineInconclusive!.Value > 1)
+        {
+            newState = newState with { PendingCandidates = [.. newState.PendingCandidates, new PendingCandidate(phase.Step, candidate.Hash, appliedEdits)] };
+            if (newState.PendingCandidates.Count >= 2)
+            {
+                (newState, combination) = await CombineAsync(newState, splits, folder, phase, totalSteps, buffer, ct).ConfigureAwait(false);
+            }
+        }
         return (WriteVersion(newState, _store.ReadSkill(newState.CurrentHash)), record with
         {
             CandidateHash = gateRecord.CandidateHash,
             Validation = gateRecord.Validation,
             Action = gateRecord.Action,
             Reason = gateRecord.Reason,
+            Combination = combination,
             CurrentHash = newState.CurrentHash,
             CurrentScore = IncumbentScore(newState),
             BestScore = newState.BestScore,
         });
     }
 
+    /// <summary>
+    /// Gates the pooled inconclusive candidates' edits applied together to the current skill (<c>gate.combine_inconclusive</c>),
+    /// on validation samples no other evaluation uses: each pooled candidate was kept because it led the current skill's draw
+    /// of this round, so judging the combination on that same draw would count the current skill's unlucky failures again.
+    /// On fresh draws, when every pooled edit is useless the combination's pairs are fair coins whatever led to the pooling,
+    /// so its false-accept rate is still at most α. Accepted or rejected, the pool is emptied (rejected edits go to the
+    /// rejected-edit buffer); inconclusive, it keeps its newest K − 1 candidates (K = <c>gate.combine_inconclusive</c>).
+    /// </summary>
+    private async Task<(RunState, CombinationSummary)> CombineAsync(RunState state, TaskSplits splits, string stepFolder, Phase phase, int totalSteps,
+        RejectedEditBuffer buffer, CancellationToken ct)
+    {
+        var pool = state.PendingCandidates;
+        var steps = pool.Select(p => p.Step).ToList();
+        var edits = pool.SelectMany(p => p.Edits).ToList();
+        var applied = _applier.Apply(SkillDocument.Parse(_store.ReadSkill(state.CurrentHash)), edits);
+        var firstSample = CombinationSampleBase + state.Combinations * DrawsPerRound;
+        if (!applied.Changed || applied.Result.Hash == state.CurrentHash)
+        {
+            Report("gate", $"combination of steps {string.Join(", ", steps)}: no edit applies to the current skill any more; pool emptied", phase.Epoch, phase.Step, totalSteps);
+            return (state with { PendingCandidates = [] }, new CombinationSummary(steps, 0, applied.Rejected.Count, null, "skip", "no pooled edit applies to the current skill", null, firstSample));
+        }
+        var folder = Path.Combine(stepFolder, "combined");
+        Directory.CreateDirectory(folder);
+        var appliedEdits = applied.Applied.Select(a => a.Edit).ToList();
+        Report("gate", $"combining the inconclusive candidates of steps {string.Join(", ", steps)}: {appliedEdits.Count} edits, gated on fresh validation samples", phase.Epoch, phase.Step, totalSteps);
+        var (s, gate) = await GateAsync(state with { Combinations = state.Combinations + 1 }, splits, applied.Result, folder, phase, totalSteps, appliedEdits, buffer, ct, firstSample).ConfigureAwait(false);
+        var keep = _options.Gate.CombineInconclusive!.Value - 1;
+        s = s with { PendingCandidates = gate.Action == "inconclusive" ? [.. pool.Skip(Math.Max(0, pool.Count - keep))] : [] };
+        return (s, new CombinationSummary(steps, appliedEdits.Count, applied.Rejected.Count, applied.Result.Hash, gate.Action, gate.Reason, gate.Validation, firstSample));
+    }
+
+    /// <summary>First sample index of combined candidates' validation draws (<see cref="CombineAsync"/>): above every round's samples and the veto re-checks' offsets.</summary>
+    private const int CombinationSampleBase = 2_000_000;
+
     private async Task<(RunState, HistoryRecord)> GateAsync(RunState state, TaskSplits splits, SkillDocument candidate, string folder, Phase phase, int totalSteps,
-        IReadOnlyList<SkillEdit> edits, RejectedEditBuffer buffer, CancellationToken ct)
+        IReadOnlyList<SkillEdit> edits, RejectedEditBuffer buffer, CancellationToken ct, int? firstSample = null)
     {
         _store.SaveSkill(candidate.Hash, candidate.Text);
         AtomicFile.WriteAllText(Path.Combine(folder, "candidate_skill.md"), candidate.Text);
@@ -449,7 +493,7 @@ public sealed class SkillTrainingLoop
         var sw = Stopwatch.StartNew();
         var decision = await _gate.DecideAsync(new GateContext(candidate.Text, candidate.Hash, current, state.CurrentHash, incumbentEval, splits.Validation,
             (skill, hash, tasks, sample, token) => EvaluateAsync("val", skill, hash, tasks, sample, ChatStage.Validate, token), _options.Seed,
-            FirstValidationSample(state), IncumbentHistory(state, splits)), ct).ConfigureAwait(false);
+            firstSample ?? FirstValidationSample(state), IncumbentHistory(state, splits)), ct).ConfigureAwait(false);
         _usage.AddWallTime(ChatStage.Validate, sw.Elapsed.TotalSeconds);
         AtomicFile.WriteJson(Path.Combine(folder, $"validation_{candidate.ShortHash}.json"), decision.Candidate);
         AtomicFile.WriteJson(Path.Combine(folder, "decision.json"), new { verdict = decision.Verdict.ToString().ToLowerInvariant(), decision.Reason, decision.CandidateScore, decision.IncumbentScore, candidate_hash = candidate.Hash });
