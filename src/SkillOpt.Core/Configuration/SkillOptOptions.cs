@@ -58,6 +58,7 @@ public sealed class SkillOptOptions
         Training.RejectedEdits.Enforce ??= !classic;
         Training.SlowUpdate.Gated ??= !classic;
         Training.SlowUpdate.ReuseStepRollouts ??= !classic;
+        Training.SlowUpdate.SkipUnchanged ??= !classic;
         Training.EarlyStopping.Patience ??= classic ? 0 : 10;
         Training.MetaSkill.InLastEpoch ??= classic;
         return this;
@@ -143,6 +144,13 @@ public sealed class SlowUpdateOptions
     /// tasks). Needs <c>rollouts.cache</c>; without it the same tasks are simply rolled out again.
     /// </summary>
     public bool? ReuseStepRollouts { get; set; }
+    /// <summary>
+    /// Skip the slow update of an epoch that changed nothing (the skill at its end is the skill at its start), where the
+    /// task-by-task comparison the guidance is written from has no improved or regressed task (default preset: yes;
+    /// classic: no, the reference runs it every epoch from the second). Saves one optimizer call and, with a gated slow
+    /// update, one validation of the guidance.
+    /// </summary>
+    public bool? SkipUnchanged { get; set; }
 }
 
 /// <summary>The <c>training.meta_skill</c> section.</summary>

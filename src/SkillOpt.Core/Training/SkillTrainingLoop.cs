@@ -546,6 +546,15 @@ public sealed class SkillTrainingLoop
         var folder = _store.PhaseFolder($"epoch_{phase.Epoch.ToString("D2", CultureInfo.InvariantCulture)}_slow_update");
         var su = _options.Training.SlowUpdate;
         var previousHash = state.EpochEndHashes[phase.Epoch - 1];
+        if (su.SkipUnchanged!.Value && previousHash == state.CurrentHash)
+        {
+            Report(ChatStage.SlowUpdate, "slow update skipped: the epoch changed nothing", phase.Epoch, 0, totalSteps);
+            return (state, new HistoryRecord
+            {
+                Kind = "slow_update", Epoch = phase.Epoch, Action = "skip", CurrentHash = state.CurrentHash, CurrentScore = IncumbentScore(state), BestScore = state.BestScore,
+                Reason = "the epoch changed nothing, so there is nothing to compare (training.slow_update.skip_unchanged)",
+            });
+        }
         var previous = _store.ReadSkill(previousHash);
         var current = _store.ReadSkill(state.CurrentHash);
         var (tasks, sample) = su.ReuseStepRollouts!.Value && ReusableStep(history, phase.Epoch, previousHash, state.CurrentHash) is { } step

@@ -16,11 +16,12 @@ public class EarlyStoppingTests
         public void Report(TrainingProgress value) { lock (Events) { Events.Add(value); } }
     }
 
-    private static SkillOptOptions Options(int patience, bool reuse = true)
+    private static SkillOptOptions Options(int patience, bool reuse = true, bool skipUnchanged = false)
     {
         var o = HarnessConfig.Options();
         o.Training.EarlyStopping.Patience = patience;
         o.Training.SlowUpdate.ReuseStepRollouts = reuse;
+        o.Training.SlowUpdate.SkipUnchanged = skipUnchanged;
         return o;
     }
 
@@ -106,5 +107,30 @@ public class EarlyStoppingTests
         Assert.True(slowReused.Sum(r => r.TaskIds.Count) < slowFresh.Sum(r => r.TaskIds.Count),
             $"{slowReused.Sum(r => r.TaskIds.Count)} vs {slowFresh.Sum(r => r.TaskIds.Count)} slow-update rollouts");
         Assert.Equal(fresh.Summary.Best.Test, reused.Summary.Best.Test);
+    }
+
+    [Fact]
+    public async Task The_slow_update_of_an_epoch_that_changed_nothing_is_skipped()
+    {
+        var run = await TrainAsync(Options(patience: 0, skipUnchanged: true), NewFolder());
+        var all = await TrainAsync(Options(patience: 0, skipUnchanged: false), NewFolder());
+
+        // the scripted world learns every procedure in epoch 1, so epochs 2 and 3 end with the skill they started with
+        var slow = run.History.Where(h => h.Kind == "slow_update").ToList();
+        Assert.Equal(2, slow.Count);
+        Assert.All(slow, h => Assert.Equal("skip", h.Action));
+        Assert.All(slow, h => Assert.Contains("training.slow_update.skip_unchanged", h.Reason, StringComparison.Ordinal));
+        Assert.DoesNotContain(run.Requests, r => r.Stage == "slow_update_rollout");
+        Assert.Contains(all.History, h => h.Kind == "slow_update" && h.Action != "skip");
+        Assert.True(run.Summary.OptimizerCalls < all.Summary.OptimizerCalls, $"{run.Summary.OptimizerCalls} vs {all.Summary.OptimizerCalls} optimizer calls");
+        Assert.Equal(all.Summary.Best.Hash, run.Summary.Best.Hash);
+        Assert.Equal(all.Summary.Best.Test, run.Summary.Best.Test);
+    }
+
+    [Fact]
+    public void Skipping_unchanged_slow_updates_is_the_default_preset_and_not_classic()
+    {
+        Assert.True(new SkillOptOptions().ApplyPreset().Training.SlowUpdate.SkipUnchanged);
+        Assert.False(new SkillOptOptions { Preset = "classic" }.ApplyPreset().Training.SlowUpdate.SkipUnchanged);
     }
 }
