@@ -172,26 +172,26 @@ namespace SkillOpt.Bench
         {
             using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "history.json")));
             string? current = null;
+            // one gated candidate: a phase record's own, or the combination a step gated after it
+            void Print(System.Text.Json.JsonElement e, string kind, int step, string candidate)
+            {
+                var delta = SimLabOracle.ExpectedScore(scenario, store.ReadSkill(candidate), splits.Validation) - SimLabOracle.ExpectedScore(scenario, store.ReadSkill(current!), splits.Validation);
+                var tasks = e.TryGetProperty("validation", out var v) && v.ValueKind == System.Text.Json.JsonValueKind.Object && v.TryGetProperty("tasks", out var t) ? t.GetInt32() : 0;
+                var reason = e.TryGetProperty("reason", out var r) ? r.GetString() ?? "" : "";
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    diag {label} {kind} {step}: true Δ {delta:+0.000;-0.000;0.000} {e.GetProperty("action").GetString()} after {tasks} tasks: {reason[..Math.Min(90, reason.Length)]}"));
+            }
             foreach (var record in doc.RootElement.EnumerateArray())
             {
                 var action = record.TryGetProperty("action", out var a) ? a.GetString() : null;
-                var candidate = record.TryGetProperty("candidate_hash", out var c) ? c.GetString() : null;
-                if (current is not null && candidate is not null && action is "accept" or "reject" or "inconclusive")
+                var step = record.TryGetProperty("step", out var st) && st.ValueKind == System.Text.Json.JsonValueKind.Number ? st.GetInt32() : 0;
+                if (current is not null && record.TryGetProperty("candidate_hash", out var c) && c.GetString() is { } candidate && action is "accept" or "reject" or "inconclusive")
                 {
-                    var delta = SimLabOracle.ExpectedScore(scenario, store.ReadSkill(candidate), splits.Validation) - SimLabOracle.ExpectedScore(scenario, store.ReadSkill(current), splits.Validation);
-                    var v = record.TryGetProperty("validation", out var val) && val.ValueKind == System.Text.Json.JsonValueKind.Object ? val : default;
-                    var tasks = v.ValueKind == System.Text.Json.JsonValueKind.Object && v.TryGetProperty("tasks", out var t) ? t.GetInt32() : 0;
-                    var reason = record.TryGetProperty("reason", out var r) ? r.GetString() ?? "" : "";
-                    Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    diag {label} {record.GetProperty("kind").GetString()} {(record.TryGetProperty("step", out var st) && st.ValueKind == System.Text.Json.JsonValueKind.Number ? st.GetInt32() : 0)}: true Δ {delta:+0.000;-0.000;0.000} {action} after {tasks} tasks: {reason[..Math.Min(90, reason.Length)]}"));
+                    Print(record, record.GetProperty("kind").GetString()!, step, candidate);
                 }
                 if (current is not null && record.TryGetProperty("combination", out var combo) && combo.ValueKind == System.Text.Json.JsonValueKind.Object
                     && combo.TryGetProperty("candidate_hash", out var ch) && ch.GetString() is { } comboHash)
                 {
-                    var delta = SimLabOracle.ExpectedScore(scenario, store.ReadSkill(comboHash), splits.Validation) - SimLabOracle.ExpectedScore(scenario, store.ReadSkill(current), splits.Validation);
-                    var v = combo.TryGetProperty("validation", out var val) && val.ValueKind == System.Text.Json.JsonValueKind.Object ? val : default;
-                    var tasks = v.ValueKind == System.Text.Json.JsonValueKind.Object && v.TryGetProperty("tasks", out var t) ? t.GetInt32() : 0;
-                    var reason = combo.TryGetProperty("reason", out var r) ? r.GetString() ?? "" : "";
-                    Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    diag {label} combination {record.GetProperty("step").GetInt32()}: true Δ {delta:+0.000;-0.000;0.000} {combo.GetProperty("action").GetString()} after {tasks} tasks: {reason[..Math.Min(90, reason.Length)]}"));
+                    Print(combo, "combination", step, comboHash);
                 }
                 if (record.TryGetProperty("current_hash", out var h) && h.GetString() is { } hash)
                 {

@@ -136,9 +136,8 @@ public sealed record RunState
 
 /// <summary>An inconclusive step candidate kept for combination.</summary>
 /// <param name="Step">The step (1-based, global) that proposed it.</param>
-/// <param name="CandidateHash">Hash of the candidate skill as it was gated.</param>
-/// <param name="Edits">The edits that made it from the skill current then, in the order they were applied.</param>
-public sealed record PendingCandidate(int Step, string CandidateHash, IReadOnlyList<SkillOpt.Core.Edits.SkillEdit> Edits);
+/// <param name="Edits">The edits that made it from the skill current then, in the order they were applied (its hash is in the step's history record).</param>
+public sealed record PendingCandidate(int Step, IReadOnlyList<SkillOpt.Core.Edits.SkillEdit> Edits);
 
 /// <summary>The combined candidate a step gated after its own candidate was inconclusive (<c>gate.combine_inconclusive</c>).</summary>
 /// <param name="Steps">The steps whose inconclusive candidates were combined, oldest first.</param>

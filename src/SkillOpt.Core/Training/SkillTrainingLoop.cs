@@ -425,11 +425,11 @@ public sealed class SkillTrainingLoop
                 });
             }
         }
-        var (newState, gateRecord) = await GateAsync(state, splits, candidate, folder, phase, totalSteps, appliedEdits, buffer, ct).ConfigureAwait(false);
+        var (newState, gateRecord) = await GateAsync(state, splits, candidate, folder, phase, totalSteps, appliedEdits, buffer, FirstValidationSample(state), ct).ConfigureAwait(false);
         CombinationSummary? combination = null;
         if (gateRecord.Action == "inconclusive" && _options.Gate.CombineInconclusive!.Value > 1)
         {
-            newState = newState with { PendingCandidates = [.. newState.PendingCandidates, new PendingCandidate(phase.Step, candidate.Hash, appliedEdits)] };
+            newState = newState with { PendingCandidates = [.. newState.PendingCandidates, new PendingCandidate(phase.Step, appliedEdits)] };
             if (newState.PendingCandidates.Count >= 2)
             {
                 (newState, combination) = await CombineAsync(newState, splits, folder, phase, totalSteps, buffer, ct).ConfigureAwait(false);
@@ -473,7 +473,7 @@ public sealed class SkillTrainingLoop
         Directory.CreateDirectory(folder);
         var appliedEdits = applied.Applied.Select(a => a.Edit).ToList();
         Report("gate", $"combining the inconclusive candidates of steps {string.Join(", ", steps)}: {appliedEdits.Count} edits, gated on fresh validation samples", phase.Epoch, phase.Step, totalSteps);
-        var (s, gate) = await GateAsync(state with { Combinations = state.Combinations + 1 }, splits, applied.Result, folder, phase, totalSteps, appliedEdits, buffer, ct, firstSample).ConfigureAwait(false);
+        var (s, gate) = await GateAsync(state with { Combinations = state.Combinations + 1 }, splits, applied.Result, folder, phase, totalSteps, appliedEdits, buffer, firstSample, ct).ConfigureAwait(false);
         var keep = _options.Gate.CombineInconclusive!.Value - 1;
         s = s with { PendingCandidates = gate.Action == "inconclusive" ? [.. pool.Skip(Math.Max(0, pool.Count - keep))] : [] };
         return (s, new CombinationSummary(steps, appliedEdits.Count, applied.Rejected.Count, applied.Result.Hash, gate.Action, gate.Reason, gate.Validation, firstSample));
@@ -483,7 +483,7 @@ public sealed class SkillTrainingLoop
     private const int CombinationSampleBase = 2_000_000;
 
     private async Task<(RunState, HistoryRecord)> GateAsync(RunState state, TaskSplits splits, SkillDocument candidate, string folder, Phase phase, int totalSteps,
-        IReadOnlyList<SkillEdit> edits, RejectedEditBuffer buffer, CancellationToken ct, int? firstSample = null)
+        IReadOnlyList<SkillEdit> edits, RejectedEditBuffer buffer, int firstSample, CancellationToken ct)
     {
         _store.SaveSkill(candidate.Hash, candidate.Text);
         AtomicFile.WriteAllText(Path.Combine(folder, "candidate_skill.md"), candidate.Text);
@@ -493,7 +493,7 @@ public sealed class SkillTrainingLoop
         var sw = Stopwatch.StartNew();
         var decision = await _gate.DecideAsync(new GateContext(candidate.Text, candidate.Hash, current, state.CurrentHash, incumbentEval, splits.Validation,
             (skill, hash, tasks, sample, token) => EvaluateAsync("val", skill, hash, tasks, sample, ChatStage.Validate, token), _options.Seed,
-            firstSample ?? FirstValidationSample(state), IncumbentHistory(state, splits)), ct).ConfigureAwait(false);
+            firstSample, IncumbentHistory(state, splits)), ct).ConfigureAwait(false);
         _usage.AddWallTime(ChatStage.Validate, sw.Elapsed.TotalSeconds);
         AtomicFile.WriteJson(Path.Combine(folder, $"validation_{candidate.ShortHash}.json"), decision.Candidate);
         AtomicFile.WriteJson(Path.Combine(folder, "decision.json"), new { verdict = decision.Verdict.ToString().ToLowerInvariant(), decision.Reason, decision.CandidateScore, decision.IncumbentScore, candidate_hash = candidate.Hash });
@@ -543,18 +543,15 @@ public sealed class SkillTrainingLoop
     private async Task<(RunState, HistoryRecord)> SlowUpdateAsync(RunState state, TaskSplits splits, Phase phase, int totalSteps, RejectedEditBuffer buffer,
         IReadOnlyList<HistoryRecord> history, CancellationToken ct)
     {
-        var folder = _store.PhaseFolder($"epoch_{phase.Epoch.ToString("D2", CultureInfo.InvariantCulture)}_slow_update");
         var su = _options.Training.SlowUpdate;
         var previousHash = state.EpochEndHashes[phase.Epoch - 1];
+        var baseRecord = new HistoryRecord { Kind = "slow_update", Epoch = phase.Epoch, Action = "skip", CurrentHash = state.CurrentHash, CurrentScore = IncumbentScore(state), BestScore = state.BestScore };
         if (su.SkipUnchanged!.Value && previousHash == state.CurrentHash)
         {
             Report(ChatStage.SlowUpdate, "slow update skipped: the epoch changed nothing", phase.Epoch, 0, totalSteps);
-            return (state, new HistoryRecord
-            {
-                Kind = "slow_update", Epoch = phase.Epoch, Action = "skip", CurrentHash = state.CurrentHash, CurrentScore = IncumbentScore(state), BestScore = state.BestScore,
-                Reason = "the epoch changed nothing, so there is nothing to compare (training.slow_update.skip_unchanged)",
-            });
+            return (state, baseRecord with { Reason = "the epoch changed nothing, so there is nothing to compare (training.slow_update.skip_unchanged)" });
         }
+        var folder = _store.PhaseFolder($"epoch_{phase.Epoch.ToString("D2", CultureInfo.InvariantCulture)}_slow_update");
         var previous = _store.ReadSkill(previousHash);
         var current = _store.ReadSkill(state.CurrentHash);
         var (tasks, sample) = su.ReuseStepRollouts!.Value && ReusableStep(history, phase.Epoch, previousHash, state.CurrentHash) is { } step
@@ -572,7 +569,6 @@ public sealed class SkillTrainingLoop
         var reply = await _optimizer.SlowUpdateAsync(previous, current, comparison, tasks.Count, su.MaxWords, ct).ConfigureAwait(false);
         _usage.AddWallTime(ChatStage.SlowUpdate, sw.Elapsed.TotalSeconds);
         AtomicFile.WriteJson(Path.Combine(folder, "slow_update.json"), new { comparison, reply });
-        var baseRecord = new HistoryRecord { Kind = "slow_update", Epoch = phase.Epoch, Action = "skip", CurrentHash = state.CurrentHash, CurrentScore = IncumbentScore(state), BestScore = state.BestScore };
         if (reply.Value is null)
         {
             return (state, baseRecord with { Reason = $"the slow-update reply was unusable: {reply.Failure}" });
@@ -597,7 +593,7 @@ public sealed class SkillTrainingLoop
             return (WriteVersion(s, candidate.Text), baseRecord with { Action = "applied_ungated", CandidateHash = candidate.Hash, CurrentHash = s.CurrentHash });
         }
         var guidanceEdit = new SkillEdit(EditOperation.Replace, "<!-- skillopt:slow-update -->", reply.Value.Guidance.Trim(), "slow update");
-        var (newState, gateRecord) = await GateAsync(state, splits, candidate, folder, phase, totalSteps, [guidanceEdit], buffer, ct).ConfigureAwait(false);
+        var (newState, gateRecord) = await GateAsync(state, splits, candidate, folder, phase, totalSteps, [guidanceEdit], buffer, FirstValidationSample(state), ct).ConfigureAwait(false);
         return (WriteVersion(newState, _store.ReadSkill(newState.CurrentHash)), baseRecord with
         {
             Action = gateRecord.Action,
