@@ -238,6 +238,8 @@ public static class SkillOptConfigLoader
         Positive("training.slow_update.sample_size", t.SlowUpdate.SampleSize);
         Positive("training.slow_update.max_words", t.SlowUpdate.MaxWords);
         Positive("training.meta_skill.max_words", t.MetaSkill.MaxWords);
+        if (t.Proposals < 1) { Fail("training.proposals", "must be at least 1"); }
+        if (t.Proposals > 1 && !(o.Gate.Prescreen.Enabled ?? !o.IsClassic)) { Fail("training.proposals", "more than 1 needs gate.prescreen.enabled, which chooses the proposal to gate"); }
         if (t.EarlyStopping.Patience < 0) { Fail("training.early_stopping.patience", "must be 0 (never stop early) or more"); }
         OneOf("training.rejected_edits.scope", t.RejectedEdits.Scope, "run", "epoch");
         if (o.Skill.TokenBudget < 0) { Fail("skill.token_budget", "must be 0 (unlimited) or more"); }

@@ -60,6 +60,7 @@ public sealed class SkillOptOptions
         Training.SlowUpdate.ReuseStepRollouts ??= !classic;
         Training.SlowUpdate.SkipUnchanged ??= !classic;
         Training.EarlyStopping.Patience ??= classic ? 0 : 10;
+        Training.Proposals ??= 1;
         Training.MetaSkill.InLastEpoch ??= classic;
         return this;
     }
@@ -78,6 +79,13 @@ public sealed class TrainingOptions
     public int MergeFanIn { get; set; } = 8;
     /// <summary>Optimizer calls in flight at once (reference: 16).</summary>
     public int OptimizerConcurrency { get; set; } = 16;
+    /// <summary>
+    /// Candidates proposed per step, side by side (default preset: 1; classic: 1). Each proposal reflects on the step's
+    /// trajectories in its own seeded order, merges and ranks its edits; every built candidate is pre-screened and the one
+    /// with the most fixed tasks net of broken ones goes to the validation gate (so more than 1 needs
+    /// <c>gate.prescreen.enabled</c>). Costs about N× the optimizer calls of a step and N× its pre-screen rollouts.
+    /// </summary>
+    public int? Proposals { get; set; }
     /// <summary>
     /// Pass verifier literals (gold answers, expected values) to the optimizer verbatim and allow edits that contain them
     /// (default false: they are redacted from trajectories and such edits are rejected).

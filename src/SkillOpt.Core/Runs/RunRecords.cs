@@ -67,6 +67,8 @@ public sealed record HistoryRecord
     public required string Action { get; init; }
     /// <summary>The combined candidate gated after this step's own candidate was inconclusive, if any (its verdict is the step's last word: <see cref="CurrentHash"/> is the skill after it).</summary>
     public CombinationSummary? Combination { get; init; }
+    /// <summary>Every proposal of the step when <c>training.proposals</c> is more than 1 (null otherwise); the record's own edit counts are the gated (or best pre-screened) proposal's, its call counts the sum over all.</summary>
+    public IReadOnlyList<ProposalSummary>? Proposals { get; init; }
     /// <summary>Why.</summary>
     public string? Reason { get; init; }
     /// <summary>Hash of the current skill after the phase.</summary>
@@ -150,6 +152,17 @@ public sealed record PendingCandidate(int Step, IReadOnlyList<SkillOpt.Core.Edit
 /// <param name="FirstSample">First validation sample index of the combination (fresh for both skills).</param>
 public sealed record CombinationSummary(IReadOnlyList<int> Steps, int EditsApplied, int EditsRefused, string? CandidateHash, string Action, string? Reason,
     ValidationSummary? Validation, int FirstSample);
+
+/// <summary>One of a step's proposals (<c>training.proposals</c> &gt; 1), in <c>history.json</c>.</summary>
+/// <param name="Proposal">1-based proposal number; its files are in <c>steps/step_NNNN/proposal_N/</c>.</param>
+/// <param name="EditsSelected">Edits selected for its candidate (at most the learning rate).</param>
+/// <param name="EditsApplied">Edits applied to the current skill.</param>
+/// <param name="CandidateHash">Hash of its candidate (null when no edit applied).</param>
+/// <param name="Fixes">Failed tasks of the step its candidate passed in the pre-screen (null when not pre-screened).</param>
+/// <param name="Breaks">Passed tasks of the step its candidate failed in the pre-screen (null when not pre-screened).</param>
+/// <param name="Outcome"><c>gated</c> (went to the validation gate: the step's verdict is its), <c>not_chosen</c> (passed the pre-screen, another had more net fixes), <c>reject</c> (failed the pre-screen; its edits are in the rejected-edit buffer) or <c>skip</c> (no candidate).</param>
+/// <param name="Reason">Why it was skipped or rejected.</param>
+public sealed record ProposalSummary(int Proposal, int EditsSelected, int EditsApplied, string? CandidateHash, int? Fixes, int? Breaks, string Outcome, string? Reason);
 
 /// <summary>A skill's scores in <c>summary.json</c>.</summary>
 /// <param name="Hash">Skill hash.</param>

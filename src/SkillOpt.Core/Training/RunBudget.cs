@@ -86,7 +86,8 @@ public sealed class RunBudget
     /// <summary>
     /// Pre-flight estimate, before any call: target and optimizer calls per step from the configuration (rollout of a batch,
     /// pre-screen, validation — the whole split for the strict gate, about half for the sequential paired gate — and about
-    /// one reflection per minibatch plus merges and a ranking), and how many steps the call budgets allow.
+    /// one reflection per minibatch plus merges and a ranking; pre-screen and optimizer calls once per proposal of
+    /// <c>training.proposals</c>), and how many steps the call budgets allow.
     /// </summary>
     /// <returns>A sentence, or null when no call budget is set.</returns>
     public string? Estimate(int totalSteps, int trainTasks, int validationTasks)
@@ -94,11 +95,12 @@ public sealed class RunBudget
         var t = _options.Training;
         var batch = Math.Min(t.BatchSize, trainTasks);
         var paired = _options.Gate.Kind == "paired";
-        var prescreen = _options.Gate.Prescreen.Enabled == true ? _options.Gate.Prescreen.FailedTasks + _options.Gate.Prescreen.PassedTasks : 0;
+        var proposals = Math.Max(1, t.Proposals ?? 1);
+        var prescreen = _options.Gate.Prescreen.Enabled == true ? proposals * (_options.Gate.Prescreen.FailedTasks + _options.Gate.Prescreen.PassedTasks) : 0;
         var validation = paired && _options.Gate.Sequential == true ? validationTasks / 2.0 : validationTasks;
         var targetPerStep = batch + prescreen + validation;
         var minibatches = Math.Ceiling(batch / (double)t.MinibatchSize);
-        var optimizerPerStep = minibatches + Math.Ceiling(minibatches / t.MergeFanIn) + 2;
+        var optimizerPerStep = proposals * (minibatches + Math.Ceiling(minibatches / t.MergeFanIn) + 2);
         var fixedTarget = validationTasks * (paired ? 2 : 1);
         var steps = new List<(string Name, double Steps)>();
         if (_options.Budget.MaxTargetCalls is { } mt) { steps.Add(("max_target_calls", Math.Max(0, (mt - fixedTarget) / targetPerStep))); }

@@ -304,25 +304,132 @@ public sealed class SkillTrainingLoop
         var rolloutSummary = Summarize(rollout);
         Report(ChatStage.Rollout, $"rollout: {rolloutSummary.Passed}/{rolloutSummary.Tasks} passed, mean {rolloutSummary.MeanScore:0.###}, {rolloutSummary.Errored} errored", phase.Epoch, phase.Step, totalSteps);
 
-        // 2. reflection
+        // 2–5. reflection, merge, filter and ranking, apply: once per proposal (training.proposals), side by side
         var lr = _schedule.BudgetAt(phase.Step, totalSteps);
+        var count = Math.Max(1, t.Proposals ?? 1);
+        var proposals = await Task.WhenAll(Enumerable.Range(0, count).Select(k =>
+            ProposeAsync(state, current, currentDoc, rollout, phase, totalSteps, lr, buffer, k, count == 1 ? folder : Path.Combine(folder, $"proposal_{k + 1}"), ct))).ConfigureAwait(false);
+        var first = proposals[0].Record with
+        {
+            ReflectionCalls = proposals.Sum(p => p.Record.ReflectionCalls),
+            MergeCalls = proposals.Sum(p => p.Record.MergeCalls),
+            Epoch = phase.Epoch,
+            Step = phase.Step,
+            LearningRate = lr,
+            Rollout = rolloutSummary,
+            Action = "skip",
+            CurrentHash = state.CurrentHash,
+            CurrentScore = IncumbentScore(state),
+            BestScore = state.BestScore,
+        };
+        var built = proposals.Where(p => p.Candidate is not null).ToList();
+        if (built.Count == 0)
+        {
+            Report("gate", count == 1 ? $"{proposals[0].SkipReason}: step skipped" : $"no proposal built a candidate: step skipped", phase.Epoch, phase.Step, totalSteps);
+            return (WriteVersion(state, current), first with { Reason = proposals[0].SkipReason, Proposals = count == 1 ? null : [.. proposals.Select(p => p.Summary)] });
+        }
+
+        // 6. pre-screen (of every built proposal), then the gate of the best one
+        Proposal chosen;
+        if (_options.Gate.Prescreen.Enabled!.Value)
+        {
+            var screens = await Task.WhenAll(built.Select(p => PrescreenAsync(rollout, p.Candidate!, phase, ct))).ConfigureAwait(false);
+            for (var i = 0; i < built.Count; i++)
+            {
+                built[i] = built[i] with { Screen = screens[i] };
+            }
+            var passed = built.Where(p => p.Screen!.Passed).ToList();
+            foreach (var p in built.Where(p => !p.Screen!.Passed))
+            {
+                _store.SaveSkill(p.Candidate!.Hash, p.Candidate.Text);
+                AtomicFile.WriteAllText(Path.Combine(p.Folder, "candidate_skill.md"), p.Candidate.Text);
+                AtomicFile.WriteJson(Path.Combine(p.Folder, "decision.json"), new { verdict = "reject", gate = "prescreen", reason = p.Screen!.Reason, candidate_hash = p.Candidate.Hash });
+                foreach (var e in p.Edits)
+                {
+                    buffer.Add(e, phase.Index, phase.Epoch, 0, p.Screen.Reason, p.Edits.Count);
+                }
+            }
+            if (passed.Count == 0)
+            {
+                var top = built.OrderByDescending(p => p.Screen!.Fixes - p.Screen.Breaks).ThenBy(p => p.Index).First();
+                Report("gate", $"pre-screen: reject ({top.Screen!.Reason})", phase.Epoch, phase.Step, totalSteps);
+                var rejectedState = state with { Rejected = state.Rejected + 1 };
+                var rejected = Merge(first, top);
+                return (WriteVersion(rejectedState, current), rejected with
+                {
+                    CandidateHash = top.Candidate!.Hash,
+                    Action = "reject",
+                    Reason = "pre-screen: " + top.Screen.Reason,
+                    Validation = new ValidationSummary(top.Screen.CandidateScore, top.Screen.IncumbentScore, top.Screen.Tasks, 0, splits.Validation.Count, null, "prescreen"),
+                    Proposals = count == 1 ? null : [.. proposals.Select(p => Summary(p, built, null))],
+                });
+            }
+            chosen = built[ChooseProposal([.. built.Select(p => (p.Screen!.Passed, p.Screen.Fixes, p.Screen.Breaks, p.Edits.Count))])];
+            if (count > 1)
+            {
+                Report("gate", $"proposal {chosen.Index + 1} of {count} chosen (pre-screen: {chosen.Screen!.Fixes} fixed, {chosen.Screen.Breaks} broken)", phase.Epoch, phase.Step, totalSteps);
+            }
+        }
+        else
+        {
+            chosen = built[0];
+        }
+        var record = Merge(first, chosen) with { Proposals = count == 1 ? null : [.. proposals.Select(p => Summary(p, built, chosen))] };
+        var candidate = chosen.Candidate!;
+        var appliedEdits = chosen.Edits;
+        var (newState, gateRecord) = await GateAsync(state, splits, candidate, folder, phase, totalSteps, appliedEdits, buffer, FirstValidationSample(state), ct).ConfigureAwait(false);
+        CombinationSummary? combination = null;
+        if (gateRecord.Action == "inconclusive" && _options.Gate.CombineInconclusive!.Value > 1)
+        {
+            newState = newState with { PendingCandidates = [.. newState.PendingCandidates, new PendingCandidate(phase.Step, appliedEdits)] };
+            if (newState.PendingCandidates.Count >= 2)
+            {
+                (newState, combination) = await CombineAsync(newState, splits, folder, phase, totalSteps, buffer, ct).ConfigureAwait(false);
+            }
+        }
+        return (WriteVersion(newState, _store.ReadSkill(newState.CurrentHash)), record with
+        {
+            CandidateHash = gateRecord.CandidateHash,
+            Validation = gateRecord.Validation,
+            Action = gateRecord.Action,
+            Reason = gateRecord.Reason,
+            Combination = combination,
+            CurrentHash = newState.CurrentHash,
+            CurrentScore = IncumbentScore(newState),
+            BestScore = newState.BestScore,
+        });
+    }
+
+    /// <summary>
+    /// One proposal of a step: reflection on the step's rollout, merge, the rejected-edit and leak filters, ranking down to
+    /// the learning rate, and the edits applied to the current skill. Proposal k &gt; 0 (<c>training.proposals</c>) reflects on
+    /// the same trajectories in its own seeded order, so its minibatches, and the optimizer's replies, differ from proposal 0's.
+    /// </summary>
+    private async Task<Proposal> ProposeAsync(RunState state, string current, SkillDocument currentDoc, Evaluation rollout, Phase phase, int totalSteps, int lr,
+        RejectedEditBuffer buffer, int k, string folder, CancellationToken ct)
+    {
+        var t = _options.Training;
+        Directory.CreateDirectory(folder);
         var shown = _options.Training.AllowVerifierText ? rollout.Results : rollout.Results.Select(_leakGuard.Redact).ToList();
+        if (k > 0)
+        {
+            var order = Order(shown.Select(r => r.TaskId), $"proposal:{phase.Step}:{k}").Select((id, i) => (id, i)).ToDictionary(x => x.id, x => x.i, StringComparer.Ordinal);
+            shown = [.. shown.OrderBy(r => order[r.TaskId])];
+        }
         var failures = shown.Where(r => r.Outcome == TaskOutcome.Failed).ToList();
         var successes = t.ReflectSuccesses ? shown.Where(r => r.Outcome == TaskOutcome.Passed).ToList() : [];
-        sw.Restart();
+        var sw = Stopwatch.StartNew();
         var reflection = await _optimizer.ReflectAsync(current, failures, successes, t.MinibatchSize, lr, state.MetaAdvice, buffer.Distinct(), ct).ConfigureAwait(false);
         _usage.AddWallTime(ChatStage.Reflect, sw.Elapsed.TotalSeconds);
         AtomicFile.WriteJson(Path.Combine(folder, "reflections.json"), reflection.Replies);
         var proposed = reflection.FailurePatches.Sum(p => p.Count) + reflection.SuccessPatches.Sum(p => p.Count);
         Report(ChatStage.Reflect, $"reflection: {reflection.Replies.Count} calls, {proposed} edits proposed", phase.Epoch, phase.Step, totalSteps);
 
-        // 3. merge
         sw.Restart();
         var merge = await _optimizer.MergeAsync(current, reflection.FailurePatches, reflection.SuccessPatches, t.MergeFanIn, 2 * lr, state.MetaAdvice, ct).ConfigureAwait(false);
         _usage.AddWallTime(ChatStage.Merge, sw.Elapsed.TotalSeconds);
         AtomicFile.WriteJson(Path.Combine(folder, "merge.json"), new { replies = merge.Replies, edits = merge.Edits });
 
-        // 4. rejected-edit filter, then ranking down to the learning rate
         var (kept, filtered) = t.RejectedEdits.Enforce!.Value ? buffer.Filter(merge.Edits) : (merge.Edits, 0);
         var leaks = new List<object>();
         if (!_options.Training.AllowVerifierText)
@@ -358,10 +465,6 @@ public sealed class SkillTrainingLoop
         var record = new HistoryRecord
         {
             Kind = "step",
-            Epoch = phase.Epoch,
-            Step = phase.Step,
-            LearningRate = lr,
-            Rollout = rolloutSummary,
             ReflectionCalls = reflection.Replies.Count,
             FailurePatches = reflection.FailurePatches.Count,
             SuccessPatches = reflection.SuccessPatches.Count,
@@ -374,16 +477,11 @@ public sealed class SkillTrainingLoop
             EditsSelected = selected.Count,
             Action = "skip",
             CurrentHash = state.CurrentHash,
-            CurrentScore = IncumbentScore(state),
-            BestScore = state.BestScore,
         };
         if (selected.Count == 0)
         {
-            Report("gate", "no edit to try: step skipped", phase.Epoch, phase.Step, totalSteps);
-            return (WriteVersion(state, current), record with { Reason = "no edits survived reflection, merge and the rejected-edit filter" });
+            return new Proposal(k, folder, record, null, [], "no edits survived reflection, merge and the rejected-edit filter");
         }
-
-        // 5. apply
         var applied = _applier.Apply(currentDoc, selected);
         AtomicFile.WriteJson(Path.Combine(folder, "edit_report.json"), new
         {
@@ -395,58 +493,53 @@ public sealed class SkillTrainingLoop
         record = record with { EditsApplied = applied.Applied.Count, EditsRefused = applied.Rejected.Count };
         if (!applied.Changed)
         {
-            Report("gate", $"no edit applied ({applied.Rejected.Count} refused): step skipped", phase.Epoch, phase.Step, totalSteps);
-            return (WriteVersion(state, current), record with { Reason = "no selected edit could be applied: " + string.Join("; ", applied.Rejected.Select(r => $"{r.Reason}: {r.Detail}").Take(3)) });
+            return new Proposal(k, folder, record, null, [], "no selected edit could be applied: " + string.Join("; ", applied.Rejected.Select(r => $"{r.Reason}: {r.Detail}").Take(3)));
         }
-
-        // 6. pre-screen, then the gate
-        var candidate = applied.Result;
-        var appliedEdits = applied.Applied.Select(a => a.Edit).ToList();
-        if (_options.Gate.Prescreen.Enabled!.Value)
-        {
-            var screen = await PrescreenAsync(rollout, candidate, phase, ct).ConfigureAwait(false);
-            if (screen is not null)
-            {
-                _store.SaveSkill(candidate.Hash, candidate.Text);
-                AtomicFile.WriteAllText(Path.Combine(folder, "candidate_skill.md"), candidate.Text);
-                AtomicFile.WriteJson(Path.Combine(folder, "decision.json"), new { verdict = "reject", gate = "prescreen", reason = screen.Value.Reason, candidate_hash = candidate.Hash });
-                foreach (var e in appliedEdits)
-                {
-                    buffer.Add(e, phase.Index, phase.Epoch, 0, screen.Value.Reason, appliedEdits.Count);
-                }
-                Report("gate", $"pre-screen: reject ({screen.Value.Reason})", phase.Epoch, phase.Step, totalSteps);
-                var rejectedState = state with { Rejected = state.Rejected + 1 };
-                return (WriteVersion(rejectedState, current), record with
-                {
-                    CandidateHash = candidate.Hash,
-                    Action = "reject",
-                    Reason = "pre-screen: " + screen.Value.Reason,
-                    Validation = new ValidationSummary(screen.Value.CandidateScore, screen.Value.IncumbentScore, screen.Value.Tasks, 0, splits.Validation.Count, null, "prescreen"),
-                });
-            }
-        }
-        var (newState, gateRecord) = await GateAsync(state, splits, candidate, folder, phase, totalSteps, appliedEdits, buffer, FirstValidationSample(state), ct).ConfigureAwait(false);
-        CombinationSummary? combination = null;
-        if (gateRecord.Action == "inconclusive" && _options.Gate.CombineInconclusive!.Value > 1)
-        {
-            newState = newState with { PendingCandidates = [.. newState.PendingCandidates, new PendingCandidate(phase.Step, appliedEdits)] };
-            if (newState.PendingCandidates.Count >= 2)
-            {
-                (newState, combination) = await CombineAsync(newState, splits, folder, phase, totalSteps, buffer, ct).ConfigureAwait(false);
-            }
-        }
-        return (WriteVersion(newState, _store.ReadSkill(newState.CurrentHash)), record with
-        {
-            CandidateHash = gateRecord.CandidateHash,
-            Validation = gateRecord.Validation,
-            Action = gateRecord.Action,
-            Reason = gateRecord.Reason,
-            Combination = combination,
-            CurrentHash = newState.CurrentHash,
-            CurrentScore = IncumbentScore(newState),
-            BestScore = newState.BestScore,
-        });
+        return new Proposal(k, folder, record, applied.Result, [.. applied.Applied.Select(a => a.Edit)], null);
     }
+
+    /// <summary>
+    /// The proposal to gate among pre-screened ones (<c>training.proposals</c>): of those that passed, the one with the most
+    /// fixed tasks net of broken ones on the step's own tasks, then the fewest applied edits (the smaller change), then the
+    /// first. Returns its index in <paramref name="screens"/>, or −1 when none passed.
+    /// </summary>
+    internal static int ChooseProposal(IReadOnlyList<(bool Passed, int Fixes, int Breaks, int Edits)> screens) =>
+        Enumerable.Range(0, screens.Count).Where(i => screens[i].Passed)
+            .OrderByDescending(i => screens[i].Fixes - screens[i].Breaks).ThenBy(i => screens[i].Edits).ThenBy(i => i)
+            .DefaultIfEmpty(-1).First();
+
+    /// <summary>A step's record with the chosen proposal's reflection, merge and edit counts (its call counts stay the sum over all proposals).</summary>
+    private static HistoryRecord Merge(HistoryRecord step, Proposal p) => step with
+    {
+        FailurePatches = p.Record.FailurePatches,
+        SuccessPatches = p.Record.SuccessPatches,
+        EditsProposed = p.Record.EditsProposed,
+        EditsMerged = p.Record.EditsMerged,
+        EditsFilteredAsRejected = p.Record.EditsFilteredAsRejected,
+        EditsRejectedAsLeaks = p.Record.EditsRejectedAsLeaks,
+        Ranked = p.Record.Ranked,
+        EditsSelected = p.Record.EditsSelected,
+        EditsApplied = p.Record.EditsApplied,
+        EditsRefused = p.Record.EditsRefused,
+    };
+
+    private static ProposalSummary Summary(Proposal p, IReadOnlyList<Proposal> built, Proposal? chosen)
+    {
+        var b = built.FirstOrDefault(x => x.Index == p.Index) ?? p;
+        var outcome = b.Candidate is null ? "skip" : chosen is not null && chosen.Index == p.Index ? "gated" : b.Screen is { Passed: false } ? "reject" : "not_chosen";
+        return new ProposalSummary(p.Index + 1, b.Record.EditsSelected, b.Record.EditsApplied, b.Candidate?.Hash, b.Screen?.Fixes, b.Screen?.Breaks, outcome,
+            b.Candidate is null ? b.SkipReason : b.Screen is { Passed: false } s ? "pre-screen: " + s.Reason : null);
+    }
+
+    /// <summary>One proposal of a step and, once pre-screened, its pre-screen result.</summary>
+    private sealed record Proposal(int Index, string Folder, HistoryRecord Record, SkillDocument? Candidate, IReadOnlyList<SkillEdit> Edits, string? SkipReason)
+    {
+        public PrescreenResult? Screen { get; init; }
+        public ProposalSummary Summary => SkillTrainingLoop.Summary(this, [this], null);
+    }
+
+    /// <summary>A pre-screen's result: <see cref="Passed"/> when the candidate may go to validation.</summary>
+    private sealed record PrescreenResult(bool Passed, string Reason, int Fixes, int Breaks, double CandidateScore, double IncumbentScore, int Tasks);
 
     /// <summary>
     /// Gates the pooled inconclusive candidates' edits applied together to the current skill (<c>gate.combine_inconclusive</c>),
@@ -738,11 +831,11 @@ public sealed class SkillTrainingLoop
 
     /// <summary>
     /// Pre-screen: the candidate on up to N failed and M passed tasks of the step's rollout, with the rollout's sample index
-    /// (so the pairs are exact). Returns null when it may go to validation: it fixes at least one failed task (when the batch
+    /// (so the pairs are exact). Passes when the candidate may go to validation: it fixes at least one failed task (when the batch
     /// had any) and breaks no more passed tasks than it fixes. Requiring zero breaks rejected most useful edits on flaky
     /// tasks (SimLab GSM8K benchmark), since any change to the skill redraws them.
     /// </summary>
-    private async Task<(string Reason, double CandidateScore, double IncumbentScore, int Tasks)?> PrescreenAsync(Evaluation rollout, SkillDocument candidate, Phase phase, CancellationToken ct)
+    private async Task<PrescreenResult> PrescreenAsync(Evaluation rollout, SkillDocument candidate, Phase phase, CancellationToken ct)
     {
         var p = _options.Gate.Prescreen;
         var failed = Order(rollout.Results.Where(r => r.Outcome == TaskOutcome.Failed).Select(r => r.TaskId), $"prescreen:{phase.Step}").Take(p.FailedTasks).ToList();
@@ -750,7 +843,7 @@ public sealed class SkillTrainingLoop
         var tasks = failed.Concat(passed).ToList();
         if (tasks.Count == 0)
         {
-            return null;
+            return new PrescreenResult(true, "no task to pre-screen on", 0, 0, 0, 0, 0);
         }
         var eval = await RunTasksAsync(candidate.Text, candidate.Hash, tasks, rollout.SampleIndex, ChatStage.Prescreen, reuse: true, ct).ConfigureAwait(false);
         var byId = eval.Results.ToDictionary(r => r.TaskId, StringComparer.Ordinal);
@@ -761,13 +854,13 @@ public sealed class SkillTrainingLoop
         var isScore = before.Count == 0 ? 0 : before.Average(r => r.Score);
         if (failed.Count > 0 && fixes == 0)
         {
-            return ($"fixes none of {failed.Count} failed tasks", cs, isScore, tasks.Count);
+            return new PrescreenResult(false, $"fixes none of {failed.Count} failed tasks", fixes, breaks.Count, cs, isScore, tasks.Count);
         }
         if (breaks.Count > fixes)
         {
-            return ($"fixes {fixes} of {failed.Count} failed tasks but breaks {breaks.Count} of {passed.Count} passed ones ({string.Join(", ", breaks.Take(3))})", cs, isScore, tasks.Count);
+            return new PrescreenResult(false, $"fixes {fixes} of {failed.Count} failed tasks but breaks {breaks.Count} of {passed.Count} passed ones ({string.Join(", ", breaks.Take(3))})", fixes, breaks.Count, cs, isScore, tasks.Count);
         }
-        return null;
+        return new PrescreenResult(true, $"fixes {fixes} of {failed.Count} failed tasks, breaks {breaks.Count} of {passed.Count} passed ones", fixes, breaks.Count, cs, isScore, tasks.Count);
     }
 
     private IReadOnlyDictionary<string, IReadOnlyList<RolloutResult>> IncumbentHistory(RunState state, TaskSplits splits)
