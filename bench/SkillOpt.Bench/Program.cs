@@ -105,14 +105,15 @@ namespace SkillOpt.Bench
                 rollouts:
                   concurrency: {o.Concurrency}
                 """);
-            if (o.Settings.Count == 0)
+            var settings = SettingsFor(o, preset);
+            if (settings.Count == 0)
             {
                 return yaml;
             }
             var stream = new YamlStream();
             stream.Load(new StringReader(yaml));
             var root = (YamlMappingNode)stream.Documents[0].RootNode;
-            foreach (var setting in o.Settings)
+            foreach (var setting in settings)
             {
                 var eq = setting.IndexOf('=', StringComparison.Ordinal);
                 var keys = setting[..eq].Split('.');
@@ -252,6 +253,13 @@ namespace SkillOpt.Bench
         private static readonly Option<int> EpochsOption = Count("--epochs", "Epochs.", 4);
         private static readonly Option<int> BatchOption = Count("--batch", "Training tasks per step.", 20);
         private static readonly Option<int> MinibatchOption = Count("--minibatch", "Trajectories per reflection call.", 8);
+        /// <summary>The --set settings for one preset: unprefixed ones, and "preset:key=value" ones of that preset.</summary>
+        private static List<string> SettingsFor(BenchOptions o, string preset) =>
+            [.. o.Settings.Where(s => PresetOf(s) is null || PresetOf(s) == preset).Select(s => PresetOf(s) is { } p ? s[(p.Length + 1)..] : s)];
+
+        private static string? PresetOf(string setting) =>
+            setting.IndexOf(':', StringComparison.Ordinal) is var c and > 0 && c < setting.IndexOf('=', StringComparison.Ordinal) ? setting[..c] : null;
+
         private static readonly Option<int> SlowUpdateOption = Count("--slow-update-sample", "Training tasks of the slow update.", 20);
         private static readonly Option<int> ConcurrencyOption = Count("--concurrency", "Target calls side by side.", 8);
         private static readonly Option<string?> OutOption = new("--out") { Description = "Markdown file to write the report to." };
@@ -263,14 +271,19 @@ namespace SkillOpt.Bench
 
         private static Option<string[]> SetSettings()
         {
-            var option = new Option<string[]>("--set") { Description = "A skillopt.yaml setting for every run, as dotted.key=value (repeatable), e.g. training.early_stopping.patience=20.", Arity = ArgumentArity.ZeroOrMore };
+            var option = new Option<string[]>("--set") { Description = "A skillopt.yaml setting for every run, as dotted.key=value (repeatable), e.g. training.early_stopping.patience=20; preset:dotted.key=value for that preset's runs only, e.g. default:training.proposals=2.", Arity = ArgumentArity.ZeroOrMore };
             option.Validators.Add(r =>
             {
                 foreach (var s in r.GetValueOrDefault<string[]>() ?? [])
                 {
-                    if (s.IndexOf('=', StringComparison.Ordinal) is <= 0 || s.Split('=')[0].Split('.').Any(k => k.Length == 0))
+                    var key = PresetOf(s) is { } p ? s[(p.Length + 1)..] : s;
+                    if (key.IndexOf('=', StringComparison.Ordinal) is <= 0 || key.Split('=')[0].Split('.').Any(k => k.Length == 0))
                     {
-                        r.AddError($"--set needs dotted.key=value, got '{s}'");
+                        r.AddError($"--set needs dotted.key=value or preset:dotted.key=value, got '{s}'");
+                    }
+                    else if (PresetOf(s) is { } q && q is not ("classic" or "default"))
+                    {
+                        r.AddError($"--set: unknown preset '{q}' in '{s}' (classic, default)");
                     }
                 }
             });
@@ -362,6 +375,11 @@ namespace SkillOpt.Bench
             sb.AppendLine("```yaml");
             sb.AppendLine(ConfigYaml(o, "<preset>", 0).Replace("seed: 0", "seed: <seed>", StringComparison.Ordinal));
             sb.AppendLine("```");
+            foreach (var only in o.Settings.Where(x => PresetOf(x) is not null))
+            {
+                sb.AppendLine();
+                sb.AppendLine($"The `{PresetOf(only)}` preset's runs also set `{only[(PresetOf(only)!.Length + 1)..]}`.");
+            }
             sb.AppendLine();
             sb.AppendLine("Columns: means over seeds (± standard deviation). *calls* are HTTP requests SimLab completed (faults excluded; optimizer repairs included); *tokens* are SimLab's simulated counts (about 4 characters a token). *val*/*test* are measured scores of the initial → best skill. *E[test]* is the simulation's ground truth: the expected test score of the skill (mean success probability over the test tasks), free of sampling noise. *false-accept rate* = accepted candidates / gated candidates, pooled over seeds; it is only a false-accept rate on `null-optimizer`, where no edit can change any success probability. *first-gate accept rate* = share of runs whose first gated candidate was accepted (on `null-optimizer`: the false-accept probability of one useless edit against a freshly measured incumbent).");
             sb.AppendLine();

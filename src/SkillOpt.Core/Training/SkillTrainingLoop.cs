@@ -333,10 +333,13 @@ public sealed class SkillTrainingLoop
         Proposal chosen;
         if (_options.Gate.Prescreen.Enabled!.Value)
         {
-            var screens = await Task.WhenAll(built.Select(p => PrescreenAsync(rollout, p.Candidate!, phase, ct))).ConfigureAwait(false);
+            // proposals that built the same candidate share one pre-screen (pre-screened side by side, they would race the cache)
+            var distinct = built.DistinctBy(p => p.Candidate!.Hash).ToList();
+            var screens = await Task.WhenAll(distinct.Select(p => PrescreenAsync(rollout, p.Candidate!, phase, ct))).ConfigureAwait(false);
+            var byHash = distinct.Select((p, i) => (p.Candidate!.Hash, screens[i])).ToDictionary(x => x.Hash, x => x.Item2, StringComparer.Ordinal);
             for (var i = 0; i < built.Count; i++)
             {
-                built[i] = built[i] with { Screen = screens[i] };
+                built[i] = built[i] with { Screen = byHash[built[i].Candidate!.Hash] };
             }
             var passed = built.Where(p => p.Screen!.Passed).ToList();
             foreach (var p in built.Where(p => !p.Screen!.Passed))
@@ -344,9 +347,13 @@ public sealed class SkillTrainingLoop
                 _store.SaveSkill(p.Candidate!.Hash, p.Candidate.Text);
                 AtomicFile.WriteAllText(Path.Combine(p.Folder, "candidate_skill.md"), p.Candidate.Text);
                 AtomicFile.WriteJson(Path.Combine(p.Folder, "decision.json"), new { verdict = "reject", gate = "prescreen", reason = p.Screen!.Reason, candidate_hash = p.Candidate.Hash });
+            }
+            // one rejection per distinct candidate: the buffer bans an edit rejected in two different candidates
+            foreach (var p in built.Where(p => !p.Screen!.Passed).DistinctBy(p => p.Candidate!.Hash))
+            {
                 foreach (var e in p.Edits)
                 {
-                    buffer.Add(e, phase.Index, phase.Epoch, 0, p.Screen.Reason, p.Edits.Count);
+                    buffer.Add(e, phase.Index, phase.Epoch, 0, p.Screen!.Reason, p.Edits.Count);
                 }
             }
             if (passed.Count == 0)

@@ -50,6 +50,11 @@ public class ProposalTests
         Assert.All(Enumerable.Range(1, 3), k => Assert.True(File.Exists(Path.Combine(folder, "steps", "step_0001", $"proposal_{k}", "selected_edits.json"))));
         Assert.Equal(optimizer.SchemaNames.Count(n => n == "skillopt_reflection"), history.Sum(h => h.ReflectionCalls));
         Assert.True(summary.Accepted >= 1);
+
+        // proposals that built the same rejected candidate are one rejection: the buffer does not count it twice (which would ban its edits)
+        Assert.Contains(steps, s => s.Proposals!.Count(p => p.Outcome == "reject") >= 2 && s.Proposals!.Where(p => p.Outcome == "reject").Select(p => p.CandidateHash).Distinct().Count() == 1);
+        var buffer = RejectedEditBuffer.Load(Path.Combine(folder, "rejected_edits.json"));
+        Assert.All(buffer.Entries.GroupBy(e => (e.Phase, e.Key)), g => Assert.Single(g)); // one edit per candidate here (learning rate 1)
     }
 
     [Theory]
