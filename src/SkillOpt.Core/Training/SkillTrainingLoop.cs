@@ -326,7 +326,7 @@ public sealed class SkillTrainingLoop
         if (built.Count == 0)
         {
             Report("gate", count == 1 ? $"{proposals[0].SkipReason}: step skipped" : $"no proposal built a candidate: step skipped", phase.Epoch, phase.Step, totalSteps);
-            return (WriteVersion(state, current), first with { Reason = proposals[0].SkipReason, Proposals = count == 1 ? null : [.. proposals.Select(p => p.Summary)] });
+            return (WriteVersion(state, current), first with { Reason = proposals[0].SkipReason, Proposals = count == 1 ? null : [.. proposals.Select(p => DescribeProposal(p, built, null))] });
         }
 
         // 6. pre-screen (of every built proposal), then the gate of the best one
@@ -368,7 +368,7 @@ public sealed class SkillTrainingLoop
                     Action = "reject",
                     Reason = "pre-screen: " + top.Screen.Reason,
                     Validation = new ValidationSummary(top.Screen.CandidateScore, top.Screen.IncumbentScore, top.Screen.Tasks, 0, splits.Validation.Count, null, "prescreen"),
-                    Proposals = count == 1 ? null : [.. proposals.Select(p => Summary(p, built, null))],
+                    Proposals = count == 1 ? null : [.. proposals.Select(p => DescribeProposal(p, built, null))],
                 });
             }
             chosen = built[ChooseProposal([.. built.Select(p => (p.Screen!.Passed, p.Screen.Fixes, p.Screen.Breaks, p.Edits.Count))])];
@@ -381,7 +381,7 @@ public sealed class SkillTrainingLoop
         {
             chosen = built[0];
         }
-        var record = Merge(first, chosen) with { Proposals = count == 1 ? null : [.. proposals.Select(p => Summary(p, built, chosen))] };
+        var record = Merge(first, chosen) with { Proposals = count == 1 ? null : [.. proposals.Select(p => DescribeProposal(p, built, chosen))] };
         var candidate = chosen.Candidate!;
         var appliedEdits = chosen.Edits;
         var (newState, gateRecord) = await GateAsync(state, splits, candidate, folder, phase, totalSteps, appliedEdits, buffer, FirstValidationSample(state), ct).ConfigureAwait(false);
@@ -530,7 +530,8 @@ public sealed class SkillTrainingLoop
         EditsRefused = p.Record.EditsRefused,
     };
 
-    private static ProposalSummary Summary(Proposal p, IReadOnlyList<Proposal> built, Proposal? chosen)
+    /// <summary>A proposal's line in <c>history.json</c>; <paramref name="built"/> holds the pre-screened copies of the proposals that built a candidate.</summary>
+    private static ProposalSummary DescribeProposal(Proposal p, IReadOnlyList<Proposal> built, Proposal? chosen)
     {
         var b = built.FirstOrDefault(x => x.Index == p.Index) ?? p;
         var outcome = b.Candidate is null ? "skip" : chosen is not null && chosen.Index == p.Index ? "gated" : b.Screen is { Passed: false } ? "reject" : "not_chosen";
@@ -542,7 +543,6 @@ public sealed class SkillTrainingLoop
     private sealed record Proposal(int Index, string Folder, HistoryRecord Record, SkillDocument? Candidate, IReadOnlyList<SkillEdit> Edits, string? SkipReason)
     {
         public PrescreenResult? Screen { get; init; }
-        public ProposalSummary Summary => SkillTrainingLoop.Summary(this, [this], null);
     }
 
     /// <summary>A pre-screen's result: <see cref="Passed"/> when the candidate may go to validation.</summary>
