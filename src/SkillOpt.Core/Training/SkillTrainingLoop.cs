@@ -323,10 +323,11 @@ public sealed class SkillTrainingLoop
             BestScore = state.BestScore,
         };
         var built = proposals.Where(p => p.Candidate is not null).ToList();
+        IReadOnlyList<ProposalSummary>? Describe(Proposal? chosen) => count == 1 ? null : [.. proposals.Select(p => DescribeProposal(p, built, chosen))];
         if (built.Count == 0)
         {
             Report("gate", count == 1 ? $"{proposals[0].SkipReason}: step skipped" : $"no proposal built a candidate: step skipped", phase.Epoch, phase.Step, totalSteps);
-            return (WriteVersion(state, current), first with { Reason = proposals[0].SkipReason, Proposals = count == 1 ? null : [.. proposals.Select(p => DescribeProposal(p, built, null))] });
+            return (WriteVersion(state, current), first with { Reason = proposals[0].SkipReason, Proposals = Describe(null) });
         }
 
         // 6. pre-screen (of every built proposal), then the gate of the best one
@@ -358,17 +359,18 @@ public sealed class SkillTrainingLoop
             }
             if (passed.Count == 0)
             {
-                var top = built.OrderByDescending(p => p.Screen!.Fixes - p.Screen.Breaks).ThenBy(p => p.Index).First();
+                // the record shows the one that came closest, ranked as the gate's choice would be
+                var top = built[ChooseProposal([.. built.Select(p => (true, p.Screen!.Fixes, p.Screen.Breaks, p.Edits.Count))])];
                 Report("gate", $"pre-screen: reject ({top.Screen!.Reason})", phase.Epoch, phase.Step, totalSteps);
                 var rejectedState = state with { Rejected = state.Rejected + 1 };
-                var rejected = Merge(first, top);
+                var rejected = WithProposal(first, top);
                 return (WriteVersion(rejectedState, current), rejected with
                 {
                     CandidateHash = top.Candidate!.Hash,
                     Action = "reject",
                     Reason = "pre-screen: " + top.Screen.Reason,
                     Validation = new ValidationSummary(top.Screen.CandidateScore, top.Screen.IncumbentScore, top.Screen.Tasks, 0, splits.Validation.Count, null, "prescreen"),
-                    Proposals = count == 1 ? null : [.. proposals.Select(p => DescribeProposal(p, built, null))],
+                    Proposals = Describe(null),
                 });
             }
             chosen = built[ChooseProposal([.. built.Select(p => (p.Screen!.Passed, p.Screen.Fixes, p.Screen.Breaks, p.Edits.Count))])];
@@ -381,7 +383,7 @@ public sealed class SkillTrainingLoop
         {
             chosen = built[0];
         }
-        var record = Merge(first, chosen) with { Proposals = count == 1 ? null : [.. proposals.Select(p => DescribeProposal(p, built, chosen))] };
+        var record = WithProposal(first, chosen) with { Proposals = Describe(chosen) };
         var candidate = chosen.Candidate!;
         var appliedEdits = chosen.Edits;
         var (newState, gateRecord) = await GateAsync(state, splits, candidate, folder, phase, totalSteps, appliedEdits, buffer, FirstValidationSample(state), ct).ConfigureAwait(false);
@@ -516,7 +518,7 @@ public sealed class SkillTrainingLoop
             .DefaultIfEmpty(-1).First();
 
     /// <summary>A step's record with the chosen proposal's reflection, merge and edit counts (its call counts stay the sum over all proposals).</summary>
-    private static HistoryRecord Merge(HistoryRecord step, Proposal p) => step with
+    private static HistoryRecord WithProposal(HistoryRecord step, Proposal p) => step with
     {
         FailurePatches = p.Record.FailurePatches,
         SuccessPatches = p.Record.SuccessPatches,
