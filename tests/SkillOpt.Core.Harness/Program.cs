@@ -24,6 +24,10 @@ namespace SkillOpt.Core.Harness
               epochs: 3
               batch_size: 10
               minibatch_size: 4
+              early_stopping:
+                # the scripted world is deterministic: once the skill passes every validation task the ceiling rule would end
+                # the run, and the tests built on this configuration exercise the phases after that (CeilingTests turn it on)
+                ceiling: false
             """, "harness.yaml");
     }
 }

@@ -241,6 +241,7 @@ public static class SkillOptConfigLoader
         if (t.Proposals < 1) { Fail("training.proposals", "must be at least 1"); }
         if (t.Proposals > 1 && !(o.Gate.Prescreen.Enabled ?? !o.IsClassic)) { Fail("training.proposals", "more than 1 needs gate.prescreen.enabled, which chooses the proposal to gate"); }
         if (t.EarlyStopping.Patience < 0) { Fail("training.early_stopping.patience", "must be 0 (never stop early) or more"); }
+        if (t.EarlyStopping.Ceiling == true && (o.Gate.Kind ?? (o.IsClassic ? "strict" : "paired")) != "paired") { Fail("training.early_stopping.ceiling", "needs gate.kind: paired, whose acceptance boundary it checks"); }
         OneOf("training.rejected_edits.scope", t.RejectedEdits.Scope, "run", "epoch");
         if (o.Skill.TokenBudget < 0) { Fail("skill.token_budget", "must be 0 (unlimited) or more"); }
         if (o.Skill.DuplicateSimilarity < 0) { Fail("skill.duplicate_similarity", "must not be negative"); }

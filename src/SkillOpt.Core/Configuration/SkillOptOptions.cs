@@ -60,6 +60,7 @@ public sealed class SkillOptOptions
         Training.SlowUpdate.ReuseStepRollouts ??= !classic;
         Training.SlowUpdate.SkipUnchanged ??= !classic;
         Training.EarlyStopping.Patience ??= classic ? 0 : 10;
+        Training.EarlyStopping.Ceiling ??= !classic && Gate.Kind == "paired";
         Training.Proposals ??= 1;
         Training.MetaSkill.InLastEpoch ??= classic;
         return this;
@@ -121,6 +122,18 @@ public sealed class EarlyStoppingOptions
     /// always runs every epoch.
     /// </summary>
     public int? Patience { get; set; }
+
+    /// <summary>
+    /// Stop training once the current skill fails too few validation tasks for the paired gate to accept any candidate
+    /// (default preset: true; classic: false; needs <c>gate.kind: paired</c>). A candidate can only win a pair the current
+    /// skill failed, and acceptance needs at least ⌈ln(1/α) / ln(2θ₁)⌉ wins without a loss (9 at the defaults); when the
+    /// current skill's failures in this validation round give a one-sided Clopper–Pearson upper bound u (at 1 − α) on its
+    /// failure rate with <c>gate.max_draws</c> × |validation| × u below that count, even a candidate that passed every task
+    /// would most likely not be accepted, so the remaining steps are skipped. Checked after the baseline, every step and
+    /// every slow update, on pass/fail results only (graded verifiers are gated by a t bound, not the SPRT). Stopping never
+    /// raises the false-accept rate: it only removes chances to accept.
+    /// </summary>
+    public bool? Ceiling { get; set; }
 }
 
 /// <summary>The <c>training.learning_rate</c> section: most edits per step, scheduled from <see cref="Max"/> to <see cref="Min"/>.</summary>

@@ -55,6 +55,44 @@ public sealed class PairedSequentialGate(double alpha = 0.05, bool sequential = 
     /// <summary>Most draws per candidate.</summary>
     public int MaxDraws { get; } = Math.Max(1, maxDraws);
 
+    /// <summary>
+    /// The fewest discordant wins, without a loss, on which this gate accepts: sequential, the SPRT's
+    /// <see cref="PairedStatistics.SprtWinsToAccept"/> (9 at α = 0.05, θ₁ = 0.7); otherwise the sign test's ⌈log₂(1/α)⌉
+    /// (5 at α = 0.05), since w wins and no loss give p = 2^−w.
+    /// </summary>
+    public int WinsToAccept => sequential ? PairedStatistics.SprtWinsToAccept(alpha, _alternative) : Math.Max(1, (int)Math.Ceiling(Math.Log2(1 / alpha) - 1e-9));
+
+    /// <summary>
+    /// Why no candidate is likely to be accepted against a current skill measured as <paramref name="currentSkill"/>, or null
+    /// when one could be. A candidate wins only pairs the current skill failed, and acceptance needs
+    /// <see cref="WinsToAccept"/> of them; from the current skill's f failures in m scored pass/fail measurements, the one-sided
+    /// Clopper–Pearson upper bound u at 1 − α (<see cref="PairedStatistics.FailureRateUpperBound"/>) bounds the failures a
+    /// gate's D draws of n tasks would hold, about D·n·u (D = <see cref="MaxDraws"/>, or 1 when not sequential); below
+    /// <see cref="WinsToAccept"/>, even a candidate that passes every task would most likely stay short of acceptance.
+    /// </summary>
+    /// <param name="currentSkill">The current skill's validation results on draws no selection has looked at (for the
+    /// training loop: the current validation round's samples); errored and skipped results are ignored.</param>
+    /// <param name="validationTasks">Tasks in the validation split (n ≥ 1).</param>
+    /// <returns>A sentence for the run's summary, or null (also when a result is graded, as graded verifiers are not gated on wins).</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="validationTasks"/> is less than 1.</exception>
+    public string? CeilingReason(IReadOnlyList<RolloutResult> currentSkill, int validationTasks)
+    {
+        ArgumentNullException.ThrowIfNull(currentSkill);
+        ArgumentOutOfRangeException.ThrowIfLessThan(validationTasks, 1);
+        var scored = currentSkill.Where(r => r.IsScored).ToList();
+        if (scored.Count == 0 || scored.Any(r => r.Score is > 0 and < 1))
+        {
+            return null;
+        }
+        var failures = scored.Count(r => r.Outcome != TaskOutcome.Passed);
+        var u = PairedStatistics.FailureRateUpperBound(failures, scored.Count, alpha);
+        var draws = sequential ? MaxDraws : 1;
+        var expected = draws * validationTasks * u;
+        var needed = WinsToAccept;
+        return expected >= needed ? null : string.Create(CultureInfo.InvariantCulture,
+            $"the current skill failed {failures} of {scored.Count} validation measurements this round; at the {1 - alpha:P0} upper bound of its failure rate ({u:0.###}) a gate's {draws} draw(s) of {validationTasks} tasks hold about {expected:0.#} failures to win, fewer than the {needed} wins without a loss acceptance needs (training.early_stopping.ceiling)");
+    }
+
     /// <inheritdoc />
     public async Task<GateDecision> DecideAsync(GateContext context, CancellationToken cancellationToken)
     {

@@ -105,4 +105,45 @@ public static class PairedStatistics
         }
         return (Math.Log(beta / (1 - alpha)), Math.Log(1 / alpha));
     }
+
+    /// <summary>
+    /// The fewest discordant wins, without a loss, that take the SPRT's Λ to its acceptance boundary 1/α:
+    /// ⌈ln(1/α) / ln(2θ₁)⌉ (each win multiplies Λ by 2θ₁, see <see cref="SprtLogLikelihoodRatio"/>); e.g. 9 at α = 0.05, θ₁ = 0.7.
+    /// A candidate can only win a pair the current skill failed, so a gate whose draws hold fewer failures of the current
+    /// skill than this cannot accept any candidate.
+    /// </summary>
+    /// <param name="alpha">Significance level in (0, 0.5].</param>
+    /// <param name="alternative">θ₁ in (0.5, 1).</param>
+    /// <returns>A count ≥ 1.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">α or θ₁ is outside its range.</exception>
+    public static int SprtWinsToAccept(double alpha, double alternative)
+    {
+        var upper = SprtBoundaries(alpha, 0.5).Upper;
+        var perWin = SprtLogLikelihoodRatio(1, 0, alternative);
+        // the tolerance keeps a boundary that is an exact multiple of ln(2θ₁) from rounding up through floating-point error
+        return Math.Max(1, (int)Math.Ceiling(upper / perWin - 1e-9));
+    }
+
+    /// <summary>
+    /// One-sided Clopper–Pearson upper confidence bound at level 1 − <paramref name="alpha"/> of a failure probability
+    /// from <paramref name="failures"/> failures in <paramref name="trials"/> independent trials: the (1 − α) quantile of
+    /// Beta(failures + 1, trials − failures), 1 when every trial failed, and 1 − α^(1/trials) when none did
+    /// (Clopper and Pearson, Biometrika 26, 1934; MathNet.Numerics' Beta distribution).
+    /// </summary>
+    /// <param name="failures">Failed trials, 0 ≤ failures ≤ trials.</param>
+    /// <param name="trials">Trials (≥ 0); with none the bound is 1.</param>
+    /// <param name="alpha">1 − confidence, in (0, 1).</param>
+    /// <returns>A probability in (0, 1].</returns>
+    /// <exception cref="ArgumentOutOfRangeException">A count is out of range or α is outside (0, 1).</exception>
+    public static double FailureRateUpperBound(int failures, int trials, double alpha)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(trials);
+        ArgumentOutOfRangeException.ThrowIfNegative(failures);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(failures, trials);
+        if (alpha is <= 0 or >= 1 || double.IsNaN(alpha))
+        {
+            throw new ArgumentOutOfRangeException(nameof(alpha), alpha, "alpha must be in (0, 1)");
+        }
+        return failures >= trials ? 1 : Beta.InvCDF(failures + 1, trials - failures, 1 - alpha);
+    }
 }

@@ -130,6 +130,8 @@ public sealed record RunState
     public int CacheHits { get; init; }
     /// <summary>The last step (1-based, global) before early stopping ended training, or null while every step runs.</summary>
     public int? StoppedEarlyAfterStep { get; init; }
+    /// <summary>Why training stopped early when <c>training.early_stopping.ceiling</c> stopped it; null for patience or while every step runs.</summary>
+    public string? StoppedEarlyReason { get; init; }
     /// <summary>Inconclusive step candidates waiting to be combined (<c>gate.combine_inconclusive</c>), oldest first.</summary>
     public List<PendingCandidate> PendingCandidates { get; init; } = [];
     /// <summary>Combined candidates gated so far; each takes its own fresh validation samples.</summary>

@@ -217,6 +217,13 @@ public sealed class SkillTrainingLoop
                 state = state with { StoppedEarlyAfterStep = lastStep };
                 Report("run", $"early stopping: {EarlyStopText(state, totalSteps)}", phase.Epoch, phase.Step, totalSteps);
             }
+            if (state.StoppedEarlyAfterStep is null && _options.Training.EarlyStopping.Ceiling!.Value && _gate is PairedSequentialGate paired
+                && phase.Kind is PhaseKind.Baseline or PhaseKind.Step or PhaseKind.SlowUpdate && history.Max(h => h.Step ?? 0) is var stepsDone && stepsDone < totalSteps
+                && paired.CeilingReason(CurrentRoundValidation(state), splits.Validation.Count) is { } ceiling)
+            {
+                state = state with { StoppedEarlyAfterStep = stepsDone, StoppedEarlyReason = ceiling };
+                Report("run", $"early stopping: {EarlyStopText(state, totalSteps)}", phase.Epoch, phase.Step, totalSteps);
+            }
             if (!_options.Training.AllowVerifierText)
             {
                 _leakGuard.Save(LiteralsPath);
@@ -261,8 +268,8 @@ public sealed class SkillTrainingLoop
         var last = state.StoppedEarlyAfterStep!.Value;
         var patience = _options.Training.EarlyStopping.Patience!.Value;
         var skipped = last + 1 >= totalSteps ? $"step {totalSteps}" : $"steps {last + 1}–{totalSteps}";
-        return string.Create(CultureInfo.InvariantCulture,
-            $"no edit accepted in the last {patience} step(s) (training.early_stopping.patience = {patience}); {skipped} and their slow updates skipped");
+        var why = state.StoppedEarlyReason ?? $"no edit accepted in the last {patience} step(s) (training.early_stopping.patience = {patience})";
+        return string.Create(CultureInfo.InvariantCulture, $"{why}; {skipped} and their slow updates skipped");
     }
 
     private static bool IsLastPhaseOfEpoch(IReadOnlyList<Phase> plan, Phase phase) =>
@@ -926,6 +933,13 @@ public sealed class SkillTrainingLoop
     /// challengers, and the next round's fresh samples keep the new current skill from being judged on the draws that got it accepted.
     /// </summary>
     private int FirstValidationSample(RunState state) => state.Accepted * DrawsPerRound;
+
+    /// <summary>
+    /// The current skill's validation results on the current round's samples (<see cref="FirstValidationSample"/>): measured
+    /// after it became current, so no gate decision selected on them (its draws as a candidate belong to the previous round).
+    /// </summary>
+    private List<RolloutResult> CurrentRoundValidation(RunState state) =>
+        [.. Enumerable.Range(FirstValidationSample(state), DrawsPerRound).SelectMany(sample => _store.ReadEvaluation("val", state.CurrentHash, sample)?.Results ?? [])];
 
     private string LiteralsPath => Path.Combine(_store.Root, "verifier_literals.json");
 

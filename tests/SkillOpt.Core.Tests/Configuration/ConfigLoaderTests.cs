@@ -113,6 +113,14 @@ public class ConfigLoaderTests
         Assert.Equal(5, set.Training.EarlyStopping.Patience);
         var ex = Assert.Throws<SkillOptConfigException>(() => SkillOptConfigLoader.Parse("seed: 2\ntraining:\n  early_stopping:\n    patience: -1\n", "skillopt.yaml"));
         Assert.Equal(("SKOPT1002", "training.early_stopping.patience", 4), (ex.Code, ex.Key, ex.Line));
+
+        Assert.Equal((true, false), (d.Training.EarlyStopping.Ceiling, c.Training.EarlyStopping.Ceiling));
+        var strict = Assert.Throws<SkillOptConfigException>(() => SkillOptConfigLoader.Parse("preset: classic\ntraining:\n  early_stopping:\n    ceiling: true\n", "skillopt.yaml"));
+        Assert.Equal(("SKOPT1002", "training.early_stopping.ceiling", 4), (strict.Code, strict.Key, strict.Line));
+        Assert.Contains("gate.kind: paired", strict.Message, StringComparison.Ordinal);
+        var paired = SkillOptConfigLoader.Parse("preset: classic\ngate:\n  kind: paired\ntraining:\n  early_stopping:\n    ceiling: true\n", "skillopt.yaml");
+        Assert.True(paired.Training.EarlyStopping.Ceiling);
+        Assert.False(SkillOptConfigLoader.Parse("gate:\n  kind: strict\n", "skillopt.yaml").Training.EarlyStopping.Ceiling);
     }
 
     [Fact]

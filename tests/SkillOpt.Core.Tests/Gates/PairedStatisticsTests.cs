@@ -80,4 +80,35 @@ public class PairedStatisticsTests
         }
         Assert.InRange(accepted, 0.001, 0.05);
     }
+
+    [Theory]
+    [InlineData(0.05, 0.7, 9)]   // ln 20 / ln 1.4 = 8.90
+    [InlineData(0.01, 0.7, 14)]  // ln 100 / ln 1.4 = 13.69
+    [InlineData(0.05, 0.9, 6)]   // ln 20 / ln 1.8 = 5.10
+    [InlineData(0.2, 0.75, 4)]   // ln 5 / ln 1.5 = 3.97
+    public void Sprt_wins_to_accept_is_the_fewest_wins_that_reach_one_over_alpha(double alpha, double alternative, int expected)
+    {
+        var wins = PairedStatistics.SprtWinsToAccept(alpha, alternative);
+        Assert.Equal(expected, wins);
+        // the count is tight: one win fewer stays below the boundary
+        Assert.True(PairedStatistics.SprtLogLikelihoodRatio(wins, 0, alternative) >= Math.Log(1 / alpha));
+        Assert.True(PairedStatistics.SprtLogLikelihoodRatio(wins - 1, 0, alternative) < Math.Log(1 / alpha));
+    }
+
+    [Theory]
+    [InlineData(0, 15, 0.05, 0.18103627252208465)] // 1 − 0.05^(1/15)
+    [InlineData(0, 30, 0.05, 0.09503385285530419)] // 1 − 0.05^(1/30)
+    [InlineData(1, 15, 0.05, 0.2793961936128765)]  // solves (1 − u)^15 + 15u(1 − u)^14 = 0.05
+    [InlineData(15, 15, 0.05, 1.0)]
+    [InlineData(0, 0, 0.05, 1.0)]
+    public void Failure_rate_upper_bound_matches_clopper_pearson(int failures, int trials, double alpha, double expected) =>
+        Assert.Equal(expected, PairedStatistics.FailureRateUpperBound(failures, trials, alpha), 9);
+
+    [Fact]
+    public void Failure_rate_upper_bound_refuses_bad_input()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => PairedStatistics.FailureRateUpperBound(3, 2, 0.05));
+        Assert.Throws<ArgumentOutOfRangeException>(() => PairedStatistics.FailureRateUpperBound(-1, 2, 0.05));
+        Assert.Throws<ArgumentOutOfRangeException>(() => PairedStatistics.FailureRateUpperBound(0, 2, 1));
+    }
 }

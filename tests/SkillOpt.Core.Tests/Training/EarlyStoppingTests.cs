@@ -66,6 +66,62 @@ public class EarlyStoppingTests
     }
 
     [Fact]
+    public async Task Training_stops_at_the_ceiling_once_the_current_skill_passes_every_validation_task()
+    {
+        var on = Options(patience: 0);
+        on.Training.EarlyStopping.Ceiling = true;
+        var folder = NewFolder();
+        var early = await TrainAsync(on, folder);
+        var full = await TrainAsync(Options(patience: 0), NewFolder());
+
+        Assert.Null(full.Summary.EarlyStopping);
+        var steps = early.History.Where(h => h.Kind == "step").ToList();
+        Assert.InRange(steps.Count, 1, 5);
+        // 20 validation tasks, all passed: u = 1 − 0.05^(1/20) = 0.139, and 3 draws × 20 × 0.139 = 8.3 < 9 wins
+        Assert.StartsWith("the current skill failed 0 of 20 validation measurements this round", early.Summary.EarlyStopping, StringComparison.Ordinal);
+        Assert.EndsWith($"(training.early_stopping.ceiling); steps {steps.Count + 1}–6 and their slow updates skipped", early.Summary.EarlyStopping, StringComparison.Ordinal);
+        Assert.Contains(early.Progress.Events, e => e.Stage == "run" && e.Message.StartsWith("early stopping: the current skill failed 0 of 20", StringComparison.Ordinal));
+        Assert.Equal(1.0, early.Summary.Best.Validation);
+
+        // the same best skill as the full run, tested, for fewer rollouts
+        Assert.Equal(full.Summary.Best.Hash, early.Summary.Best.Hash);
+        Assert.Equal(1.0, early.Summary.Best.Test);
+        Assert.True(early.Summary.TargetCalls < full.Summary.TargetCalls, $"{early.Summary.TargetCalls} vs {full.Summary.TargetCalls} target calls");
+
+        // part of the checkpoint: running the folder again pays for nothing and stops at the same place
+        var again = await TrainAsync(on, folder);
+        Assert.Equal(0, again.Runner.Calls);
+        Assert.Equal(early.Summary.EarlyStopping, again.Summary.EarlyStopping);
+    }
+
+    [Fact]
+    public async Task A_skill_that_already_passes_every_validation_task_stops_after_the_baseline()
+    {
+        var options = Options(patience: 0);
+        options.Training.EarlyStopping.Ceiling = null; // the default preset's value
+        var progress = new Progress();
+        var runner = new ScriptedRunner();
+        var perfect = HarnessConfig.InitialSkill + string.Concat(ScriptedWorld.Procedures.Select(p => $"- Apply the [{p}] procedure.\n"));
+        var summary = await new SkillTrainingLoop(options, runner, new ScriptedOptimizer(), NewFolder(), progress)
+            .RunAsync(perfect, new ScriptedWorld().Splits(), TestContext.Current.CancellationToken);
+
+        Assert.Equal(0, summary.Steps);
+        Assert.EndsWith("steps 1–6 and their slow updates skipped", summary.EarlyStopping, StringComparison.Ordinal);
+        Assert.Equal(summary.Initial.Hash, summary.Best.Hash);
+        Assert.Equal(1.0, summary.Best.Test);
+        Assert.Equal(20 + 10, runner.Calls); // the baseline's validation and the test split, nothing else
+
+        // the classic preset has no ceiling rule and trains every step
+        var classic = HarnessConfig.Options();
+        classic.Preset = "classic";
+        classic.Training.EarlyStopping.Ceiling = null;
+        var all = await new SkillTrainingLoop(classic, new ScriptedRunner(), new ScriptedOptimizer(), NewFolder())
+            .RunAsync(perfect, new ScriptedWorld().Splits(), TestContext.Current.CancellationToken);
+        Assert.Equal(6, all.Steps);
+        Assert.Null(all.EarlyStopping);
+    }
+
+    [Fact]
     public void Steps_without_acceptance_count_back_to_the_last_accepted_edit()
     {
         static HistoryRecord R(string kind, string action, int? step = null) => new() { Kind = kind, Action = action, CurrentHash = "h", Step = step };
