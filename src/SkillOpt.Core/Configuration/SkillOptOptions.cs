@@ -127,7 +127,7 @@ public sealed class EarlyStoppingOptions
     /// Stop training once the current skill fails too few validation tasks for the paired gate to accept any candidate
     /// (default preset: true; classic: false; needs <c>gate.kind: paired</c>). A candidate can only win a pair the current
     /// skill failed, and acceptance needs at least ⌈ln(1/α) / ln(2θ₁)⌉ wins without a loss (9 at the defaults); when the
-    /// current skill's failures in this validation round give a one-sided Clopper–Pearson upper bound u (at 1 − α) on its
+    /// current skill's failures in this validation round give a one-sided Clopper–Pearson upper bound u (at <c>gate.power</c>) on its
     /// failure rate with <c>gate.max_draws</c> × |validation| × u below that count, even a candidate that passed every task
     /// would most likely not be accepted, so the remaining steps are skipped. Checked after the baseline, every step and
     /// every slow update, on pass/fail results only (graded verifiers are gated by a t bound, not the SPRT). Stopping never

@@ -66,9 +66,10 @@ public sealed class PairedSequentialGate(double alpha = 0.05, bool sequential = 
     /// Why no candidate is likely to be accepted against a current skill measured as <paramref name="currentSkill"/>, or null
     /// when one could be. A candidate wins only pairs the current skill failed, and acceptance needs
     /// <see cref="WinsToAccept"/> of them; from the current skill's f failures in m scored pass/fail measurements, the one-sided
-    /// Clopper–Pearson upper bound u at 1 − α (<see cref="PairedStatistics.FailureRateUpperBound"/>) bounds the failures a
-    /// gate's D draws of n tasks would hold, about D·n·u (D = <see cref="MaxDraws"/>, or 1 when not sequential); below
-    /// <see cref="WinsToAccept"/>, even a candidate that passes every task would most likely stay short of acceptance.
+    /// Clopper–Pearson upper bound u at the gate's power 1 − β (<see cref="PairedStatistics.FailureRateUpperBound"/>; 0.8 by
+    /// default, the confidence with which the SPRT already stops for futility) bounds the failures a gate's D draws of n tasks
+    /// would hold, about D·n·u (D = <see cref="MaxDraws"/>, or 1 when not sequential); below <see cref="WinsToAccept"/>, even
+    /// a candidate that passes every task would most likely stay short of acceptance.
     /// </summary>
     /// <param name="currentSkill">The current skill's validation results on draws no selection has looked at (for the
     /// training loop: the current validation round's samples); errored and skipped results are ignored.</param>
@@ -85,12 +86,12 @@ public sealed class PairedSequentialGate(double alpha = 0.05, bool sequential = 
             return null;
         }
         var failures = scored.Count(r => r.Outcome != TaskOutcome.Passed);
-        var u = PairedStatistics.FailureRateUpperBound(failures, scored.Count, alpha);
+        var u = PairedStatistics.FailureRateUpperBound(failures, scored.Count, 1 - power);
         var draws = sequential ? MaxDraws : 1;
         var expected = draws * validationTasks * u;
         var needed = WinsToAccept;
         return expected >= needed ? null : string.Create(CultureInfo.InvariantCulture,
-            $"the current skill failed {failures} of {scored.Count} validation measurements this round; at the {1 - alpha:P0} upper bound of its failure rate ({u:0.###}) a gate's {draws} draw(s) of {validationTasks} tasks hold about {expected:0.#} failures to win, fewer than the {needed} wins without a loss acceptance needs (training.early_stopping.ceiling)");
+            $"the current skill failed {failures} of {scored.Count} validation measurements this round; at the {power:P0} upper bound of its failure rate ({u:0.###}) a gate's {draws} draw(s) of {validationTasks} tasks hold about {expected:0.#} failures to win, fewer than the {needed} wins without a loss acceptance needs (training.early_stopping.ceiling)");
     }
 
     /// <inheritdoc />

@@ -162,6 +162,8 @@ public sealed class SkillTrainingLoop
             var sw = Stopwatch.StartNew();
             RunState next;
             HistoryRecord record;
+            string? ceiling = null;
+            var stepsDone = phase.Kind == PhaseKind.Step ? phase.Step : history.Count == 0 ? 0 : history.Max(h => h.Step ?? 0);
             try
             {
                 (next, record) = phase.Kind switch
@@ -172,6 +174,10 @@ public sealed class SkillTrainingLoop
                     PhaseKind.MetaSkill => await MetaSkillAsync(state, phase, totalSteps, history, cancellationToken).ConfigureAwait(false),
                     _ => await TestAsync(state, splits, phase, cancellationToken).ConfigureAwait(false),
                 };
+                if (phase.Kind is PhaseKind.Baseline or PhaseKind.Step or PhaseKind.SlowUpdate && stepsDone < totalSteps)
+                {
+                    ceiling = await CeilingAsync(next, splits, cancellationToken).ConfigureAwait(false);
+                }
             }
             catch (BudgetExhaustedException ex)
             {
@@ -217,9 +223,7 @@ public sealed class SkillTrainingLoop
                 state = state with { StoppedEarlyAfterStep = lastStep };
                 Report("run", $"early stopping: {EarlyStopText(state, totalSteps)}", phase.Epoch, phase.Step, totalSteps);
             }
-            if (state.StoppedEarlyAfterStep is null && _options.Training.EarlyStopping.Ceiling!.Value && _gate is PairedSequentialGate paired
-                && phase.Kind is PhaseKind.Baseline or PhaseKind.Step or PhaseKind.SlowUpdate && history.Max(h => h.Step ?? 0) is var stepsDone && stepsDone < totalSteps
-                && paired.CeilingReason(CurrentRoundValidation(state), splits.Validation.Count) is { } ceiling)
+            if (state.StoppedEarlyAfterStep is null && ceiling is not null)
             {
                 state = state with { StoppedEarlyAfterStep = stepsDone, StoppedEarlyReason = ceiling };
                 Report("run", $"early stopping: {EarlyStopText(state, totalSteps)}", phase.Epoch, phase.Step, totalSteps);
@@ -933,6 +937,35 @@ public sealed class SkillTrainingLoop
     /// challengers, and the next round's fresh samples keep the new current skill from being judged on the draws that got it accepted.
     /// </summary>
     private int FirstValidationSample(RunState state) => state.Accepted * DrawsPerRound;
+
+    /// <summary>
+    /// Why training should stop at the ceiling (<c>training.early_stopping.ceiling</c>, see
+    /// <see cref="PairedSequentialGate.CeilingReason"/>), or null. Decided on the current skill's results in the current
+    /// validation round only. A skill accepted in this phase has none yet; when its results as a candidate (the previous
+    /// round's draws, biased upwards since they got it accepted) already put it at the ceiling, it is measured on this round's
+    /// first draw, which the next gate would score anyway (the rollout cache keeps it), and the decision rests on that draw.
+    /// </summary>
+    private async Task<string?> CeilingAsync(RunState state, TaskSplits splits, CancellationToken ct)
+    {
+        if (!_options.Training.EarlyStopping.Ceiling!.Value || _gate is not PairedSequentialGate paired)
+        {
+            return null;
+        }
+        var n = splits.Validation.Count;
+        var current = CurrentRoundValidation(state);
+        if (current.Count > 0 || state.Accepted == 0)
+        {
+            return paired.CeilingReason(current, n);
+        }
+        var asCandidate = Enumerable.Range(Math.Max(0, FirstValidationSample(state) - DrawsPerRound), Math.Min(DrawsPerRound, FirstValidationSample(state)))
+            .SelectMany(sample => _store.ReadEvaluation("val", state.CurrentHash, sample)?.Results ?? []).ToList();
+        if (paired.CeilingReason(asCandidate, n) is null)
+        {
+            return null;
+        }
+        await EvaluateAsync("val", _store.ReadSkill(state.CurrentHash), state.CurrentHash, splits.Validation, FirstValidationSample(state), ChatStage.Validate, ct).ConfigureAwait(false);
+        return paired.CeilingReason(CurrentRoundValidation(state), n);
+    }
 
     /// <summary>
     /// The current skill's validation results on the current round's samples (<see cref="FirstValidationSample"/>): measured

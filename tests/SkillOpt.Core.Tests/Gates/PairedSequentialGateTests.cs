@@ -199,28 +199,30 @@ public class PairedSequentialGateTests
     [Fact]
     public void The_ceiling_is_reached_when_even_a_perfect_candidate_would_win_too_few_pairs()
     {
-        var gate = new PairedSequentialGate(); // α 0.05, θ₁ 0.7, 3 draws: 9 wins needed
+        var gate = new PairedSequentialGate(); // α 0.05, θ₁ 0.7, power 0.8, 3 draws: 9 wins needed
         Assert.Equal(9, gate.WinsToAccept);
 
-        // 15 of 15 passed: u = 1 − 0.05^(1/15) = 0.181, 3 × 15 × 0.181 = 8.1 < 9
-        var reason = gate.CeilingReason(Measured(15, 0), 15);
+        // 14 of 15 passed: u(80%) = 0.187, 3 × 15 × 0.187 = 8.4 < 9
+        var reason = gate.CeilingReason(Measured(14, 1), 15);
         Assert.NotNull(reason);
-        Assert.Contains("failed 0 of 15 validation measurements", reason, StringComparison.Ordinal);
+        Assert.Contains("failed 1 of 15 validation measurements", reason, StringComparison.Ordinal);
         Assert.Contains("fewer than the 9 wins", reason, StringComparison.Ordinal);
-        // 30 of 30 passed on two draws: u = 0.095, 4.3 < 9
-        Assert.NotNull(gate.CeilingReason(Measured(30, 0), 15));
+        Assert.NotNull(gate.CeilingReason(Measured(15, 0), 15)); // u = 0.102: 4.6
+        Assert.NotNull(gate.CeilingReason(Measured(30, 0), 15)); // two draws: u = 0.052: 2.3
 
-        // 1 failure in 15: the point estimate (3 × 15 × 1/15 = 3) would stop, the upper bound (u = 0.279, 12.6) does not
-        Assert.Null(gate.CeilingReason(Measured(14, 1), 15));
-        // a bigger split leaves room for wins: 15 of 15 passed on 40 tasks gives 3 × 40 × 0.181 = 21.7
+        // 2 failures in 15: the point estimate (3 × 15 × 2/15 = 6) would stop, the upper bound (u = 0.264: 11.9) does not
+        Assert.Null(gate.CeilingReason(Measured(13, 2), 15));
+        // a bigger split leaves room for wins: 15 of 15 passed on 40 tasks gives 3 × 40 × 0.102 = 12.2
         Assert.Null(gate.CeilingReason(Measured(15, 0), 40));
-        // only a few measurements: 8 of 8 passed, u = 0.312, 14.0
-        Assert.Null(gate.CeilingReason(Measured(8, 0), 15));
+        // only a few measurements: 4 of 4 passed, u = 0.331: 14.9
+        Assert.Null(gate.CeilingReason(Measured(4, 0), 15));
         // nothing measured, or graded results (gated by a t bound, not by wins)
         Assert.Null(gate.CeilingReason([], 15));
         Assert.Null(gate.CeilingReason(Measured(15, 0, gradedScore: 0.9), 15));
-        // errored results are not measurements
-        Assert.Null(gate.CeilingReason([.. Measured(8, 0), .. Enumerable.Range(0, 7).Select(i => new RolloutResult { TaskId = $"e{i}", Outcome = TaskOutcome.Errored })], 15));
+        // errored results are not measurements (counted as 11 passes, u = 0.136 would stop at 6.1)
+        Assert.Null(gate.CeilingReason([.. Measured(4, 0), .. Enumerable.Range(0, 7).Select(i => new RolloutResult { TaskId = $"e{i}", Outcome = TaskOutcome.Errored })], 15));
+        // the bound's confidence is the gate's power: at 0.5, 13 of 15 gives u = 0.174: 7.8, which stops
+        Assert.NotNull(new PairedSequentialGate(power: 0.5).CeilingReason(Measured(13, 2), 15));
         Assert.Throws<ArgumentOutOfRangeException>(() => gate.CeilingReason(Measured(15, 0), 0));
     }
 
@@ -229,7 +231,7 @@ public class PairedSequentialGateTests
     {
         var gate = new PairedSequentialGate(sequential: false);
         Assert.Equal(5, gate.WinsToAccept); // 2^−5 = 0.031 ≤ 0.05 < 2^−4
-        Assert.NotNull(gate.CeilingReason(Measured(15, 0), 15));   // 1 × 15 × 0.181 = 2.7 < 5
-        Assert.Null(gate.CeilingReason(Measured(12, 3), 15));      // u ≈ 0.43: 6.5 ≥ 5
+        Assert.NotNull(gate.CeilingReason(Measured(15, 0), 15)); // 1 × 15 × 0.102 = 1.5 < 5
+        Assert.Null(gate.CeilingReason(Measured(11, 4), 15));    // u(80%) = 0.40: 6.0 ≥ 5
     }
 }

@@ -99,6 +99,7 @@ public class PairedStatisticsTests
     [InlineData(0, 15, 0.05, 0.18103627252208465)] // 1 − 0.05^(1/15)
     [InlineData(0, 30, 0.05, 0.09503385285530419)] // 1 − 0.05^(1/30)
     [InlineData(1, 15, 0.05, 0.2793961936128765)]  // solves (1 − u)^15 + 15u(1 − u)^14 = 0.05
+    [InlineData(1, 15, 0.2, 0.1867767915666904)]   // solves (1 − u)^15 + 15u(1 − u)^14 = 0.2
     [InlineData(15, 15, 0.05, 1.0)]
     [InlineData(0, 0, 0.05, 1.0)]
     public void Failure_rate_upper_bound_matches_clopper_pearson(int failures, int trials, double alpha, double expected) =>

@@ -77,7 +77,7 @@ public class EarlyStoppingTests
         Assert.Null(full.Summary.EarlyStopping);
         var steps = early.History.Where(h => h.Kind == "step").ToList();
         Assert.InRange(steps.Count, 1, 5);
-        // 20 validation tasks, all passed: u = 1 − 0.05^(1/20) = 0.139, and 3 draws × 20 × 0.139 = 8.3 < 9 wins
+        // 20 validation tasks, all passed: u = 1 − 0.2^(1/20) = 0.077, and 3 draws × 20 × 0.077 = 4.6 < 9 wins
         Assert.StartsWith("the current skill failed 0 of 20 validation measurements this round", early.Summary.EarlyStopping, StringComparison.Ordinal);
         Assert.EndsWith($"(training.early_stopping.ceiling); steps {steps.Count + 1}–6 and their slow updates skipped", early.Summary.EarlyStopping, StringComparison.Ordinal);
         Assert.Contains(early.Progress.Events, e => e.Stage == "run" && e.Message.StartsWith("early stopping: the current skill failed 0 of 20", StringComparison.Ordinal));
