@@ -82,6 +82,11 @@ public class EarlyStoppingTests
         Assert.EndsWith($"(training.early_stopping.ceiling); steps {steps.Count + 1}–6 and their slow updates skipped", early.Summary.EarlyStopping, StringComparison.Ordinal);
         Assert.Contains(early.Progress.Events, e => e.Stage == "run" && e.Message.StartsWith("early stopping: the current skill failed 0 of 20", StringComparison.Ordinal));
         Assert.Equal(1.0, early.Summary.Best.Validation);
+        // it stops right after the step that accepted the perfect skill: that skill passed all 20 tasks as a candidate, so it
+        // was measured at once on its own round's first draw (samples 3·accepted …), and the decision rests on that draw
+        Assert.Equal("accept", steps[^1].Action);
+        var accepted = early.History.Count(h => h.Action == "accept");
+        Assert.Contains(early.Requests, r => r.Stage == "validate" && r.SampleIndex == 3 * accepted && r.TaskIds.Count == 20);
 
         // the same best skill as the full run, tested, for fewer rollouts
         Assert.Equal(full.Summary.Best.Hash, early.Summary.Best.Hash);
