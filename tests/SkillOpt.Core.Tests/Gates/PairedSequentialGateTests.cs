@@ -222,7 +222,9 @@ public class PairedSequentialGateTests
         // errored results are not measurements (counted as 11 passes, u = 0.136 would stop at 6.1)
         Assert.Null(gate.CeilingReason([.. Measured(4, 0), .. Enumerable.Range(0, 7).Select(i => new RolloutResult { TaskId = $"e{i}", Outcome = TaskOutcome.Errored })], 15));
         // the bound's confidence is the gate's power: at 0.5, 13 of 15 gives u = 0.174: 7.8, which stops
-        Assert.NotNull(new PairedSequentialGate(power: 0.5).CeilingReason(Measured(13, 2), 15));
+        var halfPower = new PairedSequentialGate(power: 0.5).CeilingReason(Measured(13, 2), 15);
+        Assert.Contains("failed 2 of 15 validation measurements", halfPower, StringComparison.Ordinal);
+        Assert.Contains("(0.174)", halfPower, StringComparison.Ordinal);
         Assert.Throws<ArgumentOutOfRangeException>(() => gate.CeilingReason(Measured(15, 0), 0));
     }
 
