@@ -163,6 +163,7 @@ public sealed class SkillTrainingLoop
             RunState next;
             HistoryRecord record;
             string? ceiling = null;
+            // the last step finished once this phase is done (a slow update follows its epoch's last step)
             var stepsDone = phase.Kind == PhaseKind.Step ? phase.Step : history.Count == 0 ? 0 : history.Max(h => h.Step ?? 0);
             try
             {
@@ -217,10 +218,9 @@ public sealed class SkillTrainingLoop
             };
             state = WarnAboutBudget(state, phase, totalSteps);
             var patience = _options.Training.EarlyStopping.Patience!.Value;
-            if (patience > 0 && phase.Kind is PhaseKind.Step or PhaseKind.SlowUpdate && history.Max(h => h.Step ?? 0) is var lastStep && lastStep < totalSteps
-                && StepsWithoutAcceptance(history) >= patience)
+            if (patience > 0 && phase.Kind is PhaseKind.Step or PhaseKind.SlowUpdate && stepsDone < totalSteps && StepsWithoutAcceptance(history) >= patience)
             {
-                state = state with { StoppedEarlyAfterStep = lastStep };
+                state = state with { StoppedEarlyAfterStep = stepsDone };
                 Report("run", $"early stopping: {EarlyStopText(state, totalSteps)}", phase.Epoch, phase.Step, totalSteps);
             }
             if (state.StoppedEarlyAfterStep is null && ceiling is not null)
@@ -957,9 +957,8 @@ public sealed class SkillTrainingLoop
         {
             return paired.CeilingReason(current, n);
         }
-        var asCandidate = Enumerable.Range(Math.Max(0, FirstValidationSample(state) - DrawsPerRound), Math.Min(DrawsPerRound, FirstValidationSample(state)))
-            .SelectMany(sample => _store.ReadEvaluation("val", state.CurrentHash, sample)?.Results ?? []).ToList();
-        if (paired.CeilingReason(asCandidate, n) is null)
+        // accepted at least once, so the previous round exists
+        if (paired.CeilingReason(RoundValidation(state.CurrentHash, FirstValidationSample(state) - DrawsPerRound), n) is null)
         {
             return null;
         }
@@ -971,8 +970,11 @@ public sealed class SkillTrainingLoop
     /// The current skill's validation results on the current round's samples (<see cref="FirstValidationSample"/>): measured
     /// after it became current, so no gate decision selected on them (its draws as a candidate belong to the previous round).
     /// </summary>
-    private List<RolloutResult> CurrentRoundValidation(RunState state) =>
-        [.. Enumerable.Range(FirstValidationSample(state), DrawsPerRound).SelectMany(sample => _store.ReadEvaluation("val", state.CurrentHash, sample)?.Results ?? [])];
+    private List<RolloutResult> CurrentRoundValidation(RunState state) => RoundValidation(state.CurrentHash, FirstValidationSample(state));
+
+    /// <summary>A skill's stored validation results on the D samples of the round starting at <paramref name="firstSample"/>.</summary>
+    private List<RolloutResult> RoundValidation(string hash, int firstSample) =>
+        [.. Enumerable.Range(firstSample, DrawsPerRound).SelectMany(sample => _store.ReadEvaluation("val", hash, sample)?.Results ?? [])];
 
     private string LiteralsPath => Path.Combine(_store.Root, "verifier_literals.json");
 
