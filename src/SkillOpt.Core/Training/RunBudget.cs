@@ -87,9 +87,14 @@ public sealed class RunBudget
     /// Pre-flight estimate, before any call: target and optimizer calls per step from the configuration (rollout of a batch,
     /// pre-screen, validation — the whole split for the strict gate, about half for the sequential paired gate — and about
     /// one reflection per minibatch plus merges and a ranking; pre-screen and optimizer calls once per proposal of
-    /// <c>training.proposals</c>), and how many steps the call budgets allow.
+    /// <c>training.proposals</c>), and how many steps the call budgets allow. The per-step figures are averages for planning,
+    /// not bounds; the sentence names the early-stopping rules that may end the run before the budget does
+    /// (<c>training.early_stopping</c>).
     /// </summary>
-    /// <returns>A sentence, or null when no call budget is set.</returns>
+    /// <param name="totalSteps">Steps the run plans (epochs × batches per epoch), ≥ 0.</param>
+    /// <param name="trainTasks">Tasks in the train split.</param>
+    /// <param name="validationTasks">Tasks in the validation split.</param>
+    /// <returns>A sentence, or null when no call budget (<c>budget.max_target_calls</c>, <c>budget.max_optimizer_calls</c>) is set.</returns>
     public string? Estimate(int totalSteps, int trainTasks, int validationTasks)
     {
         var t = _options.Training;
@@ -111,9 +116,12 @@ public sealed class RunBudget
         }
         var (name, n) = steps.MinBy(x => x.Steps);
         var patience = t.EarlyStopping.Patience ?? 0;
+        var stops = new List<string>();
+        if (patience > 0) { stops.Add(string.Create(CultureInfo.InvariantCulture, $"after {patience} steps in a row without an accepted edit")); }
+        if (t.EarlyStopping.Ceiling == true && paired) { stops.Add("once the current skill fails too few validation tasks for a candidate to be accepted"); }
         return string.Create(CultureInfo.InvariantCulture,
             $"pre-flight estimate: about {targetPerStep:0} target and {optimizerPerStep:0} optimizer calls per step; budget.{name} allows about {Math.Floor(n):0} of the {totalSteps} planned steps")
-            + (patience > 0 ? string.Create(CultureInfo.InvariantCulture, $" (early stopping ends the run sooner after {patience} steps in a row without an accepted edit)") : "");
+            + (stops.Count > 0 ? $" (early stopping may end the run sooner: {string.Join(", or ", stops)})" : "");
     }
 }
 

@@ -1,0 +1,54 @@
+using SkillOpt.Core.Configuration;
+using SkillOpt.Core.Training;
+
+namespace SkillOpt.Core.Tests.Training;
+
+public class RunBudgetTests
+{
+    private static SkillOptOptions Options(string preset, Action<SkillOptOptions>? change = null)
+    {
+        var o = new SkillOptOptions { Preset = preset };
+        change?.Invoke(o);
+        return o.ApplyPreset();
+    }
+
+    [Fact]
+    public void No_call_budget_gives_no_estimate()
+    {
+        Assert.Null(new RunBudget(Options("default", o => o.Budget.MaxWallSeconds = 60)).Estimate(40, 400, 200));
+    }
+
+    [Fact]
+    public void Classic_estimate_counts_a_batch_and_the_whole_validation_split_per_step()
+    {
+        // classic: batch 40 + no pre-screen + 200 validation tasks = 240 target calls per step; the baseline validation (200)
+        // is paid once, so 2,600 target calls allow (2,600 − 200) / 240 = 10 steps. Optimizer: 5 minibatches + 1 merge + 2 = 8.
+        var text = new RunBudget(Options("classic", o => o.Budget.MaxTargetCalls = 2_600)).Estimate(40, 400, 200);
+        Assert.Equal("pre-flight estimate: about 240 target and 8 optimizer calls per step; budget.max_target_calls allows about 10 of the 40 planned steps", text);
+    }
+
+    [Fact]
+    public void Default_estimate_names_both_early_stopping_rules_and_the_tighter_budget()
+    {
+        // default: batch 40 + pre-screen 8 + 4 + about half of 200 validation tasks = 152 per step; the baseline and the
+        // current skill's own draws, 2 × 200, are paid once. Optimizer calls: 8 per step, so 40 allow 5 steps, fewer than
+        // the (100,000 − 400) / 152 the target budget allows.
+        var text = new RunBudget(Options("default", o => { o.Budget.MaxTargetCalls = 100_000; o.Budget.MaxOptimizerCalls = 40; })).Estimate(40, 400, 200);
+        Assert.Equal("pre-flight estimate: about 152 target and 8 optimizer calls per step; budget.max_optimizer_calls allows about 5 of the 40 planned steps"
+            + " (early stopping may end the run sooner: after 10 steps in a row without an accepted edit, or once the current skill fails too few validation tasks for a candidate to be accepted)", text);
+    }
+
+    [Fact]
+    public void Proposals_multiply_the_pre_screen_and_optimizer_calls_and_the_ceiling_is_not_named_when_off()
+    {
+        var text = new RunBudget(Options("default", o =>
+        {
+            o.Budget.MaxTargetCalls = 1_000;
+            o.Training.Proposals = 2;
+            o.Training.EarlyStopping.Ceiling = false;
+            o.Training.EarlyStopping.Patience = 0;
+        })).Estimate(40, 400, 200);
+        // 40 + 2 × 12 + 100 = 164 per step; (1,000 − 400) / 164 = 3.7 steps; optimizer 2 × 8 = 16
+        Assert.Equal("pre-flight estimate: about 164 target and 16 optimizer calls per step; budget.max_target_calls allows about 3 of the 40 planned steps", text);
+    }
+}
