@@ -1,3 +1,4 @@
+using SkillOpt.Core.Runs;
 using SkillOpt.Testing.Gate;
 
 namespace SkillOpt.Trainer.Approval;
@@ -14,17 +15,69 @@ public sealed class ApprovalException(string message, bool nothingPending = fals
 /// <summary>
 /// Approves a skill's received files: moves <c>SKILL.received.recording/</c>, <c>SKILL.received.receipt.json</c> and
 /// <c>SKILL.received.md</c> over their committed counterparts (Verify's "approve = move"). All or nothing: the committed
-/// files are first renamed aside, then the received ones renamed into place; if any step fails, everything is moved back.
-/// Every step is a rename inside the skill's folder.
+/// files are first renamed aside, then the received ones renamed into place; if a rename fails, everything is moved back.
+/// Every step is a rename inside the skill's folder. Before the first rename the plan is written (atomically) to a journal,
+/// <c>.SKILL.received.approving.json</c> (git-ignored with the received files); if the process dies part-way (killed, power
+/// lost), the next approval of that skill reads the journal and finishes the renames it lists, since the files were
+/// validated before it was written, so no committed file stays missing.
 /// </summary>
 public static class SkillApprover
 {
+    private static readonly AsyncLocal<Action<int>?> s_afterRename = new();
+
+    /// <summary>Test hook, for the calling flow only: called after each rename with its 0-based number; a test throws from it to stand for a crash.</summary>
+    internal static Action<int>? AfterRename { get => s_afterRename.Value; set => s_afterRename.Value = value; }
+
+    /// <summary>The journal of an approval in progress: <c>.{stem}.received.approving.json</c> beside the skill file.</summary>
+    /// <param name="files">The skill's approval files.</param>
+    public static string JournalPath(ApprovalFiles files)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        return Path.Combine(files.Directory, $".{files.Stem}{ApprovalFiles.ReceivedInfix}.approving.json");
+    }
+
+    /// <summary>The journal files' name pattern, for finding interrupted approvals.</summary>
+    internal const string JournalPattern = ".*" + ApprovalFiles.ReceivedInfix + ".approving.json";
+
+    /// <summary>The committed skill file an interrupted approval's journal belongs to, or null when its name does not follow the convention.</summary>
+    /// <param name="journal">A <c>.{stem}.received.approving.json</c> path.</param>
+    internal static string? SkillFileForJournal(string journal)
+    {
+        const string suffix = ApprovalFiles.ReceivedInfix + ".approving.json";
+        var name = Path.GetFileName(journal);
+        if (!name.StartsWith('.') || !name.EndsWith(suffix, StringComparison.Ordinal) || name.Length <= suffix.Length + 1)
+        {
+            return null;
+        }
+        var dir = Path.GetDirectoryName(Path.GetFullPath(journal))!;
+        var stem = name[1..^suffix.Length];
+        List<PlannedMove>? plan = null;
+        try
+        {
+            plan = AtomicFile.ReadJson<List<PlannedMove>>(journal);
+        }
+        catch (Exception ex) when (ex is IOException or System.Text.Json.JsonException)
+        {
+            // Approve reports an unreadable journal; the skill file's name is only guessed here
+        }
+        var skill = plan?.FirstOrDefault(m => !m.IsFolder && !m.Committed.EndsWith(".receipt.json", StringComparison.Ordinal) && Path.GetFileName(m.Committed) == m.Committed);
+        return Path.Combine(dir, skill?.Committed ?? stem + ".md");
+    }
+
     /// <summary>Approves the received files of <paramref name="files"/> and returns what moved (received → committed).</summary>
     /// <param name="files">The skill's approval files.</param>
-    /// <exception cref="ApprovalException">No received file exists, the received receipt does not describe the skill that would be committed, or a rename failed (the previous state was restored).</exception>
+    /// <returns>The renames into place, received → committed; after an interrupted approval, those it had left to do (none
+    /// when only its backups and journal were left).</returns>
+    /// <exception cref="ApprovalException">No received file exists, the received receipt does not describe the skill that would
+    /// be committed, a rename failed (the previous state was restored), or an interrupted approval's journal cannot be read or
+    /// finished (the message says what to do).</exception>
     public static IReadOnlyList<(string From, string To)> Approve(ApprovalFiles files)
     {
         ArgumentNullException.ThrowIfNull(files);
+        if (File.Exists(JournalPath(files)))
+        {
+            return Resume(files);
+        }
         var pending = files.Pairs.Where(p => p.IsFolder ? Directory.Exists(p.Received) : File.Exists(p.Received)).ToList();
         if (pending.Count == 0)
         {
@@ -33,20 +86,25 @@ public static class SkillApprover
         Validate(files);
 
         var token = Guid.NewGuid().ToString("N")[..8];
+        var plan = pending.Select(p => new PlannedMove(Path.GetFileName(p.Received), Path.GetFileName(p.Committed), $".{Path.GetFileName(p.Committed)}.approve-{token}.bak", p.IsFolder)).ToList();
+        AtomicFile.WriteJson(JournalPath(files), plan);
         var backups = new List<(string Committed, string Backup, bool IsFolder)>();
         var moved = new List<(string From, string To, bool IsFolder)>();
+        var renames = 0;
         try
         {
-            foreach (var (received, committed, isFolder) in pending)
+            foreach (var m in plan)
             {
-                if (isFolder ? Directory.Exists(committed) : File.Exists(committed))
+                var (received, committed, backup) = (m.ReceivedPath(files), m.CommittedPath(files), m.BackupPath(files));
+                if (m.IsFolder ? Directory.Exists(committed) : File.Exists(committed))
                 {
-                    var backup = Path.Combine(files.Directory, $".{Path.GetFileName(committed)}.approve-{token}.bak");
-                    Move(committed, backup, isFolder);
-                    backups.Add((committed, backup, isFolder));
+                    Move(committed, backup, m.IsFolder);
+                    backups.Add((committed, backup, m.IsFolder));
+                    AfterRename?.Invoke(renames++);
                 }
-                Move(received, committed, isFolder);
-                moved.Add((received, committed, isFolder));
+                Move(received, committed, m.IsFolder);
+                moved.Add((received, committed, m.IsFolder));
+                AfterRename?.Invoke(renames++);
             }
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -59,27 +117,100 @@ public static class SkillApprover
             {
                 TryMove(backup, committed, isFolder);
             }
+            TryDelete(JournalPath(files), isFolder: false);
             throw new ApprovalException($"approval failed and was rolled back (the committed files are unchanged): {ex.Message}");
         }
-        foreach (var (_, backup, isFolder) in backups)
+        Finish(files, plan);
+        return moved.Select(m => (m.From, m.To)).ToList();
+    }
+
+    /// <summary>
+    /// Finishes an approval a crash interrupted: for each planned move whose received file or folder is still there, the
+    /// committed one (if any, and not already set aside) is renamed to its backup and the received one into place; then the
+    /// backups and the journal are deleted.
+    /// </summary>
+    private static IReadOnlyList<(string From, string To)> Resume(ApprovalFiles files)
+    {
+        var journal = JournalPath(files);
+        List<PlannedMove> plan;
+        try
         {
-            try
+            plan = AtomicFile.ReadJson<List<PlannedMove>>(journal) ?? throw new InvalidDataException("the file is empty");
+        }
+        catch (Exception ex) when (ex is InvalidDataException or System.Text.Json.JsonException)
+        {
+            throw new ApprovalException($"{Path.GetFileName(journal)} (an interrupted approval's journal) cannot be read: {ex.Message}; check the skill's files by hand, then delete it");
+        }
+        var moved = new List<(string From, string To)>();
+        try
+        {
+            foreach (var m in plan)
             {
-                if (isFolder)
+                var (received, committed, backup) = (m.ReceivedPath(files), m.CommittedPath(files), m.BackupPath(files));
+                if (!(m.IsFolder ? Directory.Exists(received) : File.Exists(received)))
                 {
-                    Directory.Delete(backup, recursive: true);
+                    continue; // moved before the crash
                 }
-                else
+                if (m.IsFolder ? Directory.Exists(committed) : File.Exists(committed))
                 {
-                    File.Delete(backup);
+                    if (m.IsFolder ? Directory.Exists(backup) : File.Exists(backup))
+                    {
+                        throw new ApprovalException($"cannot finish the interrupted approval: {Path.GetFileName(received)}, {Path.GetFileName(committed)} and its backup {Path.GetFileName(backup)} all exist; keep the one you want, delete the others and {Path.GetFileName(journal)}");
+                    }
+                    Move(committed, backup, m.IsFolder);
                 }
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                // the approval stands; a left-over backup is only clutter
+                Move(received, committed, m.IsFolder);
+                moved.Add((received, committed));
             }
         }
-        return moved.Select(m => (m.From, m.To)).ToList();
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new ApprovalException($"cannot finish the interrupted approval ({Path.GetFileName(journal)} is kept, so approving again retries): {ex.Message}");
+        }
+        Finish(files, plan);
+        return moved;
+    }
+
+    /// <summary>Deletes the backups, then the journal (an approval is done once its journal is gone).</summary>
+    private static void Finish(ApprovalFiles files, IReadOnlyList<PlannedMove> plan)
+    {
+        foreach (var m in plan)
+        {
+            // the approval stands; a left-over backup is only clutter
+            TryDelete(m.BackupPath(files), m.IsFolder);
+        }
+        File.Delete(JournalPath(files));
+    }
+
+    /// <summary>One rename of an approval, by file name inside the skill's folder (the journal holds no paths).</summary>
+    private sealed record PlannedMove(string Received, string Committed, string Backup, bool IsFolder)
+    {
+        public string ReceivedPath(ApprovalFiles f) => Inside(f, Received);
+        public string CommittedPath(ApprovalFiles f) => Inside(f, Committed);
+        public string BackupPath(ApprovalFiles f) => Inside(f, Backup);
+
+        private static string Inside(ApprovalFiles f, string name) =>
+            name.Length > 0 && Path.GetFileName(name) == name ? Path.Combine(f.Directory, name)
+                : throw new ApprovalException($"{Path.GetFileName(JournalPath(f))} names '{name}', which is not a file name in the skill's folder; delete the journal and check the skill's files by hand");
+    }
+
+    private static void TryDelete(string path, bool isFolder)
+    {
+        try
+        {
+            if (isFolder && Directory.Exists(path))
+            {
+                Directory.Delete(path, recursive: true);
+            }
+            else if (!isFolder)
+            {
+                File.Delete(path);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // best effort
+        }
     }
 
     /// <summary>Checks that the received receipt describes the skill text that approval leaves committed.</summary>

@@ -9,7 +9,8 @@ namespace SkillOpt.Trainer.Commands;
 /// <summary>
 /// <c>skillopt approve</c>: moves a skill's received files (skill, receipt, recording) over the committed ones, like
 /// Verify's "accept". Targets: the <c>--skill-file</c>s given; else the skills the <c>--verifier</c> declares (optionally one
-/// <c>--skill</c>); else every <c>*.received.receipt.json</c> under the current folder (bin, obj and dot-folders skipped).
+/// <c>--skill</c>); else every <c>*.received.receipt.json</c> under the current folder, and every interrupted approval's
+/// journal (<c>.*.received.approving.json</c>, see <see cref="SkillApprover"/>) (bin, obj and dot-folders skipped).
 /// </summary>
 public static class ApproveCommand
 {
@@ -52,7 +53,9 @@ public static class ApproveCommand
             {
                 var files = new ApprovalFiles(file);
                 var moved = SkillApprover.Approve(files);
-                console.Info($"approved {files.SkillFile}: {string.Join(", ", moved.Select(m => $"{Path.GetFileName(m.From)} → {Path.GetFileName(m.To)}"))}");
+                console.Info(moved.Count == 0
+                    ? $"approved {files.SkillFile}: an interrupted approval had moved everything; its backups and journal were removed"
+                    : $"approved {files.SkillFile}: {string.Join(", ", moved.Select(m => $"{Path.GetFileName(m.From)} → {Path.GetFileName(m.To)}"))}");
             }
             return Task.FromResult(TrainerDiagnostics.ExitOk);
         }));
@@ -83,10 +86,13 @@ public static class ApproveCommand
                 throw new TrainerException(TrainerDiagnostics.SkillNotFound, skill is null ? "the verifier declares no skill" : $"the verifier declares no skill '{skill}'", verifier);
             }
             // With several skills, approve those that have something pending.
-            var pending = declared.Where(d => new ApprovalFiles(d.SkillFile).PendingReceived().Count > 0).Select(d => d.SkillFile).ToList();
+            var pending = declared.Where(d => new ApprovalFiles(d.SkillFile) is var f && (f.PendingReceived().Count > 0 || File.Exists(SkillApprover.JournalPath(f))))
+                .Select(d => d.SkillFile).ToList();
             return declared.Count == 1 ? [declared[0].SkillFile] : pending;
         }
-        return Find(Directory.GetCurrentDirectory()).Select(r => ApprovalFiles.SkillFileForReceivedReceipt(r)).OfType<string>().Order(StringComparer.Ordinal).ToList();
+        return Find(Directory.GetCurrentDirectory())
+            .Select(f => f.EndsWith(".approving.json", StringComparison.Ordinal) ? SkillApprover.SkillFileForJournal(f) : ApprovalFiles.SkillFileForReceivedReceipt(f))
+            .OfType<string>().Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
     }
 
     private static IEnumerable<string> Find(string root)
@@ -98,7 +104,7 @@ public static class ApproveCommand
             string[] files, dirs;
             try
             {
-                files = Directory.GetFiles(dir, "*" + ApprovalFiles.ReceivedInfix + ".receipt.json");
+                files = [.. Directory.GetFiles(dir, "*" + ApprovalFiles.ReceivedInfix + ".receipt.json"), .. Directory.GetFiles(dir, SkillApprover.JournalPattern)];
                 dirs = Directory.GetDirectories(dir);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)

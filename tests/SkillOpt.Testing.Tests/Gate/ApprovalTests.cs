@@ -69,6 +69,65 @@ public class ApprovalTests
         Assert.True(Assert.Throws<ApprovalException>(() => SkillApprover.Approve(files)).NothingPending);
     }
 
+    /// <summary>Stands for the process dying: not an I/O error, so nothing is rolled back.</summary>
+    private sealed class Crash : Exception;
+
+    [Theory]
+    [InlineData(0)] // recording set aside
+    [InlineData(1)] // recording moved
+    [InlineData(2)] // receipt set aside
+    [InlineData(3)] // receipt moved
+    [InlineData(4)] // skill set aside: SKILL.md is missing until the approval is finished
+    [InlineData(5)] // skill moved: only the backups and the journal are left
+    public void An_approval_interrupted_after_any_rename_is_finished_by_the_next_one(int crashAfter)
+    {
+        using var dir = new TempFolder();
+        var files = Pending(dir);
+        SkillApprover.AfterRename = n => { if (n == crashAfter) { throw new Crash(); } };
+        try
+        {
+            Assert.Throws<Crash>(() => SkillApprover.Approve(files));
+        }
+        finally
+        {
+            SkillApprover.AfterRename = null;
+        }
+        Assert.True(File.Exists(SkillApprover.JournalPath(files)));
+        Assert.Matches(@"^[^/\\]+\.received\.[^/\\]+$", Path.GetFileName(SkillApprover.JournalPath(files))); // git-ignored with the received files
+        Assert.DoesNotContain(files.Directory, File.ReadAllText(SkillApprover.JournalPath(files))); // names only, no paths
+
+        var moved = SkillApprover.Approve(files);
+        Assert.Equal(3 - (crashAfter + 1) / 2, moved.Count); // renames alternate: set aside, move in; the pairs moved before the crash are not moved again
+        Assert.Equal(Trained, File.ReadAllText(files.SkillFile));
+        Assert.Equal(ReceiptFor(Trained), File.ReadAllText(files.Receipt));
+        Assert.Equal([new string('b', 64)], ApprovalFiles.RecordingKeys(files.Recording));
+        Assert.Empty(files.PendingReceived());
+        Assert.Equal(["SKILL.md", "SKILL.receipt.json", "SKILL.recording"], Directory.EnumerateFileSystemEntries(files.Directory).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.True(Assert.Throws<ApprovalException>(() => SkillApprover.Approve(files)).NothingPending);
+    }
+
+    [Fact]
+    public void An_interrupted_approval_that_cannot_be_finished_unambiguously_says_what_to_do_and_changes_nothing()
+    {
+        using var dir = new TempFolder();
+        var files = Pending(dir);
+        SkillApprover.AfterRename = n => { if (n == 4) { throw new Crash(); } };
+        try
+        {
+            Assert.Throws<Crash>(() => SkillApprover.Approve(files));
+        }
+        finally
+        {
+            SkillApprover.AfterRename = null;
+        }
+        File.WriteAllText(files.SkillFile, "# Skill\n\n- Written by hand meanwhile.\n");
+        var ex = Assert.Throws<ApprovalException>(() => SkillApprover.Approve(files));
+        Assert.Contains("SKILL.received.md, SKILL.md and its backup", ex.Message);
+        Assert.Equal("# Skill\n\n- Written by hand meanwhile.\n", File.ReadAllText(files.SkillFile));
+        Assert.Equal(Trained, File.ReadAllText(files.ReceivedSkill));
+        Assert.True(File.Exists(SkillApprover.JournalPath(files)));
+    }
+
     [Fact]
     public void Approve_refuses_a_receipt_that_does_not_describe_the_received_skill_and_changes_nothing()
     {
@@ -116,5 +175,29 @@ public class ApprovalTests
         var nothing = await Tool.SkilloptAsync(dir.Path, null, "approve", "--skill-file", files.SkillFile);
         Assert.Equal(1, nothing.ExitCode);
         Assert.Contains("error SKOPT3002: nothing to approve", nothing.Stderr);
+    }
+
+    [Fact]
+    public async Task Skillopt_approve_finds_and_finishes_an_interrupted_approval_that_left_no_received_receipt()
+    {
+        using var dir = new TempFolder();
+        var files = Pending(dir);
+        SkillApprover.AfterRename = n => { if (n == 4) { throw new Crash(); } }; // recording and receipt moved, SKILL.md set aside
+        try
+        {
+            Assert.Throws<Crash>(() => SkillApprover.Approve(files));
+        }
+        finally
+        {
+            SkillApprover.AfterRename = null;
+        }
+        Assert.False(File.Exists(files.SkillFile));
+        Assert.False(File.Exists(files.ReceivedReceipt));
+
+        var approve = await Tool.SkilloptAsync(dir.Path, null, "approve");
+        Assert.True(approve.ExitCode == 0, approve.ToString());
+        Assert.Contains($"skillopt: approved {files.SkillFile}: SKILL.received.md → SKILL.md", approve.Stdout);
+        Assert.Equal(Trained, File.ReadAllText(files.SkillFile));
+        Assert.Equal(["SKILL.md", "SKILL.receipt.json", "SKILL.recording"], Directory.EnumerateFileSystemEntries(files.Directory).Select(Path.GetFileName).Order(StringComparer.Ordinal));
     }
 }
