@@ -68,6 +68,12 @@ public sealed class ApprovalFiles
     /// <summary>The received recording folder (<c>SKILL.received.recording/</c>).</summary>
     public string ReceivedRecording => Path.Combine(Directory, Stem + ReceivedInfix + ".recording");
 
+    /// <summary>
+    /// The journal of an approval in progress (<c>.SKILL.received.approving.json</c>, git-ignored by <c>*.received.*</c>): it
+    /// exists only while <c>skillopt approve</c> renames files, or after it was interrupted, until the next approval finishes it.
+    /// </summary>
+    public string ApprovalJournal => Path.Combine(Directory, "." + Stem + ReceivedInfix + ".approving.json");
+
     /// <summary>The (received, committed) pairs in the order approval moves them: recording, receipt, skill.</summary>
     public IReadOnlyList<(string Received, string Committed, bool IsFolder)> Pairs =>
     [

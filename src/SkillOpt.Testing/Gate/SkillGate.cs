@@ -168,6 +168,10 @@ public sealed class SkillGate
     /// <summary>Check (b): no received file is waiting for approval. The failure message has Verify's fixed sections.</summary>
     public GateOutcome CheckNothingPending()
     {
+        if (File.Exists(Files.ApprovalJournal))
+        {
+            return new GateOutcome(GateStatus.Failed, $"{GateCodes.Pending}: skill '{Skill}': an approval was interrupted ({Path.GetFileName(Files.ApprovalJournal)} is still there), so its committed files may be half replaced.\nFinish it: {ApproveCommand}\n");
+        }
         var report = ApprovalReport.Build(Files);
         if (report.IsEmpty)
         {

@@ -28,12 +28,12 @@ public static class SkillApprover
     /// <summary>Test hook, for the calling flow only: called after each rename with its 0-based number; a test throws from it to stand for a crash.</summary>
     internal static Action<int>? AfterRename { get => s_afterRename.Value; set => s_afterRename.Value = value; }
 
-    /// <summary>The journal of an approval in progress: <c>.{stem}.received.approving.json</c> beside the skill file.</summary>
+    /// <summary>The journal of an approval in progress (<see cref="ApprovalFiles.ApprovalJournal"/>).</summary>
     /// <param name="files">The skill's approval files.</param>
     public static string JournalPath(ApprovalFiles files)
     {
         ArgumentNullException.ThrowIfNull(files);
-        return Path.Combine(files.Directory, $".{files.Stem}{ApprovalFiles.ReceivedInfix}.approving.json");
+        return files.ApprovalJournal;
     }
 
     /// <summary>The journal files' name pattern, for finding interrupted approvals.</summary>
@@ -86,7 +86,7 @@ public static class SkillApprover
         Validate(files);
 
         var token = Guid.NewGuid().ToString("N")[..8];
-        var plan = pending.Select(p => new PlannedMove(Path.GetFileName(p.Received), Path.GetFileName(p.Committed), $".{Path.GetFileName(p.Committed)}.approve-{token}.bak", p.IsFolder)).ToList();
+        var plan = pending.Select(p => new PlannedMove(Path.GetFileName(p.Received), Path.GetFileName(p.Committed), $".{Path.GetFileName(p.Committed)}{ApprovalFiles.ReceivedInfix}.approve-{token}.bak", p.IsFolder)).ToList();
         AtomicFile.WriteJson(JournalPath(files), plan);
         var backups = new List<(string Committed, string Backup, bool IsFolder)>();
         var moved = new List<(string From, string To, bool IsFolder)>();

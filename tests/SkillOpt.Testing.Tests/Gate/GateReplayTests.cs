@@ -63,6 +63,19 @@ public class GateReplayTests
     }
 
     [Fact]
+    public async Task An_interrupted_approval_fails_the_pending_check_with_the_command_that_finishes_it()
+    {
+        using var dir = new TempFolder();
+        var skill = SimMath.CopyApproved(dir);
+        File.WriteAllText(dir.Combine(".SKILL.received.approving.json"), "[]\n");
+        var run = await SimMath.GateAsync(SimMath.At(dir), "No_received_files_are_pending");
+        Assert.Equal(1, run.ExitCode);
+        var message = SimMath.Failure(run, "No_received_files_are_pending");
+        Assert.Contains("SKOPT3202: skill 'simmath': an approval was interrupted (.SKILL.received.approving.json is still there)", message);
+        Assert.Contains($"Finish it: skillopt approve --skill-file {skill}", message);
+    }
+
+    [Fact]
     public async Task A_replay_miss_after_a_verifier_prompt_change_fails_with_the_command_that_re_records()
     {
         // SKILLOPT_SAMPLE_FAULT=prompt rewords the verifier's prompt, as an edit of the verifier would.
