@@ -109,13 +109,19 @@ public static class SkillApprover
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
+            var restored = true;
             foreach (var (from, to, isFolder) in Enumerable.Reverse(moved))
             {
-                TryMove(to, from, isFolder);
+                restored &= TryMove(to, from, isFolder);
             }
             foreach (var (committed, backup, isFolder) in backups)
             {
-                TryMove(backup, committed, isFolder);
+                restored &= TryMove(backup, committed, isFolder);
+            }
+            if (!restored)
+            {
+                // the journal stays, so the next approval finishes the renames instead
+                throw new ApprovalException($"approval failed and could not be rolled back completely ({Path.GetFileName(JournalPath(files))} is kept: approve again to finish it): {ex.Message}");
             }
             TryDelete(JournalPath(files), isFolder: false);
             throw new ApprovalException($"approval failed and was rolled back (the committed files are unchanged): {ex.Message}");
@@ -179,7 +185,8 @@ public static class SkillApprover
             // the approval stands; a left-over backup is only clutter
             TryDelete(m.BackupPath(files), m.IsFolder);
         }
-        File.Delete(JournalPath(files));
+        // a journal that cannot be deleted only makes the next approval check that everything moved
+        TryDelete(JournalPath(files), isFolder: false);
     }
 
     /// <summary>One rename of an approval, by file name inside the skill's folder (the journal holds no paths).</summary>
@@ -261,7 +268,8 @@ public static class SkillApprover
         }
     }
 
-    private static void TryMove(string from, string to, bool isFolder)
+    /// <summary>Moves back what a failed approval moved; false when the rename failed (true when there was nothing to move).</summary>
+    private static bool TryMove(string from, string to, bool isFolder)
     {
         try
         {
@@ -269,10 +277,12 @@ public static class SkillApprover
             {
                 Move(from, to, isFolder);
             }
+            return true;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            // best effort: the message of the original failure names what happened
+            // the caller keeps the journal; the message of the original failure names what happened
+            return false;
         }
     }
 }

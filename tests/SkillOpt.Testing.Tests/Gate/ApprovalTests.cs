@@ -107,6 +107,56 @@ public class ApprovalTests
     }
 
     [Fact]
+    public void A_failed_rename_rolls_back_every_earlier_one_and_removes_the_journal()
+    {
+        using var dir = new TempFolder();
+        var files = Pending(dir);
+        SkillApprover.AfterRename = n => { if (n == 3) { throw new IOException("disk full"); } }; // recording and receipt moved
+        ApprovalException ex;
+        try
+        {
+            ex = Assert.Throws<ApprovalException>(() => SkillApprover.Approve(files));
+        }
+        finally
+        {
+            SkillApprover.AfterRename = null;
+        }
+        Assert.Equal("approval failed and was rolled back (the committed files are unchanged): disk full", ex.Message);
+        Assert.Equal(Approved, File.ReadAllText(files.SkillFile));
+        Assert.Equal(ReceiptFor(Approved), File.ReadAllText(files.Receipt));
+        Assert.Equal([new string('a', 64)], ApprovalFiles.RecordingKeys(files.Recording));
+        Assert.Equal(3, files.PendingReceived().Count);
+        Assert.False(File.Exists(SkillApprover.JournalPath(files)));
+        Assert.Equal(6, Directory.EnumerateFileSystemEntries(files.Directory).Count()); // no backup left
+    }
+
+    [Fact]
+    public void A_rollback_that_fails_keeps_the_journal_and_says_so()
+    {
+        using var dir = new TempFolder();
+        var files = Pending(dir);
+        SkillApprover.AfterRename = n =>
+        {
+            if (n == 1)
+            {
+                Directory.CreateDirectory(files.ReceivedRecording); // something takes the received name: moving the recording back fails
+                throw new IOException("disk full");
+            }
+        };
+        ApprovalException ex;
+        try
+        {
+            ex = Assert.Throws<ApprovalException>(() => SkillApprover.Approve(files));
+        }
+        finally
+        {
+            SkillApprover.AfterRename = null;
+        }
+        Assert.StartsWith("approval failed and could not be rolled back completely (.SKILL.received.approving.json is kept: approve again to finish it)", ex.Message);
+        Assert.True(File.Exists(SkillApprover.JournalPath(files)));
+    }
+
+    [Fact]
     public void An_interrupted_approval_that_cannot_be_finished_unambiguously_says_what_to_do_and_changes_nothing()
     {
         using var dir = new TempFolder();
