@@ -72,6 +72,20 @@ public class ApprovalTests
     /// <summary>Stands for the process dying: not an I/O error, so nothing is rolled back.</summary>
     private sealed class Crash : Exception;
 
+    /// <summary>Approves with <paramref name="afterRename"/> called after each rename, and returns what it threw.</summary>
+    private static TException ApproveFailing<TException>(ApprovalFiles files, Action<int> afterRename) where TException : Exception
+    {
+        SkillApprover.AfterRename = afterRename;
+        try
+        {
+            return Assert.Throws<TException>(() => SkillApprover.Approve(files));
+        }
+        finally
+        {
+            SkillApprover.AfterRename = null;
+        }
+    }
+
     [Theory]
     [InlineData(0)] // recording set aside
     [InlineData(1)] // recording moved
@@ -83,15 +97,7 @@ public class ApprovalTests
     {
         using var dir = new TempFolder();
         var files = Pending(dir);
-        SkillApprover.AfterRename = n => { if (n == crashAfter) { throw new Crash(); } };
-        try
-        {
-            Assert.Throws<Crash>(() => SkillApprover.Approve(files));
-        }
-        finally
-        {
-            SkillApprover.AfterRename = null;
-        }
+        ApproveFailing<Crash>(files, n => { if (n == crashAfter) { throw new Crash(); } });
         Assert.True(File.Exists(SkillApprover.JournalPath(files)));
         Assert.Matches(@"^[^/\\]+\.received\.[^/\\]+$", Path.GetFileName(SkillApprover.JournalPath(files))); // git-ignored with the received files
         Assert.DoesNotContain(files.Directory, File.ReadAllText(SkillApprover.JournalPath(files))); // names only, no paths
@@ -111,16 +117,7 @@ public class ApprovalTests
     {
         using var dir = new TempFolder();
         var files = Pending(dir);
-        SkillApprover.AfterRename = n => { if (n == 3) { throw new IOException("disk full"); } }; // recording and receipt moved
-        ApprovalException ex;
-        try
-        {
-            ex = Assert.Throws<ApprovalException>(() => SkillApprover.Approve(files));
-        }
-        finally
-        {
-            SkillApprover.AfterRename = null;
-        }
+        var ex = ApproveFailing<ApprovalException>(files, n => { if (n == 3) { throw new IOException("disk full"); } }); // recording and receipt moved
         Assert.Equal("approval failed and was rolled back (the committed files are unchanged): disk full", ex.Message);
         Assert.Equal(Approved, File.ReadAllText(files.SkillFile));
         Assert.Equal(ReceiptFor(Approved), File.ReadAllText(files.Receipt));
@@ -135,23 +132,14 @@ public class ApprovalTests
     {
         using var dir = new TempFolder();
         var files = Pending(dir);
-        SkillApprover.AfterRename = n =>
+        var ex = ApproveFailing<ApprovalException>(files, n =>
         {
             if (n == 1)
             {
                 Directory.CreateDirectory(files.ReceivedRecording); // something takes the received name: moving the recording back fails
                 throw new IOException("disk full");
             }
-        };
-        ApprovalException ex;
-        try
-        {
-            ex = Assert.Throws<ApprovalException>(() => SkillApprover.Approve(files));
-        }
-        finally
-        {
-            SkillApprover.AfterRename = null;
-        }
+        });
         Assert.StartsWith("approval failed and could not be rolled back completely (.SKILL.received.approving.json is kept: approve again to finish it)", ex.Message);
         Assert.True(File.Exists(SkillApprover.JournalPath(files)));
     }
@@ -161,15 +149,7 @@ public class ApprovalTests
     {
         using var dir = new TempFolder();
         var files = Pending(dir);
-        SkillApprover.AfterRename = n => { if (n == 4) { throw new Crash(); } };
-        try
-        {
-            Assert.Throws<Crash>(() => SkillApprover.Approve(files));
-        }
-        finally
-        {
-            SkillApprover.AfterRename = null;
-        }
+        ApproveFailing<Crash>(files, n => { if (n == 4) { throw new Crash(); } });
         File.WriteAllText(files.SkillFile, "# Skill\n\n- Written by hand meanwhile.\n");
         var ex = Assert.Throws<ApprovalException>(() => SkillApprover.Approve(files));
         Assert.Contains("SKILL.received.md, SKILL.md and its backup", ex.Message);
@@ -232,15 +212,7 @@ public class ApprovalTests
     {
         using var dir = new TempFolder();
         var files = Pending(dir);
-        SkillApprover.AfterRename = n => { if (n == 4) { throw new Crash(); } }; // recording and receipt moved, SKILL.md set aside
-        try
-        {
-            Assert.Throws<Crash>(() => SkillApprover.Approve(files));
-        }
-        finally
-        {
-            SkillApprover.AfterRename = null;
-        }
+        ApproveFailing<Crash>(files, n => { if (n == 4) { throw new Crash(); } }); // recording and receipt moved, SKILL.md set aside
         Assert.False(File.Exists(files.SkillFile));
         Assert.False(File.Exists(files.ReceivedReceipt));
 
