@@ -28,14 +28,6 @@ public static class SkillApprover
     /// <summary>Test hook, for the calling flow only: called after each rename with its 0-based number; a test throws from it to stand for a crash.</summary>
     internal static Action<int>? AfterRename { get => s_afterRename.Value; set => s_afterRename.Value = value; }
 
-    /// <summary>The journal of an approval in progress (<see cref="ApprovalFiles.ApprovalJournal"/>).</summary>
-    /// <param name="files">The skill's approval files.</param>
-    public static string JournalPath(ApprovalFiles files)
-    {
-        ArgumentNullException.ThrowIfNull(files);
-        return files.ApprovalJournal;
-    }
-
     /// <summary>The journal files' name pattern, for finding interrupted approvals.</summary>
     internal const string JournalPattern = ".*" + ApprovalFiles.ReceivedInfix + ".approving.json";
 
@@ -74,7 +66,7 @@ public static class SkillApprover
     public static IReadOnlyList<(string From, string To)> Approve(ApprovalFiles files)
     {
         ArgumentNullException.ThrowIfNull(files);
-        if (File.Exists(JournalPath(files)))
+        if (File.Exists(files.ApprovalJournal))
         {
             return Resume(files);
         }
@@ -87,7 +79,7 @@ public static class SkillApprover
 
         var token = Guid.NewGuid().ToString("N")[..8];
         var plan = pending.Select(p => new PlannedMove(Path.GetFileName(p.Received), Path.GetFileName(p.Committed), $".{Path.GetFileName(p.Committed)}{ApprovalFiles.ReceivedInfix}.approve-{token}.bak", p.IsFolder)).ToList();
-        AtomicFile.WriteJson(JournalPath(files), plan);
+        AtomicFile.WriteJson(files.ApprovalJournal, plan);
         var backups = new List<(string Committed, string Backup, bool IsFolder)>();
         var moved = new List<(string From, string To, bool IsFolder)>();
         var renames = 0;
@@ -121,9 +113,9 @@ public static class SkillApprover
             if (!restored)
             {
                 // the journal stays, so the next approval finishes the renames instead
-                throw new ApprovalException($"approval failed and could not be rolled back completely ({Path.GetFileName(JournalPath(files))} is kept: approve again to finish it): {ex.Message}");
+                throw new ApprovalException($"approval failed and could not be rolled back completely ({Path.GetFileName(files.ApprovalJournal)} is kept: approve again to finish it): {ex.Message}");
             }
-            TryDelete(JournalPath(files), isFolder: false);
+            TryDelete(files.ApprovalJournal, isFolder: false);
             throw new ApprovalException($"approval failed and was rolled back (the committed files are unchanged): {ex.Message}");
         }
         Finish(files, plan);
@@ -137,7 +129,7 @@ public static class SkillApprover
     /// </summary>
     private static IReadOnlyList<(string From, string To)> Resume(ApprovalFiles files)
     {
-        var journal = JournalPath(files);
+        var journal = files.ApprovalJournal;
         List<PlannedMove> plan;
         try
         {
@@ -186,7 +178,7 @@ public static class SkillApprover
             TryDelete(m.BackupPath(files), m.IsFolder);
         }
         // a journal that cannot be deleted only makes the next approval check that everything moved
-        TryDelete(JournalPath(files), isFolder: false);
+        TryDelete(files.ApprovalJournal, isFolder: false);
     }
 
     /// <summary>One rename of an approval, by file name inside the skill's folder (the journal holds no paths).</summary>
@@ -198,7 +190,7 @@ public static class SkillApprover
 
         private static string Inside(ApprovalFiles f, string name) =>
             name.Length > 0 && Path.GetFileName(name) == name ? Path.Combine(f.Directory, name)
-                : throw new ApprovalException($"{Path.GetFileName(JournalPath(f))} names '{name}', which is not a file name in the skill's folder; delete the journal and check the skill's files by hand");
+                : throw new ApprovalException($"{Path.GetFileName(f.ApprovalJournal)} names '{name}', which is not a file name in the skill's folder; delete the journal and check the skill's files by hand");
     }
 
     private static void TryDelete(string path, bool isFolder)

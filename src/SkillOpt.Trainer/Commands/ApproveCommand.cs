@@ -86,7 +86,7 @@ public static class ApproveCommand
                 throw new TrainerException(TrainerDiagnostics.SkillNotFound, skill is null ? "the verifier declares no skill" : $"the verifier declares no skill '{skill}'", verifier);
             }
             // With several skills, approve those that have something pending.
-            var pending = declared.Where(d => new ApprovalFiles(d.SkillFile) is var f && (f.PendingReceived().Count > 0 || File.Exists(SkillApprover.JournalPath(f))))
+            var pending = declared.Where(d => new ApprovalFiles(d.SkillFile) is var f && (f.PendingReceived().Count > 0 || File.Exists(f.ApprovalJournal)))
                 .Select(d => d.SkillFile).ToList();
             return declared.Count == 1 ? [declared[0].SkillFile] : pending;
         }

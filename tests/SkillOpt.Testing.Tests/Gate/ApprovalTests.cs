@@ -98,9 +98,9 @@ public class ApprovalTests
         using var dir = new TempFolder();
         var files = Pending(dir);
         ApproveFailing<Crash>(files, n => { if (n == crashAfter) { throw new Crash(); } });
-        Assert.True(File.Exists(SkillApprover.JournalPath(files)));
-        Assert.Matches(@"^[^/\\]+\.received\.[^/\\]+$", Path.GetFileName(SkillApprover.JournalPath(files))); // git-ignored with the received files
-        Assert.DoesNotContain(files.Directory, File.ReadAllText(SkillApprover.JournalPath(files))); // names only, no paths
+        Assert.True(File.Exists(files.ApprovalJournal));
+        Assert.Matches(@"^[^/\\]+\.received\.[^/\\]+$", Path.GetFileName(files.ApprovalJournal)); // git-ignored with the received files
+        Assert.DoesNotContain(files.Directory, File.ReadAllText(files.ApprovalJournal)); // names only, no paths
 
         var moved = SkillApprover.Approve(files);
         Assert.Equal(3 - (crashAfter + 1) / 2, moved.Count); // renames alternate: set aside, move in; the pairs moved before the crash are not moved again
@@ -123,7 +123,7 @@ public class ApprovalTests
         Assert.Equal(ReceiptFor(Approved), File.ReadAllText(files.Receipt));
         Assert.Equal([new string('a', 64)], ApprovalFiles.RecordingKeys(files.Recording));
         Assert.Equal(3, files.PendingReceived().Count);
-        Assert.False(File.Exists(SkillApprover.JournalPath(files)));
+        Assert.False(File.Exists(files.ApprovalJournal));
         Assert.Equal(6, Directory.EnumerateFileSystemEntries(files.Directory).Count()); // no backup left
     }
 
@@ -141,7 +141,7 @@ public class ApprovalTests
             }
         });
         Assert.StartsWith("approval failed and could not be rolled back completely (.SKILL.received.approving.json is kept: approve again to finish it)", ex.Message);
-        Assert.True(File.Exists(SkillApprover.JournalPath(files)));
+        Assert.True(File.Exists(files.ApprovalJournal));
     }
 
     [Fact]
@@ -155,7 +155,7 @@ public class ApprovalTests
         Assert.Contains("SKILL.received.md, SKILL.md and its backup", ex.Message);
         Assert.Equal("# Skill\n\n- Written by hand meanwhile.\n", File.ReadAllText(files.SkillFile));
         Assert.Equal(Trained, File.ReadAllText(files.ReceivedSkill));
-        Assert.True(File.Exists(SkillApprover.JournalPath(files)));
+        Assert.True(File.Exists(files.ApprovalJournal));
     }
 
     [Fact]
