@@ -72,7 +72,10 @@ public sealed class ApprovalFiles
     /// The journal of an approval in progress (<c>.SKILL.received.approving.json</c>, git-ignored by <c>*.received.*</c>): it
     /// exists only while <c>skillopt approve</c> renames files, or after it was interrupted, until the next approval finishes it.
     /// </summary>
-    public string ApprovalJournal => Path.Combine(Directory, "." + Stem + ReceivedInfix + ".approving.json");
+    public string ApprovalJournal => Path.Combine(Directory, "." + Stem + JournalSuffix);
+
+    /// <summary>The end of an approval journal's name (<c>.received.approving.json</c>), after <c>.</c> and the skill file's stem.</summary>
+    public const string JournalSuffix = ReceivedInfix + ".approving.json";
 
     /// <summary>The (received, committed) pairs in the order approval moves them: recording, receipt, skill.</summary>
     public IReadOnlyList<(string Received, string Committed, bool IsFolder)> Pairs =>

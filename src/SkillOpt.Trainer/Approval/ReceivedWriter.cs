@@ -73,7 +73,8 @@ public static class ReceivedWriter
             throw new TrainerException(TrainerDiagnostics.EmptySplit, $"the skill '{ctx.Skill}' has no validation and no test tasks to score for its receipt", ctx.ConfigPath);
         }
 
-        // A fresh received recording: only the requests of this evaluation.
+        // A fresh received recording: only the requests of this evaluation (never over an interrupted approval's files).
+        SkillApprover.ThrowIfInterrupted(files);
         DeleteReceived(files);
         Directory.CreateDirectory(files.ReceivedRecording);
         var env = new Dictionary<string, string?>

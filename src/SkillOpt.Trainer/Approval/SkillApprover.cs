@@ -29,13 +29,28 @@ public static class SkillApprover
     internal static Action<int>? AfterRename { get => s_afterRename.Value; set => s_afterRename.Value = value; }
 
     /// <summary>The journal files' name pattern, for finding interrupted approvals.</summary>
-    internal const string JournalPattern = ".*" + ApprovalFiles.ReceivedInfix + ".approving.json";
+    internal const string JournalPattern = ".*" + ApprovalFiles.JournalSuffix;
+
+    /// <summary>
+    /// Refuses to go on while an approval of the skill is interrupted: its committed files may be half replaced, and writing
+    /// new received files would delete the ones the journal still has to move.
+    /// </summary>
+    /// <param name="files">The skill's approval files.</param>
+    /// <exception cref="ApprovalException">The skill's approval journal exists; the message gives the command that finishes it.</exception>
+    public static void ThrowIfInterrupted(ApprovalFiles files)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        if (File.Exists(files.ApprovalJournal))
+        {
+            throw new ApprovalException($"an approval of {files.SkillFile} was interrupted ({Path.GetFileName(files.ApprovalJournal)} is still there), so its committed files may be half replaced; finish it first: skillopt approve --skill-file \"{files.SkillFile}\"");
+        }
+    }
 
     /// <summary>The committed skill file an interrupted approval's journal belongs to, or null when its name does not follow the convention.</summary>
     /// <param name="journal">A <c>.{stem}.received.approving.json</c> path.</param>
     internal static string? SkillFileForJournal(string journal)
     {
-        const string suffix = ApprovalFiles.ReceivedInfix + ".approving.json";
+        const string suffix = ApprovalFiles.JournalSuffix;
         var name = Path.GetFileName(journal);
         if (!name.StartsWith('.') || !name.EndsWith(suffix, StringComparison.Ordinal) || name.Length <= suffix.Length + 1)
         {
@@ -70,7 +85,7 @@ public static class SkillApprover
         {
             return Resume(files);
         }
-        var pending = files.Pairs.Where(p => p.IsFolder ? Directory.Exists(p.Received) : File.Exists(p.Received)).ToList();
+        var pending = files.Pairs.Where(p => Exists(p.Received, p.IsFolder)).ToList();
         if (pending.Count == 0)
         {
             throw new ApprovalException($"nothing to approve: no received files beside {files.SkillFile} ({Path.GetFileName(files.ReceivedSkill)}, {Path.GetFileName(files.ReceivedReceipt)}, {Path.GetFileName(files.ReceivedRecording)}/)", nothingPending: true);
@@ -88,7 +103,7 @@ public static class SkillApprover
             foreach (var m in plan)
             {
                 var (received, committed, backup) = (m.ReceivedPath(files), m.CommittedPath(files), m.BackupPath(files));
-                if (m.IsFolder ? Directory.Exists(committed) : File.Exists(committed))
+                if (Exists(committed, m.IsFolder))
                 {
                     Move(committed, backup, m.IsFolder);
                     backups.Add((committed, backup, m.IsFolder));
@@ -145,13 +160,13 @@ public static class SkillApprover
             foreach (var m in plan)
             {
                 var (received, committed, backup) = (m.ReceivedPath(files), m.CommittedPath(files), m.BackupPath(files));
-                if (!(m.IsFolder ? Directory.Exists(received) : File.Exists(received)))
+                if (!Exists(received, m.IsFolder))
                 {
                     continue; // moved before the crash
                 }
-                if (m.IsFolder ? Directory.Exists(committed) : File.Exists(committed))
+                if (Exists(committed, m.IsFolder))
                 {
-                    if (m.IsFolder ? Directory.Exists(backup) : File.Exists(backup))
+                    if (Exists(backup, m.IsFolder))
                     {
                         throw new ApprovalException($"cannot finish the interrupted approval: {Path.GetFileName(received)}, {Path.GetFileName(committed)} and its backup {Path.GetFileName(backup)} all exist; keep the one you want, delete the others and {Path.GetFileName(journal)}");
                     }
@@ -248,6 +263,8 @@ public static class SkillApprover
         }
     }
 
+    private static bool Exists(string path, bool isFolder) => isFolder ? Directory.Exists(path) : File.Exists(path);
+
     private static void Move(string from, string to, bool isFolder)
     {
         if (isFolder)
@@ -265,7 +282,7 @@ public static class SkillApprover
     {
         try
         {
-            if (isFolder ? Directory.Exists(from) : File.Exists(from))
+            if (Exists(from, isFolder))
             {
                 Move(from, to, isFolder);
             }

@@ -91,7 +91,7 @@ public static class ApproveCommand
             return declared.Count == 1 ? [declared[0].SkillFile] : pending;
         }
         return Find(Directory.GetCurrentDirectory())
-            .Select(f => f.EndsWith(".approving.json", StringComparison.Ordinal) ? SkillApprover.SkillFileForJournal(f) : ApprovalFiles.SkillFileForReceivedReceipt(f))
+            .Select(f => f.EndsWith(ApprovalFiles.JournalSuffix, StringComparison.Ordinal) ? SkillApprover.SkillFileForJournal(f) : ApprovalFiles.SkillFileForReceivedReceipt(f))
             .OfType<string>().Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
     }
 

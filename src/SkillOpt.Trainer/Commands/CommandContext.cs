@@ -1,5 +1,7 @@
 using SkillOpt.Core.Configuration;
+using SkillOpt.Testing.Gate;
 using SkillOpt.Testing.Verifiers;
+using SkillOpt.Trainer.Approval;
 using SkillOpt.Trainer.Console;
 using SkillOpt.Trainer.Verifiers;
 
@@ -43,8 +45,9 @@ public sealed class CommandContext
     /// <param name="skill">Skill name; <see langword="null"/> when the verifier declares exactly one.</param>
     /// <param name="skillFile">Skill file; <see langword="null"/> for the declared one.</param>
     /// <param name="configPath">Configuration; <see langword="null"/> for the declared one.</param>
-    /// <param name="requireSkillFile">Fail when the skill file does not exist.</param>
+    /// <param name="requireSkillFile">Fail when the skill file does not exist, or when an approval of it was interrupted.</param>
     /// <exception cref="TrainerException">An input is missing or ambiguous.</exception>
+    /// <exception cref="ApprovalException">With <paramref name="requireSkillFile"/>: an approval of the skill was interrupted (SKOPT3003); <c>skillopt approve</c> finishes it.</exception>
     /// <exception cref="SkillOptConfigException">The configuration is invalid.</exception>
     public static CommandContext Resolve(string verifierPath, string? skill, string? skillFile, string? configPath, bool requireSkillFile)
     {
@@ -84,6 +87,11 @@ public sealed class CommandContext
         }
         var name = skill ?? declaration!.Name;
         var file = Path.GetFullPath(skillFile ?? declaration!.SkillFile);
+        if (requireSkillFile)
+        {
+            // before the existence check: an interrupted approval may have set the skill file aside
+            SkillApprover.ThrowIfInterrupted(new ApprovalFiles(file));
+        }
         if (requireSkillFile && !File.Exists(file))
         {
             throw new TrainerException(TrainerDiagnostics.SkillNotFound, $"the skill file of '{name}' does not exist", file);

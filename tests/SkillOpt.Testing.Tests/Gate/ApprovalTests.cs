@@ -222,4 +222,23 @@ public class ApprovalTests
         Assert.Equal(Trained, File.ReadAllText(files.SkillFile));
         Assert.Equal(["SKILL.md", "SKILL.receipt.json", "SKILL.recording"], Directory.EnumerateFileSystemEntries(files.Directory).Select(Path.GetFileName).Order(StringComparer.Ordinal));
     }
+
+    [Fact]
+    public async Task Training_or_recording_over_an_interrupted_approval_is_refused_and_deletes_nothing()
+    {
+        using var dir = new TempFolder();
+        var files = Pending(dir);
+        ApproveFailing<Crash>(files, n => { if (n == 4) { throw new Crash(); } }); // SKILL.md set aside, SKILL.received.md still to move
+
+        foreach (var command in new[] { "record", "train" })
+        {
+            var run = await Tool.SkilloptAsync(dir.Path, null, command, "--verifier", ToolPaths.SampleVerifiers, "--skill", "arith", "--skill-file", files.SkillFile);
+            Assert.Equal(1, run.ExitCode);
+            Assert.Contains($"error SKOPT3003: an approval of {files.SkillFile} was interrupted (.SKILL.received.approving.json is still there)", run.Stderr);
+            Assert.Contains($"skillopt approve --skill-file \"{files.SkillFile}\"", run.Stderr);
+        }
+        Assert.Equal(Trained, File.ReadAllText(files.ReceivedSkill));
+        Assert.Single(SkillApprover.Approve(files));
+        Assert.Equal(Trained, File.ReadAllText(files.SkillFile));
+    }
 }
