@@ -51,6 +51,7 @@ public sealed class SkillOptOptions
         Gate.Kind ??= classic ? "strict" : "paired";
         Gate.Sequential ??= !classic;
         Gate.VetoRegressions ??= !classic;
+        Gate.FinalAnalysis ??= !classic;
         Gate.Prescreen.Enabled ??= !classic;
         Gate.CombineInconclusive ??= classic ? 0 : 2;
         Rollouts.Cache ??= !classic;
@@ -229,6 +230,13 @@ public sealed class GateOptions
     public double AlternativeWinShare { get; set; } = 0.7;
     /// <summary>Power (1 − β) of the paired gate's SPRT at θ₁, in (0, 1) (default 0.8, Cohen 1988); sets the futility boundary β/(1 − α).</summary>
     public double Power { get; set; } = 0.8;
+    /// <summary>
+    /// After the last draw, test a candidate the paired gate's SPRT left undecided with the part of α the SPRT did not spend
+    /// (default preset: yes; classic: no): exact, so the gate's false-accept rate stays at most <see cref="Alpha"/>, and on
+    /// small validation splits it accepts real gains of a few points that the SPRT alone leaves inconclusive
+    /// (<see cref="Gates.PairedStatistics.TruncatedSprtNullDistribution"/>).
+    /// </summary>
+    public bool? FinalAnalysis { get; set; }
     /// <summary>Validation tasks per chunk of sequential evaluation (default 8).</summary>
     public int ChunkSize { get; set; } = 8;
     /// <summary>Reject a candidate that fails a validation task the current skill passed reliably (paired gate).</summary>

@@ -13,11 +13,18 @@ namespace SkillOpt.Core.Gates;
 /// that does not depend on any outcome, draw after draw (a draw is one pass over the split with one sample index, at most
 /// <c>maxDraws</c>). After each chunk Wald's SPRT on the discordant pairs (θ₀ = 1/2 against θ₁ = <c>alternative</c>, see
 /// <see cref="PairedStatistics.SprtLogLikelihoodRatio"/>) accepts when Λ ≥ 1/α (false-accept rate ≤ α by Ville's
-/// inequality, whatever the number of looks or draws) and rejects for futility when Λ ≤ β/(1 − α). A candidate that
-/// crosses neither boundary within <c>maxDraws</c> draws is inconclusive when it won more pairs than it lost, else rejected;
-/// a further draw is scored only while the candidate has won more pairs than it lost (so a candidate that changes no
-/// outcome costs one draw) and its log likelihood ratio, at its pace per draw so far, would reach ln(1/α) within
-/// <c>maxDraws</c> draws (otherwise it is inconclusive at once).</item>
+/// inequality, whatever the number of looks or draws) and rejects for futility when Λ ≤ β/(1 − α). With
+/// <c>finalAnalysis</c> (default), a candidate still undecided after <c>maxDraws</c> draws gets an exact final test with
+/// the part of α the SPRT did not spend on this run's looks (<see cref="PairedStatistics.TruncatedSprtNullDistribution"/>):
+/// it is accepted when P(the SPRT accepts at some look, or the final wins are at least its wins) ≤ α under the null, so
+/// the whole gate still accepts a useless candidate with probability at most α, while a gain the SPRT's anytime boundary
+/// is too slow for (about 8 wins to 4 losses per draw of 40 tasks) is accepted almost as often as by a fixed-size sign
+/// test. Otherwise, or when that test fails, the candidate is inconclusive when it won more pairs than it lost, else
+/// rejected. A further draw is scored only while the candidate has won more pairs than it lost (so a candidate that
+/// changes no outcome costs one draw) and, at its pace per draw so far, would end significant: with the final analysis,
+/// the wins and losses so far scaled to <c>maxDraws</c> draws must give an exact sign test p ≤ α; without it, its log
+/// likelihood ratio must reach ln(1/α) (otherwise it is inconclusive at once). These stops never accept, so they only
+/// lower the false-accept rate.</item>
 /// <item>Pass/fail verifiers, not sequential: one full draw and a one-sided exact sign (McNemar) test at α.</item>
 /// <item>Graded verifiers (a score strictly between 0 and 1): the rest of the draw is scored and a one-sided paired t
 /// bound decides at α.</item>
@@ -36,9 +43,10 @@ namespace SkillOpt.Core.Gates;
 /// <param name="maxDraws">Most draws (samples) of the validation split per candidate, 1 or more.</param>
 /// <param name="alternative">θ₁ of the SPRT in (0.5, 1): the share of discordant pairs a candidate worth accepting wins (default 0.7).</param>
 /// <param name="power">1 − β of the SPRT in (0, 1) (default 0.8, the conventional power of Cohen 1988).</param>
+/// <param name="finalAnalysis">After the last draw, test a candidate the SPRT left undecided with the α it did not spend.</param>
 /// <exception cref="ArgumentOutOfRangeException">On construction: α outside (0, 0.5], power outside (0, 1) or θ₁ outside (0.5, 1).</exception>
 public sealed class PairedSequentialGate(double alpha = 0.05, bool sequential = true, int chunkSize = 8, bool vetoRegressions = true, int vetoMinSamples = 3,
-    int maxDraws = 3, double alternative = 0.7, double power = 0.8) : IValidationGate
+    int maxDraws = 3, double alternative = 0.7, double power = 0.8, bool finalAnalysis = true) : IValidationGate
 {
     /// <summary>Offset added to the sample index of a veto re-check, so it is a draw no other evaluation uses.</summary>
     public const int VetoRecheckSampleOffset = 1_000_000;
@@ -56,11 +64,14 @@ public sealed class PairedSequentialGate(double alpha = 0.05, bool sequential = 
     public int MaxDraws { get; } = Math.Max(1, maxDraws);
 
     /// <summary>
-    /// The fewest discordant wins, without a loss, on which this gate accepts: sequential, the SPRT's
-    /// <see cref="PairedStatistics.SprtWinsToAccept"/> (9 at α = 0.05, θ₁ = 0.7); otherwise the sign test's ⌈log₂(1/α)⌉
-    /// (5 at α = 0.05), since w wins and no loss give p = 2^−w.
+    /// The fewest discordant wins, without a loss, on which this gate accepts: sequential without the final analysis, the
+    /// SPRT's <see cref="PairedStatistics.SprtWinsToAccept"/> (9 at α = 0.05, θ₁ = 0.7); otherwise the sign test's
+    /// ⌈log₂(1/α)⌉ (5 at α = 0.05), since w wins and no loss give p = 2^−w — the final analysis of fewer wins than the SPRT
+    /// needs has nothing spent before it and equals the sign test.
     /// </summary>
-    public int WinsToAccept => sequential ? PairedStatistics.SprtWinsToAccept(alpha, _alternative) : Math.Max(1, (int)Math.Ceiling(Math.Log2(1 / alpha) - 1e-9));
+    public int WinsToAccept => sequential && !finalAnalysis
+        ? PairedStatistics.SprtWinsToAccept(alpha, _alternative)
+        : Math.Min(PairedStatistics.SprtWinsToAccept(alpha, _alternative), Math.Max(1, (int)Math.Ceiling(Math.Log2(1 / alpha) - 1e-9)));
 
     /// <summary>
     /// Why no candidate is likely to be accepted against a current skill measured as <paramref name="currentSkill"/>, or null
@@ -106,6 +117,7 @@ public sealed class PairedSequentialGate(double alpha = 0.05, bool sequential = 
         var draws = sequential ? MaxDraws : 1;
         var maxLlr = 0.0;
         var llr = 0.0;
+        var looks = new List<int>();
 
         for (var draw = 0; draw < draws; draw++)
         {
@@ -141,6 +153,7 @@ public sealed class PairedSequentialGate(double alpha = 0.05, bool sequential = 
                     continue;
                 }
                 llr = PairedStatistics.SprtLogLikelihoodRatio(wins, losses, _alternative);
+                looks.Add(wins + losses);
                 maxLlr = Math.Max(maxLlr, llr);
                 if (llr >= _bounds.Upper)
                 {
@@ -166,14 +179,25 @@ public sealed class PairedSequentialGate(double alpha = 0.05, bool sequential = 
             }
             if (sequential && !graded && draw + 1 < draws)
             {
-                // Another draw is paid for only while the candidate leads and, at its pace so far, would reach 1/α within the
-                // draws left (stochastic curtailment). Both rules only stop early, so they can only lower the false-accept rate.
+                // Another draw is paid for only while the candidate leads and, at its pace so far, would end significant
+                // (stochastic curtailment). Both rules only stop early, so they can only lower the false-accept rate.
                 if (wins <= losses)
                 {
                     return Decide(GateVerdict.Reject, Describe($"Λ = {Math.Exp(llr):0.###}: no more wins than losses after a whole draw", wins, losses, pairs.Count, draw + 1),
                         context, candidateResults, pairs, AnytimeP(maxLlr));
                 }
-                if (llr * draws / (draw + 1) < _bounds.Upper)
+                if (finalAnalysis)
+                {
+                    var scale = (double)draws / (draw + 1);
+                    var (pacedWins, pacedLosses) = ((int)Math.Round(wins * scale), (int)Math.Round(losses * scale));
+                    var paced = PairedStatistics.SignTestPValue(pacedWins, pacedLosses);
+                    if (paced > alpha)
+                    {
+                        return Decide(GateVerdict.Inconclusive, Describe($"at this pace {draws} draws would give {pacedWins} wins, {pacedLosses} losses, sign test p = {paced:0.###} > α = {alpha}", wins, losses, pairs.Count, draw + 1),
+                            context, candidateResults, pairs, AnytimeP(maxLlr));
+                    }
+                }
+                else if (llr * draws / (draw + 1) < _bounds.Upper)
                 {
                     return Decide(GateVerdict.Inconclusive, Describe($"Λ = {Math.Exp(llr):0.###}: at this pace {draws} draws would not reach 1/α = {1 / alpha:0.##}", wins, losses, pairs.Count, draw + 1),
                         context, candidateResults, pairs, AnytimeP(maxLlr));
@@ -186,6 +210,16 @@ public sealed class PairedSequentialGate(double alpha = 0.05, bool sequential = 
                 return Decide(verdict, string.Create(CultureInfo.InvariantCulture, $"sign test over {pairs.Count} tasks: {wins} wins, {losses} losses, p = {p:0.####}: {(verdict == GateVerdict.Accept ? $"significant at α={alpha}" : verdict == GateVerdict.Reject ? "no more wins than losses" : $"not significant at α={alpha}")}"),
                     context, candidateResults, pairs, p);
             }
+        }
+        if (finalAnalysis && sequential && looks.Count > 0 && wins > losses)
+        {
+            var nullDistribution = PairedStatistics.TruncatedSprtNullDistribution(looks, alpha, _alternative);
+            var p = nullDistribution.PValue(wins);
+            var needed = nullDistribution.WinsToAccept(alpha);
+            var accepted = wins >= needed;
+            return Decide(accepted ? GateVerdict.Accept : GateVerdict.Inconclusive,
+                Describe($"Λ = {Math.Exp(llr):0.###} crossed neither boundary in {draws} draw(s); final analysis (the SPRT spent {nullDistribution.SprtSpent:0.####} of α = {alpha} over {looks.Count} looks): {needed} wins needed, p = {p:0.####}: {(accepted ? "significant" : "not significant")}", wins, losses, pairs.Count, draws),
+                context, candidateResults, pairs, p);
         }
         var final = wins > losses ? GateVerdict.Inconclusive : GateVerdict.Reject;
         return Decide(final, Describe($"Λ = {Math.Exp(llr):0.###} crossed neither boundary in {draws} draw(s): {(final == GateVerdict.Reject ? "no more wins than losses" : "not significant")}", wins, losses, pairs.Count, draws),

@@ -125,6 +125,68 @@ public static class PairedStatistics
     }
 
     /// <summary>
+    /// The exact null distribution behind the final analysis of a truncated SPRT: given the cumulative number of discordant
+    /// pairs at each look (the last entry is the final look), the probability that the SPRT with acceptance boundary
+    /// Λ ≥ 1/<paramref name="alpha"/> (<see cref="SprtBoundaries"/>) accepted at some look, and the distribution of the wins
+    /// at the final look of every path that never did. Under the null each discordant pair is won with probability ½
+    /// independently of which pairs are discordant, so the wins follow a symmetric random walk in the discordant pairs and
+    /// the distribution is propagated exactly, look by look, with the SPRT's acceptances removed (the exact recursion of
+    /// Armitage, McPherson and Rowe, J. R. Stat. Soc. A 132, 1969; here on the binomial walk). The futility boundary and
+    /// every other early stop are ignored: they only stop without accepting, so leaving them out keeps the final test valid
+    /// whether or not they are applied (Jennison and Turnbull, Group Sequential Methods, 2000, §5.2, non-binding futility).
+    /// </summary>
+    /// <param name="discordantAtLooks">Discordant pairs after each look, non-decreasing, at least one look.</param>
+    /// <param name="alpha">Significance level in (0, 0.5]: the SPRT's acceptance boundary is 1/α.</param>
+    /// <param name="alternative">θ₁ of the SPRT in (0.5, 1).</param>
+    /// <returns>The SPRT's spent error and the survivors' distribution (see <see cref="TruncatedSprtNull"/>).</returns>
+    /// <exception cref="ArgumentException">No look, or the counts are negative or decrease.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">α or θ₁ is outside its range.</exception>
+    public static TruncatedSprtNull TruncatedSprtNullDistribution(IReadOnlyList<int> discordantAtLooks, double alpha, double alternative)
+    {
+        ArgumentNullException.ThrowIfNull(discordantAtLooks);
+        if (discordantAtLooks.Count == 0)
+        {
+            throw new ArgumentException("at least one look is needed", nameof(discordantAtLooks));
+        }
+        var upper = SprtBoundaries(alpha, 0.5).Upper;
+        var survivors = new double[] { 1.0 };
+        var previous = 0;
+        var spent = 0.0;
+        foreach (var d in discordantAtLooks)
+        {
+            if (d < previous)
+            {
+                throw new ArgumentException("discordant counts must be non-negative and non-decreasing", nameof(discordantAtLooks));
+            }
+            var added = d - previous;
+            var step = Enumerable.Range(0, added + 1).Select(j => Math.Exp(SpecialFunctions.BinomialLn(added, j) - added * Math.Log(2))).ToArray();
+            var next = new double[d + 1];
+            for (var s = 0; s < survivors.Length; s++)
+            {
+                if (survivors[s] == 0)
+                {
+                    continue;
+                }
+                for (var j = 0; j <= added; j++)
+                {
+                    next[s + j] += survivors[s] * step[j];
+                }
+            }
+            for (var s = 0; s <= d; s++)
+            {
+                if (next[s] > 0 && SprtLogLikelihoodRatio(s, d - s, alternative) >= upper)
+                {
+                    spent += next[s];
+                    next[s] = 0;
+                }
+            }
+            survivors = next;
+            previous = d;
+        }
+        return new TruncatedSprtNull(spent, survivors);
+    }
+
+    /// <summary>
     /// One-sided Clopper–Pearson upper confidence bound at level 1 − <paramref name="alpha"/> of a failure probability
     /// from <paramref name="failures"/> failures in <paramref name="trials"/> independent trials: the (1 − α) quantile of
     /// Beta(failures + 1, trials − failures), 1 when every trial failed, and 1 − α^(1/trials) when none did
@@ -147,3 +209,55 @@ public static class PairedStatistics
         return failures >= trials ? 1 : Beta.InvCDF(failures + 1, trials - failures, 1 - alpha);
     }
 }
+
+/// <summary>
+/// The null distribution of a truncated SPRT at its final look (<see cref="PairedStatistics.TruncatedSprtNullDistribution"/>).
+/// </summary>
+/// <param name="SprtSpent">Probability in [0,1] under the null that the SPRT accepted at some look: the part of α it spent.</param>
+/// <param name="Survivors">Entry s: probability under the null that the SPRT never accepted and the candidate holds s wins at the
+/// final look (s from 0 to the final discordant count).</param>
+public sealed record TruncatedSprtNull(double SprtSpent, IReadOnlyList<double> Survivors)
+{
+    /// <summary>
+    /// The final analysis' p-value of <paramref name="wins"/> wins at the final look, for a path the SPRT never accepted:
+    /// P(the SPRT accepts at some look, or it never does and the final wins are ≥ <paramref name="wins"/>) under the null,
+    /// the stage-wise ordering of Jennison and Turnbull (2000, §8.4). With a single look it equals the exact sign test's
+    /// <see cref="PairedStatistics.SignTestPValue"/>; with more looks it is never smaller.
+    /// </summary>
+    /// <param name="wins">Discordant pairs won at the final look (≥ 0).</param>
+    /// <returns>A probability in [0,1].</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="wins"/> is negative.</exception>
+    public double PValue(int wins)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(wins);
+        return Math.Clamp(SprtSpent + Survivors.Skip(wins).Sum(), 0, 1);
+    }
+
+    /// <summary>
+    /// The fewest final-look wins whose <see cref="PValue"/> is at most <paramref name="alpha"/>, so that the SPRT and the
+    /// final analysis together accept a useless candidate with probability at most α; one more than the final discordant count
+    /// when the SPRT left too little of α for any final acceptance.
+    /// </summary>
+    /// <param name="alpha">Significance level in (0, 1).</param>
+    /// <returns>A count from 0 to the final discordant count + 1.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">α is outside (0, 1).</exception>
+    public int WinsToAccept(double alpha)
+    {
+        if (alpha is <= 0 or >= 1 || double.IsNaN(alpha))
+        {
+            throw new ArgumentOutOfRangeException(nameof(alpha), alpha, "alpha must be in (0, 1)");
+        }
+        var tail = SprtSpent;
+        for (var s = Survivors.Count - 1; s >= 0; s--)
+        {
+            // a relative tolerance keeps an exact boundary (p = α) from failing on rounding
+            if (tail + Survivors[s] > alpha * (1 + 1e-12))
+            {
+                return s + 1;
+            }
+            tail += Survivors[s];
+        }
+        return 0;
+    }
+}
+

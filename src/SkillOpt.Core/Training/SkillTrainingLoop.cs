@@ -57,7 +57,7 @@ public sealed class SkillTrainingLoop
         _optimizer = new OptimizerModel(new StructuredCaller(optimizerClient, optimizerOptions, _usage, _replyFailures), _options.Training.OptimizerConcurrency);
         var g = _options.Gate;
         _gate = gate ?? (g.Kind == "paired"
-            ? new PairedSequentialGate(g.Alpha, g.Sequential!.Value, g.ChunkSize, g.VetoRegressions!.Value, g.VetoMinSamples, g.MaxDraws, g.AlternativeWinShare, g.Power)
+            ? new PairedSequentialGate(g.Alpha, g.Sequential!.Value, g.ChunkSize, g.VetoRegressions!.Value, g.VetoMinSamples, g.MaxDraws, g.AlternativeWinShare, g.Power, g.FinalAnalysis!.Value)
             : new StrictImprovementGate());
         _cache = _options.Rollouts.Cache!.Value ? new RolloutCache(_store.Root, JsonSerializer.Serialize(_options.Models.Target, SkillOptJson.Options)) : null;
         _budget = new RunBudget(_options);

@@ -20,6 +20,8 @@ public class ConfigLoaderTests
         Assert.Equal("run", o.Training.RejectedEdits.Scope);
         Assert.True(o.Training.RejectedEdits.Enforce);
         Assert.Equal(("paired", 0.05, true, true, true, true), (o.Gate.Kind, o.Gate.Alpha, o.Gate.Sequential, o.Gate.VetoRegressions, o.Gate.Prescreen.Enabled, o.Rollouts.Cache));
+        Assert.True(o.Gate.FinalAnalysis);
+        Assert.False(SkillOptConfigLoader.Parse("gate:\n  final_analysis: false\n", "skillopt.yaml").Gate.FinalAnalysis);
     }
 
     [Fact]
@@ -33,6 +35,7 @@ public class ConfigLoaderTests
         Assert.False(o.Training.RejectedEdits.Enforce);
         Assert.True(o.Training.MetaSkill.InLastEpoch);
         Assert.Equal(("strict", false, false), (o.Gate.Kind, o.Gate.Prescreen.Enabled, o.Rollouts.Cache));
+        Assert.False(o.Gate.FinalAnalysis);
         Assert.Equal(900, o.Skill.TokenBudget); // explicit setting wins over the preset
     }
 

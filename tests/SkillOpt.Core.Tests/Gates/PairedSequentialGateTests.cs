@@ -96,6 +96,46 @@ public class PairedSequentialGateTests
     }
 
     [Fact]
+    public async Task A_moderate_gain_the_sprt_is_too_slow_for_is_accepted_by_the_final_analysis()
+    {
+        // every draw the candidate wins t20–t27 and loses t00–t03: 8 wins to 4 losses, ln Λ = 0.65 per draw, 1.95 after
+        // three (Λ = 7.0 < 20). The final analysis' sign test over 24 wins to 12 losses (p = 0.033 alone) with what the
+        // SPRT spent on its 15 looks stays at or under α.
+        var w = new World((s, t, _) => s == "candidate" ? N(t) is >= 4 and < 28 : N(t) < 20);
+        var d = await new PairedSequentialGate().DecideAsync(Context(w), CancellationToken.None);
+        Assert.Equal(GateVerdict.Accept, d.Verdict);
+        Assert.Contains("final analysis", d.Reason);
+        Assert.Contains("24 wins, 12 losses", d.Reason);
+        Assert.InRange(d.PValue!.Value, PairedStatistics.SignTestPValue(24, 12), 0.05);
+        Assert.Equal([0, 1, 2], w.SamplesAsked.Distinct().Order().ToArray());
+
+        // without it the same candidate is inconclusive, after one draw (at this pace Λ would reach only 7.0)
+        var w2 = new World((s, t, _) => s == "candidate" ? N(t) is >= 4 and < 28 : N(t) < 20);
+        var d2 = await new PairedSequentialGate(finalAnalysis: false).DecideAsync(Context(w2), CancellationToken.None);
+        Assert.Equal(GateVerdict.Inconclusive, d2.Verdict);
+        Assert.Equal([0], w2.SamplesAsked.Distinct().ToArray());
+    }
+
+    [Fact]
+    public async Task A_gain_whose_final_analysis_falls_short_is_inconclusive()
+    {
+        // 3 wins to 1 loss per draw: paced to 9 to 3 (p = 0.073 > α) after the first draw, so no second draw is paid for
+        var w = new World((s, t, _) => s == "candidate" ? N(t) is >= 1 and < 23 : N(t) < 20);
+        var d = await new PairedSequentialGate().DecideAsync(Context(w), CancellationToken.None);
+        Assert.Equal(GateVerdict.Inconclusive, d.Verdict);
+        Assert.Contains("at this pace 3 draws would give 9 wins, 3 losses", d.Reason);
+        Assert.Equal([0], w.SamplesAsked.Distinct().ToArray());
+
+        // 5 wins to 1 loss per draw goes all three draws (paced 15 to 3, p = 0.004), but 15 to 3 after the SPRT's looks is
+        // accepted only if the final analysis says so; with one draw allowed it is 5 to 1, p = 0.109: inconclusive
+        var w1 = new World((s, t, _) => s == "candidate" ? N(t) is >= 1 and < 25 : N(t) < 20);
+        var one = await new PairedSequentialGate(maxDraws: 1).DecideAsync(Context(w1), CancellationToken.None);
+        Assert.Equal(GateVerdict.Inconclusive, one.Verdict);
+        Assert.Contains("final analysis", one.Reason);
+        Assert.Equal(PairedStatistics.SignTestPValue(5, 1), one.PValue!.Value, 1e-12);
+    }
+
+    [Fact]
     public async Task A_gain_that_stays_insignificant_is_inconclusive_not_rejected()
     {
         var w = new World((s, t, sample) => N(t) < 30 || (s == "candidate" && N(t) == 35 && sample == 0));
@@ -199,7 +239,7 @@ public class PairedSequentialGateTests
     [Fact]
     public void The_ceiling_is_reached_when_even_a_perfect_candidate_would_win_too_few_pairs()
     {
-        var gate = new PairedSequentialGate(); // α 0.05, θ₁ 0.7, power 0.8, 3 draws: 9 wins needed
+        var gate = new PairedSequentialGate(finalAnalysis: false); // α 0.05, θ₁ 0.7, power 0.8, 3 draws: 9 wins needed
         Assert.Equal(9, gate.WinsToAccept);
 
         // 14 of 15 passed: u(80%) = 0.187, 3 × 15 × 0.187 = 8.4 < 9
@@ -222,10 +262,17 @@ public class PairedSequentialGateTests
         // errored results are not measurements (counted as 11 passes, u = 0.136 would stop at 6.1)
         Assert.Null(gate.CeilingReason([.. Measured(4, 0), .. Enumerable.Range(0, 7).Select(i => new RolloutResult { TaskId = $"e{i}", Outcome = TaskOutcome.Errored })], 15));
         // the bound's confidence is the gate's power: at 0.5, 13 of 15 gives u = 0.174: 7.8, which stops
-        var halfPower = new PairedSequentialGate(power: 0.5).CeilingReason(Measured(13, 2), 15);
+        var halfPower = new PairedSequentialGate(power: 0.5, finalAnalysis: false).CeilingReason(Measured(13, 2), 15);
         Assert.Contains("failed 2 of 15 validation measurements", halfPower, StringComparison.Ordinal);
         Assert.Contains("(0.174)", halfPower, StringComparison.Ordinal);
         Assert.Throws<ArgumentOutOfRangeException>(() => gate.CeilingReason(Measured(15, 0), 0));
+
+        // the final analysis accepts 5 wins without a loss after the last draw (p = 2^−5, nothing spent before): the same
+        // 14 of 15 (8.4 expected failures) leaves room, 15 of 15 (4.6) still does not
+        var withFinal = new PairedSequentialGate();
+        Assert.Equal(5, withFinal.WinsToAccept);
+        Assert.Null(withFinal.CeilingReason(Measured(14, 1), 15));
+        Assert.Contains("fewer than the 5 wins", withFinal.CeilingReason(Measured(15, 0), 15), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -112,4 +112,83 @@ public class PairedStatisticsTests
         Assert.Throws<ArgumentOutOfRangeException>(() => PairedStatistics.FailureRateUpperBound(-1, 2, 0.05));
         Assert.Throws<ArgumentOutOfRangeException>(() => PairedStatistics.FailureRateUpperBound(0, 2, 1));
     }
+
+    [Fact]
+    public void With_one_look_the_final_analysis_is_the_sign_test()
+    {
+        // 12 discordant pairs at a single look: the SPRT accepts 11 and 12 wins (ln Λ = 3.19, 4.04 ≥ ln 20 = 3.00), so it
+        // spends P(X ≥ 11) = 13/4096, and every count it leaves gets the sign test's tail
+        var n = PairedStatistics.TruncatedSprtNullDistribution([12], 0.05, 0.7);
+        Assert.Equal(13.0 / 4096, n.SprtSpent, 1e-12);
+        for (var wins = 0; wins <= 10; wins++)
+        {
+            Assert.Equal(PairedStatistics.SignTestPValue(wins, 12 - wins), n.PValue(wins), 1e-12);
+        }
+        Assert.Equal(10, n.WinsToAccept(0.05)); // P(X ≥ 10) = 79/4096 = 0.019; P(X ≥ 9) = 299/4096 = 0.073
+    }
+
+    [Fact]
+    public void The_final_analysis_counts_paths_the_sprt_accepted_earlier()
+    {
+        // looks after 9 and 12 discordant pairs. Look 1 accepts 9 of 9 (1/512). Look 2 accepts 11 or 12 of 12 (10 of 12
+        // gives ln Λ = 2.34 < 3.00); of the paths still running only 8 of 9 then 3 of 3 reach 11: 9/512 · 1/8.
+        // Spent: 8/4096 + 9/4096 = 17/4096. Survivors with 10 wins: 8 of 9 then 2 of 3 (9 · 3/8 / 512) and 7 of 9 then
+        // 3 of 3 (36 · 1/8 / 512): 63/4096, so p(10) = 80/4096 — one path more than the sign test's 79/4096, the one that
+        // won 9 of 9, was accepted, then lost 3.
+        var n = PairedStatistics.TruncatedSprtNullDistribution([9, 12], 0.05, 0.7);
+        Assert.Equal(17.0 / 4096, n.SprtSpent, 1e-12);
+        Assert.Equal(80.0 / 4096, n.PValue(10), 1e-12);
+        Assert.Equal((80.0 + 219) / 4096, n.PValue(9), 1e-12);
+        Assert.Equal(10, n.WinsToAccept(0.05));
+        Assert.Equal(11, n.WinsToAccept(0.019)); // 80/4096 = 0.0195 > 0.019
+        Assert.Equal(1.0, n.PValue(0), 1e-12);
+        Assert.Equal(1.0, n.SprtSpent + n.Survivors.Sum(), 1e-12);
+    }
+
+    [Fact]
+    public void The_truncated_sprt_with_its_final_analysis_accepts_at_most_alpha_of_fair_coin_sequences()
+    {
+        // every one of the 2^14 equally likely win/loss sequences of 14 discordant pairs, looked at after 3, 9, 10 and 14:
+        // counted directly, without the recursion
+        int[] looks = [3, 9, 10, 14];
+        var null14 = PairedStatistics.TruncatedSprtNullDistribution(looks, 0.05, 0.7);
+        var needed = null14.WinsToAccept(0.05);
+        int acceptedBySprt = 0, acceptedAtTheEnd = 0, reachingNeededMinusOne = 0;
+        for (var sequence = 0; sequence < 1 << 14; sequence++)
+        {
+            var wins = 0;
+            var crossed = false;
+            var position = 0;
+            foreach (var look in looks)
+            {
+                for (; position < look; position++)
+                {
+                    wins += (sequence >> position) & 1;
+                }
+                crossed |= PairedStatistics.SprtLogLikelihoodRatio(wins, look - wins, 0.7) >= Math.Log(20);
+                if (crossed)
+                {
+                    break;
+                }
+            }
+            acceptedBySprt += crossed ? 1 : 0;
+            acceptedAtTheEnd += !crossed && wins >= needed ? 1 : 0;
+            reachingNeededMinusOne += !crossed && wins == needed - 1 ? 1 : 0;
+        }
+        Assert.Equal(acceptedBySprt / 16384.0, null14.SprtSpent, 1e-12);
+        Assert.Equal((acceptedBySprt + acceptedAtTheEnd) / 16384.0, null14.PValue(needed), 1e-12);
+        Assert.True(acceptedBySprt + acceptedAtTheEnd <= 0.05 * 16384, $"{acceptedBySprt} + {acceptedAtTheEnd}");
+        // and the count is the fewest: one win fewer would exceed α
+        Assert.True(acceptedBySprt + acceptedAtTheEnd + reachingNeededMinusOne > 0.05 * 16384);
+    }
+
+    [Fact]
+    public void The_final_analysis_refuses_bad_looks()
+    {
+        Assert.Throws<ArgumentException>(() => PairedStatistics.TruncatedSprtNullDistribution([], 0.05, 0.7));
+        Assert.Throws<ArgumentException>(() => PairedStatistics.TruncatedSprtNullDistribution([5, 4], 0.05, 0.7));
+        Assert.Throws<ArgumentException>(() => PairedStatistics.TruncatedSprtNullDistribution([-1], 0.05, 0.7));
+        Assert.Throws<ArgumentOutOfRangeException>(() => PairedStatistics.TruncatedSprtNullDistribution([4], 0.05, 0.5));
+        Assert.Throws<ArgumentOutOfRangeException>(() => PairedStatistics.TruncatedSprtNullDistribution([4], 0.05, 0.7).WinsToAccept(0));
+    }
 }
