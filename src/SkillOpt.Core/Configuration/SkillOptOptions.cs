@@ -127,7 +127,8 @@ public sealed class EarlyStoppingOptions
     /// <summary>
     /// Stop training once the current skill fails too few validation tasks for the paired gate to accept any candidate
     /// (default preset: true; classic: false; needs <c>gate.kind: paired</c>). A candidate can only win a pair the current
-    /// skill failed, and acceptance needs at least ⌈ln(1/α) / ln(2θ₁)⌉ wins without a loss (9 at the defaults); when the
+    /// skill failed, and acceptance needs at least <see cref="Gates.PairedSequentialGate.WinsToAccept"/> wins without a loss
+    /// (5 at the defaults, through the final analysis; 9, ⌈ln(1/α) / ln(2θ₁)⌉, for the SPRT alone); when the
     /// current skill's failures in this validation round give a one-sided Clopper–Pearson upper bound u (at <c>gate.power</c>) on its
     /// failure rate with <c>gate.max_draws</c> × |validation| × u below that count, even a candidate that passed every task
     /// would most likely not be accepted, so the remaining steps are skipped. Checked after the baseline, every step and
