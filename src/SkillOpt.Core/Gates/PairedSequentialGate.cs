@@ -67,11 +67,11 @@ public sealed class PairedSequentialGate(double alpha = 0.05, bool sequential = 
     /// The fewest discordant wins, without a loss, on which this gate accepts: sequential without the final analysis, the
     /// SPRT's <see cref="PairedStatistics.SprtWinsToAccept"/> (9 at α = 0.05, θ₁ = 0.7); otherwise the sign test's
     /// ⌈log₂(1/α)⌉ (5 at α = 0.05), since w wins and no loss give p = 2^−w — the final analysis of fewer wins than the SPRT
-    /// needs has nothing spent before it and equals the sign test.
+    /// needs has nothing spent before it and equals the sign test (and the SPRT never needs fewer, as 2θ₁ &lt; 2).
     /// </summary>
     public int WinsToAccept => sequential && !finalAnalysis
         ? PairedStatistics.SprtWinsToAccept(alpha, _alternative)
-        : Math.Min(PairedStatistics.SprtWinsToAccept(alpha, _alternative), Math.Max(1, (int)Math.Ceiling(Math.Log2(1 / alpha) - 1e-9)));
+        : Math.Max(1, (int)Math.Ceiling(Math.Log2(1 / alpha) - 1e-9));
 
     /// <summary>
     /// Why no candidate is likely to be accepted against a current skill measured as <paramref name="currentSkill"/>, or null
