@@ -221,7 +221,7 @@ public sealed class GateOptions
     public double Alpha { get; set; } = 0.05;
     /// <summary>Score validation tasks in chunks and stop as soon as the verdict is decided (paired gate).</summary>
     public bool? Sequential { get; set; }
-    /// <summary>Most draws (passes over the validation split, each with its own sample index) the paired gate's SPRT may use before it calls a candidate inconclusive (default 3).</summary>
+    /// <summary>Most draws (passes over the validation split, each with its own sample index) the paired gate's SPRT may use per candidate before the final analysis (<see cref="FinalAnalysis"/>) or an inconclusive verdict (default 3).</summary>
     public int MaxDraws { get; set; } = 3;
     /// <summary>
     /// θ₁ of the paired gate's SPRT, in (0.5, 1): the share of discordant tasks (one skill passes, the other fails) that a

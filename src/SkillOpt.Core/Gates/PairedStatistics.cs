@@ -239,7 +239,7 @@ public sealed record TruncatedSprtNull(double SprtSpent, IReadOnlyList<double> S
     /// when the SPRT left too little of α for any final acceptance.
     /// </summary>
     /// <param name="alpha">Significance level in (0, 1).</param>
-    /// <returns>A count from 0 to the final discordant count + 1.</returns>
+    /// <returns>A count from 1 to the final discordant count + 1 (0 wins always has p = 1 > α).</returns>
     /// <exception cref="ArgumentOutOfRangeException">α is outside (0, 1).</exception>
     public int WinsToAccept(double alpha)
     {
