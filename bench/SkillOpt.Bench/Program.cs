@@ -90,14 +90,15 @@ namespace SkillOpt.Bench
             return 0;
         }
 
-        internal static string ConfigYaml(BenchOptions o, string preset, int seed)
+        /// <summary>The run's skillopt.yaml; <paramref name="batch"/> overrides <c>--batch</c> (a small scenario's scaled batch, see <see cref="Splits"/>).</summary>
+        internal static string ConfigYaml(BenchOptions o, string preset, int seed, int? batch = null)
         {
             var yaml = string.Create(CultureInfo.InvariantCulture, $"""
                 preset: {preset}
                 seed: {seed}
                 training:
                   epochs: {o.Epochs}
-                  batch_size: {o.Batch}
+                  batch_size: {batch ?? o.Batch}
                   minibatch_size: {o.Minibatch}
                   optimizer_concurrency: 4
                   slow_update:
@@ -136,8 +137,8 @@ namespace SkillOpt.Bench
         private static async Task<RunResult> RunOneAsync(BenchOptions o, string scenarioName, string preset, int seed, string folder)
         {
             var scenario = ScenarioLoader.Load(scenarioName).WithSeed(seed);
-            var splits = Splits(scenario, o, seed);
-            var options = SkillOptConfigLoader.Parse(ConfigYaml(o, preset, seed), "bench.yaml");
+            var (splits, batch) = Splits(scenario, o, seed);
+            var options = SkillOptConfigLoader.Parse(ConfigYaml(o, preset, seed, batch), "bench.yaml");
             await using var server = await SimLabServer.StartAsync(scenario).ConfigureAwait(false);
             var factory = new ChatClientFactory(_ => null);
             using var target = factory.Create("target", Role(server, scenario.Models.Target, o.Concurrency));
@@ -162,7 +163,7 @@ namespace SkillOpt.Bench
                 SimLabOracle.ExpectedScore(scenario, scenario.InitialSkill, splits.Test), SimLabOracle.ExpectedScore(scenario, best, splits.Test),
                 summary.Accepted, summary.Rejected, summary.Inconclusive, summary.Steps, summary.BestSkillTokens,
                 st.RateLimited + st.ServerErrors + st.Timeouts + st.MalformedBodies + st.Truncated,
-                $"{splits.Train.Count}/{splits.Validation.Count}/{splits.Test.Count}", FirstGateAccepted(folder));
+                $"{splits.Train.Count}/{splits.Validation.Count}/{splits.Test.Count}, batch {batch}", FirstGateAccepted(folder));
         }
 
         /// <summary>
@@ -226,20 +227,27 @@ namespace SkillOpt.Bench
             MaxRetries = 6,
         };
 
-        /// <summary>Train / validation / test task ids: the scenario's tasks ordered by SHA-256 of (seed, id), then cut.</summary>
-        internal static TaskSplits Splits(Scenario scenario, BenchOptions o, int seed)
+        /// <summary>
+        /// Train / validation / test task ids (the scenario's tasks ordered by SHA-256 of (seed, id), then cut) and the
+        /// training batch. A scenario with fewer tasks than the three splits ask for gets all three scaled down by the same
+        /// factor, and the batch too, so one validation still costs the same multiple of a step's rollouts as asked for
+        /// (without it, 60 tasks at 400/200/200 with batch 40 gave 30/15/15 with every training task in each step: validation at
+        /// 0.5× a step's rollouts instead of 5×).
+        /// </summary>
+        internal static (TaskSplits Splits, int Batch) Splits(Scenario scenario, BenchOptions o, int seed)
         {
             var ordered = scenario.ResolvedTasks.Select(t => t.Id)
                 .OrderBy(id => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes($"{seed}|split|{id}"))), StringComparer.Ordinal).ToList();
-            var (train, val, test) = (o.Train, o.Val, o.Test);
+            var (train, val, test, batch) = (o.Train, o.Val, o.Test, o.Batch);
             if (train + val + test > ordered.Count)
             {
-                // a small scenario: scale the three sizes down proportionally
+                // a small scenario: scale the three sizes and the batch down proportionally
                 var f = (double)ordered.Count / (train + val + test);
                 (train, val) = ((int)(train * f), (int)(val * f));
                 test = Math.Min((int)(test * f), ordered.Count - train - val);
+                batch = Math.Max(1, (int)Math.Round(batch * f));
             }
-            return new TaskSplits(ordered.Take(train).ToList(), ordered.Skip(train).Take(val).ToList(), ordered.Skip(train + val).Take(test).ToList());
+            return (new TaskSplits(ordered.Take(train).ToList(), ordered.Skip(train).Take(val).ToList(), ordered.Skip(train + val).Take(test).ToList()), batch);
         }
 
         private static readonly Option<string> ScenarioOption = new("--scenario") { Description = "Comma-separated SimLab scenarios.", DefaultValueFactory = _ => "gsm8k,null-optimizer" };
@@ -368,7 +376,7 @@ namespace SkillOpt.Bench
             sb.AppendLine(o.CommandLine);
             sb.AppendLine("```");
             sb.AppendLine();
-            sb.AppendLine(string.Create(inv, $"Date: {DateTime.UtcNow:yyyy-MM-dd} (UTC). Seeds {o.FirstSeed}–{o.FirstSeed + o.Seeds - 1} (the seed is both the run seed and the SimLab scenario seed, so each seed is a different noise draw and task split). Splits per run: {o.Train} train / {o.Val} validation / {o.Test} test tasks drawn from the scenario by seed (scaled down proportionally for scenarios with fewer tasks); batch {o.Batch}, so one validation of the whole split costs {o.Val / (double)Math.Max(1, o.Batch):0.#}× a step's rollouts (the reference's default 400/200 split with batch 40: 5×). Total wall time {seconds:0} s on {Environment.ProcessorCount} cores."));
+            sb.AppendLine(string.Create(inv, $"Date: {DateTime.UtcNow:yyyy-MM-dd} (UTC). Seeds {o.FirstSeed}–{o.FirstSeed + o.Seeds - 1} (the seed is both the run seed and the SimLab scenario seed, so each seed is a different noise draw and task split). Splits per run: {o.Train} train / {o.Val} validation / {o.Test} test tasks drawn from the scenario by seed (scaled down proportionally for scenarios with fewer tasks, the batch with them); batch {o.Batch}, so one validation of the whole split costs {o.Val / (double)Math.Max(1, o.Batch):0.#}× a step's rollouts (the reference's default 400/200 split with batch 40: 5×). Total wall time {seconds:0} s on {Environment.ProcessorCount} cores."));
             sb.AppendLine();
             sb.AppendLine("Training configuration (besides `preset` and `seed`, everything else is the preset's default):");
             sb.AppendLine();
@@ -383,7 +391,7 @@ namespace SkillOpt.Bench
             sb.AppendLine();
             sb.AppendLine("Columns: means over seeds (± standard deviation). *calls* are HTTP requests SimLab completed (faults excluded; optimizer repairs included); *tokens* are SimLab's simulated counts (about 4 characters a token). *val*/*test* are measured scores of the initial → best skill. *E[test]* is the simulation's ground truth: the expected test score of the skill (mean success probability over the test tasks), free of sampling noise. *false-accept rate* = accepted candidates / gated candidates, pooled over seeds; it is only a false-accept rate on `null-optimizer`, where no edit can change any success probability. *first-gate accept rate* = share of runs whose first gated candidate was accepted (on `null-optimizer`: the false-accept probability of one useless edit against a freshly measured incumbent).");
             sb.AppendLine();
-            sb.AppendLine("| scenario | preset | seeds | tasks (train/val/test) | target calls | optimizer calls | tokens (in / out) | wall s | val initial → best | test initial → best | E[test] initial → best | accepted | rejected | inconclusive | accept rate (false-accept on null) | first-gate accept rate | best skill tokens |");
+            sb.AppendLine("| scenario | preset | seeds | tasks (train/val/test), batch | target calls | optimizer calls | tokens (in / out) | wall s | val initial → best | test initial → best | E[test] initial → best | accepted | rejected | inconclusive | accept rate (false-accept on null) | first-gate accept rate | best skill tokens |");
             sb.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
             foreach (var g in results.GroupBy(r => (r.Scenario, r.Preset)))
             {

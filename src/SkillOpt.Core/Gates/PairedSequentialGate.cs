@@ -189,7 +189,8 @@ public sealed class PairedSequentialGate(double alpha = 0.05, bool sequential = 
                 if (finalAnalysis)
                 {
                     var scale = (double)draws / (draw + 1);
-                    var (pacedWins, pacedLosses) = ((int)Math.Round(wins * scale), (int)Math.Round(losses * scale));
+                    // half-way paces round away from zero (3 wins in 2 of 3 draws pace to 5, not to the even 4)
+                    var (pacedWins, pacedLosses) = ((int)Math.Round(wins * scale, MidpointRounding.AwayFromZero), (int)Math.Round(losses * scale, MidpointRounding.AwayFromZero));
                     var paced = PairedStatistics.SignTestPValue(pacedWins, pacedLosses);
                     if (paced > alpha)
                     {

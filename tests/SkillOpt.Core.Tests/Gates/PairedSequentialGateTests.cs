@@ -136,6 +136,20 @@ public class PairedSequentialGateTests
     }
 
     [Fact]
+    public async Task A_pace_half_way_between_two_counts_is_rounded_up_and_earns_the_next_draw()
+    {
+        // wins without a loss: 2, then 1, then 2. After two draws 3 wins pace to 4.5 in three draws: rounded half away from
+        // zero that is 5 to 0, p = 1/32 ≤ α, so the third draw is paid for (rounded half to even, 4 to 0 with p = 1/16 would
+        // have stopped it); 5 to 0 after it is significant by the final analysis (the SPRT spends nothing below 9 wins)
+        var w = new World((s, t, sample) => N(t) < 30 || (s == "candidate" && (N(t) == 30 || (N(t) == 31 && sample != 1))));
+        var d = await new PairedSequentialGate().DecideAsync(Context(w), CancellationToken.None);
+        Assert.Equal(GateVerdict.Accept, d.Verdict);
+        Assert.Contains("5 wins, 0 losses", d.Reason);
+        Assert.Equal(1.0 / 32, d.PValue!.Value, 12);
+        Assert.Equal([0, 1, 2], w.SamplesAsked.Distinct().Order().ToArray());
+    }
+
+    [Fact]
     public async Task A_gain_that_stays_insignificant_is_inconclusive_not_rejected()
     {
         var w = new World((s, t, sample) => N(t) < 30 || (s == "candidate" && N(t) == 35 && sample == 0));
