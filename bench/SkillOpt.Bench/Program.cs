@@ -259,7 +259,7 @@ namespace SkillOpt.Bench
         private static readonly Option<int> TestOption = Count("--test", "Test tasks per run.", 80);
         private static readonly Option<int?> TasksOption = new("--tasks") { Description = "Total tasks, split 40/30/30 into train/validation/test (overrides --train/--val/--test)." };
         private static readonly Option<int> EpochsOption = Count("--epochs", "Epochs.", 4);
-        private static readonly Option<int> BatchOption = Count("--batch", "Training tasks per step.", 20);
+        private static readonly Option<int> BatchOption = Count("--batch", "Training tasks per step (scaled down with the splits for a scenario with fewer tasks).", 20);
         private static readonly Option<int> MinibatchOption = Count("--minibatch", "Trajectories per reflection call.", 8);
         /// <summary>The --set settings for one preset: unprefixed ones, and "preset:key=value" ones of that preset.</summary>
         private static List<string> SettingsFor(BenchOptions o, string preset) =>
