@@ -245,7 +245,7 @@ namespace SkillOpt.Bench
                 var f = (double)ordered.Count / (train + val + test);
                 (train, val) = ((int)(train * f), (int)(val * f));
                 test = Math.Min((int)(test * f), ordered.Count - train - val);
-                batch = Math.Max(1, (int)Math.Round(batch * f));
+                batch = Math.Max(1, (int)Math.Round(batch * f, MidpointRounding.AwayFromZero));
             }
             return (new TaskSplits(ordered.Take(train).ToList(), ordered.Skip(train).Take(val).ToList(), ordered.Skip(train + val).Take(test).ToList()), batch);
         }

@@ -22,7 +22,8 @@ namespace SkillOpt.Core.Gates;
 /// alone) can still be accepted. Otherwise, or when that test fails, the candidate is inconclusive when it won more pairs than it lost, else
 /// rejected. A further draw is scored only while the candidate has won more pairs than it lost (so a candidate that
 /// changes no outcome costs one draw) and, at its pace per draw so far, would end significant: with the final analysis,
-/// the wins and losses so far scaled to <c>maxDraws</c> draws must give an exact sign test p ≤ α; without it, its log
+/// the wins and losses so far scaled to <c>maxDraws</c> draws (rounded half away from zero) must give an exact sign test
+/// p ≤ α; without it, its log
 /// likelihood ratio must reach ln(1/α) (otherwise it is inconclusive at once). These stops never accept, so they only
 /// lower the false-accept rate.</item>
 /// <item>Pass/fail verifiers, not sequential: one full draw and a one-sided exact sign (McNemar) test at α.</item>
