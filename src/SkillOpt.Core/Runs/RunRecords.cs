@@ -110,7 +110,7 @@ public sealed record RunState
     public string MetaAdvice { get; init; } = "";
     /// <summary>Skill versions written (skills/skill_vNNNN.md).</summary>
     public int SkillVersion { get; init; }
-    /// <summary>Accepted candidates so far; also the paired gate's validation round (see <c>SkillTrainingLoop</c>).</summary>
+    /// <summary>Accepted candidates so far; also the paired gate's validation round (docs/method.md, "Validation rounds, lazy incumbent").</summary>
     public int Accepted { get; init; }
     /// <summary>Rejected candidates so far.</summary>
     public int Rejected { get; init; }

@@ -87,7 +87,7 @@ public class CombinationTests
         Assert.True(accepted.Combination.EditsApplied >= 2);
         Assert.True(on.Summary.Accepted >= 1);
         Assert.True(on.Summary.Best.Validation > off.Summary.Best.Validation, $"{on.Summary.Best.Validation} vs {off.Summary.Best.Validation}");
-        Assert.Equal(0, SkillTrainingLoop.StepsWithoutAcceptance(on.History.Where(h => h.Phase <= accepted.Phase).ToList()));
+        Assert.Equal(0, EarlyStopping.StepsWithoutAcceptance(on.History.Where(h => h.Phase <= accepted.Phase).ToList()));
 
         // the pool is part of the checkpoint: the run folder resumes to the same result for no new rollout
         var again = await TrainAsync(combine: 2, folder);

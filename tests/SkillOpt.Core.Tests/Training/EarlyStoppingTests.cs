@@ -131,13 +131,13 @@ public class EarlyStoppingTests
     {
         static HistoryRecord R(string kind, string action, int? step = null) => new() { Kind = kind, Action = action, CurrentHash = "h", Step = step };
 
-        Assert.Equal(0, SkillTrainingLoop.StepsWithoutAcceptance([R("baseline", "none")]));
-        Assert.Equal(2, SkillTrainingLoop.StepsWithoutAcceptance([R("baseline", "none"), R("step", "reject", 1), R("step", "skip", 2)]));
-        Assert.Equal(1, SkillTrainingLoop.StepsWithoutAcceptance([R("baseline", "none"), R("step", "reject", 1), R("step", "accept", 2), R("step", "inconclusive", 3), R("meta_skill", "updated")]));
+        Assert.Equal(0, EarlyStopping.StepsWithoutAcceptance([R("baseline", "none")]));
+        Assert.Equal(2, EarlyStopping.StepsWithoutAcceptance([R("baseline", "none"), R("step", "reject", 1), R("step", "skip", 2)]));
+        Assert.Equal(1, EarlyStopping.StepsWithoutAcceptance([R("baseline", "none"), R("step", "reject", 1), R("step", "accept", 2), R("step", "inconclusive", 3), R("meta_skill", "updated")]));
         // an accepted slow update (gated, or applied by the classic preset) resets the count; a rejected one does not
-        Assert.Equal(1, SkillTrainingLoop.StepsWithoutAcceptance([R("baseline", "none"), R("step", "reject", 1), R("slow_update", "accept"), R("step", "reject", 2)]));
-        Assert.Equal(0, SkillTrainingLoop.StepsWithoutAcceptance([R("baseline", "none"), R("step", "reject", 1), R("slow_update", "applied_ungated")]));
-        Assert.Equal(2, SkillTrainingLoop.StepsWithoutAcceptance([R("baseline", "none"), R("step", "reject", 1), R("slow_update", "reject"), R("step", "reject", 2)]));
+        Assert.Equal(1, EarlyStopping.StepsWithoutAcceptance([R("baseline", "none"), R("step", "reject", 1), R("slow_update", "accept"), R("step", "reject", 2)]));
+        Assert.Equal(0, EarlyStopping.StepsWithoutAcceptance([R("baseline", "none"), R("step", "reject", 1), R("slow_update", "applied_ungated")]));
+        Assert.Equal(2, EarlyStopping.StepsWithoutAcceptance([R("baseline", "none"), R("step", "reject", 1), R("slow_update", "reject"), R("step", "reject", 2)]));
     }
 
     [Fact]
@@ -146,13 +146,13 @@ public class EarlyStoppingTests
         static HistoryRecord R(int phase, string kind, int epoch, int? step, string after) => new() { Phase = phase, Kind = kind, Epoch = epoch, Step = step, Action = "x", CurrentHash = after };
         // epoch 2: step 3 rolls out A and changes it to B, step 4 rolls out B and keeps it
         List<HistoryRecord> history = [R(0, "baseline", 0, null, "A"), R(1, "step", 1, 1, "A"), R(2, "step", 1, 2, "A"), R(3, "step", 2, 3, "B"), R(4, "step", 2, 4, "B")];
-        Assert.Equal(4, SkillTrainingLoop.ReusableStep(history, 2, previousHash: "A", currentHash: "B"));
-        Assert.Equal(2, SkillTrainingLoop.ReusableStep(history, 1, previousHash: "A", currentHash: "A"));
+        Assert.Equal(4, SlowUpdatePhase.ReusableStep(history, 2, previousHash: "A", currentHash: "B"));
+        Assert.Equal(2, SlowUpdatePhase.ReusableStep(history, 1, previousHash: "A", currentHash: "A"));
         // step 4 changed B to C: no step rolled out C, so the previous skill's step is reused
         history[4] = R(4, "step", 2, 4, "C");
-        Assert.Equal(3, SkillTrainingLoop.ReusableStep(history, 2, previousHash: "A", currentHash: "C"));
-        Assert.Null(SkillTrainingLoop.ReusableStep(history, 2, previousHash: "Z", currentHash: "C"));
-        Assert.Null(SkillTrainingLoop.ReusableStep(history, 3, previousHash: "C", currentHash: "C"));
+        Assert.Equal(3, SlowUpdatePhase.ReusableStep(history, 2, previousHash: "A", currentHash: "C"));
+        Assert.Null(SlowUpdatePhase.ReusableStep(history, 2, previousHash: "Z", currentHash: "C"));
+        Assert.Null(SlowUpdatePhase.ReusableStep(history, 3, previousHash: "C", currentHash: "C"));
     }
 
     [Fact]

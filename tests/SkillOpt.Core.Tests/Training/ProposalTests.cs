@@ -65,7 +65,7 @@ public class ProposalTests
     public void The_gated_proposal_has_the_most_net_fixes_then_the_fewest_edits(string screens, int expected)
     {
         var parsed = screens.Split('|').Select(s => s.Split(',').Select(int.Parse).ToArray()).Select(a => (a[0] == 1, a[1], a[2], a[3])).ToList();
-        Assert.Equal(expected, SkillTrainingLoop.ChooseProposal(parsed));
+        Assert.Equal(expected, ProposalPhase.ChooseProposal(parsed));
     }
 
     [Fact]

@@ -1,0 +1,185 @@
+using System.Diagnostics;
+using SkillOpt.Core.Accounting;
+using SkillOpt.Core.Edits;
+using SkillOpt.Core.Gates;
+using SkillOpt.Core.Rollouts;
+using SkillOpt.Core.Runs;
+using SkillOpt.Core.Skills;
+
+namespace SkillOpt.Core.Training;
+
+/// <summary>
+/// The validation gate (docs/method.md, "The paired gate") and the combination of inconclusive candidates ("Combining
+/// inconclusive candidates"): a candidate against the current skill on the validation split, the state that follows from
+/// the verdict (current and best skill, counts, the rejected-edit buffer), and the validation rounds that decide which
+/// samples a comparison uses.
+/// </summary>
+internal sealed class GatePhase
+{
+    /// <summary>First sample index of combined candidates' validation draws (<see cref="CombineAsync"/>): above every round's samples and the veto re-checks' offsets.</summary>
+    private const int CombinationSampleBase = 2_000_000;
+
+    private readonly TrainingContext _context;
+    private readonly RolloutPhase _rollouts;
+    private readonly EditApplier _applier;
+
+    /// <summary>Creates the phase with <paramref name="gate"/>, or the gate <c>gate.kind</c> names.</summary>
+    public GatePhase(TrainingContext context, RolloutPhase rollouts, EditApplier applier, IValidationGate? gate)
+    {
+        _context = context;
+        _rollouts = rollouts;
+        _applier = applier;
+        var g = context.Settings.Gate;
+        Gate = gate ?? (g.Paired
+            ? new PairedSequentialGate(g.Alpha, g.Sequential, g.ChunkSize, g.VetoRegressions, g.VetoMinSamples, g.MaxDraws, g.AlternativeWinShare, g.Power, g.FinalAnalysis)
+            : new StrictImprovementGate());
+    }
+
+    /// <summary>The gate in use.</summary>
+    public IValidationGate Gate { get; }
+
+    /// <summary>Validation samples per round: the paired gate's most draws D (1 for the strict gate).</summary>
+    public int DrawsPerRound => Gate is PairedSequentialGate p ? p.MaxDraws : 1;
+
+    /// <summary>
+    /// First sample index of the current validation round. A round lasts from one acceptance to the next (round r = r
+    /// accepted candidates so far) and uses samples r·D … r·D + D − 1: within it every candidate is compared with the current
+    /// skill on the same samples, so the current skill's measurements are paid once (cached) and shared by all its
+    /// challengers, and the next round's fresh samples keep the new current skill from being judged on the draws that got it accepted.
+    /// </summary>
+    public int FirstValidationSample(RunState state) => state.Accepted * DrawsPerRound;
+
+    /// <summary>A skill's stored validation results on the D samples of the round starting at <paramref name="firstSample"/>.</summary>
+    public List<RolloutResult> RoundValidation(string hash, int firstSample) =>
+        [.. Enumerable.Range(firstSample, DrawsPerRound).SelectMany(sample => _context.Store.ReadEvaluation("val", hash, sample)?.Results ?? [])];
+
+    /// <summary>
+    /// Gates <paramref name="candidate"/> against the current skill on validation samples from <paramref name="firstSample"/>
+    /// and applies the verdict: accepted, it becomes the current skill (and the best: a paired acceptance is significant;
+    /// strict, when its score beats the best); rejected, its <paramref name="edits"/> enter the rejected-edit buffer.
+    /// </summary>
+    public async Task<(RunState, HistoryRecord)> GateAsync(RunScope run, RunState state, SkillDocument candidate, string folder, Phase phase,
+        IReadOnlyList<SkillEdit> edits, int firstSample, CancellationToken ct)
+    {
+        var store = _context.Store;
+        store.SaveSkill(candidate.Hash, candidate.Text);
+        AtomicFile.WriteAllText(Path.Combine(folder, "candidate_skill.md"), candidate.Text);
+        // The paired gate measures the current skill itself, lazily and through the cache; the strict gate trusts its stored evaluation.
+        var incumbentEval = Gate is PairedSequentialGate ? new Evaluation(state.CurrentHash, 0, []) : await IncumbentEvaluationAsync(run, state, ct).ConfigureAwait(false);
+        var current = store.ReadSkill(state.CurrentHash);
+        var sw = Stopwatch.StartNew();
+        var decision = await Gate.DecideAsync(new GateContext(candidate.Text, candidate.Hash, current, state.CurrentHash, incumbentEval, run.Splits.Validation,
+            (skill, hash, tasks, sample, token) => _rollouts.EvaluateAsync("val", skill, hash, tasks, sample, ChatStage.Validate, token), _context.Settings.Seed,
+            firstSample, IncumbentHistory(run, state)), ct).ConfigureAwait(false);
+        _context.Usage.AddWallTime(ChatStage.Validate, sw.Elapsed.TotalSeconds);
+        AtomicFile.WriteJson(Path.Combine(folder, $"validation_{candidate.ShortHash}.json"), decision.Candidate);
+        AtomicFile.WriteJson(Path.Combine(folder, "decision.json"), new { verdict = decision.Verdict.ToString().ToLowerInvariant(), decision.Reason, decision.CandidateScore, decision.IncumbentScore, candidate_hash = candidate.Hash });
+
+        var s = state;
+        switch (decision.Verdict)
+        {
+            case GateVerdict.Accept:
+                s = s with
+                {
+                    CurrentHash = candidate.Hash,
+                    IncumbentEvaluationHash = candidate.Hash,
+                    IncumbentSample = decision.Candidate.SampleIndex,
+                    Accepted = s.Accepted + 1,
+                };
+                // paired: an accepted candidate is significantly better than the current skill, so it is the new best
+                if (Gate is PairedSequentialGate || decision.CandidateScore > s.BestScore)
+                {
+                    s = s with { BestHash = candidate.Hash, BestScore = decision.CandidateScore };
+                }
+                break;
+            case GateVerdict.Reject:
+                foreach (var e in edits)
+                {
+                    run.Buffer.Add(e, phase.Index, Math.Max(1, phase.Epoch), decision.IncumbentScore - decision.CandidateScore, decision.Reason, edits.Count);
+                }
+                s = s with { Rejected = s.Rejected + 1 };
+                break;
+            default:
+                s = s with { Inconclusive = s.Inconclusive + 1 };
+                break;
+        }
+        var action = decision.Verdict.ToString().ToLowerInvariant();
+        _context.Report("gate", $"gate: {action} ({decision.Reason})", phase.Epoch, phase.Step, run.TotalSteps);
+        return (s, new HistoryRecord
+        {
+            Kind = "gate",
+            Action = action,
+            Reason = decision.Reason,
+            CandidateHash = candidate.Hash,
+            Validation = new ValidationSummary(decision.CandidateScore, decision.IncumbentScore, decision.Candidate.ScoredCount, decision.Candidate.ErroredCount,
+                decision.TasksSkipped, decision.PValue, Gate.Name),
+            CurrentHash = s.CurrentHash,
+        });
+    }
+
+    /// <summary>
+    /// Gates the pooled inconclusive candidates' edits applied together to the current skill (<c>gate.combine_inconclusive</c>),
+    /// on validation samples no other evaluation uses: each pooled candidate was kept because it led the current skill's draw
+    /// of this round, so judging the combination on that same draw would count the current skill's unlucky failures again.
+    /// On fresh draws, when every pooled edit is useless the combination's pairs are fair coins whatever led to the pooling,
+    /// so its false-accept rate is still at most α. Accepted or rejected, the pool is emptied (rejected edits go to the
+    /// rejected-edit buffer); inconclusive, it keeps its newest K − 1 candidates (K = <c>gate.combine_inconclusive</c>).
+    /// </summary>
+    public async Task<(RunState, CombinationSummary)> CombineAsync(RunScope run, RunState state, string stepFolder, Phase phase, CancellationToken ct)
+    {
+        var pool = state.PendingCandidates;
+        var steps = pool.Select(p => p.Step).ToList();
+        var edits = pool.SelectMany(p => p.Edits).ToList();
+        var applied = _applier.Apply(SkillDocument.Parse(_context.Store.ReadSkill(state.CurrentHash)), edits);
+        var firstSample = CombinationSampleBase + state.Combinations * DrawsPerRound;
+        if (!applied.Changed || applied.Result.Hash == state.CurrentHash)
+        {
+            _context.Report("gate", $"combination of steps {string.Join(", ", steps)}: no edit applies to the current skill any more; pool emptied", phase.Epoch, phase.Step, run.TotalSteps);
+            return (state with { PendingCandidates = [] }, new CombinationSummary(steps, 0, applied.Rejected.Count, null, "skip", "no pooled edit applies to the current skill", null, firstSample));
+        }
+        var folder = Path.Combine(stepFolder, "combined");
+        Directory.CreateDirectory(folder);
+        var appliedEdits = applied.Applied.Select(a => a.Edit).ToList();
+        _context.Report("gate", $"combining the inconclusive candidates of steps {string.Join(", ", steps)}: {appliedEdits.Count} edits, gated on fresh validation samples", phase.Epoch, phase.Step, run.TotalSteps);
+        var (s, gate) = await GateAsync(run, state with { Combinations = state.Combinations + 1 }, applied.Result, folder, phase, appliedEdits, firstSample, ct).ConfigureAwait(false);
+        var keep = _context.Settings.Gate.CombineInconclusive - 1;
+        s = s with { PendingCandidates = gate.Action == "inconclusive" ? [.. pool.Skip(Math.Max(0, pool.Count - keep))] : [] };
+        return (s, new CombinationSummary(steps, appliedEdits.Count, applied.Rejected.Count, applied.Result.Hash, gate.Action, gate.Reason, gate.Validation, firstSample));
+    }
+
+    /// <summary>The strict gate's incumbent evidence: the stored validation of the skill credited with the current score, scored again only when tasks are missing.</summary>
+    private async Task<Evaluation> IncumbentEvaluationAsync(RunScope run, RunState state, CancellationToken ct)
+    {
+        var stored = _context.Store.ReadEvaluation("val", state.IncumbentEvaluationHash, state.IncumbentSample);
+        var tasks = run.Splits.Validation;
+        if (stored is not null && tasks.All(t => stored.Results.Any(r => r.TaskId == t)))
+        {
+            return new Evaluation(stored.SkillHash, stored.SampleIndex, tasks.Select(t => stored.Results.First(r => r.TaskId == t)).ToList());
+        }
+        return await _rollouts.EvaluateAsync("val", _context.Store.ReadSkill(state.IncumbentEvaluationHash), state.IncumbentEvaluationHash, tasks, state.IncumbentSample, ChatStage.Validate, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>The current skill's cached validation results of this round and, as a candidate, of the previous one (the veto's evidence).</summary>
+    private IReadOnlyDictionary<string, IReadOnlyList<RolloutResult>> IncumbentHistory(RunScope run, RunState state)
+    {
+        var history = new Dictionary<string, IReadOnlyList<RolloutResult>>(StringComparer.Ordinal);
+        if (_rollouts.Cache is not { } cache)
+        {
+            return history;
+        }
+        foreach (var t in run.Splits.Validation)
+        {
+            var list = new List<RolloutResult>();
+            // the current skill can only have been measured in this round and, as a candidate, in the previous one
+            for (var sample = Math.Max(0, FirstValidationSample(state) - DrawsPerRound); sample < FirstValidationSample(state) + DrawsPerRound; sample++)
+            {
+                if (cache.Peek(state.CurrentHash, t, sample) is { IsScored: true } r)
+                {
+                    list.Add(r);
+                }
+            }
+            history[t] = list;
+        }
+        return history;
+    }
+}

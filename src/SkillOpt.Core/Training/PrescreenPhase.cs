@@ -1,0 +1,83 @@
+using SkillOpt.Core.Accounting;
+using SkillOpt.Core.Rollouts;
+using SkillOpt.Core.Runs;
+using SkillOpt.Core.Skills;
+
+namespace SkillOpt.Core.Training;
+
+/// <summary>A pre-screen's result: <see cref="Passed"/> when the candidate may go to validation.</summary>
+/// <param name="Passed">The candidate may go to the validation gate.</param>
+/// <param name="Reason">One sentence: what it fixed and broke.</param>
+/// <param name="Fixes">Failed tasks of the step it passed.</param>
+/// <param name="Breaks">Passed tasks of the step it failed.</param>
+/// <param name="CandidateScore">Its mean score on the pre-screened tasks, in [0,1].</param>
+/// <param name="IncumbentScore">The current skill's mean score on the same tasks in the step's rollout, in [0,1].</param>
+/// <param name="Tasks">Tasks pre-screened.</param>
+internal sealed record PrescreenResult(bool Passed, string Reason, int Fixes, int Breaks, double CandidateScore, double IncumbentScore, int Tasks);
+
+/// <summary>
+/// The pre-screen (docs/method.md, "One run", 2.7; default preset): the candidate on up to N failed and M passed tasks of
+/// the step's rollout, with the rollout's sample index (so the pairs are exact), before it may cost a validation.
+/// </summary>
+internal sealed class PrescreenPhase(TrainingContext context, RolloutPhase rollouts)
+{
+    /// <summary>
+    /// Pre-screens every built proposal (those that built the same candidate share one pre-screen: screened side by side they
+    /// would race the cache). Returns the proposals with their results; each distinct candidate that failed has its files
+    /// written and its edits added to the rejected-edit buffer once (the buffer bans an edit rejected in two different candidates).
+    /// </summary>
+    public async Task<List<Proposal>> ScreenAsync(RunScope run, Evaluation rollout, IReadOnlyList<Proposal> built, Phase phase, CancellationToken ct)
+    {
+        var distinct = built.DistinctBy(p => p.Candidate!.Hash).ToList();
+        var screens = await Task.WhenAll(distinct.Select(p => ScreenOneAsync(rollout, p.Candidate!, phase, ct))).ConfigureAwait(false);
+        var byHash = distinct.Select((p, i) => (p.Candidate!.Hash, screens[i])).ToDictionary(x => x.Hash, x => x.Item2, StringComparer.Ordinal);
+        var screened = built.Select(p => p with { Screen = byHash[p.Candidate!.Hash] }).ToList();
+        foreach (var p in screened.Where(p => !p.Screen!.Passed))
+        {
+            context.Store.SaveSkill(p.Candidate!.Hash, p.Candidate.Text);
+            AtomicFile.WriteAllText(Path.Combine(p.Folder, "candidate_skill.md"), p.Candidate.Text);
+            AtomicFile.WriteJson(Path.Combine(p.Folder, "decision.json"), new { verdict = "reject", gate = "prescreen", reason = p.Screen!.Reason, candidate_hash = p.Candidate.Hash });
+        }
+        foreach (var p in screened.Where(p => !p.Screen!.Passed).DistinctBy(p => p.Candidate!.Hash))
+        {
+            foreach (var e in p.Edits)
+            {
+                run.Buffer.Add(e, phase.Index, phase.Epoch, 0, p.Screen!.Reason, p.Edits.Count);
+            }
+        }
+        return screened;
+    }
+
+    /// <summary>
+    /// Passes when the candidate may go to validation: it fixes at least one failed task (when the batch had any) and breaks no
+    /// more passed tasks than it fixes. Requiring zero breaks rejected most useful edits on flaky tasks (SimLab GSM8K
+    /// benchmark), since any change to the skill redraws them.
+    /// </summary>
+    private async Task<PrescreenResult> ScreenOneAsync(Evaluation rollout, SkillDocument candidate, Phase phase, CancellationToken ct)
+    {
+        var p = context.Settings.Prescreen;
+        var failed = context.Order(rollout.Results.Where(r => r.Outcome == TaskOutcome.Failed).Select(r => r.TaskId), $"prescreen:{phase.Step}").Take(p.FailedTasks).ToList();
+        var passed = context.Order(rollout.Results.Where(r => r.Outcome == TaskOutcome.Passed).Select(r => r.TaskId), $"prescreen:{phase.Step}").Take(p.PassedTasks).ToList();
+        var tasks = failed.Concat(passed).ToList();
+        if (tasks.Count == 0)
+        {
+            return new PrescreenResult(true, "no task to pre-screen on", 0, 0, 0, 0, 0);
+        }
+        var eval = await rollouts.RunTasksAsync(candidate.Text, candidate.Hash, tasks, rollout.SampleIndex, ChatStage.Prescreen, reuse: true, ct).ConfigureAwait(false);
+        var byId = eval.Results.ToDictionary(r => r.TaskId, StringComparer.Ordinal);
+        var fixes = failed.Count(t => byId[t].Outcome == TaskOutcome.Passed);
+        var breaks = passed.Where(t => byId[t].Outcome == TaskOutcome.Failed).ToList();
+        var before = rollout.Results.Where(r => tasks.Contains(r.TaskId) && r.IsScored).ToList();
+        var cs = eval.Scored.Any() ? eval.Scored.Average(r => r.Score) : 0;
+        var isScore = before.Count == 0 ? 0 : before.Average(r => r.Score);
+        if (failed.Count > 0 && fixes == 0)
+        {
+            return new PrescreenResult(false, $"fixes none of {failed.Count} failed tasks", fixes, breaks.Count, cs, isScore, tasks.Count);
+        }
+        if (breaks.Count > fixes)
+        {
+            return new PrescreenResult(false, $"fixes {fixes} of {failed.Count} failed tasks but breaks {breaks.Count} of {passed.Count} passed ones ({string.Join(", ", breaks.Take(3))})", fixes, breaks.Count, cs, isScore, tasks.Count);
+        }
+        return new PrescreenResult(true, $"fixes {fixes} of {failed.Count} failed tasks, breaks {breaks.Count} of {passed.Count} passed ones", fixes, breaks.Count, cs, isScore, tasks.Count);
+    }
+}

@@ -1,0 +1,134 @@
+using System.Text.Json;
+using SkillOpt.Core.Configuration;
+using SkillOpt.Core.Edits;
+using SkillOpt.Core.Runs;
+
+namespace SkillOpt.Core.Training;
+
+/// <summary>
+/// Every setting the training loop reads, resolved once from <see cref="SkillOptOptions"/> when the loop is created (the
+/// preset applied first), so no phase reads an unset option: each value here is the one the run uses.
+/// </summary>
+/// <param name="Preset"><c>default</c> or <c>classic</c>.</param>
+/// <param name="Seed">Run seed (train order, task samples, tie-breaks).</param>
+/// <param name="Epochs">Passes over the train split.</param>
+/// <param name="BatchSize">Train tasks per step.</param>
+/// <param name="Proposals">Candidates proposed per step, side by side (1 or more).</param>
+/// <param name="AllowVerifierText">Verifier literals reach the optimizer and may appear in edits.</param>
+/// <param name="Reflection">Reflection, merge and ranking.</param>
+/// <param name="SlowUpdate">The end-of-epoch slow update.</param>
+/// <param name="MetaSkill">The end-of-epoch meta skill.</param>
+/// <param name="RejectedEdits">The rejected-edit buffer.</param>
+/// <param name="EarlyStopping">Patience and the ceiling.</param>
+/// <param name="Prescreen">The pre-screen.</param>
+/// <param name="Gate">The validation gate.</param>
+/// <param name="Edits">How edits are applied.</param>
+/// <param name="Rollouts">Rollout retries, error limit and cache.</param>
+internal sealed record TrainingSettings(string Preset, int Seed, int Epochs, int BatchSize, int Proposals, bool AllowVerifierText,
+    ReflectionSettings Reflection, SlowUpdateSettings SlowUpdate, MetaSkillSettings MetaSkill, RejectedEditSettings RejectedEdits,
+    EarlyStoppingSettings EarlyStopping, PrescreenSettings Prescreen, GateSettings Gate, EditApplierOptions Edits, RolloutSettings Rollouts)
+{
+    /// <summary>Resolves <paramref name="options"/> (its preset is applied here if it was not yet).</summary>
+    public static TrainingSettings Resolve(SkillOptOptions options)
+    {
+        var o = options.ApplyPreset();
+        var t = o.Training;
+        var g = o.Gate;
+        return new TrainingSettings(
+            o.Preset,
+            o.Seed,
+            t.Epochs,
+            t.BatchSize,
+            Math.Max(1, t.Proposals ?? 1),
+            t.AllowVerifierText,
+            new ReflectionSettings(t.MinibatchSize, t.MergeFanIn, t.ReflectSuccesses, t.OptimizerConcurrency,
+                new LearningRateSettings(t.LearningRate.Schedule, t.LearningRate.Max, t.LearningRate.Min)),
+            new SlowUpdateSettings(t.SlowUpdate.Enabled, t.SlowUpdate.SampleSize, t.SlowUpdate.MaxWords, Value(t.SlowUpdate.Gated),
+                Value(t.SlowUpdate.ReuseStepRollouts), Value(t.SlowUpdate.SkipUnchanged)),
+            new MetaSkillSettings(t.MetaSkill.Enabled, t.MetaSkill.MaxWords, Value(t.MetaSkill.InLastEpoch)),
+            new RejectedEditSettings(t.RejectedEdits.Scope == "epoch", Value(t.RejectedEdits.Enforce)),
+            new EarlyStoppingSettings(Value(t.EarlyStopping.Patience), Value(t.EarlyStopping.Ceiling)),
+            new PrescreenSettings(Value(g.Prescreen.Enabled), g.Prescreen.FailedTasks, g.Prescreen.PassedTasks),
+            new GateSettings(g.Kind == "paired", g.Alpha, Value(g.Sequential), g.ChunkSize, Value(g.VetoRegressions), g.VetoMinSamples, g.MaxDraws,
+                g.AlternativeWinShare, g.Power, Value(g.FinalAnalysis), Value(g.CombineInconclusive)),
+            new EditApplierOptions
+            {
+                TokenBudget = Value(o.Skill.TokenBudget),
+                DuplicateSimilarity = Value(o.Skill.DuplicateSimilarity),
+                ClassicMatching = o.Skill.Matching == "classic",
+            },
+            new RolloutSettings(Value(o.Rollouts.Cache), o.Rollouts.ErroredRetries, o.Rollouts.MaxErrorRate,
+                JsonSerializer.Serialize(o.Models.Target, SkillOptJson.Options)));
+    }
+
+    /// <summary>A preset-filled option (every nullable option has a value once <see cref="SkillOptOptions.ApplyPreset"/> ran).</summary>
+    private static T Value<T>(T? value) where T : struct =>
+        value ?? throw new InvalidOperationException("An option was left unset by the preset; SkillOptOptions.ApplyPreset must fill every nullable option.");
+}
+
+/// <summary>Reflection, merge and ranking (<c>training.*</c>).</summary>
+/// <param name="MinibatchSize">Trajectories per reflection call.</param>
+/// <param name="MergeFanIn">Patches per merge call.</param>
+/// <param name="ReflectSuccesses">Successful trajectories are reflected on too.</param>
+/// <param name="OptimizerConcurrency">Optimizer calls in flight at once.</param>
+/// <param name="LearningRate">The textual learning rate's schedule.</param>
+internal sealed record ReflectionSettings(int MinibatchSize, int MergeFanIn, bool ReflectSuccesses, int OptimizerConcurrency, LearningRateSettings LearningRate);
+
+/// <summary>The textual learning rate (<c>training.learning_rate</c>): most edits per step, from <paramref name="Max"/> to <paramref name="Min"/>.</summary>
+/// <param name="Schedule"><c>constant</c>, <c>linear</c> or <c>cosine</c>.</param>
+/// <param name="Max">Edits allowed at the first step.</param>
+/// <param name="Min">Edits allowed at the last step.</param>
+internal sealed record LearningRateSettings(string Schedule, int Max, int Min);
+
+/// <summary>The slow update (<c>training.slow_update</c>).</summary>
+/// <param name="Enabled">Runs at the end of each epoch from the second.</param>
+/// <param name="SampleSize">Train tasks rolled out with the previous and current skills.</param>
+/// <param name="MaxWords">Most words of guidance asked for.</param>
+/// <param name="Gated">The guidance goes through the validation gate.</param>
+/// <param name="ReuseStepRollouts">Compare on a batch a step of the epoch already rolled out.</param>
+/// <param name="SkipUnchanged">No slow update after an epoch that changed nothing.</param>
+internal sealed record SlowUpdateSettings(bool Enabled, int SampleSize, int MaxWords, bool Gated, bool ReuseStepRollouts, bool SkipUnchanged);
+
+/// <summary>The meta skill (<c>training.meta_skill</c>).</summary>
+/// <param name="Enabled">Runs at the end of each epoch from the second.</param>
+/// <param name="MaxWords">Most words of advice asked for.</param>
+/// <param name="InLastEpoch">Also after the last epoch.</param>
+internal sealed record MetaSkillSettings(bool Enabled, int MaxWords, bool InLastEpoch);
+
+/// <summary>The rejected-edit buffer (<c>training.rejected_edits</c>).</summary>
+/// <param name="ResetEachEpoch">Emptied at each epoch's first step (scope <c>epoch</c>).</param>
+/// <param name="Enforce">Re-proposed rejected edits are filtered in code.</param>
+internal sealed record RejectedEditSettings(bool ResetEachEpoch, bool Enforce);
+
+/// <summary>Early stopping (<c>training.early_stopping</c>).</summary>
+/// <param name="Patience">Steps in a row without an accepted edit after which training stops (0 = never).</param>
+/// <param name="Ceiling">Stop once the current skill fails too few validation tasks for the paired gate to accept anything.</param>
+internal sealed record EarlyStoppingSettings(int Patience, bool Ceiling);
+
+/// <summary>The pre-screen (<c>gate.prescreen</c>).</summary>
+/// <param name="Enabled">Candidates are pre-screened before validation.</param>
+/// <param name="FailedTasks">Most failed tasks of the step re-run with the candidate.</param>
+/// <param name="PassedTasks">Most passed tasks of the step re-run with the candidate.</param>
+internal sealed record PrescreenSettings(bool Enabled, int FailedTasks, int PassedTasks);
+
+/// <summary>The validation gate (<c>gate</c>).</summary>
+/// <param name="Paired"><c>gate.kind: paired</c> (else <c>strict</c>).</param>
+/// <param name="Alpha">One-sided significance level.</param>
+/// <param name="Sequential">Score in chunks and stop once decided.</param>
+/// <param name="ChunkSize">Validation tasks per chunk.</param>
+/// <param name="VetoRegressions">The non-regression veto.</param>
+/// <param name="VetoMinSamples">Measurements that make a task reliably passing.</param>
+/// <param name="MaxDraws">Most draws per candidate.</param>
+/// <param name="AlternativeWinShare">θ₁ of the SPRT.</param>
+/// <param name="Power">1 − β of the SPRT.</param>
+/// <param name="FinalAnalysis">Exact final test after the last draw.</param>
+/// <param name="CombineInconclusive">Most inconclusive step candidates combined into one (0 or 1 = off).</param>
+internal sealed record GateSettings(bool Paired, double Alpha, bool Sequential, int ChunkSize, bool VetoRegressions, int VetoMinSamples, int MaxDraws,
+    double AlternativeWinShare, double Power, bool FinalAnalysis, int CombineInconclusive);
+
+/// <summary>Rollouts (<c>rollouts</c>).</summary>
+/// <param name="Cache">Results are cached by (skill, task, sample, target settings).</param>
+/// <param name="ErroredRetries">Re-runs of an Errored task.</param>
+/// <param name="MaxErrorRate">Largest fraction of a rollout's tasks that may stay Errored.</param>
+/// <param name="TargetFingerprint">The target model's settings as JSON: the rollout cache's key.</param>
+internal sealed record RolloutSettings(bool Cache, int ErroredRetries, double MaxErrorRate, string TargetFingerprint);
