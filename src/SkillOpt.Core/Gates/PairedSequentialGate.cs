@@ -254,7 +254,9 @@ public sealed class PairedSequentialGate(double alpha = 0.05, bool sequential = 
         var c = pairs.Count == 0 ? 0 : pairs.Average(x => x.Candidate.Score);
         var i = pairs.Count == 0 ? 0 : pairs.Average(x => x.Incumbent.Score);
         var skipped = Math.Max(0, context.ValidationTasks.Count - candidate.Count);
-        return new GateDecision(verdict, reason, c, i, new Evaluation(context.CandidateHash, context.ValidationSample, candidate), skipped, p);
+        var wins = pairs.Count(x => x.Candidate.Outcome == TaskOutcome.Passed && x.Incumbent.Outcome != TaskOutcome.Passed);
+        var losses = pairs.Count(x => x.Candidate.Outcome != TaskOutcome.Passed && x.Incumbent.Outcome == TaskOutcome.Passed);
+        return new GateDecision(verdict, reason, c, i, new Evaluation(context.CandidateHash, context.ValidationSample, candidate), skipped, p, wins, losses, pairs.Count);
     }
 
     private static string Key(int seed, int sample, string task) =>

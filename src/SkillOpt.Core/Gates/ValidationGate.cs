@@ -21,7 +21,11 @@ public enum GateVerdict
 /// <param name="Candidate">Every per-task result of the candidate's validation (only the tasks scored when evaluation stopped early).</param>
 /// <param name="TasksSkipped">Validation tasks the candidate was not run on because the verdict was decided early (target calls saved).</param>
 /// <param name="PValue">The test's p-value (paired gate), when one was computed.</param>
-public sealed record GateDecision(GateVerdict Verdict, string Reason, double CandidateScore, double IncumbentScore, Evaluation Candidate, int TasksSkipped = 0, double? PValue = null);
+/// <param name="Wins">Paired validation tasks the candidate passed and the current skill failed (paired gate), when counted.</param>
+/// <param name="Losses">Paired validation tasks the candidate failed and the current skill passed (paired gate), when counted.</param>
+/// <param name="PairedTasks">Validation measurements scored for both skills (paired gate; a task counts once per draw), when counted.</param>
+public sealed record GateDecision(GateVerdict Verdict, string Reason, double CandidateScore, double IncumbentScore, Evaluation Candidate, int TasksSkipped = 0, double? PValue = null,
+    int? Wins = null, int? Losses = null, int? PairedTasks = null);
 
 /// <summary>Scores <paramref name="skill"/> (hash <paramref name="hash"/>) on <paramref name="taskIds"/> with sample <paramref name="sampleIndex"/>.</summary>
 public delegate Task<Evaluation> SkillEvaluator(string skill, string hash, IReadOnlyList<string> taskIds, int sampleIndex, CancellationToken cancellationToken);

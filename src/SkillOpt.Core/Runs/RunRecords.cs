@@ -14,7 +14,11 @@ public sealed record RolloutSummary(int Tasks, int Passed, int Failed, int Error
 /// <param name="TasksSkipped">Validation tasks not run because the verdict was decided early (target calls saved).</param>
 /// <param name="PValue">The gate's p-value, when it computed one.</param>
 /// <param name="Gate">Which check decided: <c>paired</c>, <c>strict</c> or <c>prescreen</c>.</param>
-public sealed record ValidationSummary(double CandidateScore, double IncumbentScore, int Tasks, int Errored, int TasksSkipped = 0, double? PValue = null, string? Gate = null);
+/// <param name="Wins">Paired gate: validation measurements the candidate passed and the current skill failed (null for other checks).</param>
+/// <param name="Losses">Paired gate: validation measurements the candidate failed and the current skill passed (null for other checks).</param>
+/// <param name="PairedTasks">Paired gate: validation measurements scored for both skills, a task once per draw (null for other checks).</param>
+public sealed record ValidationSummary(double CandidateScore, double IncumbentScore, int Tasks, int Errored, int TasksSkipped = 0, double? PValue = null, string? Gate = null,
+    int? Wins = null, int? Losses = null, int? PairedTasks = null);
 
 /// <summary>One record of <c>history.json</c>: one phase of the run (baseline, step, slow update, meta skill, test).</summary>
 public sealed record HistoryRecord

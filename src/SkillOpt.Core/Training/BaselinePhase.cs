@@ -11,7 +11,7 @@ internal sealed class BaselinePhase(TrainingContext context, RolloutPhase rollou
     {
         var skill = context.Store.ReadSkill(state.CurrentHash);
         var eval = await rollouts.EvaluateAsync("val", skill, state.CurrentHash, run.Splits.Validation, 0, ChatStage.Validate, ct).ConfigureAwait(false);
-        context.Report(ChatStage.Validate, $"baseline: validation {eval.MeanScore:0.###} on {eval.ScoredCount} tasks ({eval.ErroredCount} errored)", 0, 0, 0);
+        context.Report(ChatStage.Validate, $"baseline: validation {eval.MeanScore:0.###} on {eval.ScoredCount} tasks ({eval.ErroredCount} errored); initial skill {state.CurrentHash[..12]}, val split", 0, 0, 0);
         var s = state with { BestScore = eval.MeanScore, IncumbentSample = 0, IncumbentEvaluationHash = state.CurrentHash };
         return (s, new HistoryRecord
         {

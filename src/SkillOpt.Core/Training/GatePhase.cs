@@ -73,7 +73,12 @@ internal sealed class GatePhase
             firstSample, IncumbentHistory(run, state)), ct).ConfigureAwait(false);
         _context.Usage.AddWallTime(ChatStage.Validate, sw.Elapsed.TotalSeconds);
         AtomicFile.WriteJson(Path.Combine(folder, $"validation_{candidate.ShortHash}.json"), decision.Candidate);
-        AtomicFile.WriteJson(Path.Combine(folder, "decision.json"), new { verdict = decision.Verdict.ToString().ToLowerInvariant(), decision.Reason, decision.CandidateScore, decision.IncumbentScore, candidate_hash = candidate.Hash });
+        var plain = GateExplanation.Describe(decision, Gate.Name);
+        AtomicFile.WriteJson(Path.Combine(folder, "decision.json"), new
+        {
+            verdict = decision.Verdict.ToString().ToLowerInvariant(), decision.Reason, decision.CandidateScore, decision.IncumbentScore, candidate_hash = candidate.Hash,
+            gate = Gate.Name, decision.Wins, decision.Losses, paired_tasks = decision.PairedTasks, p_value = decision.PValue, tasks_skipped = decision.TasksSkipped, explanation = plain,
+        });
 
         var s = state;
         switch (decision.Verdict)
@@ -104,7 +109,7 @@ internal sealed class GatePhase
                 break;
         }
         var action = decision.Verdict.ToString().ToLowerInvariant();
-        _context.Report("gate", $"gate: {action} ({decision.Reason})", phase.Epoch, phase.Step, run.TotalSteps);
+        _context.Report("gate", $"gate: {plain} (details: {Path.GetRelativePath(store.Root, Path.Combine(folder, "decision.json")).Replace('\\', '/')})", phase.Epoch, phase.Step, run.TotalSteps);
         return (s, new HistoryRecord
         {
             Kind = "gate",
@@ -112,7 +117,7 @@ internal sealed class GatePhase
             Reason = decision.Reason,
             CandidateHash = candidate.Hash,
             Validation = new ValidationSummary(decision.CandidateScore, decision.IncumbentScore, decision.Candidate.ScoredCount, decision.Candidate.ErroredCount,
-                decision.TasksSkipped, decision.PValue, Gate.Name),
+                decision.TasksSkipped, decision.PValue, Gate.Name, decision.Wins, decision.Losses, decision.PairedTasks),
             CurrentHash = s.CurrentHash,
         });
     }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -127,7 +128,8 @@ public sealed class SkillTrainingLoop
         var summary = _report.Summarize(run, state, stopReason);
         AtomicFile.WriteAllText(store.BestSkillPath, store.ReadSkill(state.BestHash));
         AtomicFile.WriteJson(store.SummaryPath, summary);
-        _context.Report("run", $"{summary.Status}: best validation {summary.Best.Validation:0.###} (initial {summary.Initial.Validation:0.###}), {state.Accepted} accepted, {state.Rejected} rejected", 0, totalSteps, totalSteps);
+        _context.Report("run", string.Create(CultureInfo.InvariantCulture, $"{summary.Status}: best validation {summary.Best.Validation:0.###} (initial {summary.Initial.Validation:0.###}), {state.Accepted} accepted, {state.Rejected} rejected; ")
+            + $"best skill {state.BestHash[..12]}, initial skill {state.InitialHash[..12]}, each its mean over every validation draw it had on the {run.Splits.Validation.Count} val tasks", 0, totalSteps, totalSteps);
         return summary;
     }
 
@@ -137,8 +139,18 @@ public sealed class SkillTrainingLoop
     /// budget ran out during the phase (the phase is then abandoned: its rollouts are cached, so resuming with a larger budget
     /// redoes it cheaply).
     /// </summary>
+    private static string PhaseName(PhaseKind kind) => kind switch
+    {
+        PhaseKind.Baseline => "baseline",
+        PhaseKind.Step => "step",
+        PhaseKind.SlowUpdate => "slow_update",
+        PhaseKind.MetaSkill => "meta_skill",
+        _ => "test",
+    };
+
     private async Task<(RunState, string?)> RunPhaseAsync(RunScope run, RunState state, Phase phase, SessionBase session, CancellationToken ct)
     {
+        _context.Report(TrainingProgress.PhaseStarted, PhaseName(phase.Kind), phase.Epoch, phase.Step, run.TotalSteps);
         var usage = _context.Usage;
         var before = usage.Snapshot();
         var failuresBefore = _context.ReplyFailures.Snapshot();

@@ -14,7 +14,8 @@ internal sealed class TestPhase(TrainingContext context, RolloutPhase rollouts)
             foreach (var hash in new[] { state.InitialHash, state.BestHash, state.CurrentHash }.Distinct())
             {
                 var eval = await rollouts.EvaluateAsync("test", context.Store.ReadSkill(hash), hash, run.Splits.Test, 0, ChatStage.Test, ct).ConfigureAwait(false);
-                context.Report(ChatStage.Test, $"test {hash[..12]}: {eval.MeanScore:0.###} on {eval.ScoredCount} tasks", 0, 0, 0);
+                var role = string.Join("/", new[] { (state.InitialHash, "initial"), (state.BestHash, "best"), (state.CurrentHash, "final") }.Where(x => x.Item1 == hash).Select(x => x.Item2));
+                context.Report(ChatStage.Test, $"test {hash[..12]}: {eval.MeanScore:0.###} on {eval.ScoredCount} tasks ({role} skill, test split)", 0, 0, 0);
             }
         }
         return (state, new HistoryRecord { Kind = "test", Action = "none", CurrentHash = state.CurrentHash, CurrentScore = context.IncumbentScore(state), BestScore = state.BestScore });
