@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using SkillOpt.Testing.Gate;
+using SkillOpt.Trainer.Reports;
 
 namespace SkillOpt.Trainer.Approval;
 
@@ -12,7 +13,9 @@ public sealed record ReportSide(string Label, ScoreReceipt? Receipt, string? Ski
 
 /// <summary>
 /// The Markdown summary of a skill change, fit for a pull-request comment or a GitHub job summary: the validation and test
-/// scores before → after, the tasks whose outcome flipped, and the skill diff (DiffPlex, unified format).
+/// scores before → after (each naming its skill's role and hash, its split and task count), a Mermaid <c>xychart-beta</c> of
+/// the training run's validation per step when the run folder is known, why the run's and the receipt's scores differ, the
+/// tasks whose outcome flipped, and the skill diff (DiffPlex, unified format).
 /// </summary>
 public static class SkillReport
 {
@@ -22,8 +25,9 @@ public static class SkillReport
     /// <param name="before">The baseline (may have no receipt: a new skill).</param>
     /// <param name="after">The state under review.</param>
     /// <param name="pending">A note on pending approval (the approve command), or <see langword="null"/>.</param>
+    /// <param name="run">The training run whose best skill is <paramref name="after"/>, for the chart and the explanation of the scores; may be null.</param>
     /// <returns>Markdown text with LF line endings.</returns>
-    public static string Render(string skill, string skillFile, ReportSide before, ReportSide after, string? pending)
+    public static string Render(string skill, string skillFile, ReportSide before, ReportSide after, string? pending, RunFolder? run = null)
     {
         ArgumentNullException.ThrowIfNull(before);
         ArgumentNullException.ThrowIfNull(after);
@@ -45,14 +49,21 @@ public static class SkillReport
         }
         sb.Append("\n\n");
 
-        sb.Append("| | skill | validation | test |\n|---|---|---:|---:|\n");
+        var valTasks = after.Receipt?.ValidationTotals.Tasks ?? before.Receipt?.ValidationTotals.Tasks;
+        var testTasks = after.Receipt?.TestTotals.Tasks ?? before.Receipt?.TestTotals.Tasks;
+        sb.Append("| | skill | validation split").Append(valTasks is { } vt ? $" ({vt} tasks)" : "").Append(" | test split").Append(testTasks is { } tt ? $" ({tt} tasks)" : "")
+            .Append(" |\n|---|---|---:|---:|\n");
         Row(sb, before, ci);
         Row(sb, after, ci);
         if (before.Receipt is { } b && after.Receipt is { } a)
         {
             sb.Append("| change | | ").Append(Delta(b.ValidationTotals, a.ValidationTotals, ci)).Append(" | ").Append(Delta(b.TestTotals, a.TestTotals, ci)).Append(" |\n");
         }
-        sb.Append('\n');
+        sb.Append("\nEach receipt scores its skill once (sample ").Append(after.Receipt?.SampleIndex.ToString(ci) ?? "0").Append(") on every validation and test task: passed/scored in brackets.\n\n");
+        if (run is not null)
+        {
+            Chart(sb, run, after, ci);
+        }
 
         if (before.Receipt is { } b2 && after.Receipt is { } a2)
         {
@@ -98,6 +109,40 @@ public static class SkillReport
             sb.Append("> ").Append(pending).Append('\n');
         }
         return sb.ToString();
+    }
+
+    /// <summary>The run's validation per step as a Mermaid <c>xychart-beta</c> (GitHub renders it), and why its scores differ from the receipt's.</summary>
+    private static void Chart(StringBuilder sb, RunFolder run, ReportSide after, CultureInfo ci)
+    {
+        var points = run.History.Where(h => h.Kind is "baseline" or "step").ToList();
+        if (points.Count == 0)
+        {
+            return;
+        }
+        sb.Append("### Validation per step (run `").Append(run.Name).Append("`)").Append(run.Simulated is null ? "" : " — SIMULATED").Append("\n\n");
+        sb.Append("```mermaid\nxychart-beta\n    title \"Validation of the current and best skill\"\n    x-axis \"step\" [")
+            .Append(string.Join(", ", points.Select(h => h.Kind == "baseline" ? "0" : h.Step!.Value.ToString(ci)))).Append("]\n    y-axis \"validation score\" 0 --> 1\n    line [")
+            .Append(string.Join(", ", points.Select(h => h.CurrentScore.ToString("0.###", ci)))).Append("]\n    line [")
+            .Append(string.Join(", ", points.Select(h => h.BestScore.ToString("0.###", ci)))).Append("]\n```\n\n");
+        var gated = points.Count(h => h.Kind == "step" && h.CandidateHash is not null && h.Validation is not null);
+        sb.Append("First line: the current skill after each step; second: the best skill. ").Append(gated.ToString(ci)).Append(" candidates were gated: ")
+            .Append(string.Join(", ", points.Where(h => h.Kind == "step").GroupBy(h => h.Action).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Count()} {g.Key}"))).Append(".\n\n");
+        if (run.Summary is { } s && after.Receipt is { } r)
+        {
+            var same = s.Best.Hash == r.SkillSha256;
+            sb.Append("The run measured ").Append(same ? "this" : "its").Append(" best skill `").Append(s.Best.Hash[..12]).Append("` at validation ")
+                .Append(s.Best.Validation?.ToString("0.000", ci) ?? "n/a").Append(", its mean over every validation draw it had in training (those that got it accepted included, so it leans high)");
+            if (same)
+            {
+                sb.Append("; the receipt above scores the same skill afresh, once: ").Append(Score(r.ValidationTotals, ci)).Append(" on validation");
+            }
+            else
+            {
+                sb.Append("; the receipt above is of another skill (`").Append(r.SkillSha256[..12]).Append("`)");
+            }
+            sb.Append(". The initial skill of the run (`").Append(s.Initial.Hash[..12]).Append("`, validation ").Append(s.Initial.Validation?.ToString("0.000", ci) ?? "n/a")
+                .Append(") is not necessarily the approved one compared here.\n\n");
+        }
     }
 
     private static void Row(StringBuilder sb, ReportSide side, CultureInfo ci)

@@ -14,6 +14,7 @@ using SkillOpt.Providers.Scripted;
 using SkillOpt.Testing.Verifiers;
 using SkillOpt.Trainer.Approval;
 using SkillOpt.Trainer.Console;
+using SkillOpt.Trainer.Reports;
 using SkillOpt.Trainer.Verifiers;
 
 namespace SkillOpt.Trainer.Commands;
@@ -99,7 +100,13 @@ public static class TrainerCommands
         var concurrency = new Option<int?>("--concurrency") { Description = "Verifier processes side by side (default: rollouts.concurrency)." };
         var timeout = new Option<double?>("--timeout") { Description = "Seconds one verifier process may run (default: rollouts.timeout_seconds)." };
         var grace = new Option<double>("--grace") { Description = "Seconds running verifier processes get to finish after Ctrl+C (default 10).", DefaultValueFactory = _ => 10 };
+        var progress = new Option<ProgressMode>("--progress")
+        {
+            Description = "auto (a live panel in an interactive terminal, else lines), live, or lines (no ANSI codes; a progress line after 15 s without output).",
+            DefaultValueFactory = _ => ProgressMode.Auto,
+        };
         command.Options.Add(run);
+        command.Options.Add(progress);
         command.Options.Add(concurrency);
         command.Options.Add(timeout);
         command.Options.Add(grace);
@@ -129,10 +136,13 @@ public static class TrainerCommands
             console.Info($"training skill '{ctx.Skill}' ({ctx.SkillFile}) with {Path.GetFileName(ctx.Verifier.AssemblyPath)}: {Counts(tasks)}; run folder {runFolder}");
 
             await using var simlab = await SimLabHosting.StartIfNeededAsync(ctx, console, runFolder, linked.Token).ConfigureAwait(false);
-            using var optimizer = CreateClient("optimizer", ctx);
+            var monitor = new TrainingMonitor(ctx.Options, TimeProvider.System, runFolder);
+            using var optimizer = new MonitoredChatClient(CreateClient("optimizer", ctx), monitor);
             PreflightTarget(ctx);
-            var runner = CreateRunner(ctx, console, Path.Combine(runFolder, "rollouts"), parse.GetValue(concurrency), parse.GetValue(timeout), graceSpan);
-            interruption.KillNow = runner.KillAll;
+            var processRunner = CreateRunner(ctx, console, Path.Combine(runFolder, "rollouts"), parse.GetValue(concurrency), parse.GetValue(timeout), graceSpan);
+            processRunner.ProcessEnded += r => monitor.RolloutsReported(r.Tasks);
+            var runner = new MonitoredRolloutRunner(processRunner, monitor);
+            interruption.KillNow = processRunner.KillAll;
             Directory.CreateDirectory(runFolder);
             AtomicFile.WriteJson(Path.Combine(runFolder, "tasks.json"), new
             {
@@ -141,13 +151,24 @@ public static class TrainerCommands
                 verifier = Path.GetFileName(ctx.Verifier.AssemblyPath),
                 tasks = tasks.Select(t => new { task_id = t.TaskId, split = t.Split }),
             });
+            AtomicFile.WriteJson(Path.Combine(runFolder, RunInfo.FileName), RunInfo.Create(ctx.Skill, ctx.SkillFile, ctx.Verifier.AssemblyPath, ctx.Options, Environment.GetEnvironmentVariable));
 
             var loop = new SkillTrainingLoop(ctx.Options, runner, optimizer, runFolder, console);
+            var live = ProgressDisplay.IsLive(parse.GetValue(progress), Environment.GetEnvironmentVariable, System.Console.IsOutputRedirected || System.Console.IsErrorRedirected);
             try
             {
-                var summary = await loop.RunAsync(initialSkill, splits, linked.Token).ConfigureAwait(false);
+                RunSummary summary;
+                console.Monitor = monitor;
+                await using (ProgressDisplay.Start(console, monitor, live, title: $"skillopt: training skill '{ctx.Skill}'" + (simlab is not null || ReceivedWriter.Target(ctx.Options).IsSimulated ? " (SIMULATED models)" : "")))
+                {
+                    summary = await loop.RunAsync(initialSkill, splits, linked.Token).ConfigureAwait(false);
+                }
+                console.Monitor = null;
+                WriteRunReport(console, runFolder);
                 console.Info($"best skill: {loop.Store.BestSkillPath} (validation {summary.Best.Validation?.ToString("0.###", CultureInfo.InvariantCulture) ?? "n/a"}"
-                    + (summary.Best.Test is { } test ? $", test {test.ToString("0.###", CultureInfo.InvariantCulture)}" : "") + ")");
+                    + (summary.Best.Test is { } test ? $", test {test.ToString("0.###", CultureInfo.InvariantCulture)}" : "")
+                    + $"; skill {summary.Best.Hash[..12]}, validation pooled over its draws on {splits.Validation.Count} val tasks"
+                    + (summary.Best.Test is null ? "" : $", test one draw on {summary.Best.TestTasks} test tasks") + ")");
                 // The received files (skill, receipt, recording) beside the committed skill, for approval (docs/approval.md).
                 await ReceivedWriter.WriteAsync(ctx, console, tasks, File.ReadAllText(loop.Store.BestSkillPath), Path.Combine(runFolder, "receipt"),
                     parse.GetValue(concurrency), parse.GetValue(timeout), graceSpan, approval, interruption, linked.Token).ConfigureAwait(false);
@@ -155,11 +176,25 @@ public static class TrainerCommands
             }
             catch (OperationCanceledException) when (interruption.Requested)
             {
+                console.Monitor = null;
                 console.Warning(TrainerDiagnostics.Interrupted, $"training was interrupted; the run folder keeps the last finished phase; run the same command again to resume ({runFolder})");
                 return TrainerDiagnostics.ExitInterrupted;
             }
         }));
         return command;
+    }
+
+    /// <summary>Writes <c>report.html</c> into the run folder; a failure is a warning (SKOPT2105), never the end of the training.</summary>
+    internal static void WriteRunReport(TrainerConsole console, string runFolder)
+    {
+        try
+        {
+            console.Info($"report: {ReportCommand.WriteHtml(RunFolder.Open(runFolder))}");
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or TrainerException or InvalidOperationException or System.Text.Json.JsonException)
+        {
+            console.Warning(TrainerDiagnostics.ReportNotWritten, $"the HTML report could not be written ({ex.Message}); the run folder is complete, and `skillopt report --html --run {runFolder}` writes it later");
+        }
     }
 
     private static Command EvalCommand(TrainerConsole console)

@@ -1,21 +1,48 @@
 using SkillOpt.Core.Training;
+using Spectre.Console;
 
 namespace SkillOpt.Trainer.Console;
 
 /// <summary>
 /// The trainer's output: progress lines on standard output (<c>skillopt: [epoch 1 step 2/8] rollout: 31/40 passed, mean 0.775</c>)
 /// and diagnostics in the canonical MSBuild form on standard error (<c>origin: error SKOPT2xxx: message</c>, where the
-/// origin is a file, a file with <c>(line,col)</c>, or <c>skillopt</c>). Thread-safe; one line per call.
+/// origin is a file, a file with <c>(line,col)</c>, or <c>skillopt</c>). Thread-safe; one line per call. While a live
+/// progress panel runs (<see cref="ProgressDisplay"/>), both go through the terminal above the panel instead.
 /// </summary>
 public sealed class TrainerConsole(TextWriter output, TextWriter error) : IProgress<TrainingProgress>
 {
     private readonly object _gate = new();
+    private IAnsiConsole? _terminal;
 
     /// <summary>A console on the process's standard output and error.</summary>
     public static TrainerConsole Standard { get; } = new(System.Console.Out, System.Console.Error);
 
     /// <summary>Print per-process details.</summary>
     public bool Verbose { get; set; }
+
+    /// <summary>Receives every progress event too (a live display's source), or <see langword="null"/>.</summary>
+    public IProgress<TrainingProgress>? Monitor { get; set; }
+
+    /// <summary>Routes every line through <paramref name="terminal"/> (a live display is running), or back to the writers (<see langword="null"/>).</summary>
+    /// <param name="terminal">The terminal, or <see langword="null"/>.</param>
+    public void UseTerminal(IAnsiConsole? terminal)
+    {
+        lock (_gate)
+        {
+            _terminal = terminal;
+        }
+    }
+
+    /// <summary>Runs <paramref name="action"/> under the console's lock (no line is written meanwhile).</summary>
+    /// <param name="action">What to run, e.g. a live display's redraw.</param>
+    public void Synchronized(Action action)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        lock (_gate)
+        {
+            action();
+        }
+    }
 
     /// <summary>Writes one progress line: <c>skillopt: {message}</c>.</summary>
     /// <param name="message">The message.</param>
@@ -51,6 +78,11 @@ public sealed class TrainerConsole(TextWriter output, TextWriter error) : IProgr
     public void Report(TrainingProgress value)
     {
         ArgumentNullException.ThrowIfNull(value);
+        Monitor?.Report(value);
+        if (value.Stage == TrainingProgress.PhaseStarted)
+        {
+            return; // for live displays only
+        }
         var where = value.Epoch > 0 && value.Step > 0 ? $"[epoch {value.Epoch} step {value.Step}/{value.TotalSteps}] "
             : value.Epoch > 0 ? $"[epoch {value.Epoch}] "
             : "";
@@ -61,6 +93,11 @@ public sealed class TrainerConsole(TextWriter output, TextWriter error) : IProgr
     {
         lock (_gate)
         {
+            if (_terminal is { } terminal)
+            {
+                terminal.WriteLine(line);
+                return;
+            }
             writer.WriteLine(line);
             writer.Flush();
         }

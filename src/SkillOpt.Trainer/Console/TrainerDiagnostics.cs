@@ -34,6 +34,8 @@ public static class TrainerDiagnostics
     public const string BadResultFile = "SKOPT2103";
     /// <summary>Warning: the run was interrupted; the checkpoint is on disk and re-running resumes.</summary>
     public const string Interrupted = "SKOPT2104";
+    /// <summary>Warning: the run's HTML report could not be written at the end of training (the run folder is complete).</summary>
+    public const string ReportNotWritten = "SKOPT2105";
     /// <summary>Error in a scripted model's rules file (raised by <c>ScriptedRuleSet</c>).</summary>
     public const string ScriptedRules = "SKOPT2201";
 
