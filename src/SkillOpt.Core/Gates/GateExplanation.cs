@@ -4,8 +4,9 @@ using SkillOpt.Core.Runs;
 namespace SkillOpt.Core.Gates;
 
 /// <summary>
-/// Gate verdicts in plain words, for the console and the reports, e.g. <c>reject — the candidate won 3 and lost 7 of the
-/// 16 validation tasks it was compared on (6 unchanged); a real gain is unlikely</c>. The statistics behind a verdict (the
+/// Gate verdicts in plain words, for the console and the reports, e.g. <c>reject — the candidate won 3 and lost 7 of its
+/// 16 paired validation measurements (6 unchanged); a real gain is unlikely</c> (a measurement is one validation task in one
+/// draw; the paired gate may draw each task more than once). The statistics behind a verdict (the
 /// gate's own <see cref="GateDecision.Reason"/>, likelihood ratio, p-value) stay in the run folder (<c>decision.json</c>,
 /// <c>history.json</c>) and in the HTML report.
 /// </summary>
@@ -44,7 +45,7 @@ public static class GateExplanation
         }
         if (validation.Wins is { } wins && validation.Losses is { } losses && validation.PairedTasks is { } paired)
         {
-            var counts = string.Create(ci, $"the candidate won {wins} and lost {losses} of the {paired} validation tasks it was compared on ({paired - wins - losses} unchanged)");
+            var counts = string.Create(ci, $"the candidate won {wins} and lost {losses} of its {paired} paired validation measurements ({paired - wins - losses} unchanged)");
             if (reason is not null && reason.StartsWith("paired t:", StringComparison.Ordinal))
             {
                 counts = string.Create(ci, $"the candidate's mean score {Signed(validation.CandidateScore - validation.IncumbentScore)} the current skill's on {paired} validation tasks");

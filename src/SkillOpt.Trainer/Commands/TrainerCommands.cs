@@ -158,12 +158,10 @@ public static class TrainerCommands
             try
             {
                 RunSummary summary;
-                console.Monitor = monitor;
                 await using (ProgressDisplay.Start(console, monitor, live, title: $"skillopt: training skill '{ctx.Skill}'" + (simlab is not null || ReceivedWriter.Target(ctx.Options).IsSimulated ? " (SIMULATED models)" : "")))
                 {
                     summary = await loop.RunAsync(initialSkill, splits, linked.Token).ConfigureAwait(false);
                 }
-                console.Monitor = null;
                 WriteRunReport(console, runFolder);
                 console.Info($"best skill: {loop.Store.BestSkillPath} (validation {summary.Best.Validation?.ToString("0.###", CultureInfo.InvariantCulture) ?? "n/a"}"
                     + (summary.Best.Test is { } test ? $", test {test.ToString("0.###", CultureInfo.InvariantCulture)}" : "")
@@ -176,7 +174,6 @@ public static class TrainerCommands
             }
             catch (OperationCanceledException) when (interruption.Requested)
             {
-                console.Monitor = null;
                 console.Warning(TrainerDiagnostics.Interrupted, $"training was interrupted; the run folder keeps the last finished phase; run the same command again to resume ({runFolder})");
                 return TrainerDiagnostics.ExitInterrupted;
             }

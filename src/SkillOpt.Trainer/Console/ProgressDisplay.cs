@@ -42,7 +42,7 @@ public abstract class ProgressDisplay : IAsyncDisposable
         };
     }
 
-    /// <summary>Starts the display for <paramref name="monitor"/>.</summary>
+    /// <summary>Starts the display for <paramref name="monitor"/>, which also receives the console's progress events until the display is disposed.</summary>
     /// <param name="console">The trainer's console (lines go through it; in live mode it writes through <paramref name="ansi"/>).</param>
     /// <param name="monitor">What to show.</param>
     /// <param name="live">Live panel (true) or lines (false).</param>
@@ -52,6 +52,7 @@ public abstract class ProgressDisplay : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(console);
         ArgumentNullException.ThrowIfNull(monitor);
+        console.Monitor = monitor;
         return live ? new LiveDisplay(console, monitor, ansi ?? AnsiConsole.Console, title ?? "skillopt training") : new LinesDisplay(console, monitor);
     }
 
@@ -117,7 +118,11 @@ public abstract class ProgressDisplay : IAsyncDisposable
             _monitor.Touch();
         }
 
-        public override async ValueTask DisposeAsync() => await _timer.DisposeAsync().ConfigureAwait(false);
+        public override async ValueTask DisposeAsync()
+        {
+            _console.Monitor = null;
+            await _timer.DisposeAsync().ConfigureAwait(false);
+        }
     }
 
     private sealed class LiveDisplay : ProgressDisplay
@@ -168,6 +173,7 @@ public abstract class ProgressDisplay : IAsyncDisposable
             }
             finally
             {
+                _console.Monitor = null;
                 _console.UseTerminal(null);
                 _stop.Dispose();
             }

@@ -91,6 +91,7 @@ public sealed class TrainerConsole(TextWriter output, TextWriter error) : IProgr
 
     private void Write(TextWriter writer, string line)
     {
+        (Monitor as TrainingMonitor)?.Touch();
         lock (_gate)
         {
             if (_terminal is { } terminal)

@@ -31,10 +31,10 @@ public sealed record ProgressSnapshot(string Phase, int Epoch, int Step, int Tot
     public string? RolloutLine => Stage is null ? null
         : $"{Stage}: rollouts {RolloutsDone}/{RolloutsPlanned}, {RolloutsErrored} errored" + (StageRemaining is { } r && RolloutsDone < RolloutsPlanned ? $", {Duration(r)} left" : "");
 
-    /// <summary>A duration the way progress prints it: <c>41 s</c>, <c>3 min 05 s</c>, <c>1 h 02 min</c>.</summary>
+    /// <summary>A duration the way progress prints it: <c>41 s</c> (to the nearest second), <c>3 min 05 s</c>, <c>1 h 02 min</c>.</summary>
     /// <param name="span">The duration.</param>
     public static string Duration(TimeSpan span) =>
-        span.TotalSeconds < 60 ? ((int)Math.Ceiling(Math.Max(0, span.TotalSeconds))).ToString(CultureInfo.InvariantCulture) + " s"
+        span.TotalSeconds < 59.5 ? ((int)Math.Round(Math.Max(0, span.TotalSeconds), MidpointRounding.AwayFromZero)).ToString(CultureInfo.InvariantCulture) + " s"
         : span.TotalMinutes < 60 ? string.Create(CultureInfo.InvariantCulture, $"{(int)span.TotalMinutes} min {span.Seconds:00} s")
         : string.Create(CultureInfo.InvariantCulture, $"{(int)span.TotalHours} h {span.Minutes:00} min");
 }
@@ -61,7 +61,7 @@ public sealed class TrainingMonitor : IProgress<TrainingProgress>
     private long? _firstStepStarted;
     private double _elapsedBefore;
     private string? _lastGate;
-    private long _lastActivity;
+    private long _lastOutput;
 
     /// <summary>Creates a monitor.</summary>
     /// <param name="options">The run's configuration (its <c>pricing</c> table turns tokens into dollars).</param>
@@ -73,7 +73,7 @@ public sealed class TrainingMonitor : IProgress<TrainingProgress>
         _time = time ?? throw new ArgumentNullException(nameof(time));
         _pricing = new RunBudget(options);
         _started = _time.GetTimestamp();
-        _lastActivity = _started;
+        _lastOutput = _started;
         if (runFolder is not null && AtomicFile.ReadJson<RunState>(Path.Combine(runFolder, "runtime_state.json")) is { } state)
         {
             _usage.Restore(state.Usage);
@@ -94,7 +94,6 @@ public sealed class TrainingMonitor : IProgress<TrainingProgress>
         string? gate = null;
         lock (_gate)
         {
-            _lastActivity = _time.GetTimestamp();
             if (value.TotalSteps > 0)
             {
                 _totalSteps = value.TotalSteps;
@@ -135,7 +134,6 @@ public sealed class TrainingMonitor : IProgress<TrainingProgress>
     {
         lock (_gate)
         {
-            _lastActivity = _time.GetTimestamp();
             if (stage != _stage)
             {
                 _stage = stage;
@@ -152,7 +150,6 @@ public sealed class TrainingMonitor : IProgress<TrainingProgress>
     {
         lock (_gate)
         {
-            _lastActivity = _time.GetTimestamp();
             _partial += tasks;
         }
     }
@@ -165,7 +162,6 @@ public sealed class TrainingMonitor : IProgress<TrainingProgress>
         ArgumentNullException.ThrowIfNull(results);
         lock (_gate)
         {
-            _lastActivity = _time.GetTimestamp();
             _usage.AddTokens(stage, results.Aggregate(TokenUsage.Zero, (a, r) => a + r.Usage), results.Count);
             if (stage == _stage)
             {
@@ -184,29 +180,28 @@ public sealed class TrainingMonitor : IProgress<TrainingProgress>
         ArgumentNullException.ThrowIfNull(usage);
         lock (_gate)
         {
-            _lastActivity = _time.GetTimestamp();
             _usage.AddTokens(stage, usage with { Calls = Math.Max(1, usage.Calls) });
         }
     }
 
-    /// <summary>Time since the monitor last heard of any activity (an event, a batch, a call).</summary>
+    /// <summary>Time since the last line of output (<see cref="Touch"/>), or since the monitor was created.</summary>
     public TimeSpan Quiet
     {
         get
         {
             lock (_gate)
             {
-                return _time.GetElapsedTime(_lastActivity);
+                return _time.GetElapsedTime(_lastOutput);
             }
         }
     }
 
-    /// <summary>Marks output as just written (a periodic line resets the quiet time).</summary>
+    /// <summary>Marks a line of output as just written (<see cref="TrainerConsole"/> calls it for every line): <see cref="Quiet"/> starts again.</summary>
     public void Touch()
     {
         lock (_gate)
         {
-            _lastActivity = _time.GetTimestamp();
+            _lastOutput = _time.GetTimestamp();
         }
     }
 

@@ -189,7 +189,7 @@ public static class HtmlRunReport
                 .Append("</td><td>").Append(r.LearningRate?.ToString(ci) ?? "").Append("</td><td>").Append(r.Rollout is { } ro ? $"{ro.Passed}/{ro.Tasks}" + (ro.Errored > 0 ? $" ({ro.Errored} errored)" : "") : "")
                 .Append("</td><td>").Append(r.Kind == "step" ? $"{r.EditsProposed} / {r.EditsMerged} / {r.EditsSelected} / {r.EditsApplied}" : "")
                 .Append("</td><td><details><summary><span class=\"badge\" style=\"background:").Append(VerdictColors.GetValueOrDefault(action, "#455a64")).Append("\">").Append(E(r.Action)).Append("</span> ")
-                .Append(E(Plain(r))).Append("</summary>").Append(Statistics(r, ci)).Append("</details></td><td>")
+                .Append(E(WithoutVerdict(Plain(r), r.Action))).Append("</summary>").Append(Statistics(r, ci)).Append("</details></td><td>")
                 .Append(r.CurrentScore.ToString("0.000", ci)).Append(" / ").Append(r.BestScore.ToString("0.000", ci)).Append("</td><td>").Append(r.Seconds.ToString("0.0", ci)).Append("</td></tr>\n");
         }
         h.Append("</tbody></table></section>\n");
@@ -454,7 +454,7 @@ public static class HtmlRunReport
             var label = r.Kind == "step" ? $"step {r.Step}" : r.Epoch > 0 ? $"{r.Kind.Replace('_', ' ')} {r.Epoch}" : r.Kind;
             cost.Add(new { label, target_tokens = target, optimizer_tokens = optimizer, target_calls = targetCalls, optimizer_calls = optimizerCalls, usd, cumulative = Math.Round(cumulative, 6) });
         }
-        return new { colors = VerdictColors, phases, candidates, tests, cost, cumulative_unit = priced ? "usd" : "tokens" };
+        return new { colors = VerdictColors, phases, candidates, tests, cost, cumulative_unit = priced ? "usd" : "tokens", x_max = lastStep + 1.25 };
     }
 
     private static object Candidate(double x, string label, string verdict, ValidationSummary v, string plain, string? reason) => new
@@ -472,6 +472,9 @@ public static class HtmlRunReport
     private static string Plain(HistoryRecord r) => r.Kind is "baseline" or "test" or "meta_skill"
         ? r.Kind == "baseline" ? "the initial skill's validation" : r.Kind == "test" ? "the test split scored" : r.Action == "updated" ? "advice for the optimizer updated" : "no advice"
         : GateExplanation.Describe(r.Action, r.Validation, r.Reason);
+
+    private static string WithoutVerdict(string plain, string action) =>
+        plain.StartsWith(action + " — ", StringComparison.Ordinal) ? plain[(action.Length + 3)..] : plain;
 
     private static SkillOptOptions? Options(RunFolder run)
     {
@@ -533,10 +536,11 @@ public static class HtmlRunReport
           Object.keys(names).forEach(function (v) {
             datasets.push({ type: 'scatter', label: 'candidate: ' + names[v], verdict: v, data: data.candidates.filter(function (c) { return c.verdict === v; }), backgroundColor: data.colors[v], borderColor: data.colors[v], pointRadius: 6, pointHoverRadius: 8 });
           });
-          datasets.push({ type: 'scatter', label: 'test: initial, best', data: data.tests, pointStyle: 'triangle', pointRadius: 8, backgroundColor: '#00838f', borderColor: '#00838f' });
+          datasets.forEach(function (d) { d.clip = false; });
+          datasets.push({ type: 'scatter', clip: false, label: 'test: initial, best', data: data.tests, pointStyle: 'triangle', pointRadius: 8, backgroundColor: '#00838f', borderColor: '#00838f' });
           window.validationChart = new Chart(document.getElementById('validation-chart'), {
             data: { datasets: datasets },
-            options: { maintainAspectRatio: false, animation: false, scales: { x: { type: 'linear', title: { display: true, text: 'step' }, ticks: { stepSize: 1 } }, y: { min: 0, max: 1, title: { display: true, text: 'score' } } }, plugins: { tooltip: tip } }
+            options: { maintainAspectRatio: false, animation: false, scales: { x: { type: 'linear', min: 0, max: data.x_max, title: { display: true, text: 'step' }, ticks: { stepSize: 1 } }, y: { min: 0, max: 1, title: { display: true, text: 'score' } } }, plugins: { tooltip: tip } }
           });
           var usd = data.cumulative_unit === 'usd';
           window.costChart = new Chart(document.getElementById('cost-chart'), {
