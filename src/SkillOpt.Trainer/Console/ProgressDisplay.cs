@@ -18,7 +18,7 @@ public enum ProgressMode
 /// <summary>
 /// Shows a <see cref="TrainingMonitor"/> while training runs, on top of the progress lines <see cref="TrainerConsole"/> prints
 /// anyway. Lines mode (redirected output, MSBuild, CI): after <see cref="LinesInterval"/> without output it prints one line
-/// such as <c>skillopt: [epoch 1 step 2/4] validate: rollouts 96/240, 3 errored, 41 s left</c>. Live mode (an interactive
+/// such as <c>skillopt: [epoch 1 step 2/4] validation: rollouts 96/240, 3 errored, 41 s left</c>. Live mode (an interactive
 /// terminal): a Spectre.Console panel with the phase, step and epoch, rollouts done of asked for, elapsed time and time
 /// left, target and optimizer calls, tokens and cost so far, and the last gate verdict, redrawn twice a second.
 /// </summary>
@@ -80,7 +80,7 @@ public abstract class ProgressDisplay : IAsyncDisposable
         };
         Row("phase", where);
         Row("rollouts", s.RolloutLine ?? "none yet");
-        Row("time", $"{ProgressSnapshot.Duration(s.Elapsed)} elapsed" + (s.Remaining is { } r ? $", about {ProgressSnapshot.Duration(r)} left" : ""));
+        Row("time", s.TimeLine);
         Row("calls", string.Create(ci, $"target {s.Spending.TargetCalls:N0}, optimizer {s.Spending.OptimizerCalls:N0}"));
         Row("tokens", string.Create(ci, $"{s.Spending.Tokens:N0}") + (s.Spending.CostUsd is { } c ? string.Create(ci, $", ${c:0.00}") : ", cost unknown (no pricing for these models)"));
         Row("last gate", s.LastGate ?? "none yet");
@@ -114,7 +114,7 @@ public abstract class ProgressDisplay : IAsyncDisposable
             }
             var what = s.RolloutLine is { } line && s.RolloutsDone < s.RolloutsPlanned ? line
                 : $"{(s.Phase == "step" ? "reflection, merge and gate" : s.Phase.Replace('_', ' '))} under way";
-            _console.Info(s.Where + what + $" ({ProgressSnapshot.Duration(s.Elapsed)} elapsed" + (s.Remaining is { } r ? $", about {ProgressSnapshot.Duration(r)} left" : "") + ")");
+            _console.Info(s.Where + what + $" ({s.TimeLine})");
             _monitor.Touch();
         }
 

@@ -27,9 +27,23 @@ public sealed record ProgressSnapshot(string Phase, int Epoch, int Step, int Tot
     /// <summary>Where the run is, as the progress lines print it: <c>[epoch 1 step 2/8] </c> (or empty outside epochs).</summary>
     public string Where => Epoch > 0 && Step > 0 ? $"[epoch {Epoch} step {Step}/{TotalSteps}] " : Epoch > 0 ? $"[epoch {Epoch}] " : "";
 
-    /// <summary>The rollout count of the stage, e.g. <c>validate: rollouts 96/240, 3 errored, 41 s left</c>; null when no stage has run.</summary>
+    /// <summary>The rollout count of the stage, e.g. <c>validation: rollouts 96/240, 3 errored, 41 s left</c>; null when no stage has run.</summary>
     public string? RolloutLine => Stage is null ? null
-        : $"{Stage}: rollouts {RolloutsDone}/{RolloutsPlanned}, {RolloutsErrored} errored" + (StageRemaining is { } r && RolloutsDone < RolloutsPlanned ? $", {Duration(r)} left" : "");
+        : $"{StageName(Stage)}: rollouts {RolloutsDone}/{RolloutsPlanned}, {RolloutsErrored} errored" + (StageRemaining is { } r && RolloutsDone < RolloutsPlanned ? $", {Duration(r)} left" : "");
+
+    /// <summary>A rollout stage in words: <c>train rollout</c>, <c>pre-screen</c>, <c>validation</c>, <c>slow-update rollout</c>, <c>test</c>.</summary>
+    /// <param name="stage">The stage (<see cref="ChatStage"/>).</param>
+    public static string StageName(string stage) => stage switch
+    {
+        ChatStage.Rollout => "train rollout",
+        ChatStage.Prescreen => "pre-screen",
+        ChatStage.Validate => "validation",
+        ChatStage.SlowUpdateRollout => "slow-update rollout",
+        _ => stage,
+    };
+
+    /// <summary>Elapsed time, and the time left when it is known and not zero: <c>3 min 10 s elapsed, about 6 min 20 s left</c>.</summary>
+    public string TimeLine => $"{Duration(Elapsed)} elapsed" + (Remaining is { } left && left >= TimeSpan.FromSeconds(1) ? $", about {Duration(left)} left" : "");
 
     /// <summary>A duration the way progress prints it: <c>41 s</c> (to the nearest second), <c>3 min 05 s</c>, <c>1 h 02 min</c>.</summary>
     /// <param name="span">The duration.</param>

@@ -44,10 +44,10 @@ public class ProgressTests
             time.Advance(TimeSpan.FromSeconds(5));
             // 15 s without output, 25 s into the validation, 96 of 240 done: 25 / 96 · 144 = 37.5 s left; 45 s since step 1
             // began and 1 step done: 3 more steps at 45 s each
-            Assert.Equal("skillopt: [epoch 1 step 2/4] validate: rollouts 96/240, 3 errored, 38 s left (45 s elapsed, about 2 min 15 s left)", Lines(output)[^1]);
+            Assert.Equal("skillopt: [epoch 1 step 2/4] validation: rollouts 96/240, 3 errored, 38 s left (45 s elapsed, about 2 min 15 s left)", Lines(output)[^1]);
             time.Advance(TimeSpan.FromSeconds(15));
             Assert.Equal(3, Lines(output).Length); // periodic: one more line after another 15 quiet seconds
-            Assert.StartsWith("skillopt: [epoch 1 step 2/4] validate: rollouts 96/240, 3 errored, ", Lines(output)[^1]);
+            Assert.StartsWith("skillopt: [epoch 1 step 2/4] validation: rollouts 96/240, 3 errored, ", Lines(output)[^1]);
         }
         time.Advance(TimeSpan.FromSeconds(60));
         Assert.Equal(3, Lines(output).Length); // stopped with the training
@@ -77,7 +77,7 @@ public class ProgressTests
         var screen = terminal.Output;
         Assert.Contains("skillopt: training skill 'math' (SIMULATED models)", screen);
         Assert.Contains("step 2/4 (epoch 1)", screen);
-        Assert.Contains("validate: rollouts 96/240, 3 errored, 15 s left", screen); // 10 s for 96: 144 more take 15 s
+        Assert.Contains("validation: rollouts 96/240, 3 errored, 15 s left", screen); // 10 s for 96: 144 more take 15 s
         Assert.Contains("30 s elapsed, about 1 min 30 s left", screen);          // 30 s since step 1 began, 1 step done: 3 more at 30 s
         Assert.Contains("target 96, optimizer 1", screen);
         // tokens: 96 × 120 target + 1500 optimizer; cost: 96 × (100 · 1 + 20 · 4) / 1e6 + (1000 · 10 + 500 · 40) / 1e6 = 0.01728 + 0.03
