@@ -47,10 +47,13 @@ public sealed record ProgressSnapshot(string Phase, int Epoch, int Step, int Tot
 
     /// <summary>A duration the way progress prints it: <c>41 s</c> (to the nearest second), <c>3 min 05 s</c>, <c>1 h 02 min</c>.</summary>
     /// <param name="span">The duration.</param>
-    public static string Duration(TimeSpan span) =>
-        span.TotalSeconds < 59.5 ? ((int)Math.Round(Math.Max(0, span.TotalSeconds), MidpointRounding.AwayFromZero)).ToString(CultureInfo.InvariantCulture) + " s"
-        : span.TotalMinutes < 60 ? string.Create(CultureInfo.InvariantCulture, $"{(int)span.TotalMinutes} min {span.Seconds:00} s")
-        : string.Create(CultureInfo.InvariantCulture, $"{(int)span.TotalHours} h {span.Minutes:00} min");
+    public static string Duration(TimeSpan span)
+    {
+        var seconds = (long)Math.Round(Math.Max(0, span.TotalSeconds), MidpointRounding.AwayFromZero);
+        return seconds < 60 ? seconds.ToString(CultureInfo.InvariantCulture) + " s"
+            : seconds < 3600 ? string.Create(CultureInfo.InvariantCulture, $"{seconds / 60} min {seconds % 60:00} s")
+            : string.Create(CultureInfo.InvariantCulture, $"{seconds / 3600} h {seconds % 3600 / 60:00} min");
+    }
 }
 
 /// <summary>

@@ -150,7 +150,7 @@ public static class HtmlRunReport
     {
         h.Append("<section id=\"validation\"><h2>Validation per step</h2>\n<p>The lines are the validation score of the current skill and of the best skill after each phase (baseline at 0, step <i>n</i> at <i>n</i>, an epoch's slow update half a step after its last step). "
             + "Each dot is a candidate the gate decided on, at its score on the validation tasks it was compared on: green accepted, red rejected, orange inconclusive, grey rejected by the pre-screen (at its score on the step's own tasks, before any validation). "
-            + "The triangles right of the last step are the test scores of the initial and the best skill. Hover a point for its verdict.</p>\n")
+            + "The triangles at <i>test</i> are the test scores of the initial and the best skill. Hover a point for its verdict.</p>\n")
             .Append("<div class=\"chart\"><canvas id=\"validation-chart\" aria-label=\"validation per step\"></canvas></div></section>\n");
     }
 
@@ -454,7 +454,7 @@ public static class HtmlRunReport
             var label = r.Kind == "step" ? $"step {r.Step}" : r.Epoch > 0 ? $"{r.Kind.Replace('_', ' ')} {r.Epoch}" : r.Kind;
             cost.Add(new { label, target_tokens = target, optimizer_tokens = optimizer, target_calls = targetCalls, optimizer_calls = optimizerCalls, usd, cumulative = Math.Round(cumulative, 6) });
         }
-        return new { colors = VerdictColors, phases, candidates, tests, cost, cumulative_unit = priced ? "usd" : "tokens", x_max = lastStep + 1.25 };
+        return new { colors = VerdictColors, phases, candidates, tests, cost, cumulative_unit = priced ? "usd" : "tokens", x_max = lastStep + 1.25, test_x = lastStep + 1 };
     }
 
     private static object Candidate(double x, string label, string verdict, ValidationSummary v, string plain, string? reason) => new
@@ -540,7 +540,7 @@ public static class HtmlRunReport
           datasets.push({ type: 'scatter', clip: false, label: 'test: initial, best', data: data.tests, pointStyle: 'triangle', pointRadius: 8, backgroundColor: '#00838f', borderColor: '#00838f' });
           window.validationChart = new Chart(document.getElementById('validation-chart'), {
             data: { datasets: datasets },
-            options: { maintainAspectRatio: false, animation: false, scales: { x: { type: 'linear', min: 0, max: data.x_max, title: { display: true, text: 'step' }, ticks: { stepSize: 1 } }, y: { min: 0, max: 1, title: { display: true, text: 'score' } } }, plugins: { tooltip: tip } }
+            options: { maintainAspectRatio: false, animation: false, scales: { x: { type: 'linear', min: 0, max: data.x_max, title: { display: true, text: 'step' }, ticks: { stepSize: 1, callback: function (v) { return v === data.test_x ? 'test' : Number.isInteger(v) ? v : ''; } } }, y: { min: 0, max: 1, title: { display: true, text: 'score' } } }, plugins: { tooltip: tip } }
           });
           var usd = data.cumulative_unit === 'usd';
           window.costChart = new Chart(document.getElementById('cost-chart'), {

@@ -69,12 +69,16 @@ public class ComparisonTests
     }
 
     /// <summary>A finished run folder with one step, written the way the trainer writes it.</summary>
-    private static string Run(string folder, char hashChar, int seed, double[] test, bool extraTest, double? costUsd)
+    internal static string Run(string folder, char hashChar, int seed, double[] test, bool extraTest, double? costUsd, string? transcript = null)
     {
         var store = new RunStore(folder);
         var initial = new string('0', 64);
         var best = new string(hashChar, 64);
-        RolloutResult R(string id, double score) => new() { TaskId = id, Outcome = score >= 1 ? TaskOutcome.Passed : TaskOutcome.Failed, Score = score };
+        RolloutResult R(string id, double score) => new()
+        {
+            TaskId = id, Outcome = score >= 1 ? TaskOutcome.Passed : TaskOutcome.Failed, Score = score,
+            Transcript = transcript is null ? [] : [new TranscriptMessage("user", "Question " + id), new TranscriptMessage("assistant", transcript)],
+        };
         var testResults = test.Select((s, i) => R($"t{i + 1}", s)).ToList();
         if (extraTest)
         {
@@ -93,7 +97,8 @@ public class ComparisonTests
         AtomicFile.WriteJson(Path.Combine(folder, "history.json"), new[]
         {
             new HistoryRecord { Kind = "baseline", Action = "none", CurrentHash = initial },
-            new HistoryRecord { Phase = 1, Kind = "step", Epoch = 1, Step = 1, LearningRate = 4, Action = "accept", CandidateHash = best, CurrentHash = best, CurrentScore = 0.5, BestScore = 0.5 },
+            new HistoryRecord { Phase = 1, Kind = "step", Epoch = 1, Step = 1, LearningRate = 4, Action = "accept", CandidateHash = best, CurrentHash = best, CurrentScore = 0.5, BestScore = 0.5,
+                Reason = transcript, Validation = new ValidationSummary(0.5, 0.25, 4, 0, 0, 0.01, "paired", 2, 0, 4) },
         });
         AtomicFile.WriteJson(Path.Combine(folder, "summary.json"), new RunSummary
         {

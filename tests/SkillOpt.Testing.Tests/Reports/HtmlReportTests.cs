@@ -33,6 +33,23 @@ public class HtmlReportTests
     }
 
     [Fact]
+    public void Model_and_verifier_text_is_escaped_and_the_chart_data_cannot_end_its_script_element()
+    {
+        using var dir = new TempFolder();
+        const string evil = "</script><script>alert('x')</script> & <b>bold</b>";
+        var folder = ComparisonTests.Run(dir.Combine("run"), 'a', seed: 1, test: [0, 1], extraTest: false, costUsd: null, transcript: evil);
+        var html = SkillOpt.Trainer.Reports.HtmlRunReport.Render(SkillOpt.Trainer.Reports.RunFolder.Open(folder));
+        Assert.Equal(3, Regex.Matches(html, "<script").Count); // the data island, Chart.js, the report's own
+        Assert.Contains("&lt;/script&gt;&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;", html);
+        Assert.DoesNotContain(evil, html);
+        var island = Regex.Match(html, "<script type=\"application/json\" id=\"report-data\">(.*?)</script>", RegexOptions.Singleline).Groups[1].Value;
+        Assert.DoesNotContain('<', island);
+        Assert.Contains("\\u003C/script\\u003E", island); // the gate's reason, a tooltip of the chart, escaped in the JSON
+        Assert.Equal(2, Regex.Matches(html, "<tr data-phase=").Count); // the step table: one row per history record
+        Assert.Contains("SIMULATED", html);
+    }
+
+    [Fact]
     public async Task The_report_of_a_SimLab_run_shows_every_candidate_the_step_table_of_history_json_and_transcripts_as_text()
     {
         var chromium = RequireChromium();
