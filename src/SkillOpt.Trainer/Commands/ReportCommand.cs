@@ -32,7 +32,7 @@ public static class ReportCommand
             + "with --html the HTML report of a run; with --compare a comparison of runs.");
         var skillFile = new Option<string?>("--skill-file") { Description = "The committed skill file (its receipt and received files sit beside it)." };
         var verifier = new Option<string?>("--verifier") { Description = "Or: the verifier assembly that declares the skill." };
-        var skill = new Option<string?>("--skill") { Description = "With --verifier: the skill (default: the only one declared)." };
+        var skill = new Option<string?>("--skill") { Description = "With --verifier: the skill (default: the only one declared); with --html: the skill whose latest run to report." };
         var before = new Option<string?>("--before") { Description = "Baseline receipt file (default: the approved receipt when received files are pending)." };
         var beforeSkill = new Option<string?>("--before-skill") { Description = "Baseline skill file, for the diff." };
         var gitBase = new Option<string?>("--base") { Description = "Baseline from git: the receipt and skill at this revision (e.g. origin/main)." };
