@@ -11,7 +11,7 @@ public sealed class ChatClientFactoryTests
     [Fact(Timeout = 20_000)]
     public void Missing_key_names_the_variable_and_the_role_before_any_call()
     {
-        var factory = Factory(new FakeTimeProvider(), new Dictionary<string, string>());
+        var factory = Factory(Clock.Fake(), new Dictionary<string, string>());
 
         var error = Assert.Throws<ProviderConfigurationException>(
             () => factory.Create("target", new ModelRoleOptions { Provider = "openai", Model = "gpt-4o-mini" }));
@@ -30,7 +30,7 @@ public sealed class ChatClientFactoryTests
     [InlineData("openai", "MY_TEAM_KEY", null)]
     public void Missing_key_uses_the_configured_or_conventional_variable(string provider, string variable, string? endpoint)
     {
-        var factory = Factory(new FakeTimeProvider(), new Dictionary<string, string> { ["OPENAI_API_KEY"] = "present-but-not-named" });
+        var factory = Factory(Clock.Fake(), new Dictionary<string, string> { ["OPENAI_API_KEY"] = "present-but-not-named" });
         var options = new ModelRoleOptions
         {
             Provider = provider,
@@ -49,7 +49,7 @@ public sealed class ChatClientFactoryTests
     [Fact(Timeout = 20_000)]
     public void Missing_endpoint_for_azure_names_the_setting_and_the_variable()
     {
-        var factory = Factory(new FakeTimeProvider(), new Dictionary<string, string> { ["AZURE_OPENAI_API_KEY"] = "k-123456" });
+        var factory = Factory(Clock.Fake(), new Dictionary<string, string> { ["AZURE_OPENAI_API_KEY"] = "k-123456" });
 
         var error = Assert.Throws<ProviderConfigurationException>(
             () => factory.Create("optimizer", new ModelRoleOptions { Provider = "azure-openai", Model = "gpt-4o" }));
@@ -67,7 +67,7 @@ public sealed class ChatClientFactoryTests
     public void Incomplete_configuration_is_reported_clearly(string provider, string model, string expected)
     {
         var error = Assert.Throws<ProviderConfigurationException>(
-            () => Factory(new FakeTimeProvider()).Create("target", new ModelRoleOptions { Provider = provider, Model = model }));
+            () => Factory(Clock.Fake()).Create("target", new ModelRoleOptions { Provider = provider, Model = model }));
 
         Assert.Equal(expected, error.Message);
     }
@@ -75,7 +75,7 @@ public sealed class ChatClientFactoryTests
     [Fact(Timeout = 20_000)]
     public void Invalid_values_are_reported_with_their_yaml_key()
     {
-        var factory = Factory(new FakeTimeProvider());
+        var factory = Factory(Clock.Fake());
 
         var effort = Assert.Throws<ProviderConfigurationException>(() => factory.Resolve("target",
             new ModelRoleOptions { Provider = "openai", Model = "o4", ReasoningEffort = "maximum" }));
@@ -97,7 +97,7 @@ public sealed class ChatClientFactoryTests
             ["SKILLOPT_OPTIMIZER_API_KEY_ENV"] = "OPT_KEY",
             ["SKILLOPT_TARGET_MODEL"] = "",
         };
-        var factory = Factory(new FakeTimeProvider(), env);
+        var factory = Factory(Clock.Fake(), env);
         var file = new ModelRoleOptions { Provider = "openai", Model = "gpt-file", Endpoint = "https://api.openai.com/v1", ApiKeyEnv = "FILE_KEY" };
 
         var optimizer = factory.Resolve("optimizer", file);
@@ -121,7 +121,7 @@ public sealed class ChatClientFactoryTests
             ["SKILLOPT_OPTIMIZER_API_KEY_ENV"] = "ALT_OPENAI_KEY",
             ["ALT_OPENAI_KEY"] = "sk-alt-0123456789",
         };
-        using var client = Factory(new FakeTimeProvider(), env).Create("optimizer",
+        using var client = Factory(Clock.Fake(), env).Create("optimizer",
             new ModelRoleOptions { Provider = "openai", Model = "gpt-from-file", Endpoint = "http://127.0.0.1:9/v1" });
 
         await client.GetResponseAsync(Ask("hi"), cancellationToken: Ct);
@@ -134,7 +134,7 @@ public sealed class ChatClientFactoryTests
     [Fact(Timeout = 20_000)]
     public void Replay_mode_needs_no_key()
     {
-        var factory = Factory(new FakeTimeProvider(), new Dictionary<string, string>());
+        var factory = Factory(Clock.Fake(), new Dictionary<string, string>());
 
         using var client = factory.Create("target", new ModelRoleOptions { Provider = "openai", Model = "gpt-4o-mini" },
             new ChatPipelineOptions { Recording = RecordingMode.Replay, RecordingDirectory = Path.GetTempPath() });
@@ -147,7 +147,7 @@ public sealed class ChatClientFactoryTests
     {
         var scripted = new CannedChatClient("scripted answer");
         var ledger = new UsageLedger();
-        using var client = Factory(new FakeTimeProvider(), new Dictionary<string, string>()).Create("target",
+        using var client = Factory(Clock.Fake(), new Dictionary<string, string>()).Create("target",
             new ModelRoleOptions { Provider = "scripted", Temperature = 0.4f },
             new ChatPipelineOptions { ScriptedClientFactory = _ => scripted, Ledger = ledger });
 
@@ -167,7 +167,7 @@ public sealed class ChatClientFactoryTests
     public void Scripted_provider_without_a_factory_is_a_configuration_error()
     {
         var error = Assert.Throws<ProviderConfigurationException>(() =>
-            Factory(new FakeTimeProvider()).Create("target", new ModelRoleOptions { Provider = "scripted" }));
+            Factory(Clock.Fake()).Create("target", new ModelRoleOptions { Provider = "scripted" }));
 
         Assert.Contains("ChatPipelineOptions.ScriptedClientFactory", error.Message);
     }

@@ -30,7 +30,7 @@ public sealed partial class DocsExamplesTests
             ["AZURE_OPENAI_API_KEY"] = "k-azure-0000",
             ["ANTHROPIC_API_KEY"] = "k-anthropic-0000",
         };
-        var factory = new ChatClientFactory(n => env.GetValueOrDefault(n), new FakeTimeProvider());
+        var factory = new ChatClientFactory(n => env.GetValueOrDefault(n), Clock.Fake());
         var pipeline = new ChatPipelineOptions { Pricing = options.Pricing, Ledger = new UsageLedger() };
 
         foreach (var (role, settings) in new[] { ("target", options.Models.Target), ("optimizer", options.Models.Optimizer) })

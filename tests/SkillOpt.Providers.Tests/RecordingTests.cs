@@ -27,7 +27,7 @@ public sealed class RecordingTests : IDisposable
     {
         await using var server = await LoopbackServer.StartAsync();
         server.EnqueueJson(200, Wire.OpenAIText("The answer is 42.", prompt: 300, completion: 20, cached: 256));
-        var time = new FakeTimeProvider();
+        var time = Clock.Fake();
         var options = new ChatOptions { Temperature = 0.2f, Tools = [AIFunctionFactory.Create((int a) => a, "id", "Identity.")] };
 
         using (var recorder = OpenAIPipeline(server, time, pipeline: Mode(RecordingMode.Record)))
@@ -60,7 +60,7 @@ public sealed class RecordingTests : IDisposable
     {
         await using var server = await LoopbackServer.StartAsync();
         server.EnqueueJson(200, Wire.OpenAIToolCall("call_9", "add", """{"a":1,"b":2}"""));
-        var time = new FakeTimeProvider();
+        var time = Clock.Fake();
         using (var recorder = OpenAIPipeline(server, time, pipeline: Mode(RecordingMode.Record)))
             await recorder.GetResponseAsync(Ask("add 1 and 2"), cancellationToken: Ct);
 
@@ -76,7 +76,7 @@ public sealed class RecordingTests : IDisposable
     public async Task Miss_throws_with_key_model_and_the_start_of_the_last_user_message()
     {
         await using var server = await LoopbackServer.StartAsync();
-        using var replay = OpenAIPipeline(server, new FakeTimeProvider(), pipeline: Mode(RecordingMode.Replay));
+        using var replay = OpenAIPipeline(server, Clock.Fake(), pipeline: Mode(RecordingMode.Replay));
         var question = "Q: " + new string('x', 300);
 
         var error = await Assert.ThrowsAsync<RecordingMissException>(
@@ -99,7 +99,7 @@ public sealed class RecordingTests : IDisposable
         await using var server = await LoopbackServer.StartAsync();
         server.EnqueueJson(200, Wire.OpenAIText("first"));
         server.EnqueueJson(200, Wire.OpenAIText("second"));
-        using var client = OpenAIPipeline(server, new FakeTimeProvider(), pipeline: Mode(RecordingMode.RecordMissing));
+        using var client = OpenAIPipeline(server, Clock.Fake(), pipeline: Mode(RecordingMode.RecordMissing));
 
         var a1 = await client.GetResponseAsync(Ask("a"), cancellationToken: Ct);
         var a2 = await client.GetResponseAsync(Ask("a"), new ChatOptions().WithStage(ChatStage.Test), Ct);
@@ -147,7 +147,7 @@ public sealed class RecordingTests : IDisposable
         server.Enqueue((r, ctx) => LoopbackServer.Json(200, Wire.OpenAIText("You sent " + r.Header("Authorization")))(r, ctx));
         server.Enqueue((r, ctx) => LoopbackServer.Json(401, Wire.OpenAIError("Incorrect API key provided: " + r.Header("Authorization")))(r, ctx));
         var env = new Dictionary<string, string> { ["OPENAI_API_KEY"] = secret };
-        var factory = new ChatClientFactory(n => env.GetValueOrDefault(n), new FakeTimeProvider());
+        var factory = new ChatClientFactory(n => env.GetValueOrDefault(n), Clock.Fake());
         var messages = new List<string>();
 
         using (var recorder = factory.Create("target", OpenAIOptions(server), Mode(RecordingMode.Record)))
@@ -186,7 +186,7 @@ public sealed class RecordingTests : IDisposable
     {
         await using var server = await LoopbackServer.StartAsync();
         server.EnqueueJson(200, Wire.OpenAIText("hi"));
-        using (var recorder = OpenAIPipeline(server, new FakeTimeProvider(), pipeline: Mode(RecordingMode.Record)))
+        using (var recorder = OpenAIPipeline(server, Clock.Fake(), pipeline: Mode(RecordingMode.Record)))
             await recorder.GetResponseAsync(Ask("say hi"), cancellationToken: Ct);
 
         var path = Assert.Single(Directory.GetFiles(_folder));

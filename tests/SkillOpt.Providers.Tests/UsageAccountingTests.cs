@@ -21,7 +21,7 @@ public sealed class UsageAccountingTests
         await using var server = await LoopbackServer.StartAsync();
         server.EnqueueJson(200, Wire.OpenAIText("a", prompt: 1000, completion: 500, cached: 400, reasoning: 100));
         server.EnqueueJson(200, Wire.OpenAIText("b", prompt: 100, completion: 10));
-        var time = new FakeTimeProvider();
+        var time = Clock.Fake();
         var ledger = new UsageLedger();
         using var client = OpenAIPipeline(server, time, pipeline: new ChatPipelineOptions { Ledger = ledger, Pricing = Prices });
 
@@ -48,7 +48,7 @@ public sealed class UsageAccountingTests
     [Fact(Timeout = 20_000)]
     public async Task Wall_time_is_measured_on_the_injected_clock_and_failures_are_counted()
     {
-        var time = new FakeTimeProvider();
+        var time = Clock.Fake();
         var ledger = new UsageLedger();
         var inner = new SlowClient(time, TimeSpan.FromSeconds(3));
         using var client = new UsageAccountingChatClient(inner, ledger, "optimizer", "cheap", Prices, time);

@@ -93,7 +93,6 @@ internal static class SimLabHost
                     BaseDelay = TimeSpan.FromMilliseconds(2),
                     MaxDelay = TimeSpan.FromMilliseconds(20),
                     CircuitBreakerThreshold = 10_000,
-                    JitterSource = () => 0.5,
                 },
             });
 }

@@ -260,7 +260,7 @@ public static class SkillOptConfigLoader
         if (o.Budget.MaxOptimizerCalls < 1) { Fail("budget.max_optimizer_calls", "must be at least 1"); }
         if (o.Budget.MaxTokens < 1) { Fail("budget.max_tokens", "must be at least 1"); }
         if (o.Budget.MaxCostUsd <= 0) { Fail("budget.max_cost_usd", "must be positive"); }
-        if (o.Budget.MaxCostUsd is not null && !o.Pricing.ContainsKey(o.Models.Target.Model) && !o.Pricing.ContainsKey(o.Models.Optimizer.Model)) { Fail("budget.max_cost_usd", "needs a 'pricing' entry for the target or optimizer model"); }
+        if (o.Budget.MaxCostUsd is not null && Accounting.ModelPricing.Find(o.Pricing, o.Models.Target.Model) is null && Accounting.ModelPricing.Find(o.Pricing, o.Models.Optimizer.Model) is null) { Fail("budget.max_cost_usd", "needs a 'pricing' entry for the target or optimizer model"); }
         if (o.Budget.MaxWallSeconds <= 0) { Fail("budget.max_wall_seconds", "must be positive"); }
         if (o.Rollouts.ErroredRetries < 0) { Fail("rollouts.errored_retries", "must be 0 or more"); }
         Ratio("rollouts.max_error_rate", o.Rollouts.MaxErrorRate);

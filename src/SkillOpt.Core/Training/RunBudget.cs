@@ -45,10 +45,9 @@ public sealed class RunBudget
             }
             tokens += u.InputTokens + u.OutputTokens;
             var model = isTarget ? _options.Models.Target.Model : _options.Models.Optimizer.Model;
-            if (_options.Pricing.TryGetValue(model, out var price))
+            if (ModelPricing.Find(_options.Pricing, model) is { } price)
             {
-                var cached = u.CachedInputTokens;
-                cost += ((u.InputTokens - cached) * price.InputPerMillion + cached * (price.CachedInputPerMillion ?? price.InputPerMillion) + u.OutputTokens * price.OutputPerMillion) / 1e6;
+                cost += ModelPricing.CostUsd(price, u.InputTokens, u.CachedInputTokens, u.OutputTokens);
             }
             else if (u.InputTokens + u.OutputTokens > 0)
             {

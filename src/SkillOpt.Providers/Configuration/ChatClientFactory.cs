@@ -5,6 +5,7 @@ using System.Text;
 using Anthropic;
 using Anthropic.Core;
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
 using OpenAI;
 using OpenAI.Chat;
 using SkillOpt.Core.Configuration;
@@ -23,16 +24,20 @@ namespace SkillOpt.Providers;
 /// provider's convention when unset: <c>OPENAI_API_KEY</c> (openai), <c>AZURE_OPENAI_API_KEY</c> (azure-openai),
 /// <c>ANTHROPIC_API_KEY</c> (anthropic); <c>openai-compatible</c> and <c>simlab</c> send no key unless <c>api_key_env</c>
 /// is set; <c>scripted</c> needs none. The key is read once, when the client is built, and is never written anywhere.</para>
-/// <para>Pipeline, outermost first: <see cref="UsageAccountingChatClient"/> (when a ledger is given) → role defaults
-/// (temperature, max output tokens, seed, reasoning effort) → <see cref="RecordingChatClient"/> or
-/// <see cref="ReplayChatClient"/> (when recording is on) → <see cref="ResilientChatClient"/> (retries, circuit breaker) →
-/// <see cref="RateLimitingChatClient"/> (concurrency, requests per minute) → <see cref="TimeoutChatClient"/> → removal of
-/// <c>skillopt.*</c> options → the provider adapter: <see cref="OpenAIChatClient"/> for <c>openai</c>,
-/// <c>openai-compatible</c>, <c>simlab</c> and <c>azure-openai</c> (the <c>{endpoint}/openai/v1/</c> endpoint; a key is sent as the
-/// <c>api-key</c> header, a Microsoft Entra token — a JWT, or a value starting with <c>Bearer </c> — as
-/// <c>Authorization: Bearer</c>), or the Anthropic SDK's own <see cref="IChatClient"/> for <c>anthropic</c>. The SDKs'
-/// built-in retries are switched off so that <see cref="ResilientChatClient"/> is the only retry layer. In
-/// <see cref="RecordingMode.Replay"/> no provider client is built at all, so no key is needed.</para>
+/// <para>The pipeline is composed with Microsoft.Extensions.AI's <see cref="ChatClientBuilder"/>, outermost first:
+/// <c>UseLogging</c> (when <see cref="ChatPipelineOptions.LoggerFactory"/> is set) → <see cref="UsageAccountingChatClient"/>
+/// (when a ledger is given) → role defaults (temperature, max output tokens, seed, reasoning effort; <c>ConfigureOptions</c>)
+/// → <see cref="RecordingChatClient"/> (when recording) → <c>UseOpenTelemetry</c> (one span per model call, GenAI semantic
+/// conventions, source <see cref="ProviderTelemetry.ModelCallsSourceName"/>) → <see cref="ResilientChatClient"/> (Polly.Core:
+/// retry, circuit breaker, concurrency and requests-per-minute limits, per-attempt timeout) → an adapter that removes
+/// <c>skillopt.*</c> options and adds strict JSON schema and string reasoning efforts → the provider's own client: the
+/// official <c>AsIChatClient</c> of the OpenAI SDK's <c>ChatClient</c> (Microsoft.Extensions.AI.OpenAI) for <c>openai</c>,
+/// <c>openai-compatible</c>, <c>simlab</c> and <c>azure-openai</c> (the <c>{endpoint}/openai/v1/</c> endpoint; a key is sent as
+/// the <c>api-key</c> header, a Microsoft Entra token — a JWT, or a value starting with <c>Bearer </c> — as
+/// <c>Authorization: Bearer</c>), or the Anthropic SDK's own <c>AsIChatClient</c> for <c>anthropic</c>. The SDKs' built-in
+/// retries are switched off so that <see cref="ResilientChatClient"/> is the only retry layer. In
+/// <see cref="RecordingMode.Replay"/> a <see cref="ReplayChatClient"/> takes the place of everything below the role
+/// defaults: no provider client is built at all, so no key is needed.</para>
 /// </remarks>
 public sealed class ChatClientFactory
 {
@@ -162,7 +167,7 @@ public sealed class ChatClientFactory
     /// <summary>Builds the pipeline of <paramref name="role"/> (see the remarks on <see cref="ChatClientFactory"/>).</summary>
     /// <param name="role">Role name, for example <c>target</c>.</param>
     /// <param name="options">The role's settings from the configuration file (the environment overrides them).</param>
-    /// <param name="pipeline">Run-wide settings: ledger, pricing, recording, resilience, scripted client; <see langword="null"/> uses the defaults.</param>
+    /// <param name="pipeline">Run-wide settings: ledger, pricing, recording, resilience, logging, scripted client; <see langword="null"/> uses the defaults.</param>
     /// <returns>The client; disposing it releases its HTTP connections.</returns>
     /// <exception cref="ProviderConfigurationException">The configuration is incomplete or invalid, or the API key variable is unset.</exception>
     public IChatClient Create(string role, ModelRoleOptions options, ChatPipelineOptions? pipeline = null)
@@ -182,42 +187,54 @@ public sealed class ChatClientFactory
             if (openAIStyle) { effort = null; effortOverride = "minimal"; }
             else effort = ReasoningEffort.Low;
         }
+        var defaults = new RoleDefaults(r, effort, effortOverride);
+        var logger = pipeline.LoggerFactory?.CreateLogger("SkillOpt.Providers." + role);
 
-        IChatClient client;
         if (pipeline.Recording == RecordingMode.Replay)
         {
-            client = new ReplayChatClient(pipeline.RecordingDirectory!, r.Provider, r.Model);
-        }
-        else
-        {
-            var keyEnv = KeyVariable(r);
-            var key = ReadKey(role, r, keyEnv);
-            var context = new ProviderContext(r.Provider, role, r.Model, key is null ? null : keyEnv);
-            var redactor = new SecretRedactor(key);
-
-            client = new InternalPropertiesFilterChatClient(CreateProviderClient(role, r, key, pipeline));
-            client = new TimeoutChatClient(client, TimeSpan.FromSeconds(r.TimeoutSeconds), _time);
-            client = new RateLimitingChatClient(client, r.Concurrency, r.RequestsPerMinute, _time);
-            var resilience = pipeline.Resilience?.Clone() ?? new ResilienceOptions();
-            resilience.MaxRetries = r.MaxRetries;
-            client = new ResilientChatClient(client, context, resilience, _time) { Redactor = redactor };
-            if (pipeline.Recording is RecordingMode.Record or RecordingMode.RecordMissing)
-                client = new RecordingChatClient(client, pipeline.RecordingDirectory!, r.Provider, r.Model, pipeline.Recording) { Redactor = redactor };
+            // No provider client at all: no key needed, no network, no model-call spans.
+            var replay = new ChatClientBuilder(new ReplayChatClient(pipeline.RecordingDirectory!, r.Provider, r.Model));
+            return Outer(replay, role, r, pipeline, defaults).Build();
         }
 
-        client = new RoleDefaultsChatClient(client, r, effort, effortOverride);
-        if (pipeline.Ledger is { } ledger)
-            client = new UsageAccountingChatClient(client, ledger, role, r.Model, pipeline.Pricing, _time);
-        return client;
+        var keyEnv = KeyVariable(r);
+        var key = ReadKey(role, r, keyEnv);
+        var endpoint = ProviderEndpoint(r);
+        var context = new ProviderContext(r.Provider, role, r.Model, key is null ? null : keyEnv, ProviderContext.DisplayEndpoint(endpoint));
+        var redactor = new SecretRedactor(key);
+        var resilience = pipeline.Resilience?.Clone() ?? new ResilienceOptions();
+        resilience.MaxRetries = r.MaxRetries;
+        resilience.Timeout = TimeSpan.FromSeconds(r.TimeoutSeconds);
+        resilience.MaxConcurrency = r.Concurrency;
+        resilience.RequestsPerMinute = r.RequestsPerMinute;
+
+        var builder = Outer(new ChatClientBuilder(CreateProviderClient(role, r, key, endpoint, openAIStyle, pipeline)), role, r, pipeline, defaults);
+        if (pipeline.Recording is RecordingMode.Record or RecordingMode.RecordMissing)
+            builder.Use(inner => new RecordingChatClient(inner, pipeline.RecordingDirectory!, r.Provider, r.Model, pipeline.Recording) { Redactor = redactor });
+        builder.UseOpenTelemetry(pipeline.LoggerFactory, ProviderTelemetry.ModelCallsSourceName);
+        builder.Use(inner => new ResilientChatClient(inner, context, resilience, _time, logger) { Redactor = redactor });
+        return builder.Build();
     }
 
-    /// <summary>Returns the type name only (a factory holds no secret, and its description shows none).</summary>
+    /// <summary>Returns a description that never shows a secret: the type name only (a factory holds no key).</summary>
     public override string ToString() => nameof(ChatClientFactory);
 
-    private IChatClient CreateProviderClient(string role, ModelRoleOptions r, string? key, ChatPipelineOptions pipeline)
+    /// <summary>The outer steps every pipeline shares: logging, usage accounting, role defaults (outermost first).</summary>
+    private ChatClientBuilder Outer(ChatClientBuilder builder, string role, ModelRoleOptions r, ChatPipelineOptions pipeline, RoleDefaults defaults)
     {
-        // The SDKs' own timeouts only back ours up (TimeoutChatClient runs on the injected clock).
-        var backstop = TimeSpan.FromSeconds(r.TimeoutSeconds * 2 + 30);
+        if (pipeline.LoggerFactory is { } loggerFactory)
+            builder.UseLogging(loggerFactory);
+        if (pipeline.Ledger is { } ledger)
+            builder.Use(inner => new UsageAccountingChatClient(inner, ledger, role, r.Model, pipeline.Pricing, _time));
+        return builder.ConfigureOptions(defaults.Apply);
+    }
+
+    /// <summary>The provider's own <see cref="IChatClient"/> (the official SDKs' <c>AsIChatClient</c>) under <see cref="ProviderAdapterChatClient"/>.</summary>
+    private static IChatClient CreateProviderClient(string role, ModelRoleOptions r, string? key, Uri? endpoint, bool openAIStyle,
+        ChatPipelineOptions pipeline)
+    {
+        // The SDKs' own timeouts only back ours up (the resilience client's timeout runs on the injected clock).
+        var backstop = TimeSpan.FromSeconds(Math.Min(r.TimeoutSeconds * 2 + 30, TimeSpan.FromDays(1).TotalSeconds));
         switch (r.Provider)
         {
             case ScriptedProvider:
@@ -225,7 +242,7 @@ public sealed class ChatClientFactory
                     throw new ProviderConfigurationException(
                         $"Role '{role}' uses provider 'scripted', a deterministic fake that tests or the simulator supply through "
                         + "ChatPipelineOptions.ScriptedClientFactory; none was given.", role, $"models.{role}.provider");
-                return pipeline.ScriptedClientFactory(r);
+                return new ProviderAdapterChatClient(pipeline.ScriptedClientFactory(r), r.Provider, null, r.Model, openAIStyle: false);
 
             case AnthropicProvider:
             {
@@ -233,13 +250,14 @@ public sealed class ChatClientFactory
                 var anthropic = new AnthropicClient(new ClientOptions
                 {
                     ApiKey = key,
-                    BaseUrl = AnthropicBaseUrl(r.Endpoint),
+                    BaseUrl = endpoint!.ToString().TrimEnd('/'),
                     MaxRetries = 0,
                     Timeout = backstop,
                     HttpClient = http,
                 });
                 IDisposable[] owned = anthropic is IDisposable disposable ? [disposable, http] : [http];
-                return new OwningChatClient(anthropic.AsIChatClient(r.Model, r.MaxOutputTokens), owned);
+                return new ProviderAdapterChatClient(anthropic.AsIChatClient(r.Model, r.MaxOutputTokens), r.Provider, endpoint, r.Model,
+                    openAIStyle: false, owned);
             }
 
             default:
@@ -251,11 +269,11 @@ public sealed class ChatClientFactory
                     Transport = new HttpClientPipelineTransport(http),
                     NetworkTimeout = backstop,
                     UserAgentApplicationId = "skillopt",
+                    Endpoint = endpoint,
                 };
                 AuthenticationPolicy auth;
                 if (r.Provider == AzureOpenAIProvider)
                 {
-                    clientOptions.Endpoint = AzureV1Endpoint(r.Endpoint!);
                     var bearer = AzureBearerToken(key!);
                     auth = bearer is not null
                         ? ApiKeyAuthenticationPolicy.CreateBearerAuthorizationPolicy(new ApiKeyCredential(bearer))
@@ -263,16 +281,25 @@ public sealed class ChatClientFactory
                 }
                 else
                 {
-                    if (r.Endpoint is not null) clientOptions.Endpoint = new Uri(r.Endpoint.TrimEnd('/'));
                     auth = key is null
                         ? new NoAuthenticationPolicy()
                         : ApiKeyAuthenticationPolicy.CreateBearerAuthorizationPolicy(new ApiKeyCredential(key));
                 }
                 var chat = new ChatClient(r.Model, auth, clientOptions);
-                return new OwningChatClient(new OpenAIChatClient(chat, r.Provider), http);
+                return new ProviderAdapterChatClient(chat.AsIChatClient(), r.Provider, endpoint, r.Model, openAIStyle, http);
             }
         }
     }
+
+    /// <summary>The base URL calls of <paramref name="r"/> go to; <see langword="null"/> for <c>scripted</c>.</summary>
+    internal static Uri? ProviderEndpoint(ModelRoleOptions r) => r.Provider switch
+    {
+        ScriptedProvider => null,
+        AzureOpenAIProvider => AzureV1Endpoint(r.Endpoint!),
+        AnthropicProvider => new Uri(AnthropicBaseUrl(r.Endpoint)),
+        OpenAIProvider when r.Endpoint is null => new Uri("https://api.openai.com/v1"),
+        _ => new Uri(r.Endpoint!.TrimEnd('/')),
+    };
 
     private static HttpClient CreateHttpClient() =>
         new(new ResponseCaptureHandler(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }))

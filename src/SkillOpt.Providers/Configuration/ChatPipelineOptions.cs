@@ -1,4 +1,5 @@
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
 using SkillOpt.Core.Configuration;
 
 namespace SkillOpt.Providers;
@@ -19,10 +20,17 @@ public sealed class ChatPipelineOptions
     public string? RecordingDirectory { get; set; }
 
     /// <summary>
-    /// Backoff and circuit-breaker settings; <see langword="null"/> uses the defaults. <see cref="ResilienceOptions.MaxRetries"/>
-    /// is always taken from the role's <see cref="ModelRoleOptions.MaxRetries"/>.
+    /// Backoff and circuit-breaker settings; <see langword="null"/> uses the defaults. <see cref="ResilienceOptions.MaxRetries"/>,
+    /// <see cref="ResilienceOptions.Timeout"/>, <see cref="ResilienceOptions.MaxConcurrency"/> and
+    /// <see cref="ResilienceOptions.RequestsPerMinute"/> are always taken from the role's settings.
     /// </summary>
     public ResilienceOptions? Resilience { get; set; }
+
+    /// <summary>
+    /// Logging of every call (Microsoft.Extensions.AI's <c>UseLogging</c>), of retries and of the circuit breaker, and the
+    /// logger of the model-call spans; <see langword="null"/> logs nothing. Never receives a key.
+    /// </summary>
+    public ILoggerFactory? LoggerFactory { get; set; }
 
     /// <summary>
     /// Builds the client of the <c>scripted</c> provider (a deterministic fake supplied by tests or the simulator);

@@ -22,7 +22,7 @@ public enum ProviderErrorKind
 /// <summary>
 /// A model call failed for a reason that lies with the provider or its configuration, not with the task:
 /// a non-retryable HTTP status (400, 401, 403, 404, ...), a malformed response, or a transient error that
-/// persisted through every retry. The message names the provider, role, model and HTTP status; it never
+/// persisted through every retry. The message names the provider, role, model, endpoint and HTTP status; it never
 /// contains the API key.
 /// </summary>
 public class ProviderException : Exception
@@ -80,16 +80,17 @@ public class ProviderException : Exception
 }
 
 /// <summary>
-/// The provider for a role is considered down: the circuit breaker saw too many consecutive failed attempts
-/// (5xx, timeouts, dropped connections). Callers must stop the run with an error instead of scoring tasks
-/// as failed: an outage must never look like failed tasks.
+/// The provider for a role is considered down: the circuit breaker saw too many failed attempts in a row (5xx, timeouts,
+/// dropped connections) and is open, or its one probe after a break is under way. The message names provider, role,
+/// model, endpoint and the last failure's status. Callers must stop the run with an error instead of scoring tasks as
+/// failed: an outage must never look like failed tasks.
 /// </summary>
 public sealed class ProviderUnavailableException : ProviderException
 {
     /// <summary>Creates the exception.</summary>
     /// <param name="message">Full, human-readable message (already free of secrets).</param>
     /// <param name="context">Provider, role and model.</param>
-    /// <param name="consecutiveFailures">Failed attempts in a row that opened the circuit.</param>
+    /// <param name="consecutiveFailures">Failed attempts in a row that open the circuit (the configured threshold).</param>
     /// <param name="lastStatusCode">HTTP status of the last failure, if it had one.</param>
     /// <param name="innerException">The last failure, when it is free of secrets.</param>
     public ProviderUnavailableException(string message, ProviderContext context, int consecutiveFailures,
@@ -99,7 +100,7 @@ public sealed class ProviderUnavailableException : ProviderException
         ConsecutiveFailures = consecutiveFailures;
     }
 
-    /// <summary>Failed attempts in a row that opened the circuit.</summary>
+    /// <summary>Failed attempts in a row that open the circuit (the configured threshold).</summary>
     public int ConsecutiveFailures { get; }
 }
 

@@ -15,7 +15,10 @@ namespace SkillOpt.Providers;
 internal sealed record ProviderFailure(ProviderErrorKind Kind, int? StatusCode, bool IsTransient, bool CountsAsOutage,
     TimeSpan? RetryAfter, string Detail);
 
-/// <summary>Maps exceptions of the OpenAI and Anthropic SDKs (and of the HTTP stack) to <see cref="ProviderFailure"/>.</summary>
+/// <summary>
+/// Maps exceptions of the OpenAI and Anthropic SDKs (and of the HTTP stack) to <see cref="ProviderFailure"/>; any other
+/// exception raised after a 2xx response is a malformed response (the body did not have the expected shape).
+/// </summary>
 internal static class ProviderErrorClassifier
 {
     private const int MaxDetailLength = 400;
@@ -97,7 +100,8 @@ internal static class ProviderErrorClassifier
             case InvalidOperationException or KeyNotFoundException or ArgumentException when HasJsonCause(exception):
                 return Malformed(exception.Message);
         }
-        return null;
+        // The provider answered 2xx and the SDK could not turn the body into a response (no choices, an array, ...).
+        return capture?.StatusCode is >= 200 and < 300 ? Malformed(exception.Message) : null;
     }
 
     /// <summary>Classifies an HTTP status: 408, 409, 425, 429 and 5xx are transient; everything else is not.</summary>

@@ -12,7 +12,7 @@ using Microsoft.Extensions.Logging;
 namespace SkillOpt.Providers.Tests.Infrastructure;
 
 /// <summary>One request the server received.</summary>
-public sealed record CapturedRequest(string Method, string Path, IReadOnlyDictionary<string, string> Headers, string Body)
+public sealed record CapturedRequest(string Method, string Path, IReadOnlyDictionary<string, string> Headers, string Body, DateTimeOffset ReceivedAt)
 {
     public JsonNode Json => JsonNode.Parse(Body) ?? throw new InvalidOperationException("The request body is empty.");
 
@@ -31,7 +31,13 @@ public sealed class LoopbackServer : IAsyncDisposable
     private readonly ConcurrentQueue<Responder> _script = new();
     private readonly ConcurrentQueue<CapturedRequest> _requests = new();
 
-    private LoopbackServer(WebApplication app) => _app = app;
+    private readonly TimeProvider _clock;
+
+    private LoopbackServer(WebApplication app, TimeProvider clock)
+    {
+        _app = app;
+        _clock = clock;
+    }
 
     public Uri BaseAddress { get; private set; } = null!;
 
@@ -42,13 +48,14 @@ public sealed class LoopbackServer : IAsyncDisposable
 
     public int RequestCount => _requests.Count;
 
-    public static async Task<LoopbackServer> StartAsync()
+    /// <summary>Starts a server; <paramref name="clock"/> stamps each request's <see cref="CapturedRequest.ReceivedAt"/>.</summary>
+    public static async Task<LoopbackServer> StartAsync(TimeProvider? clock = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         var app = builder.Build();
         app.Urls.Add("http://127.0.0.1:0");
-        var server = new LoopbackServer(app);
+        var server = new LoopbackServer(app, clock ?? TimeProvider.System);
         app.Run(server.HandleAsync);
         await app.StartAsync(TestContext.Current.CancellationToken);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
@@ -88,7 +95,7 @@ public sealed class LoopbackServer : IAsyncDisposable
         using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
         var body = await reader.ReadToEndAsync(context.RequestAborted);
         var headers = context.Request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString());
-        var request = new CapturedRequest(context.Request.Method, context.Request.Path.Value ?? "", headers, body);
+        var request = new CapturedRequest(context.Request.Method, context.Request.Path.Value ?? "", headers, body, _clock.GetUtcNow());
         _requests.Enqueue(request);
         var responder = _script.TryDequeue(out var next) ? next : Fallback;
         await responder(request, context);

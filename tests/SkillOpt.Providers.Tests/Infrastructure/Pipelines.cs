@@ -18,7 +18,7 @@ public static class Pipelines
             Provider = "openai",
             Model = "gpt-test",
             Endpoint = new Uri(server.BaseAddress, "v1").ToString(),
-            TimeoutSeconds = 600,
+            TimeoutSeconds = 86_400, // a day: tests that drive the fake clock never time out by accident
             MaxRetries = 3,
         };
         configure?.Invoke(options);
@@ -32,7 +32,7 @@ public static class Pipelines
             Provider = "anthropic",
             Model = "claude-test",
             Endpoint = server.BaseAddress.ToString().TrimEnd('/'),
-            TimeoutSeconds = 600,
+            TimeoutSeconds = 86_400, // a day: tests that drive the fake clock never time out by accident
             MaxRetries = 3,
             MaxOutputTokens = 1024,
         };

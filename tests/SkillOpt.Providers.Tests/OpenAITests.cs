@@ -7,7 +7,7 @@ using static SkillOpt.Providers.Tests.Infrastructure.Pipelines;
 
 namespace SkillOpt.Providers.Tests;
 
-public sealed class OpenAIChatClientTests
+public sealed class OpenAITests
 {
     private static readonly JsonElement EditListSchema = JsonDocument.Parse("""
         {"type":"object","properties":{"edits":{"type":"array","items":{"type":"string"}}},"required":["edits"],"additionalProperties":false}
@@ -25,7 +25,7 @@ public sealed class OpenAIChatClientTests
     {
         await using var server = await LoopbackServer.StartAsync();
         server.EnqueueJson(200, Wire.OpenAIText("""{"edits":["add a step"]}"""));
-        var time = new FakeTimeProvider();
+        var time = Clock.Fake();
         using var client = OpenAIPipeline(server, time);
 
         var add = AIFunctionFactory.Create((int a, int b) => a + b, "add", "Adds two integers.");
@@ -88,7 +88,7 @@ public sealed class OpenAIChatClientTests
     {
         await using var server = await LoopbackServer.StartAsync();
         server.EnqueueJson(200, Wire.OpenAIText("{}"));
-        using var client = OpenAIPipeline(server, new FakeTimeProvider());
+        using var client = OpenAIPipeline(server, Clock.Fake());
 
         await client.GetResponseAsync(Ask("json please"), new ChatOptions { ResponseFormat = ChatResponseFormat.Json }, Ct);
 
@@ -101,7 +101,7 @@ public sealed class OpenAIChatClientTests
         await using var server = await LoopbackServer.StartAsync();
         server.EnqueueJson(200, Wire.OpenAIText("The answer is 5.", prompt: 1200, completion: 40, cached: 1024, reasoning: 16,
             id: "chatcmpl-abc", model: "gpt-test-2026-01-01", finish: "length"));
-        using var client = OpenAIPipeline(server, new FakeTimeProvider());
+        using var client = OpenAIPipeline(server, Clock.Fake());
 
         var response = await client.GetResponseAsync(Ask("2+3?"), cancellationToken: Ct);
 
@@ -123,7 +123,7 @@ public sealed class OpenAIChatClientTests
     {
         await using var server = await LoopbackServer.StartAsync();
         server.EnqueueJson(200, Wire.OpenAIText("ok", prompt: 10, completion: 2));
-        using var client = OpenAIPipeline(server, new FakeTimeProvider());
+        using var client = OpenAIPipeline(server, Clock.Fake());
 
         var response = await client.GetResponseAsync(Ask("hi"), cancellationToken: Ct);
 
@@ -138,7 +138,7 @@ public sealed class OpenAIChatClientTests
         await using var server = await LoopbackServer.StartAsync();
         server.EnqueueJson(200, Wire.OpenAIToolCall("call_42", "add", """{"a":2,"b":3}"""));
         server.EnqueueJson(200, Wire.OpenAIText("2 + 3 = 5"));
-        using var client = OpenAIPipeline(server, new FakeTimeProvider());
+        using var client = OpenAIPipeline(server, Clock.Fake());
         var options = new ChatOptions { Tools = [AIFunctionFactory.Create((int a, int b) => a + b, "add", "Adds.")] };
 
         List<ChatMessage> history = [new(ChatRole.User, "What is 2 + 3? Use the tool.")];
@@ -174,7 +174,7 @@ public sealed class OpenAIChatClientTests
     {
         await using var server = await LoopbackServer.StartAsync();
         server.EnqueueJson(200, Wire.OpenAIText("streamed answer"));
-        using var client = OpenAIPipeline(server, new FakeTimeProvider());
+        using var client = OpenAIPipeline(server, Clock.Fake());
 
         var text = "";
         await foreach (var update in client.GetStreamingResponseAsync(Ask("hi"), cancellationToken: Ct))
@@ -190,7 +190,7 @@ public sealed class OpenAIChatClientTests
         await using var server = await LoopbackServer.StartAsync();
         server.EnqueueJson(200, Wire.OpenAIText("a"));
         server.EnqueueJson(200, Wire.OpenAIText("b"));
-        using var client = OpenAIPipeline(server, new FakeTimeProvider(), o =>
+        using var client = OpenAIPipeline(server, Clock.Fake(), o =>
         {
             o.Temperature = 0.7f;
             o.MaxOutputTokens = 300;
@@ -217,7 +217,7 @@ public sealed class OpenAIChatClientTests
         await using var server = await LoopbackServer.StartAsync();
         server.EnqueueJson(200, Wire.OpenAIText("from azure"));
         var env = new Dictionary<string, string> { ["AZURE_OPENAI_API_KEY"] = "azure-test-key-0123456789" };
-        using var client = Factory(new FakeTimeProvider(), env).Create("target", new()
+        using var client = Factory(Clock.Fake(), env).Create("target", new()
         {
             Provider = "azure-openai",
             Model = "my-gpt-deployment",
@@ -241,7 +241,7 @@ public sealed class OpenAIChatClientTests
         server.EnqueueJson(200, Wire.OpenAIText("ok"));
         const string jwt = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ0ZXN0In0.c2lnbmF0dXJl";
         var env = new Dictionary<string, string> { ["AZURE_TOKEN"] = jwt };
-        using var client = Factory(new FakeTimeProvider(), env).Create("target", new()
+        using var client = Factory(Clock.Fake(), env).Create("target", new()
         {
             Provider = "azure-openai",
             Model = "dep",
@@ -262,7 +262,7 @@ public sealed class OpenAIChatClientTests
     {
         await using var server = await LoopbackServer.StartAsync();
         server.EnqueueJson(200, Wire.OpenAIText("llama says hi"));
-        using var client = Factory(new FakeTimeProvider(), new Dictionary<string, string>()).Create("target", new()
+        using var client = Factory(Clock.Fake(), new Dictionary<string, string>()).Create("target", new()
         {
             Provider = "openai-compatible",
             Model = "llama3.2",
@@ -280,7 +280,7 @@ public sealed class OpenAIChatClientTests
     {
         await using var server = await LoopbackServer.StartAsync();
         server.EnqueueJson(200, Wire.OpenAIText("simulated"));
-        using var client = Factory(new FakeTimeProvider(), new Dictionary<string, string>()).Create("target", new()
+        using var client = Factory(Clock.Fake(), new Dictionary<string, string>()).Create("target", new()
         {
             Provider = "simlab",
             Model = "simlab-target",

@@ -1,8 +1,12 @@
 using SkillOpt.Core.Configuration;
 
-namespace SkillOpt.Providers;
+namespace SkillOpt.Core.Accounting;
 
-/// <summary>Looks up model prices and computes the cost of a call in US dollars.</summary>
+/// <summary>
+/// The one cost model: looks up a model's price in the <c>pricing</c> table and computes the cost of tokens in US dollars.
+/// Used by the run's budget and summary (per stage) and by the providers' usage accounting (per call), so both price a
+/// model id the same way.
+/// </summary>
 public static class ModelPricing
 {
     /// <summary>
