@@ -41,6 +41,7 @@ public sealed class SimLabRolloutRunner : IRolloutRunner
     public async Task<IReadOnlyList<RolloutResult>> RunAsync(RolloutRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
+        using var rolloutSpan = SkillOpt.Core.Diagnostics.TrainingTelemetry.StartRollout(request);
         var results = new RolloutResult[request.TaskIds.Count];
         await Parallel.ForEachAsync(Enumerable.Range(0, request.TaskIds.Count), new ParallelOptions { MaxDegreeOfParallelism = _concurrency, CancellationToken = cancellationToken },
             async (i, ct) => results[i] = await RunOneAsync(request, request.TaskIds[i], ct).ConfigureAwait(false)).ConfigureAwait(false);

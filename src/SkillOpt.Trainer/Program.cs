@@ -10,5 +10,10 @@ namespace SkillOpt.Trainer;
 /// </summary>
 internal static class TrainerProgram
 {
-    private static Task<int> Main(string[] args) => TrainerCommands.RunAsync(args, TrainerConsole.Standard);
+    private static async Task<int> Main(string[] args)
+    {
+        // Traces over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT (or ..._TRACES_ENDPOINT) is set; flushed on the way out.
+        using var tracing = SkillOpt.Providers.ProviderTelemetry.StartOtlpExportFromEnvironment("skillopt-trainer");
+        return await TrainerCommands.RunAsync(args, TrainerConsole.Standard).ConfigureAwait(false);
+    }
 }

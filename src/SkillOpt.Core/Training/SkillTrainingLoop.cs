@@ -105,9 +105,11 @@ public sealed class SkillTrainingLoop
         _context.StartSession(state.ElapsedSeconds);
 
         string? stopReason = null;
+        using var trainingSpan = Diagnostics.TrainingTelemetry.StartTraining(store.Root, plan.Count, state.CompletedPhases);
         foreach (var phase in plan.Skip(state.CompletedPhases))
         {
             cancellationToken.ThrowIfCancellationRequested();
+            using var phaseSpan = Diagnostics.TrainingTelemetry.StartPhase(phase);
             if (state.StoppedEarlyAfterStep is not null && phase.Kind != PhaseKind.Test)
             {
                 continue; // early stopping: only the test is left

@@ -21,6 +21,10 @@ public static class ProviderTelemetry
     /// <summary>Activity source of the model-call spans (<c>SkillOpt.Providers</c>).</summary>
     public const string ModelCallsSourceName = "SkillOpt.Providers";
 
+    private static readonly ActivitySource Source = new(ModelCallsSourceName);
+    private static readonly object ProcessExportGate = new();
+    private static bool _processExportStarted;
+
     /// <summary>The environment variable that carries the parent span of a child process (W3C trace context).</summary>
     public const string TraceParentVariable = "TRACEPARENT";
 
@@ -56,6 +60,39 @@ public static class ProviderTelemetry
             .AddSource("SkillOpt*")
             .AddOtlpExporter()
             .Build();
+    }
+
+    /// <summary>
+    /// Starts OTLP export for the rest of this process (as <see cref="StartOtlpExportFromEnvironment"/>) once, however often
+    /// it is called, and flushes it when the process exits; for processes without a main of their own to dispose a tracer
+    /// provider in, such as verifier test executables. Does nothing when export is not requested.
+    /// </summary>
+    /// <param name="serviceName">Service name when <c>OTEL_SERVICE_NAME</c> is unset, for example <c>skillopt-verifier</c>.</param>
+    public static void EnsureProcessExportFromEnvironment(string serviceName)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(serviceName);
+        lock (ProcessExportGate)
+        {
+            if (_processExportStarted) return;
+            _processExportStarted = true;
+            if (StartOtlpExportFromEnvironment(serviceName) is { } provider)
+                AppDomain.CurrentDomain.ProcessExit += (_, _) => provider.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Starts the span of one task run in a verifier process (<c>skillopt.task</c>, source <see cref="ModelCallsSourceName"/>),
+    /// under which its model calls nest: a child of the current span when there is one, else of the rollout span named by
+    /// <see cref="TraceParentVariable"/>; <see langword="null"/> when nothing listens.
+    /// </summary>
+    /// <param name="taskId">The task's id, recorded as <c>skillopt.task_id</c> (when known).</param>
+    public static Activity? StartTask(string? taskId)
+    {
+        var parent = Activity.Current is null ? RemoteParent() : null;
+        var activity = parent is { } remote
+            ? Source.StartActivity("skillopt.task", ActivityKind.Internal, remote)
+            : Source.StartActivity("skillopt.task", ActivityKind.Internal);
+        return taskId is null ? activity : activity?.SetTag("skillopt.task_id", taskId);
     }
 
     /// <summary>

@@ -115,6 +115,7 @@ public sealed class SkillAgent
     {
         ArgumentNullException.ThrowIfNull(task);
         ArgumentNullException.ThrowIfNull(tools);
+        using var taskSpan = SkillOpt.Providers.ProviderTelemetry.StartTask(_scope?.TaskId);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _scope is null ? CancellationToken.None : Xunit.TestContext.Current.CancellationToken);
         var ct = linked.Token;
         var allTools = Options.Tools.Concat(tools).ToList();
@@ -209,6 +210,8 @@ public sealed class SkillAgent
             var key = configPath ?? "";
             if (!SharedClients.TryGetValue(key, out var client))
             {
+                // Model-call spans leave the verifier process over OTLP when the trainer's environment asks for it.
+                SkillOpt.Providers.ProviderTelemetry.EnsureProcessExportFromEnvironment("skillopt-verifier");
                 // SKILLOPT_RECORDING / SKILLOPT_RECORDING_DIR: the trainer records the final evaluation, the gate replays it.
                 client = RoleChatClients.Create("target", config.Models.Target, configPath is null ? null : Path.GetDirectoryName(configPath), VerifierEnvironment.RecordingPipeline());
                 SharedClients[key] = client;

@@ -106,6 +106,7 @@ public sealed class VerifierProcessRunner : IRolloutRunner
         {
             return [];
         }
+        using var rolloutSpan = SkillOpt.Core.Diagnostics.TrainingTelemetry.StartRollout(request);
         var sw = Stopwatch.StartNew();
         var n = Interlocked.Increment(ref _batches);
         var folder = Path.Combine(_options.WorkDirectory,
@@ -162,6 +163,8 @@ public sealed class VerifierProcessRunner : IRolloutRunner
             [VerifierEnvironment.Config] = _options.ConfigPath,
             [VerifierEnvironment.Stage] = request.Stage,
         };
+        // The verifier's model-call spans join this rollout's trace (W3C TRACEPARENT).
+        SkillOpt.Providers.ProviderTelemetry.PropagateTo(Activity.Current, env);
         var psi = _verifier.StartInfo(args, env);
         var output = new OutputTracker(Path.Combine(folder, "output.log"));
         var sw = Stopwatch.StartNew();
