@@ -200,4 +200,80 @@ public sealed class RecordingTests : IDisposable
         Assert.NotNull(json["response"]!["messages"]);
         Assert.False((await File.ReadAllBytesAsync(path, Ct)).AsSpan().StartsWith(new byte[] { 0xEF, 0xBB, 0xBF }));
     }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_recording_made_through_the_official_client_keeps_the_version_1_shape()
+    {
+        await using var server = await LoopbackServer.StartAsync();
+        server.EnqueueJson(200, Wire.OpenAIText("hi there", prompt: 181, completion: 79, cached: 0, reasoning: 0, id: "chatcmpl-sim-1", model: "simlab-target"));
+        using (var recorder = OpenAIPipeline(server, Clock.Fake(), pipeline: Mode(RecordingMode.Record)))
+            await recorder.GetResponseAsync(Ask("say hi"), cancellationToken: Ct);
+
+        var text = await File.ReadAllTextAsync(Assert.Single(Directory.GetFiles(_folder)), Ct);
+        Assert.Equal("""
+            {
+              "schema_version": 1,
+              "key": "d519be8f00126fe0741ba170fa4947f2567040424024e312d32f77ec83d2103b",
+              "provider": "openai",
+              "model": "gpt-test",
+              "last_user_message": "say hi",
+              "response": {
+                "messages": [
+                  {
+                    "role": "assistant",
+                    "contents": [
+                      {
+                        "$type": "text",
+                        "text": "hi there"
+                      }
+                    ],
+                    "messageId": "chatcmpl-sim-1"
+                  }
+                ],
+                "responseId": "chatcmpl-sim-1",
+                "modelId": "simlab-target",
+                "createdAt": "2026-01-01T00:00:00\u002B00:00",
+                "finishReason": "stop",
+                "usage": {
+                  "inputTokenCount": 181,
+                  "outputTokenCount": 79,
+                  "totalTokenCount": 260,
+                  "cachedInputTokenCount": 0,
+                  "reasoningTokenCount": 0
+                }
+              }
+            }
+
+            """, text);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public void The_samples_approved_recordings_still_load_and_write_back_byte_for_byte()
+    {
+        var folders = new[] { "samples/MathSkills/skills/math/SKILL.recording", "tests/SkillOpt.SampleVerifiers/skills/simmath/SKILL.recording" }
+            .Select(RepositoryPath).ToList();
+        var files = folders.SelectMany(f => Directory.GetFiles(f, "*.json")).ToList();
+        Assert.True(files.Count >= 10, $"expected the approved recordings, found {files.Count}");
+        var store = new RecordingStore(_folder);
+        foreach (var file in files)
+        {
+            var original = File.ReadAllText(file);
+            var json = System.Text.Json.Nodes.JsonNode.Parse(original)!;
+            var key = Path.GetFileNameWithoutExtension(file);
+            Assert.Equal(key, json["key"]!.GetValue<string>());
+            var response = new RecordingStore(Path.GetDirectoryName(file)!).TryRead(key);
+            Assert.NotNull(response);
+            Assert.False(string.IsNullOrEmpty(response.Text), file);
+
+            store.Write(key, json["provider"]!.GetValue<string>(), json["model"]!.GetValue<string>(), json["last_user_message"]!.GetValue<string>(), response);
+            Assert.Equal(original, File.ReadAllText(store.PathFor(key)));
+        }
+    }
+
+    private static string RepositoryPath(string relative)
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "SkillOpt.Testing.sln"))) return Path.Combine(dir.FullName, relative);
+        throw new DirectoryNotFoundException("The repository root was not found above the test's output folder.");
+    }
 }

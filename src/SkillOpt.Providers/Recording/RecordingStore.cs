@@ -46,6 +46,26 @@ internal sealed class RecordingStore
         }
     }
 
+    /// <summary>
+    /// Keeps a response in the shape of schema version 1 whichever client produced it: drops the per-message
+    /// <c>createdAt</c> (the response has its own) and usage counts in <c>additionalCounts</c> that are zero (the official
+    /// OpenAI client reports audio and prediction tokens as 0), so that recording the same answer again gives the same bytes.
+    /// </summary>
+    internal static JsonNode? Normalize(JsonNode? response)
+    {
+        if (response is not JsonObject root) return response;
+        if (root["messages"] is JsonArray messages)
+            foreach (var message in messages.OfType<JsonObject>())
+                message.Remove("createdAt");
+        if (root["usage"] is JsonObject usage && usage["additionalCounts"] is JsonObject counts)
+        {
+            foreach (var zero in counts.Where(c => c.Value is JsonValue v && v.TryGetValue<long>(out var n) && n == 0).Select(c => c.Key).ToList())
+                counts.Remove(zero);
+            if (counts.Count == 0) usage.Remove("additionalCounts");
+        }
+        return root;
+    }
+
     /// <summary>Writes the recording of <paramref name="response"/> under <paramref name="key"/>.</summary>
     public void Write(string key, string provider, string model, string lastUserMessage, ChatResponse response)
     {
@@ -57,7 +77,7 @@ internal sealed class RecordingStore
             ["provider"] = provider,
             ["model"] = model,
             ["last_user_message"] = lastUserMessage,
-            ["response"] = JsonSerializer.SerializeToNode(response, AIJsonUtilities.DefaultOptions),
+            ["response"] = Normalize(JsonSerializer.SerializeToNode(response, AIJsonUtilities.DefaultOptions)),
         };
         string text;
         using (var stream = new MemoryStream())
