@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.AI;
@@ -100,13 +101,16 @@ public sealed class AnthropicTests
         await using var server = await LoopbackServer.StartAsync(time);
         server.EnqueueJson(429, Wire.AnthropicError("rate_limit_error", "Number of requests has exceeded your rate limit"), ("Retry-After", "13"));
         server.EnqueueJson(200, Wire.AnthropicText("after the wait"));
-        using var client = AnthropicPipeline(server, time);
+        var logs = new ListLoggerProvider();
+        using var loggers = Microsoft.Extensions.Logging.LoggerFactory.Create(b => b.AddProvider(logs));
+        using var client = AnthropicPipeline(server, time, pipeline: new ChatPipelineOptions { LoggerFactory = loggers });
 
         var response = await time.DriveAsync(client.GetResponseAsync(Ask("hi"), cancellationToken: Ct), TimeSpan.FromMilliseconds(100));
 
         Assert.Equal("after the wait", response.Text);
         Assert.Equal(2, server.RequestCount);
-        Assert.InRange(server.Requests[1].ReceivedAt - server.Requests[0].ReceivedAt, TimeSpan.FromSeconds(13), TimeSpan.FromSeconds(13.1));
+        Assert.Contains(logs.Lines, l => l.Contains("retrying in 13 s", StringComparison.Ordinal));
+        Assert.True(server.Requests[1].ReceivedAt - server.Requests[0].ReceivedAt >= TimeSpan.FromSeconds(13));
     }
 
     [Fact(Timeout = 20_000)]
