@@ -51,4 +51,27 @@ public class RunBudgetTests
         // 40 + 2 × 12 + 100 = 164 per step; (1,000 − 400) / 164 = 3.7 steps; optimizer 2 × 8 = 16
         Assert.Equal("pre-flight estimate: about 164 target and 16 optimizer calls per step; budget.max_target_calls allows about 3 of the 40 planned steps", text);
     }
+
+    [Fact]
+    public void Cost_prices_a_dated_model_id_like_the_providers_do()
+    {
+        // One cost model (ModelPricing): "gpt-5-mini" prices "gpt-5-mini-2025-08-07", as the providers' per-call accounting does.
+        var budget = new RunBudget(Options("default", o =>
+        {
+            o.Models.Target.Model = "gpt-5-mini-2025-08-07";
+            o.Models.Optimizer.Model = "GPT-5";
+            o.Pricing["gpt-5-mini"] = new ModelPrice { InputPerMillion = 2.0, CachedInputPerMillion = 0.5, OutputPerMillion = 8.0 };
+            o.Pricing["gpt-5"] = new ModelPrice { InputPerMillion = 10.0, OutputPerMillion = 40.0 };
+        }));
+        var usage = new Dictionary<string, SkillOpt.Core.Accounting.StageUsage>
+        {
+            ["rollout"] = new(Calls: 3, InputTokens: 1_000, OutputTokens: 500, CachedInputTokens: 400, Tasks: 3, WallSeconds: 1),
+            ["reflect"] = new(Calls: 1, InputTokens: 100, OutputTokens: 10, CachedInputTokens: 0, Tasks: 0, WallSeconds: 1),
+        };
+
+        var spent = budget.Measure(usage, 2);
+
+        // target: 600 × $2/M + 400 × $0.5/M + 500 × $8/M = $0.0054; optimizer: 100 × $10/M + 10 × $40/M = $0.0014
+        Assert.Equal(0.0068, spent.CostUsd!.Value, 9);
+    }
 }
