@@ -13,6 +13,13 @@ public sealed class ResilienceTests
 {
     private static string Endpoint(LoopbackServer server) => new Uri(server.BaseAddress, "v1").ToString();
 
+    /// <summary>An OpenAI pipeline whose breaker opens after <paramref name="threshold"/> failures and breaks for 30 s.</summary>
+    private static IChatClient BreakerPipeline(LoopbackServer server, FakeTimeProvider time, int threshold, int retries) =>
+        OpenAIPipeline(server, time, o => o.MaxRetries = retries, pipeline: new ChatPipelineOptions
+        {
+            Resilience = new ResilienceOptions { CircuitBreakerThreshold = threshold, CircuitBreakDuration = TimeSpan.FromSeconds(30) },
+        });
+
     private static string Prefix(LoopbackServer server) => $"Provider 'openai' (role 'target', model 'gpt-test', endpoint {Endpoint(server)})";
 
     [Theory(Timeout = 60_000)]
@@ -226,10 +233,7 @@ public sealed class ResilienceTests
         var time = Clock.Fake();
         await using var server = await LoopbackServer.StartAsync(time);
         server.Fallback = LoopbackServer.Json(500, Wire.OpenAIError("The server had an error", "server_error"));
-        using var client = OpenAIPipeline(server, time, o => o.MaxRetries = 10, pipeline: new ChatPipelineOptions
-        {
-            Resilience = new ResilienceOptions { CircuitBreakerThreshold = 3, CircuitBreakDuration = TimeSpan.FromSeconds(30) },
-        });
+        using var client = BreakerPipeline(server, time, threshold: 3, retries: 10);
 
         var error = await Assert.ThrowsAsync<ProviderUnavailableException>(
             () => time.DriveAsync(client.GetResponseAsync(Ask("hi"), cancellationToken: Ct)));
@@ -265,10 +269,7 @@ public sealed class ResilienceTests
         var time = Clock.Fake();
         await using var server = await LoopbackServer.StartAsync(time);
         server.Fallback = LoopbackServer.Json(503, Wire.OpenAIError("Overloaded", "server_error"));
-        using var client = OpenAIPipeline(server, time, o => o.MaxRetries = 0, pipeline: new ChatPipelineOptions
-        {
-            Resilience = new ResilienceOptions { CircuitBreakerThreshold = 2, CircuitBreakDuration = TimeSpan.FromSeconds(30) },
-        });
+        using var client = BreakerPipeline(server, time, threshold: 2, retries: 0);
         for (var i = 0; i < 2; i++)
             await Assert.ThrowsAsync<ProviderException>(() => client.GetResponseAsync(Ask($"fail {i}"), cancellationToken: Ct));
         await Assert.ThrowsAsync<ProviderUnavailableException>(() => client.GetResponseAsync(Ask("open"), cancellationToken: Ct));
