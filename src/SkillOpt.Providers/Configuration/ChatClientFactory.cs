@@ -28,7 +28,8 @@ namespace SkillOpt.Providers;
 /// <c>UseLogging</c> (when <see cref="ChatPipelineOptions.LoggerFactory"/> is set) → <see cref="UsageAccountingChatClient"/>
 /// (when a ledger is given) → role defaults (temperature, max output tokens, seed, reasoning effort; <c>ConfigureOptions</c>)
 /// → <see cref="RecordingChatClient"/> (when recording) → <c>UseOpenTelemetry</c> (one span per model call, GenAI semantic
-/// conventions, source <see cref="ProviderTelemetry.ModelCallsSourceName"/>) → <see cref="ResilientChatClient"/> (Polly.Core:
+/// conventions, source <see cref="ProviderTelemetry.ModelCallsSourceName"/>; only when a tracer listens while the pipeline
+/// is built, see <see cref="ProviderTelemetry.IsListenedTo"/>) → <see cref="ResilientChatClient"/> (Polly.Core:
 /// retry, circuit breaker, concurrency and requests-per-minute limits, per-attempt timeout) → an adapter that removes
 /// <c>skillopt.*</c> options and adds strict JSON schema and string reasoning efforts → the provider's own client: the
 /// official <c>AsIChatClient</c> of the OpenAI SDK's <c>ChatClient</c> (Microsoft.Extensions.AI.OpenAI) for <c>openai</c>,
@@ -211,7 +212,8 @@ public sealed class ChatClientFactory
         var builder = Outer(new ChatClientBuilder(CreateProviderClient(role, r, key, endpoint, openAIStyle, pipeline)), role, r, pipeline, defaults);
         if (pipeline.Recording is RecordingMode.Record or RecordingMode.RecordMissing)
             builder.Use(inner => new RecordingChatClient(inner, pipeline.RecordingDirectory!, r.Provider, r.Model, pipeline.Recording) { Redactor = redactor });
-        builder.UseOpenTelemetry(pipeline.LoggerFactory, ProviderTelemetry.ModelCallsSourceName);
+        if (ProviderTelemetry.IsListenedTo)
+            builder.UseOpenTelemetry(pipeline.LoggerFactory, ProviderTelemetry.ModelCallsSourceName);
         builder.Use(inner => new ResilientChatClient(inner, context, resilience, _time, logger) { Redactor = redactor });
         return builder.Build();
     }

@@ -32,6 +32,13 @@ public static class ProviderTelemetry
     public const string TraceStateVariable = "TRACESTATE";
 
     /// <summary>
+    /// Whether a tracer listens to <see cref="ModelCallsSourceName"/> now (an OpenTelemetry tracer provider with a matching
+    /// source, such as the one <see cref="StartOtlpExportFromEnvironment"/> starts). <see cref="ChatClientFactory"/> adds the
+    /// model-call spans to the pipelines it builds while one does, and leaves the cost of <c>UseOpenTelemetry</c> out otherwise.
+    /// </summary>
+    public static bool IsListenedTo => Source.HasListeners();
+
+    /// <summary>
     /// Whether the standard OpenTelemetry variables ask for trace export over OTLP: <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> or
     /// <c>OTEL_EXPORTER_OTLP_TRACES_ENDPOINT</c> is set, and <c>OTEL_SDK_DISABLED</c> is not <c>true</c>.
     /// </summary>
@@ -54,7 +61,13 @@ public static class ProviderTelemetry
     public static TracerProvider? StartOtlpExportFromEnvironment(string serviceName)
     {
         ArgumentException.ThrowIfNullOrEmpty(serviceName);
-        if (!IsOtlpExportRequested()) return null;
+        return IsOtlpExportRequested() ? (TracerProvider)BuildOtlpExport(serviceName) : null;
+    }
+
+    // Kept apart so that a process without export never loads the OpenTelemetry SDK (the JIT loads what a method names).
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static IDisposable BuildOtlpExport(string serviceName)
+    {
         return Sdk.CreateTracerProviderBuilder()
             .ConfigureResource(resource => resource.AddService(serviceName))
             .AddSource("SkillOpt*")
@@ -75,10 +88,13 @@ public static class ProviderTelemetry
         {
             if (_processExportStarted) return;
             _processExportStarted = true;
-            if (StartOtlpExportFromEnvironment(serviceName) is { } provider)
-                AppDomain.CurrentDomain.ProcessExit += (_, _) => provider.Dispose();
+            if (IsOtlpExportRequested())
+                FlushAtExit(BuildOtlpExport(serviceName));
         }
     }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static void FlushAtExit(IDisposable provider) => AppDomain.CurrentDomain.ProcessExit += (_, _) => provider.Dispose();
 
     /// <summary>
     /// Starts the span of one task run in a verifier process (<c>skillopt.task</c>, source <see cref="ModelCallsSourceName"/>),

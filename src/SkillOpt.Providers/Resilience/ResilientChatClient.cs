@@ -160,8 +160,9 @@ public sealed class ResilientChatClient : DelegatingChatClient
         catch (BrokenCircuitException broken) when (!cancellationToken.IsCancellationRequested)
         {
             var last = Volatile.Read(ref _lastOutage);
+            var cause = broken.InnerException is AttemptFailedException failed ? failed.InnerException : broken.InnerException;
             throw new ProviderUnavailableException(UnavailableMessage(last), Context, _options.CircuitBreakerThreshold, last?.StatusCode,
-                SafeInner(broken.InnerException));
+                SafeInner(cause));
         }
     }
 
