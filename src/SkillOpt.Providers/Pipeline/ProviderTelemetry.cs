@@ -69,7 +69,11 @@ public static class ProviderTelemetry
     private static IDisposable BuildOtlpExport(string serviceName)
     {
         return Sdk.CreateTracerProviderBuilder()
-            .ConfigureResource(resource => resource.AddService(serviceName))
+            .ConfigureResource(resource =>
+            {
+                // OTEL_SERVICE_NAME, when set, names the service (the SDK reads it); otherwise the caller's name does.
+                if (string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("OTEL_SERVICE_NAME"))) resource.AddService(serviceName);
+            })
             .AddSource("SkillOpt*")
             .AddOtlpExporter()
             .Build();
