@@ -21,6 +21,15 @@ public static class BuildDiagnostics
     /// <summary>A <c>Skill</c> item is invalid (its name, a duplicate name) or the project cannot be trained as it is (multi-targeting).</summary>
     public const string InvalidSkillItem = "SKOPT4006";
 
+    /// <summary>The training stopped because its stop file (<c>SkillOptStopFile</c>) was created while the build was not cancelled.</summary>
+    public const string StopRequested = "SKOPT4007";
+
+    /// <summary>
+    /// <c>dotnet test</c> ran no skill gate test for a declared <c>Skill</c> (no gate class, no test adapter, not a test
+    /// project): the gate would otherwise pass without checking anything.
+    /// </summary>
+    public const string GateDidNotRun = "SKOPT3209";
+
     /// <summary>Warning: <c>SkillOptAutoApprove</c> is ignored on a build server.</summary>
     public const string AutoApproveIgnored = "SKOPT4101";
 

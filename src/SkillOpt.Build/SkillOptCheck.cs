@@ -30,6 +30,16 @@ public sealed class SkillOptCheck : Task
     /// <summary>True to report that the verifier project did not build (nothing else is checked).</summary>
     public bool VerifierBuildFailed { get; set; }
 
+    /// <summary>
+    /// After <c>dotnet test</c>: the folder where the skill gate records the gate tests it ran (one sub-folder per skill,
+    /// one file per test; <c>AssemblyMetadata SkillOpt.GateRecords</c>). When set, only this is checked: every skill
+    /// must have run at least one gate test, else SKOPT3209 at its <c>Skill</c> item.
+    /// </summary>
+    public string GateRecords { get; set; } = "";
+
+    /// <summary>With <see cref="GateRecords"/>: true when <c>dotnet test</c> left the skill tasks out (the default filter).</summary>
+    public bool SkillTasksFiltered { get; set; }
+
     /// <summary><c>$(TargetFramework)</c> of the project.</summary>
     public string TargetFramework { get; set; } = "";
 
@@ -48,6 +58,11 @@ public sealed class SkillOptCheck : Task
                 + (Skills.Length > 0 ? "the skill" + (Skills.Length > 1 ? "s " : " ") + names : "its skills")
                 + "; fix the build and run it again");
             return false;
+        }
+
+        if (!string.IsNullOrWhiteSpace(GateRecords))
+        {
+            return CheckGateRan();
         }
 
         if (string.IsNullOrEmpty(TargetFramework) && !string.IsNullOrWhiteSpace(TargetFrameworks))
@@ -91,6 +106,29 @@ public sealed class SkillOptCheck : Task
                 Log.LogError(null, BuildDiagnostics.ConfigMissing, null, file, line, column, 0, 0,
                     $"the configuration file '{config}' of the skill '{name}' does not exist ({configFull}): create it (see docs/configuration.md) or fix the Config path");
             }
+        }
+        return !Log.HasLoggedErrors;
+    }
+
+    private bool CheckGateRan()
+    {
+        for (var i = 0; i < Skills.Length; i++)
+        {
+            var name = Skills[i].GetMetadata("Name");
+            var folder = Path.Combine(GateRecords, name);
+            var ran = Directory.Exists(folder) ? Directory.GetFiles(folder).Select(Path.GetFileName).OrderBy(f => f, StringComparer.Ordinal).ToList() : new List<string?>();
+            if (ran.Count == 0)
+            {
+                var (file, line, column) = Where(Skills[i], i);
+                Log.LogError(null, BuildDiagnostics.GateDidNotRun, null, file, line, column, 0, 0,
+                    $"dotnet test ran no skill gate test for the skill '{name}', so nothing checked it: the project must be a test project (IsTestProject, the xunit.runner.visualstudio adapter; both come with SkillOpt.Testing), "
+                    + "and the gate class must exist (generated from the Skill item unless SkillOptGenerateSkillGates=false; then write `public sealed class "
+                    + "MySkillGate() : SkillGateTests(\"" + name + "\");`). Under Microsoft.Testing.Platform's dotnet test this check does not run (see docs/approval.md)");
+                continue;
+            }
+            Log.LogMessage(MessageImportance.High,
+                $"SkillOpt: skill '{name}': the skill gate ran {ran.Count} test{(ran.Count == 1 ? "" : "s")} ({string.Join(", ", ran)})"
+                + (SkillTasksFiltered ? "; its tasks ([SkillFact]/[SkillTheory]) are not run by dotnet test, where they would call the model (the gate replays the test split; SKILLOPT_VERIFIERS=1 runs them)" : ""));
         }
         return !Log.HasLoggedErrors;
     }

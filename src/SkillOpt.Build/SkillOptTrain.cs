@@ -1,7 +1,5 @@
 using System;
-using System.Collections.Concurrent;
 using System.Collections.Generic;
-using System.Diagnostics;
 using System.Globalization;
 using System.IO;
 using System.Linq;
@@ -14,20 +12,28 @@ using Microsoft.Build.Utilities;
 namespace SkillOpt.Build;
 
 /// <summary>
-/// Trains the skills of a verifier project: runs <c>dotnet exec skillopt.dll train …</c> out of process, once per skill,
-/// with the same .NET host as the build. Progress lines become MSBuild messages and canonical diagnostics
-/// (<c>origin(line,col): error|warning CODE: text</c>) become MSBuild errors and warnings with their code and location.
+/// Trains the skills of a verifier project: runs <c>dotnet exec skillopt.dll train …</c> out of process (a
+/// <see cref="ToolTask"/>), once per skill, with the same .NET host as the build. Progress lines (<c>skillopt: …</c>)
+/// become high-importance messages; every other line goes through MSBuild's canonical-error parsing
+/// (<see cref="TaskLoggingHelper.LogMessageFromText"/>), so <c>origin(line,col): error|warning CODE: text</c> becomes an
+/// MSBuild error or warning with its code and location (the origin <c>skillopt</c> is replaced by the project file).
 /// Only paths and flags are passed: the trainer reads provider keys from the environment it inherits. On cancellation
 /// (Ctrl+C) the trainer is asked to stop through its stop file, keeps its checkpoint and exits; after
-/// <see cref="StopTimeoutSeconds"/> its process tree is killed.
+/// <see cref="StopTimeoutSeconds"/> its process tree is killed. The trainer also stops by itself when the process that
+/// runs this task ends (<c>SKILLOPT_PARENT_PID</c>), e.g. when the build is killed with SIGTERM.
 /// </summary>
-public sealed class SkillOptTrain : Task, ICancelableTask
+public sealed class SkillOptTrain : ToolTask
 {
     /// <summary>The exit code of an interrupted trainer.</summary>
     public const int InterruptedExitCode = 130;
 
     /// <summary>The environment variable through which the trainer learns its stop file.</summary>
     public const string StopFileVariable = "SKILLOPT_STOP_FILE";
+
+    /// <summary>The environment variable through which the trainer learns the process whose end stops it.</summary>
+    public const string ParentProcessVariable = "SKILLOPT_PARENT_PID";
+
+    private const string ToolOrigin = "skillopt : ";
 
     private static readonly string[] KeyEnvironment =
     {
@@ -36,9 +42,14 @@ public sealed class SkillOptTrain : Task, ICancelableTask
         "SKILLOPT_SIMLAB_SCENARIO",
     };
 
-    private readonly AutoResetEvent _wake = new(false);
+    private readonly object _gate = new();
+    private readonly Queue<string> _tail = new();
     private volatile bool _cancelled;
-    private volatile string? _activeStopFile;
+    private volatile bool _killed;
+    private volatile bool _reportedError;
+    private Timer? _killTimer;
+    private string _arguments = "";
+    private string _stopFile = "";
 
     /// <summary>The trainer, <c>skillopt.dll</c> (<c>$(SkillOptTrainerPath)</c>).</summary>
     [Required]
@@ -61,6 +72,12 @@ public sealed class SkillOptTrain : Task, ICancelableTask
     /// <summary>Folder that holds the run folders (<c>$(SkillOptRunDirectory)</c>); each skill and set of inputs gets its own.</summary>
     public string RunDirectory { get; set; } = "";
 
+    /// <summary>
+    /// Start every skill's training anew (<c>$(SkillOptForce)</c>): an existing run folder of the same inputs is renamed
+    /// to <c>{folder}.replaced-{yyyyMMdd-HHmmss}</c> (UTC) and kept, and the trainer starts from the baseline.
+    /// </summary>
+    public bool Force { get; set; }
+
     /// <summary>Pass <c>--approve</c>: the trained skill replaces the committed one when training ends.</summary>
     public bool AutoApprove { get; set; }
 
@@ -70,7 +87,10 @@ public sealed class SkillOptTrain : Task, ICancelableTask
     /// <summary>Pass <c>--verbose</c> to the trainer.</summary>
     public bool Verbose { get; set; }
 
-    /// <summary>The stop file the trainer watches (<c>SKILLOPT_STOP_FILE</c>); created on cancellation.</summary>
+    /// <summary>
+    /// The stop file the trainer watches (<c>SKILLOPT_STOP_FILE</c>, <c>$(SkillOptStopFile)</c>): created by this task on
+    /// cancellation, and by anyone who wants the training to stop (scripts, CI); deleted before each trainer starts.
+    /// </summary>
     public string StopFile { get; set; } = "";
 
     /// <summary>Seconds the trainer gets to stop after cancellation before its process tree is killed (default 30).</summary>
@@ -91,17 +111,33 @@ public sealed class SkillOptTrain : Task, ICancelableTask
     public ITaskItem[] RunFolders { get; set; } = Array.Empty<ITaskItem>();
 
     /// <inheritdoc/>
-    public void Cancel()
+    protected override string ToolName => "dotnet";
+
+    /// <inheritdoc/>
+    protected override Encoding StandardOutputEncoding => new UTF8Encoding(false);
+
+    /// <inheritdoc/>
+    protected override Encoding StandardErrorEncoding => new UTF8Encoding(false);
+
+    /// <summary>
+    /// Asks the trainer to stop (its stop file) and kills its process tree when it has not exited after
+    /// <see cref="StopTimeoutSeconds"/>.
+    /// </summary>
+    public override void Cancel()
     {
+        if (_cancelled)
+        {
+            return;
+        }
         _cancelled = true;
-        RequestStop();
-        _wake.Set();
+        Log.LogMessage(MessageImportance.High, $"SkillOpt: cancellation: asking the trainer to stop (it keeps its checkpoint; killed after {StopTimeoutSeconds} s)");
+        RequestStop("stop requested by MSBuild (the build was cancelled)\n");
+        _killTimer = new Timer(_ => KillAfterTimeout(), null, TimeSpan.FromSeconds(Math.Max(0, StopTimeoutSeconds)), System.Threading.Timeout.InfiniteTimeSpan);
     }
 
     /// <inheritdoc/>
     public override bool Execute()
     {
-        var host = ResolveHost();
         if (!File.Exists(TrainerPath))
         {
             Log.LogError(null, BuildDiagnostics.TrainerNotFound, null, ProjectFile, 0, 0, 0, 0,
@@ -114,72 +150,68 @@ public sealed class SkillOptTrain : Task, ICancelableTask
                 $"the verifier assembly '{VerifierAssembly}' does not exist: build the project first");
             return false;
         }
+        _stopFile = string.IsNullOrWhiteSpace(StopFile)
+            ? Path.Combine(Path.GetTempPath(), "skillopt-stop-" + Guid.NewGuid().ToString("N"))
+            : Path.GetFullPath(StopFile);
 
         var runs = Skills.Length == 0 ? new ITaskItem?[] { null } : Skills.Cast<ITaskItem?>().ToArray();
         var folders = new List<ITaskItem>();
-        foreach (var skill in runs)
+        try
         {
-            if (_cancelled)
+            foreach (var skill in runs)
             {
-                break;
-            }
-            var name = skill?.GetMetadata("Name");
-            var folder = RunFolder(skill);
-            var args = new List<string> { "exec", TrainerPath, "train", "--verifier", VerifierAssembly };
-            if (skill is not null)
-            {
-                args.Add("--skill");
-                args.Add(name!);
-                args.Add("--skill-file");
-                args.Add(ProjectPaths.Full(skill, ProjectFile));
-                var config = skill.GetMetadata("ConfigFullPath");
-                if (!string.IsNullOrWhiteSpace(config))
+                if (_cancelled)
                 {
-                    args.Add("--config");
-                    args.Add(config);
+                    break;
+                }
+                var name = skill?.GetMetadata("Name");
+                var folder = RunFolder(skill);
+                if (Force && !SetAside(folder))
+                {
+                    break;
+                }
+                _arguments = Arguments(skill, name, folder);
+                Log.LogMessage(MessageImportance.High, $"SkillOpt: training {(name is null ? "the declared skill" : $"skill '{name}'")} of {Path.GetFileName(VerifierAssembly)} (run folder {folder})");
+                TryDelete(_stopFile);
+                lock (_gate)
+                {
+                    _tail.Clear();
+                }
+                _reportedError = false;
+                if (_cancelled)
+                {
+                    break;
+                }
+                var ran = base.Execute();
+                var stopped = File.Exists(_stopFile);
+                TryDelete(_stopFile);
+                var item = new TaskItem(folder);
+                item.SetMetadata("Skill", name ?? "");
+                folders.Add(item);
+                if (_cancelled)
+                {
+                    Log.LogMessage(MessageImportance.High,
+                        $"SkillOpt: cancelled; the trainer {(_killed ? "was killed" : "stopped")} and the run folder keeps the last finished phase: run the same command again to resume ({folder})");
+                    break;
+                }
+                if (!ran && stopped && ExitCode == InterruptedExitCode)
+                {
+                    Log.LogError(null, BuildDiagnostics.StopRequested, null, ProjectFile, 0, 0, 0, 0,
+                        $"training stopped on request (the stop file {_stopFile} was created); the run folder keeps the last finished phase: run the same command again to resume ({folder})");
+                }
+                if (!ran || Log.HasLoggedErrors)
+                {
+                    if (!Log.HasLoggedErrors)
+                    {
+                        Log.LogError(null, BuildDiagnostics.TrainerFailed, null, ProjectFile, 0, 0, 0, 0, $"the skillopt trainer {Why(ExitCode)}.{Tail()}");
+                    }
+                    break;
                 }
             }
-            args.Add("--run");
-            args.Add(folder);
-            if (AutoApprove)
-            {
-                args.Add("--approve");
-                if (ForceApprove)
-                {
-                    args.Add("--force-approve");
-                }
-            }
-            if (Verbose)
-            {
-                args.Add("--verbose");
-            }
-            Log.LogMessage(MessageImportance.High, $"SkillOpt: training {(name is null ? "the declared skill" : $"skill '{name}'")} of {Path.GetFileName(VerifierAssembly)} (run folder {folder})");
-            var result = Run(host, args);
-            if (result.StartFailed)
-            {
-                return false;
-            }
-            var item = new TaskItem(folder);
-            item.SetMetadata("Skill", name ?? "");
-            folders.Add(item);
-            if (_cancelled)
-            {
-                Log.LogMessage(MessageImportance.High,
-                    $"SkillOpt: cancelled; the trainer {(result.Killed ? "was killed" : "stopped")} and the run folder keeps the last finished phase: run the same command again to resume ({folder})");
-                break;
-            }
-            if (result.ExitCode != 0 && !result.ReportedError)
-            {
-                var why = result.ExitCode == InterruptedExitCode
-                    ? "was interrupted (exit code 130) although the build was not cancelled; run the same command again to resume"
-                    : $"exited with code {result.ExitCode.ToString(CultureInfo.InvariantCulture)} without reporting an error";
-                var tail = result.Tail.Count == 0 ? "" : " Its last output: " + string.Join(" | ", result.Tail);
-                Log.LogError(null, BuildDiagnostics.TrainerFailed, null, ProjectFile, 0, 0, 0, 0, $"the skillopt trainer {why}.{tail}");
-            }
-            if (Log.HasLoggedErrors)
-            {
-                break;
-            }
+        }
+        finally
+        {
+            _killTimer?.Dispose();
         }
         RunFolders = folders.ToArray();
         Trained = !_cancelled && !Log.HasLoggedErrors;
@@ -223,7 +255,42 @@ public sealed class SkillOptTrain : Task, ICancelableTask
         return Path.GetFullPath(Path.Combine(root, name + "-" + key));
     }
 
-    private string ResolveHost()
+    /// <summary>The arguments after the host: <c>exec {trainer} train --verifier … --run …</c>, quoted by <see cref="CommandLineBuilder"/>.</summary>
+    internal string Arguments(ITaskItem? skill, string? name, string folder)
+    {
+        var cmd = new CommandLineBuilder(quoteHyphensOnCommandLine: false, useNewLineSeparator: false);
+        cmd.AppendSwitch("exec");
+        cmd.AppendFileNameIfNotNull(TrainerPath);
+        cmd.AppendSwitch("train");
+        cmd.AppendSwitchIfNotNull("--verifier ", VerifierAssembly);
+        if (skill is not null)
+        {
+            cmd.AppendSwitchIfNotNull("--skill ", name);
+            cmd.AppendSwitchIfNotNull("--skill-file ", ProjectPaths.Full(skill, ProjectFile));
+            var config = skill.GetMetadata("ConfigFullPath");
+            if (!string.IsNullOrWhiteSpace(config))
+            {
+                cmd.AppendSwitchIfNotNull("--config ", config);
+            }
+        }
+        cmd.AppendSwitchIfNotNull("--run ", folder);
+        if (AutoApprove)
+        {
+            cmd.AppendSwitch("--approve");
+            if (ForceApprove)
+            {
+                cmd.AppendSwitch("--force-approve");
+            }
+        }
+        if (Verbose)
+        {
+            cmd.AppendSwitch("--verbose");
+        }
+        return cmd.ToString();
+    }
+
+    /// <inheritdoc/>
+    protected override string GenerateFullPathToTool()
     {
         if (!string.IsNullOrWhiteSpace(DotnetHost))
         {
@@ -233,9 +300,109 @@ public sealed class SkillOptTrain : Task, ICancelableTask
         return !string.IsNullOrWhiteSpace(fromSdk) && File.Exists(fromSdk) ? fromSdk! : "dotnet";
     }
 
-    private void RequestStop()
+    /// <inheritdoc/>
+    protected override string GenerateCommandLineCommands() => _arguments;
+
+    /// <inheritdoc/>
+    protected override string GetWorkingDirectory() => Path.GetDirectoryName(Path.GetFullPath(ProjectFile)) ?? Environment.CurrentDirectory;
+
+    /// <inheritdoc/>
+    protected override bool ValidateParameters()
     {
-        var file = _activeStopFile;
+        EnvironmentVariables = new[]
+        {
+            $"{StopFileVariable}={_stopFile}",
+            $"{ParentProcessVariable}={CurrentProcessId()}",
+            "DOTNET_NOLOGO=1",
+            "NO_COLOR=1",
+        };
+        return base.ValidateParameters();
+    }
+
+    /// <summary>
+    /// Relays one line of the trainer: progress lines (<c>skillopt: …</c>) as high-importance messages, canonical
+    /// diagnostics as errors and warnings (MSBuild's parser), anything else as a normal message kept for SKOPT4001.
+    /// </summary>
+    protected override void LogEventsFromTextOutput(string singleLine, MessageImportance messageImportance)
+    {
+        if (singleLine.StartsWith("skillopt: ", StringComparison.Ordinal))
+        {
+            Log.LogMessage(MessageImportance.High, singleLine);
+            return;
+        }
+        if (singleLine.Trim().Length == 0)
+        {
+            return;
+        }
+        var line = singleLine.StartsWith(ToolOrigin, StringComparison.OrdinalIgnoreCase)
+            ? ProjectFile + " : " + singleLine.Substring(ToolOrigin.Length)
+            : singleLine;
+        if (Log.LogMessageFromText(line, MessageImportance.Normal))
+        {
+            _reportedError = true;
+            return;
+        }
+        lock (_gate)
+        {
+            _tail.Enqueue(singleLine.Trim());
+            while (_tail.Count > 5)
+            {
+                _tail.Dequeue();
+            }
+        }
+    }
+
+    /// <summary>A non-zero exit code: nothing to add when the trainer reported an error or was cancelled; the caller reports the rest.</summary>
+    protected override bool HandleTaskExecutionErrors() => false;
+
+    /// <inheritdoc/>
+    protected override void LogToolCommand(string message) => Log.LogMessage(MessageImportance.Low, "SkillOpt: " + message);
+
+    private string Why(int exitCode) =>
+        _reportedError ? "reported an error"
+        : exitCode == InterruptedExitCode ? "was interrupted (exit code 130) although the build was not cancelled; run the same command again to resume"
+        : $"exited with code {exitCode.ToString(CultureInfo.InvariantCulture)} without reporting an error";
+
+    private string Tail()
+    {
+        lock (_gate)
+        {
+            return _tail.Count == 0 ? "" : " Its last output: " + string.Join(" | ", _tail);
+        }
+    }
+
+    private bool SetAside(string folder)
+    {
+        if (!Directory.Exists(folder))
+        {
+            return true;
+        }
+        var aside = folder + ".replaced-" + DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
+        try
+        {
+            Directory.Move(folder, aside);
+            Log.LogMessage(MessageImportance.High, $"SkillOpt: SkillOptForce: the previous run folder is kept as {aside}; training starts anew");
+            return true;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            Log.LogError(null, BuildDiagnostics.TrainerFailed, null, ProjectFile, 0, 0, 0, 0,
+                $"SkillOptForce: could not move the previous run folder {folder} aside ({ex.Message}); is a training still running in it?");
+            return false;
+        }
+    }
+
+    private void KillAfterTimeout()
+    {
+        _killed = true;
+        Log.LogWarning(null, BuildDiagnostics.TrainerKilled, null, ProjectFile, 0, 0, 0, 0,
+            $"the trainer did not stop within {StopTimeoutSeconds} s (SkillOptStopTimeout) after the build was cancelled; its process tree was killed. The run folder keeps the last finished phase");
+        base.Cancel();
+    }
+
+    private void RequestStop(string why)
+    {
+        var file = _stopFile;
         if (string.IsNullOrEmpty(file))
         {
             return;
@@ -243,7 +410,7 @@ public sealed class SkillOptTrain : Task, ICancelableTask
         try
         {
             Directory.CreateDirectory(Path.GetDirectoryName(file)!);
-            File.WriteAllText(file, "stop requested by MSBuild (the build was cancelled)\n");
+            File.WriteAllText(file, why);
         }
         catch (IOException)
         {
@@ -254,155 +421,10 @@ public sealed class SkillOptTrain : Task, ICancelableTask
         }
     }
 
-    private TrainerRun Run(string host, List<string> args)
+    private static int CurrentProcessId()
     {
-        var stopFile = string.IsNullOrWhiteSpace(StopFile)
-            ? Path.Combine(Path.GetTempPath(), "skillopt-stop-" + Guid.NewGuid().ToString("N"))
-            : Path.GetFullPath(StopFile);
-        TryDelete(stopFile);
-        var psi = new ProcessStartInfo(host, ProcessTree.Join(args))
-        {
-            UseShellExecute = false,
-            CreateNoWindow = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            StandardOutputEncoding = new UTF8Encoding(false),
-            StandardErrorEncoding = new UTF8Encoding(false),
-            WorkingDirectory = Path.GetDirectoryName(Path.GetFullPath(ProjectFile)) ?? Environment.CurrentDirectory,
-        };
-        psi.Environment[StopFileVariable] = stopFile;
-        psi.Environment["DOTNET_NOLOGO"] = "1";
-        psi.Environment["NO_COLOR"] = "1";
-        Log.LogMessage(MessageImportance.Low, $"SkillOpt: {host} {psi.Arguments}");
-
-        var lines = new ConcurrentQueue<(bool Error, string Text)>();
-        var open = 2;
-        Process process;
-        try
-        {
-            process = new Process { StartInfo = psi, EnableRaisingEvents = true };
-            process.OutputDataReceived += (_, e) => Received(lines, false, e.Data, ref open);
-            process.ErrorDataReceived += (_, e) => Received(lines, true, e.Data, ref open);
-            process.Start();
-        }
-        catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException or IOException)
-        {
-            Log.LogError(null, BuildDiagnostics.TrainerNotFound, null, ProjectFile, 0, 0, 0, 0,
-                $"could not start the .NET host '{host}' to run the trainer: {ex.Message}");
-            return new TrainerRun { StartFailed = true };
-        }
-
-        var run = new TrainerRun();
-        using (process)
-        {
-            _activeStopFile = stopFile;
-            if (_cancelled)
-            {
-                RequestStop();
-            }
-            try
-            {
-                process.StandardInput.Close();
-            }
-            catch (IOException)
-            {
-            }
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-            DateTime? deadline = null;
-            while (true)
-            {
-                Drain(lines, run);
-                if (process.HasExited && Volatile.Read(ref open) == 0)
-                {
-                    break;
-                }
-                if (_cancelled && deadline is null)
-                {
-                    deadline = DateTime.UtcNow.AddSeconds(Math.Max(0, StopTimeoutSeconds));
-                    Log.LogMessage(MessageImportance.High, $"SkillOpt: cancellation: asking the trainer to stop (it keeps its checkpoint; killed after {StopTimeoutSeconds} s)");
-                }
-                if (deadline is { } d && DateTime.UtcNow > d && !run.Killed)
-                {
-                    run.Killed = true;
-                    ProcessTree.Kill(process);
-                    Log.LogWarning(null, BuildDiagnostics.TrainerKilled, null, ProjectFile, 0, 0, 0, 0,
-                        $"the trainer did not stop within {StopTimeoutSeconds} s (SkillOptStopTimeout) after the build was cancelled; its process tree was killed. The run folder keeps the last finished phase");
-                }
-                _wake.WaitOne(100);
-            }
-            process.WaitForExit();
-            Drain(lines, run);
-            run.ExitCode = process.ExitCode;
-            _activeStopFile = null;
-        }
-        TryDelete(stopFile);
-        return run;
-    }
-
-    private static void Received(ConcurrentQueue<(bool, string)> lines, bool error, string? data, ref int open)
-    {
-        if (data is null)
-        {
-            Interlocked.Decrement(ref open);
-            return;
-        }
-        lines.Enqueue((error, data));
-    }
-
-    private void Drain(ConcurrentQueue<(bool Error, string Text)> lines, TrainerRun run)
-    {
-        while (lines.TryDequeue(out var line))
-        {
-            Relay(line.Error, line.Text, run);
-        }
-    }
-
-    private void Relay(bool stderr, string text, TrainerRun run)
-    {
-        // Progress lines ("skillopt: …") are never diagnostics; canonical diagnostics ("origin : error CODE: …") are.
-        var isProgress = text.StartsWith("skillopt: ", StringComparison.Ordinal);
-        var diagnostic = isProgress ? null : CanonicalDiagnostic.Parse(text);
-        if (diagnostic is not null)
-        {
-            var file = diagnostic.File is null ? ProjectFile : Absolute(diagnostic.File);
-            if (diagnostic.IsError)
-            {
-                run.ReportedError = true;
-                Log.LogError(null, diagnostic.Code, null, file, diagnostic.LineNumber, diagnostic.ColumnNumber, diagnostic.EndLineNumber, diagnostic.EndColumnNumber, diagnostic.Message);
-            }
-            else
-            {
-                Log.LogWarning(null, diagnostic.Code, null, file, diagnostic.LineNumber, diagnostic.ColumnNumber, diagnostic.EndLineNumber, diagnostic.EndColumnNumber, diagnostic.Message);
-            }
-            return;
-        }
-        if (text.Trim().Length == 0)
-        {
-            return;
-        }
-        if (stderr || !isProgress)
-        {
-            run.Tail.Enqueue(text.Trim());
-            while (run.Tail.Count > 5)
-            {
-                run.Tail.Dequeue();
-            }
-        }
-        Log.LogMessage(isProgress ? MessageImportance.High : MessageImportance.Normal, text);
-    }
-
-    private string Absolute(string file)
-    {
-        try
-        {
-            return Path.IsPathRooted(file) ? file : Path.GetFullPath(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(ProjectFile)) ?? "", file));
-        }
-        catch (ArgumentException)
-        {
-            return file;
-        }
+        using var self = System.Diagnostics.Process.GetCurrentProcess();
+        return self.Id;
     }
 
     private static string HashFile(HashAlgorithm sha, string path)
@@ -447,18 +469,5 @@ public sealed class SkillOptTrain : Task, ICancelableTask
         catch (UnauthorizedAccessException)
         {
         }
-    }
-
-    private sealed class TrainerRun
-    {
-        public int ExitCode { get; set; }
-
-        public bool ReportedError { get; set; }
-
-        public bool Killed { get; set; }
-
-        public bool StartFailed { get; set; }
-
-        public Queue<string> Tail { get; } = new();
     }
 }

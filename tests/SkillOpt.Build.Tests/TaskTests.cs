@@ -139,12 +139,43 @@ public class TaskTests
         Assert.Equal(("SKOPT4004", 3, 5), (error.Code, error.LineNumber, error.ColumnNumber));
     }
 
-    [Theory]
-    [InlineData(new[] { "exec", "/a/skillopt.dll", "train" }, "exec /a/skillopt.dll train")]
-    [InlineData(new[] { "--run", "/tmp/my runs/math" }, "--run \"/tmp/my runs/math\"")]
-    [InlineData(new[] { "", "a\"b", @"C:\dir\" , @"C:\my dir\" }, @""""" ""a\""b"" C:\dir\ ""C:\my dir\\""")]
-    public void Arguments_are_quoted_for_the_command_line(string[] args, string expected) =>
-        Assert.Equal(expected, ProcessTree.Join(args));
+    [Fact]
+    public void The_trainer_command_line_quotes_paths_with_spaces()
+    {
+        using var dir = new TempFolder("skillopt-task-");
+        var (task, _) = Train(dir, "/tmp/my verifiers/Verifiers.dll");
+        task.TrainerPath = "/pkg/tools/skillopt.dll";
+        task.AutoApprove = true;
+        var skill = SkillItem("/tmp/my verifiers/skills/math/SKILL.md", "math", "/tmp/my verifiers/skills/math/skillopt.yaml");
+
+        Assert.Equal(
+            "exec /pkg/tools/skillopt.dll train --verifier \"/tmp/my verifiers/Verifiers.dll\" --skill math --skill-file \"/tmp/my verifiers/skills/math/SKILL.md\" "
+            + "--config \"/tmp/my verifiers/skills/math/skillopt.yaml\" --run \"/tmp/my runs/math-1\" --approve",
+            task.Arguments(skill, "math", "/tmp/my runs/math-1"));
+    }
+
+    [Fact]
+    public void A_stop_file_stops_the_training_with_SKOPT4007()
+    {
+        using var dir = new TempFolder("skillopt-task-");
+        var verifier = dir.Combine("Verifier.dll");
+        File.WriteAllText(verifier, "x");
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS())
+        {
+            return;
+        }
+        // A stand-in .NET host that plays a trainer seeing its stop file: it creates the file, says so, and exits with 130.
+        var (task, engine) = Train(dir, verifier);
+        var host = dir.Combine("fake-dotnet");
+        File.WriteAllText(host, $"#!/bin/sh\nmkdir -p \"$(dirname \"$SKILLOPT_STOP_FILE\")\"\ntouch \"$SKILLOPT_STOP_FILE\"\necho 'skillopt: interrupted (stop requested through SKILLOPT_STOP_FILE)'\nexit 130\n");
+        File.SetUnixFileMode(host, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        task.DotnetHost = host;
+        Assert.False(task.Execute(), engine.Log());
+        var error = Assert.Single(engine.Errors);
+        Assert.True(error.Code == "SKOPT4007", error.Message);
+        Assert.Contains("training stopped on request", error.Message);
+        Assert.False(File.Exists(task.StopFile), "the stop file is removed");
+    }
 
     private static (SkillOptTrain Task, FakeBuildEngine Engine) Train(TempFolder dir, string verifier)
     {
