@@ -48,6 +48,7 @@ public sealed class SkillOptTrain : ToolTask
     private volatile bool _killed;
     private volatile bool _reportedError;
     private Timer? _killTimer;
+    private Timer? _parentWatch;
     private string _arguments = "";
     private string _stopFile = "";
 
@@ -156,6 +157,7 @@ public sealed class SkillOptTrain : ToolTask
 
         var runs = Skills.Length == 0 ? new ITaskItem?[] { null } : Skills.Cast<ITaskItem?>().ToArray();
         var folders = new List<ITaskItem>();
+        WatchParent();
         try
         {
             foreach (var skill in runs)
@@ -211,6 +213,7 @@ public sealed class SkillOptTrain : ToolTask
         }
         finally
         {
+            _parentWatch?.Dispose();
             _killTimer?.Dispose();
         }
         RunFolders = folders.ToArray();
@@ -392,11 +395,56 @@ public sealed class SkillOptTrain : ToolTask
         }
     }
 
+    /// <summary>
+    /// Linux: when the process that started this one ends (the MSBuild node that runs a task host was killed, e.g. with
+    /// SIGTERM), the build is over, and the trainer is asked to stop as on cancellation instead of training on alone.
+    /// </summary>
+    private void WatchParent()
+    {
+        var parent = ParentProcessId();
+        if (parent is null)
+        {
+            return;
+        }
+        _parentWatch = new Timer(_ =>
+        {
+            if (!_cancelled && ParentProcessId() != parent)
+            {
+                // Nobody reads the log any more: stop without logging (a log call could fail with the node gone).
+                _cancelled = true;
+                RequestStop("stop requested by MSBuild (the build process ended)\n");
+                _killTimer = new Timer(_ => KillAfterTimeout(), null, TimeSpan.FromSeconds(Math.Max(0, StopTimeoutSeconds)), System.Threading.Timeout.InfiniteTimeSpan);
+            }
+        }, null, TimeSpan.FromMilliseconds(500), TimeSpan.FromMilliseconds(500));
+    }
+
+    /// <summary>The parent process id from <c>/proc/self/stat</c> (Linux), else <see langword="null"/>.</summary>
+    internal static int? ParentProcessId()
+    {
+        try
+        {
+            var stat = File.ReadAllText("/proc/self/stat");
+            var fields = stat.Substring(stat.LastIndexOf(')') + 1).Split(new[] { ' ' }, StringSplitOptions.RemoveEmptyEntries);
+            return fields.Length > 1 && int.TryParse(fields[1], NumberStyles.None, CultureInfo.InvariantCulture, out var ppid) ? ppid : null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            return null;
+        }
+    }
+
     private void KillAfterTimeout()
     {
         _killed = true;
-        Log.LogWarning(null, BuildDiagnostics.TrainerKilled, null, ProjectFile, 0, 0, 0, 0,
-            $"the trainer did not stop within {StopTimeoutSeconds} s (SkillOptStopTimeout) after the build was cancelled; its process tree was killed. The run folder keeps the last finished phase");
+        try
+        {
+            Log.LogWarning(null, BuildDiagnostics.TrainerKilled, null, ProjectFile, 0, 0, 0, 0,
+                $"the trainer did not stop within {StopTimeoutSeconds} s (SkillOptStopTimeout) after the build was cancelled; its process tree was killed. The run folder keeps the last finished phase");
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or IOException)
+        {
+            // the build that would show it is gone
+        }
         base.Cancel();
     }
 

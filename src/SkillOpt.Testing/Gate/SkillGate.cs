@@ -71,6 +71,7 @@ public sealed class SkillGate
     {
         LiveFromBuild = verifierAssembly.GetCustomAttributes<AssemblyMetadataAttribute>()
             .Any(a => a.Key == LiveMetadataKey && a.Value?.Trim().ToLowerInvariant() is "true" or "1");
+        Command = SkillOptCommand.ForVerifier(verifierAssembly, SkillProject.For(verifierAssembly).ProjectDirectory);
     }
 
     /// <summary>
@@ -116,15 +117,21 @@ public sealed class SkillGate
     /// <summary>The configuration file, or <see langword="null"/> for the defaults.</summary>
     public string? ConfigFile { get; }
 
+    /// <summary>
+    /// How the command hints start <c>skillopt</c> (<c>dotnet skillopt</c>, <c>skillopt</c> or
+    /// <c>dotnet exec "…/skillopt.dll"</c>: what works from the project folder; see docs/approval.md).
+    /// </summary>
+    public string Command { get; init; } = SkillOptCommand.Prefix(null, null);
+
     /// <summary>The command that approves the received files.</summary>
-    public string ApproveCommand => $"skillopt approve --skill-file {Quote(Files.SkillFile)}";
+    public string ApproveCommand => $"{Command} approve --skill-file {Quote(Files.SkillFile)}";
 
     /// <summary>The command that re-scores the committed skill and re-records its target responses (then approve).</summary>
-    public string RecordCommand => $"skillopt record --verifier {Quote(AssemblyPath)} --skill {Skill} --skill-file {Quote(Files.SkillFile)}"
+    public string RecordCommand => $"{Command} record --verifier {Quote(AssemblyPath)} --skill {Skill} --skill-file {Quote(Files.SkillFile)}"
         + (ConfigFile is null ? "" : $" --config {Quote(ConfigFile)}");
 
     /// <summary>The command that trains the skill and writes received files for approval.</summary>
-    public string TrainCommand => $"skillopt train --verifier {Quote(AssemblyPath)} --skill {Skill} --skill-file {Quote(Files.SkillFile)}"
+    public string TrainCommand => $"{Command} train --verifier {Quote(AssemblyPath)} --skill {Skill} --skill-file {Quote(Files.SkillFile)}"
         + (ConfigFile is null ? "" : $" --config {Quote(ConfigFile)}");
 
     /// <summary>
@@ -181,7 +188,7 @@ public sealed class SkillGate
         sb.Append(GateCodes.Pending).Append(": skill '").Append(Skill).Append("' has received files waiting for approval (written by training; *.received.* is git-ignored).\n");
         sb.Append(report.Format());
         sb.Append("Approve: ").Append(ApproveCommand).Append('\n');
-        sb.Append("Review: skillopt report --skill-file ").Append(Quote(Files.SkillFile)).Append('\n');
+        sb.Append("Review: ").Append(Command).Append(" report --skill-file ").Append(Quote(Files.SkillFile)).Append('\n');
         sb.Append("Reject: delete the received files listed above.\n");
         return new GateOutcome(GateStatus.Failed, sb.ToString());
     }
@@ -445,5 +452,5 @@ public sealed class SkillGate
         return line.Length <= max ? line : line[..max] + "…";
     }
 
-    private static string Quote(string path) => path.Contains(' ', StringComparison.Ordinal) ? $"\"{path}\"" : path;
+    private static string Quote(string path) => SkillOptCommand.Quote(path);
 }

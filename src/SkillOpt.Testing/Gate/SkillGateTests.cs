@@ -24,25 +24,31 @@ public abstract class SkillGateTests(string skill)
     /// <exception cref="ArgumentException">The assembly declares no such skill.</exception>
     protected virtual SkillGate CreateGate() => new(GetType().Assembly, Skill);
 
+    private SkillGate Start([System.Runtime.CompilerServices.CallerMemberName] string test = "")
+    {
+        GateRecords.Ran(GetType().Assembly, Skill, test);
+        return CreateGate();
+    }
+
     /// <summary>(a) The committed skill file hashes to its receipt; a hand edit fails with a diff against the approved text.</summary>
     [Fact]
     [Trait("Category", Category)]
-    public void Skill_matches_its_receipt() => Apply(CreateGate().CheckApproved());
+    public void Skill_matches_its_receipt() => Apply(Start().CheckApproved());
 
     /// <summary>(b) No received file (a trained skill, receipt or recording) is waiting for approval.</summary>
     [Fact]
     [Trait("Category", Category)]
-    public void No_received_files_are_pending() => Apply(CreateGate().CheckNothingPending());
+    public void No_received_files_are_pending() => Apply(Start().CheckNothingPending());
 
     /// <summary>(c) The test split, replayed from the approved recording with zero model calls, reproduces the receipt.</summary>
     [Fact]
     [Trait("Category", Category)]
-    public async Task Test_split_replays_as_approved() => Apply(await CreateGate().ReplayAsync(TestContext.Current.CancellationToken));
+    public async Task Test_split_replays_as_approved() => Apply(await Start().ReplayAsync(TestContext.Current.CancellationToken));
 
     /// <summary>(d) Opt-in (<c>SKILLOPT_LIVE=1</c>): the test split re-run against the configured model does not drop significantly.</summary>
     [Fact]
     [Trait("Category", Category)]
-    public async Task Test_split_holds_up_live() => Apply(await CreateGate().LiveAsync(TestContext.Current.CancellationToken));
+    public async Task Test_split_holds_up_live() => Apply(await Start().LiveAsync(TestContext.Current.CancellationToken));
 
     private static void Apply(GateOutcome outcome)
     {

@@ -26,7 +26,7 @@ public sealed record ApprovalRequest(bool Approve, bool Force)
         if (Approve && !Force && detectBuildServer() is { } reason)
         {
             throw new TrainerException(TrainerDiagnostics.AutoApproveOnBuildServer,
-                $"auto-approval is refused on a build server ({reason} is set): a pipeline must not approve its own training result; approve locally with `skillopt approve`, or pass --force-approve (MSBuild: -p:SkillOptForceApprove=true) if this pipeline really should");
+                $"auto-approval is refused on a build server ({reason} is set): a pipeline must not approve its own training result; approve locally with `{SkillOpt.Testing.Gate.SkillOptCommand.ForTrainer()} approve`, or pass --force-approve (MSBuild: -p:SkillOptForceAutoApprove=true) if this pipeline really should");
         }
     }
 }
@@ -137,7 +137,7 @@ public static class ReceivedWriter
             return receipt;
         }
         console.Info($"received: waiting for approval in {files.Directory}: {string.Join(", ", files.PendingReceived().Select(Path.GetFileName))}; "
-            + $"review with `skillopt report --skill-file {files.SkillFile}`, approve with `skillopt approve --skill-file {files.SkillFile}`");
+            + $"review with `{SkillOpt.Testing.Gate.SkillOptCommand.ForTrainer()} report --skill-file {SkillOpt.Testing.Gate.SkillOptCommand.Quote(files.SkillFile)}`, approve with `{SkillOpt.Testing.Gate.SkillOptCommand.ForTrainer()} approve --skill-file {SkillOpt.Testing.Gate.SkillOptCommand.Quote(files.SkillFile)}`");
         if (File.Exists(files.ReceivedSkill) && File.Exists(files.SkillFile))
         {
             console.Info("diff tool: " + await DiffTool.LaunchAsync(files.ReceivedSkill, files.SkillFile).ConfigureAwait(false));

@@ -42,7 +42,7 @@ public static class SkillApprover
         ArgumentNullException.ThrowIfNull(files);
         if (File.Exists(files.ApprovalJournal))
         {
-            throw new ApprovalException($"an approval of {files.SkillFile} was interrupted ({Path.GetFileName(files.ApprovalJournal)} is still there), so its committed files may be half replaced; finish it first: skillopt approve --skill-file \"{files.SkillFile}\"");
+            throw new ApprovalException($"an approval of {files.SkillFile} was interrupted ({Path.GetFileName(files.ApprovalJournal)} is still there), so its committed files may be half replaced; finish it first: {SkillOpt.Testing.Gate.SkillOptCommand.ForTrainer()} approve --skill-file \"{files.SkillFile}\"");
         }
     }
 

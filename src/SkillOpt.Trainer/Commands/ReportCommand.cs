@@ -72,7 +72,7 @@ public static class ReportCommand
                 beforeSide = File.Exists(files.Receipt)
                     ? new ReportSide("approved", ReadReceipt(files.Receipt), ApprovedText(files) ?? committedText)
                     : new ReportSide("committed", null, committedText);
-                pending = $"Waiting for approval: `skillopt approve --skill-file {Display(files.SkillFile)}`";
+                pending = $"Waiting for approval: `{SkillOpt.Testing.Gate.SkillOptCommand.ForTrainer()} approve --skill-file {Display(files.SkillFile)}`";
             }
             else
             {

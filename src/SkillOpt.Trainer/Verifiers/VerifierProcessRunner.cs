@@ -251,7 +251,7 @@ public sealed class VerifierProcessRunner : IRolloutRunner
                     : exitCode is null
                         ? $"the verifier process could not run; this task {state}."
                         : exitCode is 0 or 1
-                            ? $"the verifier process finished (exit code {exitCode}) without a result for this task; is '{id}' a [SkillFact]/[SkillTheory] task of this verifier (see `skillopt list`)?"
+                            ? $"the verifier process finished (exit code {exitCode}) without a result for this task; is '{id}' a [SkillFact]/[SkillTheory] task of this verifier (see `{SkillOpt.Testing.Gate.SkillOptCommand.ForTrainer()} list --verifier {SkillOpt.Testing.Gate.SkillOptCommand.Quote(_verifier.AssemblyPath)}`)?"
                             : $"the verifier process crashed (exit code {exitCode}); this task {state}.";
             results.Add(RolloutResult.Errored(id, tail.Length == 0 ? reason : $"{reason} Output tail:\n{tail}"));
         }
