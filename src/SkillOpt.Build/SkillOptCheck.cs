@@ -123,7 +123,7 @@ public sealed class SkillOptCheck : Task
                 Log.LogError(null, BuildDiagnostics.GateDidNotRun, null, file, line, column, 0, 0,
                     $"dotnet test ran no skill gate test for the skill '{name}', so nothing checked it: the project must be a test project (IsTestProject, the xunit.runner.visualstudio adapter; both come with SkillOpt.Testing), "
                     + "and the gate class must exist (generated from the Skill item unless SkillOptGenerateSkillGates=false; then write `public sealed class "
-                    + "MySkillGate() : SkillGateTests(\"" + name + "\");`). Under Microsoft.Testing.Platform's dotnet test this check does not run (see docs/approval.md)");
+                    + GateClass(name) + "() : SkillGateTests(\"" + name + "\");`). Under Microsoft.Testing.Platform's dotnet test this check does not run (see docs/msbuild.md)");
                 continue;
             }
             Log.LogMessage(MessageImportance.High,
@@ -131,6 +131,14 @@ public sealed class SkillOptCheck : Task
                 + (SkillTasksFiltered ? "; its tasks ([SkillFact]/[SkillTheory]) are not run by dotnet test, where they would call the model (the gate replays the test split; SKILLOPT_VERIFIERS=1 runs them)" : ""));
         }
         return !Log.HasLoggedErrors;
+    }
+
+    /// <summary>The class the package's targets generate for a skill: <c>math</c> → <c>MathSkillGate</c> (see SkillOpt.Testing.targets).</summary>
+    internal static string GateClass(string skill)
+    {
+        var name = Regex.Replace(skill, "[^A-Za-z0-9]", "_");
+        name = name.Length == 0 ? name : char.ToUpperInvariant(name[0]) + name.Substring(1);
+        return (name.Length > 0 && char.IsDigit(name[0]) ? "Skill" : "") + name + "SkillGate";
     }
 
     private (string File, int Line, int Column) Where(ITaskItem skill, int index)

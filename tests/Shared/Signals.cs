@@ -18,6 +18,16 @@ internal static class Signals
         }
     }
 
+    /// <summary>Sends SIGTERM (what CI runners and `kill` send) to one process.</summary>
+    /// <exception cref="InvalidOperationException">kill(2) failed.</exception>
+    public static void Terminate(Process process)
+    {
+        if (sys_kill(process.Id, 15) != 0)
+        {
+            throw new InvalidOperationException($"kill(SIGTERM) failed: {Marshal.GetLastPInvokeError()}");
+        }
+    }
+
     /// <summary>
     /// Starts the process so that a SIGINT can reach it. A process started in the background by a shell without job control
     /// ignores SIGINT, its children inherit that, and the .NET runtime then never sees a Ctrl+C. So when this process

@@ -5,7 +5,8 @@ namespace SkillOpt.Build.Tests;
 
 /// <summary>
 /// The repository's own skill gate on samples/MathSkills: a copy of the sample, outside the repository and referencing the
-/// packed packages, passes `dotnet test` with its committed skill, receipt and recording — no model and no network.
+/// packed packages, passes `dotnet test` with its committed skill, receipt and recording — no model and no network (a hand
+/// edit failing the gate: <see cref="FirstHourTests"/>).
 /// </summary>
 [Collection(MSBuildCollection.Name)]
 public sealed class SampleGateTests(PackedPackages packages)
@@ -20,16 +21,6 @@ public sealed class SampleGateTests(PackedPackages packages)
         Assert.True(outcome.ExitCode == 0, outcome.ToString());
         Assert.Matches(@"Passed!\s+-\s+Failed:\s+0, Passed:\s+3,", outcome.Output); // receipt match, nothing pending, replay
         Assert.Contains("MathSkillGate", outcome.Output);
-    }
-
-    [Fact]
-    public async Task A_hand_edit_of_the_sample_skill_fails_its_gate()
-    {
-        var copy = CopySample();
-        File.AppendAllText(Path.Combine(copy, "skills", "math", "SKILL.md"), "\n- Always answer 42.\n");
-        var outcome = await Dotnet.RunAsync(copy, packages.Environment, TimeSpan.FromMinutes(8), null, "test", "--disable-build-servers", "-nologo");
-        Assert.True(outcome.ExitCode != 0, outcome.ToString());
-        Assert.Contains("Always answer 42", outcome.Output); // the diff against the approved skill is shown
     }
 
     [Fact]
@@ -56,14 +47,7 @@ public sealed class SampleGateTests(PackedPackages packages)
         // Reference the packages packed for this test run instead of artifacts/packages.
         var csproj = Path.Combine(copy, "MathSkills.csproj");
         File.WriteAllText(csproj, Regex.Replace(File.ReadAllText(csproj), @"(Include=""SkillOpt.Testing"" Version="")[^""]+", $"${{1}}{packages.Version}"));
-        File.WriteAllText(Path.Combine(copy, "nuget.config"), $"""
-            <?xml version="1.0" encoding="utf-8"?>
-            <configuration>
-              <packageSources>
-                <add key="skillopt-test" value="{packages.Feed}" />
-              </packageSources>
-            </configuration>
-            """);
+        packages.WriteNugetConfig(copy);
         return copy;
     }
 

@@ -140,6 +140,44 @@ public class TaskTests
     }
 
     [Fact]
+    public void A_declared_skill_whose_gate_did_not_run_is_SKOPT3209_at_its_item()
+    {
+        using var dir = new TempFolder("skillopt-task-");
+        var project = dir.Combine("Verifiers.csproj");
+        File.WriteAllText(project, "<Project>\n  <ItemGroup>\n    <Skill Include=\"skills/a/SKILL.md\" />\n    <Skill Include=\"skills/b-2/SKILL.md\" />\n  </ItemGroup>\n</Project>\n");
+        var records = dir.Combine("gate");
+        Directory.CreateDirectory(Path.Combine(records, "a"));
+        File.WriteAllText(Path.Combine(records, "a", "Skill_matches_its_receipt"), "ran\n");
+        var engine = new FakeBuildEngine(project);
+        var task = new SkillOptCheck
+        {
+            BuildEngine = engine,
+            ProjectFile = project,
+            GateRecords = records,
+            SkillTasksFiltered = true,
+            Skills =
+            [
+                SkillItem(dir.Combine("skills", "a", "SKILL.md"), "a", null, "skills/a/SKILL.md", project),
+                SkillItem(dir.Combine("skills", "b-2", "SKILL.md"), "b-2", null, "skills/b-2/SKILL.md", project),
+            ],
+        };
+
+        Assert.False(task.Execute());
+        var error = Assert.Single(engine.Errors);
+        Assert.Equal(("SKOPT3209", project, 4, 5), (error.Code, error.File, error.LineNumber, error.ColumnNumber));
+        Assert.StartsWith("dotnet test ran no skill gate test for the skill 'b-2'", error.Message);
+        Assert.Contains("public sealed class B_2SkillGate() : SkillGateTests(\"b-2\");", error.Message);
+        Assert.Contains(engine.Messages, m => m.Message!.StartsWith("SkillOpt: skill 'a': the skill gate ran 1 test (Skill_matches_its_receipt); its tasks", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("math", "MathSkillGate")]
+    [InlineData("grade-school.v2", "Grade_school_v2SkillGate")]
+    [InlineData("3d", "Skill3dSkillGate")]
+    public void Gate_class_names_follow_the_generated_ones(string skill, string expected) =>
+        Assert.Equal(expected, SkillOptCheck.GateClass(skill));
+
+    [Fact]
     public void The_trainer_command_line_quotes_paths_with_spaces()
     {
         using var dir = new TempFolder("skillopt-task-");

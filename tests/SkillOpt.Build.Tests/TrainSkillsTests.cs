@@ -2,18 +2,20 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using SkillOpt.Build.Tests.Infrastructure;
 using SkillOpt.Testing.Verifiers;
+using SkillOpt.Tests.Shared;
 
 namespace SkillOpt.Build.Tests;
 
 /// <summary>
 /// `dotnet build -t:TrainSkills` on fresh verifier projects outside the repository that reference the packed packages,
-/// against SimLab (simulated models): training, the up-to-date check, Ctrl+C and resume, and the errors users meet first.
+/// against SimLab (simulated models): training, the up-to-date check, SkillOptForce, Ctrl+C, SIGTERM and resume, and
+/// the errors users meet first.
 /// </summary>
 [Collection(MSBuildCollection.Name)]
 public sealed partial class TrainSkillsTests(PackedPackages packages)
 {
     [Fact]
-    public async Task Trains_skips_when_up_to_date_stops_cleanly_on_ctrl_c_and_resumes()
+    public async Task Trains_skips_when_up_to_date_forces_a_new_run_stops_cleanly_on_ctrl_c_and_sigterm_and_resumes()
     {
         var project = FreshProject.Create(packages, "train");
 
@@ -50,43 +52,75 @@ public sealed partial class TrainSkillsTests(PackedPackages packages)
         Assert.Contains("SkillOpt: the skills of MathVerifiers are up to date", second.Output);
         Assert.DoesNotContain("skillopt:", second.Output);
 
-        // 3. A forced run into another run folder, interrupted with Ctrl+C (SIGINT to `dotnet build`) once the baseline is
-        //    checkpointed: MSBuild cancels the task, the task asks the trainer to stop, the trainer checkpoints and exits.
-        if (OperatingSystem.IsLinux() || OperatingSystem.IsMacOS())
-        {
-            var runs = Path.Combine(project.Directory, "other-runs");
-            var interrupted = 0;
-            var third = await project.TrainSkillsAsync((process, line) =>
-            {
-                if (line.Contains("skillopt: baseline:", StringComparison.Ordinal) && Interlocked.Exchange(ref interrupted, 1) == 0)
-                {
-                    Dotnet.Interrupt(process);
-                }
-            }, "-p:SkillOptForce=true", $"-p:SkillOptRunDirectory={runs}");
-            Assert.True(interrupted == 1, third.ToString());
-            Assert.True(third.ExitCode != 0, third.ToString());
-            Assert.Contains("skillopt: interrupted (stop requested through SKILLOPT_STOP_FILE)", third.Output);
-            Assert.Contains("warning SKOPT2104: training was interrupted; the run folder keeps the last finished phase", third.Output);
-            Assert.Contains("SkillOpt: cancelled; the trainer stopped", third.Output);
-            Assert.DoesNotContain("completed: best validation", third.Output);
-            Assert.Empty(third.DiagnosticLines("error", ""));
-            Assert.DoesNotMatch(StackFrame(), third.Output);
-            Assert.DoesNotContain("Exception", third.Output);
-            var interruptedRun = Assert.Single(Directory.GetDirectories(runs, "math-*"));
-            var state = JsonDocument.Parse(File.ReadAllText(Path.Combine(interruptedRun, "runtime_state.json"))).RootElement;
-            Assert.True(state.GetProperty("completed_phases").GetInt32() >= 1);
+        Assert.Contains("To train again from the start: -p:SkillOptForce=true", second.Output);
 
-            // 4. The same command without force resumes the interrupted run and finishes it.
-            var fourth = await project.TrainSkillsAsync(null, $"-p:SkillOptRunDirectory={runs}");
-            Assert.True(fourth.ExitCode == 0, fourth.ToString());
-            Assert.Contains("skillopt: resuming after phase", fourth.Output);
-            Assert.DoesNotContain("skillopt: baseline:", fourth.Output);
-            Assert.Contains("skillopt: completed: best validation", fourth.Output);
-            Assert.Equal(interruptedRun, Assert.Single(Directory.GetDirectories(runs, "math-*")));
-            // Every choice is seeded: the resumed run ends where the uninterrupted one did.
-            Assert.Equal(trained, File.ReadAllText(Path.Combine(interruptedRun, "best_skill.md")));
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
         }
+
+        // 3. Force means force: the finished run folder is set aside and a new training starts from the baseline; it is
+        //    interrupted with Ctrl+C (SIGINT to `dotnet build`) once the baseline is checkpointed: MSBuild cancels the
+        //    task, the task asks the trainer to stop, the trainer checkpoints and exits.
+        var interrupted = 0;
+        var third = await project.TrainSkillsAsync((process, line) =>
+        {
+            if (line.Contains("skillopt: baseline:", StringComparison.Ordinal) && Interlocked.Exchange(ref interrupted, 1) == 0)
+            {
+                Dotnet.Interrupt(process);
+            }
+        }, "-p:SkillOptForce=true");
+        Assert.True(interrupted == 1, third.ToString());
+        Assert.True(third.ExitCode != 0, third.ToString());
+        Assert.Contains($"SkillOpt: SkillOptForce: the previous run folder is kept as {run}.replaced-", third.Output);
+        Assert.Single(Directory.GetDirectories(Path.GetDirectoryName(run)!, Path.GetFileName(run) + ".replaced-*"));
+        Assert.DoesNotContain("skillopt: resuming", third.Output);
+        Assert.Contains("skillopt: interrupted (stop requested through SKILLOPT_STOP_FILE)", third.Output);
+        Assert.Contains("warning SKOPT2104: training was interrupted; the run folder keeps the last finished phase", third.Output);
+        Assert.Contains("SkillOpt: cancelled; the trainer stopped", third.Output);
+        Assert.DoesNotContain("completed: best validation", third.Output);
+        Assert.Empty(third.DiagnosticLines("error", ""));
+        Assert.DoesNotMatch(StackFrame(), third.Output);
+        Assert.DoesNotContain("Exception", third.Output);
+        Assert.True(CompletedPhases(run) >= 1);
+
+        // 4. The same command without force resumes it. This time `dotnet build` runs as a background script starts it
+        //    (SIGINT ignored) and gets SIGTERM, as CI runners cancel: the build ends at once, and the trainer, whose
+        //    build is gone, stops by itself and keeps its checkpoint.
+        var terminated = 0;
+        var fourth = await project.TrainSkillsAsync(new TrainOptions
+        {
+            IgnoreInterrupts = true,
+            OnLine = (process, line) =>
+            {
+                if (line.Contains("skillopt: resuming after phase", StringComparison.Ordinal) && Interlocked.Exchange(ref terminated, 1) == 0)
+                {
+                    Signals.Terminate(process);
+                }
+            },
+        });
+        Assert.True(terminated == 1, fourth.ToString());
+        Assert.True(fourth.ExitCode != 0, fourth.ToString());
+        await Processes.WaitUntilNoneAsync(project.Directory, "skillopt.dll", TimeSpan.FromMinutes(2));
+        Assert.NotEqual("completed", Status(run));
+
+        // 5. Once more: it resumes and finishes.
+        var fifth = await project.TrainSkillsAsync();
+        Assert.True(fifth.ExitCode == 0, fifth.ToString());
+        Assert.Contains("skillopt: resuming after phase", fifth.Output);
+        Assert.DoesNotContain("skillopt: baseline:", fifth.Output);
+        Assert.Contains("skillopt: completed: best validation", fifth.Output);
+        // Every choice is seeded: the interrupted and resumed run ends where the uninterrupted one did.
+        Assert.Equal(trained, File.ReadAllText(Path.Combine(run, "best_skill.md")));
     }
+
+    private static int CompletedPhases(string run) =>
+        JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "runtime_state.json"))).RootElement.GetProperty("completed_phases").GetInt32();
+
+    private static string? Status(string run) =>
+        File.Exists(Path.Combine(run, "summary.json"))
+            ? JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "summary.json"))).RootElement.GetProperty("status").GetString()
+            : null;
 
     [Fact]
     public async Task A_missing_config_is_one_error_at_the_skill_item()

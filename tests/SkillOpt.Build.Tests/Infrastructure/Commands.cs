@@ -56,10 +56,18 @@ public static class Dotnet
     /// variables of the MSBuild or test host that launched the tests, without SKILLOPT_* and CI variables, and with
     /// <paramref name="environment"/> on top. <paramref name="onLine"/> sees every output line and may act on the process.
     /// </summary>
+    public static Task<CommandOutcome> RunAsync(string workingDirectory, IReadOnlyDictionary<string, string?> environment, TimeSpan timeout,
+        Action<Process, string>? onLine, params string[] args) =>
+        RunAsync(workingDirectory, environment, timeout, onLine, ignoreInterrupts: false, args);
+
+    /// <summary>
+    /// As above; with <paramref name="ignoreInterrupts"/> the command runs as a shell script without job control starts it
+    /// in the background: with SIGINT ignored (<c>sh -c 'trap "" INT; exec dotnet …'</c>, Linux and macOS).
+    /// </summary>
     public static async Task<CommandOutcome> RunAsync(string workingDirectory, IReadOnlyDictionary<string, string?> environment, TimeSpan timeout,
-        Action<Process, string>? onLine, params string[] args)
+        Action<Process, string>? onLine, bool ignoreInterrupts, string[] args)
     {
-        var psi = new ProcessStartInfo(Host)
+        var psi = new ProcessStartInfo(ignoreInterrupts ? "/bin/sh" : Host)
         {
             WorkingDirectory = workingDirectory,
             RedirectStandardOutput = true,
@@ -67,6 +75,12 @@ public static class Dotnet
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        if (ignoreInterrupts)
+        {
+            psi.ArgumentList.Add("-c");
+            psi.ArgumentList.Add("trap '' INT; exec \"$0\" \"$@\"");
+            psi.ArgumentList.Add(Host);
+        }
         foreach (var a in args)
         {
             psi.ArgumentList.Add(a);
@@ -138,6 +152,56 @@ public static class Dotnet
 
     /// <summary>Sends SIGINT (what Ctrl+C sends) to one process (Linux and macOS).</summary>
     public static void Interrupt(Process process) => Signals.Interrupt(process);
+}
+
+/// <summary>Processes of this machine, read from /proc (Linux).</summary>
+public static class Processes
+{
+    /// <summary>Waits until no process's command line holds both <paramref name="fragments"/>; fails after <paramref name="timeout"/>.</summary>
+    public static async Task WaitUntilNoneAsync(string fragment, string other, TimeSpan timeout)
+    {
+        var sw = Stopwatch.StartNew();
+        while (true)
+        {
+            var left = Matching(fragment, other);
+            if (left.Count == 0)
+            {
+                return;
+            }
+            if (sw.Elapsed > timeout)
+            {
+                throw new TimeoutException($"still running after {timeout.TotalSeconds} s: {string.Join(" | ", left)}");
+            }
+            await Task.Delay(250);
+        }
+    }
+
+    private static List<string> Matching(string fragment, string other)
+    {
+        var found = new List<string>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(System.IO.Path.GetFileName(dir), out var pid) || pid == Environment.ProcessId)
+            {
+                continue;
+            }
+            try
+            {
+                var cmd = File.ReadAllText(System.IO.Path.Combine(dir, "cmdline")).Replace('\0', ' ');
+                if (cmd.Contains(fragment, StringComparison.Ordinal) && cmd.Contains(other, StringComparison.Ordinal))
+                {
+                    found.Add($"{pid}: {cmd}");
+                }
+            }
+            catch (IOException)
+            {
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+        }
+        return found;
+    }
 }
 
 /// <summary>A temporary folder outside the repository, deleted at the end.</summary>

@@ -71,17 +71,7 @@ public sealed class FreshProject
             </Project>
 
             """);
-        var fallback = packages.MachinePackagesFolder is { } m ? $"""<fallbackPackageFolders><add key="machine" value="{m}" /></fallbackPackageFolders>""" : "";
-        File.WriteAllText(Path.Combine(dir, "nuget.config"), $"""
-            <?xml version="1.0" encoding="utf-8"?>
-            <configuration>
-              <packageSources>
-                <add key="skillopt-packed" value="{packages.Feed}" />
-              </packageSources>
-              {fallback}
-            </configuration>
-
-            """);
+        packages.WriteNugetConfig(dir);
         var sample = Repo.Path("samples", "MathSkills");
         File.Copy(Path.Combine(sample, "MathProblem.cs"), Path.Combine(dir, "MathProblem.cs"));
         File.Copy(Path.Combine(sample, "GradeSchoolMath.cs"), Path.Combine(dir, "GradeSchoolMath.cs"));
@@ -96,6 +86,23 @@ public sealed class FreshProject
 
     /// <summary>Runs <c>dotnet build -t:TrainSkills {extra}</c> in the project folder (no build servers left behind).</summary>
     public Task<CommandOutcome> TrainSkillsAsync(Action<System.Diagnostics.Process, string>? onLine = null, params string[] extra) =>
-        Dotnet.RunAsync(Directory, Packages.Environment, TimeSpan.FromMinutes(6), onLine,
-            ["build", "-t:TrainSkills", "--disable-build-servers", "-nologo", .. extra]);
+        TrainSkillsAsync(new TrainOptions { OnLine = onLine, Extra = extra });
+
+    /// <summary>Runs <c>dotnet build -t:TrainSkills</c> as <paramref name="options"/> say.</summary>
+    public Task<CommandOutcome> TrainSkillsAsync(TrainOptions options) =>
+        Dotnet.RunAsync(Directory, Packages.Environment, TimeSpan.FromMinutes(6), options.OnLine, options.IgnoreInterrupts,
+            ["build", "-t:TrainSkills", "--disable-build-servers", "-nologo", .. options.Extra]);
+}
+
+/// <summary>How <see cref="FreshProject.TrainSkillsAsync(TrainOptions)"/> runs the build.</summary>
+public sealed record TrainOptions
+{
+    /// <summary>Sees every output line and may act on the process.</summary>
+    public Action<System.Diagnostics.Process, string>? OnLine { get; init; }
+
+    /// <summary>Start the build with SIGINT ignored, as a background script does.</summary>
+    public bool IgnoreInterrupts { get; init; }
+
+    /// <summary>More arguments.</summary>
+    public string[] Extra { get; init; } = [];
 }

@@ -28,6 +28,22 @@ public sealed class PackedPackages : IAsyncLifetime
 
     public CommandOutcome? Pack { get; private set; }
 
+    /// <summary>Writes the <c>nuget.config</c> of a fresh project: the packed folder as its source, the machine's packages as a fallback.</summary>
+    public void WriteNugetConfig(string projectDirectory)
+    {
+        var fallback = MachinePackagesFolder is { } m ? $"""<fallbackPackageFolders><add key="machine" value="{m}" /></fallbackPackageFolders>""" : "";
+        File.WriteAllText(Path.Combine(projectDirectory, "nuget.config"), $"""
+            <?xml version="1.0" encoding="utf-8"?>
+            <configuration>
+              <packageSources>
+                <add key="skillopt-packed" value="{Feed}" />
+              </packageSources>
+              {fallback}
+            </configuration>
+
+            """);
+    }
+
     public async ValueTask InitializeAsync()
     {
         Directory.CreateDirectory(Feed);
