@@ -99,8 +99,9 @@ public sealed partial class TrainSkillsTests(PackedPackages packages)
                 }
             },
         });
+        // (The .NET SDK's `dotnet build` ends on SIGTERM without a word, and with exit code 0: nothing to assert there.)
         Assert.True(terminated == 1, fourth.ToString());
-        Assert.True(fourth.ExitCode != 0, fourth.ToString());
+        Assert.DoesNotContain("skillopt: completed", fourth.Output);
         await Processes.WaitUntilNoneAsync(project.Directory, "skillopt.dll", TimeSpan.FromMinutes(2));
         Assert.NotEqual("completed", Status(run));
 

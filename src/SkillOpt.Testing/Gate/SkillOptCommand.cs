@@ -36,7 +36,8 @@ internal static class SkillOptCommand
     }
 
     /// <summary>The command prefix inside the trainer (its own <c>skillopt.dll</c> is the fallback).</summary>
-    public static string ForTrainer() => Prefix(null, Assembly.GetEntryAssembly()?.Location);
+    public static string ForTrainer() =>
+        Prefix(null, Assembly.GetEntryAssembly() is { } entry && entry.GetName().Name == "skillopt" ? entry.Location : null);
 
     /// <summary>The command prefix for a verifier assembly's messages (the skill gate): from its project folder, with the package's trainer as the fallback.</summary>
     /// <param name="verifier">The verifier assembly.</param>
