@@ -13,7 +13,7 @@ namespace SkillOpt.Build.Tests;
 public sealed partial class FirstHourTests(PackedPackages packages)
 {
     [Fact]
-    public async Task A_project_from_the_README_runs_its_gate_fails_a_hand_edit_and_a_gate_that_did_not_run()
+    public async Task A_project_from_the_README_runs_its_gate_and_fails_on_a_hand_edit_and_when_no_gate_ran()
     {
         var dir = ReadmeProject("readme");
 
@@ -31,6 +31,11 @@ public sealed partial class FirstHourTests(PackedPackages packages)
         var line = File.ReadAllLines(csproj).Select((l, i) => (l, i)).First(x => x.l.Contains("<Skill ", StringComparison.Ordinal)).i + 1;
         var error = Assert.Single(none.DiagnosticLines("error", "SKOPT"));
         Assert.Matches($@"{Regex.Escape(csproj)}\({line},\d+\): error SKOPT3209: dotnet test ran no skill gate test for the skill 'math'", error);
+
+        // 4. Not run as a test project (what a project without a test adapter and test SDK was): SKOPT3209 too.
+        var notRun = await Test(dir, "-p:IsTestProject=false");
+        Assert.True(notRun.ExitCode != 0, notRun.ToString());
+        Assert.Contains("error SKOPT3209", Assert.Single(notRun.DiagnosticLines("error", "SKOPT")));
     }
 
     [Fact]
