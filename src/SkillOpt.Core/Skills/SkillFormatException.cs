@@ -4,7 +4,8 @@ namespace SkillOpt.Core.Skills;
 /// Thrown by <see cref="SkillDocument.Parse"/> (and the methods that re-parse, such as
 /// <see cref="SkillDocument.WithSlowUpdateGuidance"/>) when the skill's region markers (ours or the reference's) are
 /// malformed: a region opened but never closed, a closing marker with no opening one, nested regions, a
-/// closing marker of the wrong kind or syntax, or more than one slow-update block.
+/// closing marker of the wrong kind or syntax, or more than one slow-update block. <see cref="SkillFile.Read"/> turns
+/// it into a <see cref="SkillFileException"/> located in the skill file (<see cref="SkillFile.MalformedMarkersCode"/>).
 /// </summary>
 public sealed class SkillFormatException : Exception
 {
