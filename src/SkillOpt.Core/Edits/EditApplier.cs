@@ -25,10 +25,10 @@ namespace SkillOpt.Core.Edits;
 /// <item><description>An anchor overlapping a protected/slow-update region, or an insertion point strictly inside
 /// one → <see cref="EditRejectionReason.ProtectedRegion"/>.</description></item>
 /// <item><description>Operation: <c>insert_after</c> puts the content on new line(s) after the end of the line that
-/// holds the anchor's last character, and keeps the block structure around it (CommonMark): when the anchor's line
-/// ends a block and the content would be swallowed by it (a paragraph's lazy continuation, a setext underline), or the
-/// line after the insertion starts a block that the content would swallow (the text after a heading becoming a lazy
-/// continuation of an inserted list item), a blank line separates them; <c>append</c> puts the content after the last
+/// holds the anchor's last character, and keeps the block structure around it (CommonMark): when the content would
+/// continue a paragraph or heading that began before it (a lazy continuation, a setext underline), or the line after
+/// the insertion would continue a paragraph the content began (the text after a heading becoming a lazy continuation
+/// of an inserted list item), a blank line separates them; <c>append</c> puts the content after the last
 /// non-blank line before the protected regions that end the skill (so a slow-update block or appendix stays last;
 /// after the last non-blank line when no region ends the skill), separated by one line break when both the preceding
 /// block and the content are list items, else by a blank line (trailing blank lines are dropped, a final line break is

@@ -64,6 +64,9 @@ public sealed class ReferenceSkillImportTests
             Assert.StartsWith(ReferenceSkillText.RStrip(initial[..block.Start]), text, StringComparison.Ordinal);
         }
 
+        // The step's edit report gives each edit's status in the reference's vocabulary.
+        Assert.Contains("\"status\": \"applied_append_before_protected_region\"", File.ReadAllText(Path.Combine(folder, "steps", "step_0001", "edit_report.json")), StringComparison.Ordinal);
+
         var best = SkillDocument.Parse(File.ReadAllText(Path.Combine(folder, "best_skill.md")));
         Assert.All(ScriptedWorld.Procedures, p => Assert.Contains($"[{p}]", best.Text[..best.SlowUpdateRegion!.Start], StringComparison.Ordinal));
         var final = SkillDocument.Parse(File.ReadAllText(Directory.EnumerateFiles(Path.Combine(folder, "skills")).Order(StringComparer.Ordinal).Last()));
