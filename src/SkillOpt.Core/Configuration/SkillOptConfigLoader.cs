@@ -244,6 +244,7 @@ public static class SkillOptConfigLoader
         if (t.EarlyStopping.Ceiling == true && (o.Gate.Kind ?? (o.IsClassic ? "strict" : "paired")) != "paired") { Fail("training.early_stopping.ceiling", "needs gate.kind: paired, whose acceptance boundary it checks"); }
         OneOf("training.rejected_edits.scope", t.RejectedEdits.Scope, "run", "epoch");
         if (o.Skill.TokenBudget < 0) { Fail("skill.token_budget", "must be 0 (unlimited) or more"); }
+        if (o.Skill.MaxInitialTokens < 0) { Fail("skill.max_initial_tokens", "must be 0 (no limit) or more"); }
         if (o.Skill.DuplicateSimilarity < 0) { Fail("skill.duplicate_similarity", "must not be negative"); }
         OneOf("skill.matching", o.Skill.Matching, "strict", "classic");
         OneOf("gate.kind", o.Gate.Kind, "strict", "paired");

@@ -205,6 +205,15 @@ public sealed class SkillEditOptions
     public double? DuplicateSimilarity { get; set; }
     /// <summary><c>strict</c> (unique anchors, no fallback) or <c>classic</c> (first occurrence, missing anchor appends).</summary>
     public string? Matching { get; set; }
+    /// <summary>
+    /// Largest initial skill, in tokens (4 characters a token), that training and evaluation accept: every target call
+    /// sends the skill whole, so a larger one is refused before any model call (SKOPT1104, with its cost per target call
+    /// when <c>pricing</c> has the target model). 0 = no limit. Default 16,000 in both presets: about five times the
+    /// largest skill the reference's training produced (~3,300 tokens). Not part of the run's identity (a run may be
+    /// resumed with another value).
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public int MaxInitialTokens { get; set; } = 16_000;
 }
 
 /// <summary>The <c>gate</c> section.</summary>

@@ -15,7 +15,8 @@ namespace SkillOpt.Core.Edits;
 /// <item><description>Required fields: <c>Target</c> (non-blank) for insert_after/replace/delete →
 /// <see cref="EditRejectionReason.MissingTarget"/>; <c>Content</c> (non-blank) for append/insert_after/replace →
 /// <see cref="EditRejectionReason.MissingContent"/>.</description></item>
-/// <item><description>Content containing <c>skillopt:</c> → <see cref="EditRejectionReason.ForgedMarker"/>.</description></item>
+/// <item><description>Content containing a region marker (<c>skillopt:</c>, or one of the reference's
+/// <c>&lt;!-- SLOW_UPDATE_START --&gt;</c>-style markers) → <see cref="EditRejectionReason.ForgedMarker"/>.</description></item>
 /// <item><description>The anchor must match exactly one place: exact ordinal occurrences first (overlapping ones
 /// counted); with none, a whitespace-insensitive match (the target's whitespace-separated tokens, regex-escaped,
 /// joined by <c>\s+</c>). More than one match → <see cref="EditRejectionReason.AnchorAmbiguous"/> with the lines;
@@ -24,11 +25,17 @@ namespace SkillOpt.Core.Edits;
 /// <item><description>An anchor overlapping a protected/slow-update region, or an insertion point strictly inside
 /// one → <see cref="EditRejectionReason.ProtectedRegion"/>.</description></item>
 /// <item><description>Operation: <c>insert_after</c> puts the content on new line(s) after the end of the line that
-/// holds the anchor's last character; <c>append</c> puts it after the last non-blank line, separated by one line
-/// break when both the skill's last block and the content are list items, else by a blank line (trailing blank
-/// lines are dropped, a final line break is kept); <c>replace</c> substitutes the matched span (the span's trailing
-/// line break, if any, is kept); <c>delete</c> removes the matched span and, when its line becomes blank, the whole
-/// line (and one of two blank lines left adjacent). Inserted text uses the skill's line-break style.</description></item>
+/// holds the anchor's last character, and keeps the block structure around it (CommonMark): when the content would
+/// continue a paragraph or heading that began before it (a lazy continuation, a setext underline), or the line after
+/// the insertion would continue a paragraph the content began (the text after a heading becoming a lazy continuation
+/// of an inserted list item), a blank line separates them; <c>append</c> puts the content after the last
+/// non-blank line before the protected regions that end the skill (so a slow-update block or appendix stays last;
+/// after the last non-blank line when no region ends the skill), separated by one line break when both the preceding
+/// block and the content are list items, else by a blank line (trailing blank lines are dropped, a final line break is
+/// kept; a blank line separates the content from a region after it); <c>replace</c> substitutes the matched span (the
+/// span's trailing line break, if any, is kept); <c>delete</c> removes the matched span and, when its line becomes
+/// blank, the whole line (and one of two blank lines left adjacent). Inserted text uses the skill's line-break
+/// style.</description></item>
 /// <item><description>Duplicates (append/insert_after/replace; see <see cref="EditApplierOptions.DuplicateSimilarity"/>;
 /// for replace, the replaced span is cut out of the blocks it overlaps before comparing) →
 /// <see cref="EditRejectionReason.Duplicate"/>.</description></item>
@@ -39,9 +46,10 @@ namespace SkillOpt.Core.Edits;
 /// </list>
 /// <para>After all edits, if <see cref="EditApplierOptions.TokenBudget"/> &gt; 0 and the result is over it and larger
 /// than the original, every applied edit becomes a <see cref="EditRejectionReason.OverTokenBudget"/> rejection and the
-/// result is the original. <see cref="EditApplierOptions.ClassicMatching"/> switches to the reference behaviour
-/// described on that property. The applier is stateless and thread-safe as long as its options are not mutated
-/// concurrently.</para>
+/// result is the original. <see cref="EditApplierOptions.ClassicMatching"/> switches to the reference implementation's
+/// edit application, described on that property. Every applied and refused edit carries a status in the reference's
+/// vocabulary (<see cref="AppliedEdit.Status"/>, <see cref="RejectedEdit.Status"/>). The applier is stateless and
+/// thread-safe as long as its options are not mutated concurrently.</para>
 /// </remarks>
 public sealed partial class EditApplier
 {
@@ -74,6 +82,10 @@ public sealed partial class EditApplier
     {
         ArgumentNullException.ThrowIfNull(document);
         ArgumentNullException.ThrowIfNull(edits);
+        if (_options.ClassicMatching)
+        {
+            return ApplyClassic(document, edits);
+        }
 
         var applied = new List<AppliedEdit>();
         var rejected = new List<RejectedEdit>();
@@ -84,12 +96,12 @@ public sealed partial class EditApplier
             var outcome = ApplyOne(current, edit);
             if (outcome.Reason is { } reason)
             {
-                rejected.Add(new RejectedEdit(i, edit, reason, outcome.Detail));
+                rejected.Add(new RejectedEdit(i, edit, reason, outcome.Detail) { Status = SkippedStatus(reason) });
             }
             else
             {
                 current = outcome.Document!;
-                applied.Add(new AppliedEdit(i, edit, outcome.Detail));
+                applied.Add(new AppliedEdit(i, edit, outcome.Detail) { Status = outcome.Status ?? AppliedStatus(edit.Operation) });
             }
         }
 
@@ -97,12 +109,12 @@ public sealed partial class EditApplier
         var before = counter.CountTokens(document.Text);
         var after = ReferenceEquals(current, document) ? before : counter.CountTokens(current.Text);
         var budget = _options.TokenBudget;
-        if (!_options.ClassicMatching && budget > 0 && after > budget && after > before && applied.Count > 0)
+        if (budget > 0 && after > budget && after > before && applied.Count > 0)
         {
             var detail = string.Create(
                 CultureInfo.InvariantCulture,
                 $"the edit set would grow the skill from {before} to {after} tokens, over the budget of {budget} tokens; all {applied.Count} applicable edit(s) rejected together");
-            rejected.AddRange(applied.Select(a => new RejectedEdit(a.Index, a.Edit, EditRejectionReason.OverTokenBudget, detail)));
+            rejected.AddRange(applied.Select(a => new RejectedEdit(a.Index, a.Edit, EditRejectionReason.OverTokenBudget, detail) { Status = SkippedStatus(EditRejectionReason.OverTokenBudget) }));
             rejected.Sort((a, b) => a.Index.CompareTo(b.Index));
             applied.Clear();
             current = document;
@@ -112,9 +124,105 @@ public sealed partial class EditApplier
         return new EditApplyResult(document, current, applied, rejected, before, after);
     }
 
-    private readonly record struct Outcome(SkillDocument? Document, EditRejectionReason? Reason, string Detail)
+    /// <summary>
+    /// The <c>classic</c> preset: the reference's <c>apply_patch_with_report</c> (<see cref="ReferenceEditApplication"/>),
+    /// plus two refusals the reference lacks, because our skill model must stay well formed: content holding one of our
+    /// <c>skillopt:</c> markers, and a result whose region markers no longer pair up or whose regions of our syntax changed.
+    /// </summary>
+    private EditApplyResult ApplyClassic(SkillDocument document, IReadOnlyList<SkillEdit> edits)
     {
-        public static Outcome Ok(SkillDocument document, string note) => new(document, null, note);
+        var applied = new List<AppliedEdit>();
+        var rejected = new List<RejectedEdit>();
+        var current = document;
+        for (var i = 0; i < edits.Count; i++)
+        {
+            var edit = edits[i] ?? throw new ArgumentException($"Edit {i} is null.", nameof(edits));
+            var op = SkillEdit.OperationName(edit.Operation);
+            var usesContent = edit.Operation is EditOperation.Append or EditOperation.InsertAfter or EditOperation.Replace;
+            if (usesContent && edit.Content is { } forged && forged.Contains(SkillDocument.MarkerPrefix, StringComparison.OrdinalIgnoreCase))
+            {
+                rejected.Add(new RejectedEdit(i, edit, EditRejectionReason.ForgedMarker,
+                    $"content contains '{SkillDocument.MarkerPrefix}', which is reserved for protected-region markers")
+                { Status = ReferenceEditApplication.Status.SkippedForgedMarker });
+                continue;
+            }
+
+            var ours = current.ProtectedRegions.Where(r => r.Syntax == RegionMarkerSyntax.SkillOpt).ToList();
+            var (text, status) = ReferenceEditApplication.ApplyEdit(current.Text, op, edit.Target ?? string.Empty, edit.Content ?? string.Empty, ours);
+            if (!ReferenceEditApplication.IsApplied(status))
+            {
+                rejected.Add(new RejectedEdit(i, edit, ClassicReason(status), ClassicDetail(status, edit)) { Status = status });
+                continue;
+            }
+
+            if (!ReferenceEquals(text, current.Text) && !string.Equals(text, current.Text, StringComparison.Ordinal))
+            {
+                SkillDocument next;
+                try
+                {
+                    next = SkillDocument.Parse(text);
+                }
+                catch (SkillFormatException ex)
+                {
+                    rejected.Add(new RejectedEdit(i, edit, EditRejectionReason.ProtectedRegion, "the edited skill's region markers no longer pair up: " + ex.Message)
+                    { Status = ReferenceEditApplication.Status.SkippedBreaksProtectedMarkers });
+                    continue;
+                }
+
+                if (CompareRegions(current, next, RegionMarkerSyntax.SkillOpt) is { } broken)
+                {
+                    rejected.Add(new RejectedEdit(i, edit, broken.Reason, broken.Detail) { Status = ReferenceEditApplication.Status.SkippedBreaksProtectedMarkers });
+                    continue;
+                }
+
+                current = next;
+            }
+
+            applied.Add(new AppliedEdit(i, edit, status) { Status = status });
+        }
+
+        var counter = _options.TokenCounter;
+        var before = counter.CountTokens(document.Text);
+        var after = ReferenceEquals(current, document) ? before : counter.CountTokens(current.Text);
+        return new EditApplyResult(document, current, applied, rejected, before, after);
+    }
+
+    private static EditRejectionReason ClassicReason(string status) => status switch
+    {
+        ReferenceEditApplication.Status.SkippedProtectedRegion => EditRejectionReason.ProtectedRegion,
+        ReferenceEditApplication.Status.SkippedReplaceMissingTarget or ReferenceEditApplication.Status.SkippedDeleteMissingTarget => EditRejectionReason.MissingTarget,
+        ReferenceEditApplication.Status.SkippedReplaceTargetNotFound or ReferenceEditApplication.Status.SkippedDeleteTargetNotFound => EditRejectionReason.AnchorNotFound,
+        _ => throw new InvalidOperationException($"Unexpected reference status '{status}' for a known operation."),
+    };
+
+    private static string ClassicDetail(string status, SkillEdit edit) => status switch
+    {
+        ReferenceEditApplication.Status.SkippedProtectedRegion => $"the target's first occurrence lies in a protected region: {Quote(edit.Target!)}",
+        ReferenceEditApplication.Status.SkippedReplaceMissingTarget or ReferenceEditApplication.Status.SkippedDeleteMissingTarget => $"'{SkillEdit.OperationName(edit.Operation)}' needs a target",
+        _ => $"anchor not found: {Quote(edit.Target!)}",
+    };
+
+    /// <summary>The status of an applied edit in the default mode (the reference's vocabulary): <c>applied_</c> + the operation's wire name.</summary>
+    private static string AppliedStatus(EditOperation op) => "applied_" + SkillEdit.OperationName(op);
+
+    /// <summary>The status of a refused edit in the default mode: <c>skipped_</c> + the reason in snake case (e.g. <c>skipped_anchor_ambiguous</c>).</summary>
+    internal static string SkippedStatus(EditRejectionReason reason) => "skipped_" + reason switch
+    {
+        EditRejectionReason.MissingTarget => "missing_target",
+        EditRejectionReason.MissingContent => "missing_content",
+        EditRejectionReason.AnchorNotFound => "anchor_not_found",
+        EditRejectionReason.AnchorAmbiguous => "anchor_ambiguous",
+        EditRejectionReason.ProtectedRegion => "protected_region",
+        EditRejectionReason.ForgedMarker => "forged_marker",
+        EditRejectionReason.Duplicate => "duplicate",
+        EditRejectionReason.OverTokenBudget => "over_token_budget",
+        EditRejectionReason.NoChange => "no_change",
+        _ => throw new ArgumentOutOfRangeException(nameof(reason), reason, "Unknown rejection reason."),
+    };
+
+    private readonly record struct Outcome(SkillDocument? Document, EditRejectionReason? Reason, string Detail, string? Status = null)
+    {
+        public static Outcome Ok(SkillDocument document, string note, string? status = null) => new(document, null, note, status);
 
         public static Outcome Reject(EditRejectionReason reason, string detail) => new(null, reason, detail);
     }
@@ -136,44 +244,28 @@ public sealed partial class EditApplier
             return Outcome.Reject(EditRejectionReason.MissingContent, $"'{SkillEdit.OperationName(op)}' needs non-blank content");
         }
 
-        if (needsContent && edit.Content!.Contains(SkillDocument.MarkerPrefix, StringComparison.OrdinalIgnoreCase))
+        if (needsContent && SkillDocument.ContainsMarker(edit.Content!))
         {
-            return Outcome.Reject(EditRejectionReason.ForgedMarker, $"content contains '{SkillDocument.MarkerPrefix}', which is reserved for protected-region markers");
+            return Outcome.Reject(EditRejectionReason.ForgedMarker,
+                $"content contains a region marker ('{SkillDocument.MarkerPrefix}' or the reference's '<!-- SLOW_UPDATE_START -->'-style markers), which only the skill's author may write");
         }
 
         var text = doc.Text;
         var nl = doc.NewLine;
         if (op == EditOperation.Append)
         {
-            return Finish(doc, edit, AppendText(doc, edit.Content!), "appended", excludeStart: 0, excludeLength: 0);
+            var (appendedText, beforeRegions) = AppendText(doc, edit.Content!);
+            return Finish(doc, edit, appendedText, beforeRegions ? "appended before the protected regions that end the skill" : "appended",
+                excludeStart: 0, excludeLength: 0, status: beforeRegions ? "applied_append_before_protected_region" : null);
         }
 
-        Anchor anchor;
-        if (_options.ClassicMatching)
+        var located = Locate(doc, edit.Target!);
+        if (located.Reason is not null)
         {
-            var first = text.IndexOf(edit.Target!, StringComparison.Ordinal);
-            if (first < 0)
-            {
-                if (op == EditOperation.InsertAfter)
-                {
-                    return Finish(doc, edit, AppendText(doc, edit.Content!), "anchor not found; appended (classic fallback)", 0, 0);
-                }
-
-                return Outcome.Reject(EditRejectionReason.AnchorNotFound, $"anchor not found: {Quote(edit.Target!)}");
-            }
-
-            anchor = new Anchor(first, edit.Target!.Length, "exact first occurrence (classic)");
+            return Outcome.Reject(located.Reason.Value, located.Detail);
         }
-        else
-        {
-            var located = Locate(doc, edit.Target!);
-            if (located.Reason is not null)
-            {
-                return Outcome.Reject(located.Reason.Value, located.Detail);
-            }
 
-            anchor = located.Anchor;
-        }
+        var anchor = located.Anchor;
 
         if (doc.FindRegion(anchor.Start, anchor.Length) is { } hit)
         {
@@ -202,8 +294,7 @@ public sealed partial class EditApplier
                 }
 
                 var content = PrepareBlockContent(edit.Content!, nl);
-                var newText = string.Concat(text.AsSpan(0, lineEnd), nl + content, text.AsSpan(lineEnd));
-                return Finish(doc, edit, newText, anchor.Note, 0, 0);
+                return Finish(doc, edit, InsertKeepingBlocks(doc, lineEnd, content), anchor.Note, 0, 0);
             }
 
             case EditOperation.Replace:
@@ -230,9 +321,9 @@ public sealed partial class EditApplier
         }
     }
 
-    private Outcome Finish(SkillDocument doc, SkillEdit edit, string newText, string note, int excludeStart, int excludeLength)
+    private Outcome Finish(SkillDocument doc, SkillEdit edit, string newText, string note, int excludeStart, int excludeLength, string? status = null)
     {
-        if (!_options.ClassicMatching && edit.Operation != EditOperation.Delete)
+        if (edit.Operation != EditOperation.Delete)
         {
             var duplicate = FindDuplicate(doc, edit.Content!, excludeStart, excludeLength);
             if (duplicate is not null)
@@ -257,13 +348,14 @@ public sealed partial class EditApplier
         }
 
         var check = CompareRegions(doc, result);
-        return check is null ? Outcome.Ok(result, note) : Outcome.Reject(check.Value.Reason, check.Value.Detail);
+        return check is null ? Outcome.Ok(result, note, status) : Outcome.Reject(check.Value.Reason, check.Value.Detail);
     }
 
-    private static (EditRejectionReason Reason, string Detail)? CompareRegions(SkillDocument before, SkillDocument after)
+    /// <summary>Checks that <paramref name="after"/> has the regions of <paramref name="before"/> (of <paramref name="syntax"/> only, when given) with the same kind and text.</summary>
+    private static (EditRejectionReason Reason, string Detail)? CompareRegions(SkillDocument before, SkillDocument after, RegionMarkerSyntax? syntax = null)
     {
-        var old = before.ProtectedRegions;
-        var now = after.ProtectedRegions;
+        var old = before.ProtectedRegions.Where(r => syntax is null || r.Syntax == syntax).ToList();
+        var now = after.ProtectedRegions.Where(r => syntax is null || r.Syntax == syntax).ToList();
         if (now.Count > old.Count)
         {
             return (EditRejectionReason.ForgedMarker, string.Create(
@@ -433,21 +525,94 @@ public sealed partial class EditApplier
         }
     }
 
-    private static string AppendText(SkillDocument doc, string rawContent)
+    /// <summary>
+    /// The text with <paramref name="rawContent"/> appended: before the protected regions that end the skill (only blank
+    /// lines between and after them), else after the last non-blank line. Returns whether it went before regions.
+    /// </summary>
+    private static (string Text, bool BeforeRegions) AppendText(SkillDocument doc, string rawContent)
     {
         var text = doc.Text;
         var nl = doc.NewLine;
         var content = PrepareBlockContent(rawContent, nl);
+        var tailStart = TrailingRegionsStart(doc);
+        if (tailStart is { } regionStart)
+        {
+            var headEnd = SkillDocument.EndOfLastNonBlankLine(text[..regionStart]);
+            var tail = text[regionStart..];
+            if (headEnd == 0)
+            {
+                return (content + nl + nl + tail, true);
+            }
+
+            var previous = doc.Blocks.LastOrDefault(b => b.End <= headEnd);
+            return (string.Concat(text[..headEnd], Separator(previous, content, nl), content + nl + nl, tail), true);
+        }
+
         var contentEnd = SkillDocument.EndOfLastNonBlankLine(text);
         if (contentEnd == 0)
         {
-            return content + nl;
+            return (content + nl, false);
         }
 
         var hadFinalBreak = contentEnd < text.Length;
         var lastBlock = doc.Blocks.Count > 0 ? doc.Blocks[^1] : null;
-        var separator = lastBlock?.Kind == SkillBlockKind.ListItem && StartsWithListMarker(content) ? nl : nl + nl;
-        return string.Concat(text.AsSpan(0, contentEnd), separator, content, hadFinalBreak ? nl : string.Empty);
+        return (string.Concat(text.AsSpan(0, contentEnd), Separator(lastBlock, content, nl), content, hadFinalBreak ? nl : string.Empty), false);
+    }
+
+    private static string Separator(SkillBlock? previous, string content, string nl) =>
+        previous?.Kind == SkillBlockKind.ListItem && StartsWithListMarker(content) ? nl : nl + nl;
+
+    /// <summary>Start of the first of the protected regions that end the document (nothing but whitespace after and between them), or null.</summary>
+    private static int? TrailingRegionsStart(SkillDocument doc)
+    {
+        int? start = null;
+        var end = doc.Text.Length;
+        for (var i = doc.ProtectedRegions.Count - 1; i >= 0; i--)
+        {
+            var region = doc.ProtectedRegions[i];
+            if (!string.IsNullOrWhiteSpace(doc.Text[region.End..end]))
+            {
+                break;
+            }
+
+            start = region.Start;
+            end = region.Start;
+        }
+
+        return start;
+    }
+
+    /// <summary>
+    /// Inserts <paramref name="content"/> on its own line(s) at <paramref name="lineEnd"/> (the end of the anchor's line)
+    /// so that Markdown's block structure is kept (CommonMark): the content must not continue a paragraph or heading
+    /// that began before it (lazy continuation, a setext underline), and the line after the insertion must not continue
+    /// a paragraph or heading that the content began (the text after a heading swallowed by an inserted list item); a
+    /// blank line goes where either would happen.
+    /// </summary>
+    private static string InsertKeepingBlocks(SkillDocument doc, int lineEnd, string content)
+    {
+        var text = doc.Text;
+        var nl = doc.NewLine;
+        var nextLineStart = NextLineStart(text, lineEnd);
+        var hasNextLine = nextLineStart < text.Length;
+        var before = nl;
+        var after = string.Empty;
+        while (true)
+        {
+            var candidate = string.Concat(text.AsSpan(0, lineEnd), before + content + after, text.AsSpan(lineEnd));
+            var contentStart = lineEnd + before.Length;
+            var nextStart = nextLineStart + before.Length + content.Length + after.Length;
+            var spans = SkillDocument.ParagraphSpans(candidate);
+            var swallowed = before.Length == nl.Length && spans.Any(p => p.Start < contentStart && contentStart <= p.End);
+            var swallows = after.Length == 0 && hasNextLine && spans.Any(p => contentStart <= p.Start && p.Start < nextStart && nextStart <= p.End);
+            if (!swallowed && !swallows)
+            {
+                return candidate;
+            }
+
+            before = swallowed ? nl + nl : before;
+            after = swallows ? nl : after;
+        }
     }
 
     private static string DeleteSpan(string text, int start, int length)

@@ -54,11 +54,17 @@ public sealed class EditApplierOptions
     }
 
     /// <summary>
-    /// Reference (SkillOpt paper / microsoft/SkillOpt) behaviour, for the <c>classic</c> preset's comparisons only:
-    /// the first exact occurrence of the target wins (no ambiguity check, no whitespace-insensitive fallback); a
-    /// missing <c>insert_after</c> anchor silently becomes an append; no duplicate check; no token budget. Default
-    /// <see langword="false"/>. Protected regions and forged markers are still refused in classic mode (safety, not
-    /// matching quality).
+    /// The reference implementation's edit application (microsoft/SkillOpt at bdfdc30, <c>apply_patch_with_report</c>),
+    /// for the <c>classic</c> preset: byte for byte the same document and the same per-edit status (tests compare 280
+    /// cases its own code produced). The first ordinal occurrence of the target wins; content is stripped (Python's
+    /// whitespace) and the reference's markers are removed from it; an edit whose target's first occurrence lies in a
+    /// protected region is skipped; <c>insert_after</c> inserts <c>"\n" + content + "\n"</c> after the line that holds
+    /// the target's end and becomes an append when the target is missing; <c>append</c> goes before the earliest
+    /// <c>SLOW_UPDATE_START</c>/<c>APPENDIX_START</c> marker, else after the right-stripped text; <c>delete</c> removes the
+    /// target text only. No duplicate check, no token budget, no ambiguity check. Three refusals the reference lacks keep
+    /// the skill well formed: a target in a region with our markers (<c>skipped_protected_region</c>), content holding
+    /// our <c>skillopt:</c> markers (<c>skipped_forged_marker</c>), a result whose markers no longer pair up
+    /// (<c>skipped_breaks_protected_markers</c>). Default <see langword="false"/>.
     /// </summary>
     public bool ClassicMatching { get; set; }
 

@@ -36,15 +36,35 @@ public enum EditRejectionReason
 /// <summary>An edit that was applied.</summary>
 /// <param name="Index">0-based position of the edit in the list passed to <see cref="EditApplier.Apply"/>.</param>
 /// <param name="Edit">The edit.</param>
-/// <param name="Note">How it was applied, e.g. <c>"exact match"</c>, <c>"whitespace-insensitive match"</c>, <c>"appended"</c>.</param>
-public sealed record AppliedEdit(int Index, SkillEdit Edit, string Note);
+/// <param name="Note">How it was applied, e.g. <c>"exact match"</c>, <c>"whitespace-insensitive match"</c>, <c>"appended"</c>; in classic mode the reference's status.</param>
+public sealed record AppliedEdit(int Index, SkillEdit Edit, string Note)
+{
+    /// <summary>
+    /// The per-edit status in the reference implementation's vocabulary. Classic mode: exactly the reference's
+    /// (<c>applied_append</c>, <c>applied_append_before_protected_region</c>, <c>applied_insert_after</c>,
+    /// <c>applied_insert_after_fallback_append</c>, <c>applied_insert_after_fallback_before_protected_region</c>,
+    /// <c>applied_replace</c>, <c>applied_delete</c>); default mode: <c>applied_</c> + the operation's wire name, or
+    /// <c>applied_append_before_protected_region</c>.
+    /// </summary>
+    public string Status { get; init; } = string.Empty;
+}
 
 /// <summary>An edit that was refused; the skill was not changed by it.</summary>
 /// <param name="Index">0-based position of the edit in the list passed to <see cref="EditApplier.Apply"/>.</param>
 /// <param name="Edit">The edit.</param>
 /// <param name="Reason">Machine-readable reason.</param>
 /// <param name="Detail">Human-readable explanation, e.g. <c>"anchor matches 3 places (lines 4, 9, 12)"</c>.</param>
-public sealed record RejectedEdit(int Index, SkillEdit Edit, EditRejectionReason Reason, string Detail);
+public sealed record RejectedEdit(int Index, SkillEdit Edit, EditRejectionReason Reason, string Detail)
+{
+    /// <summary>
+    /// The per-edit status in the reference implementation's vocabulary. Classic mode: the reference's
+    /// (<c>skipped_protected_region</c>, <c>skipped_replace_missing_target</c>, <c>skipped_replace_target_not_found</c>,
+    /// <c>skipped_delete_missing_target</c>, <c>skipped_delete_target_not_found</c>) or one of the two the classic
+    /// mode adds (<c>skipped_forged_marker</c>, <c>skipped_breaks_protected_markers</c>); default mode: <c>skipped_</c> +
+    /// <see cref="Reason"/> in snake case (e.g. <c>skipped_anchor_ambiguous</c>, <c>skipped_over_token_budget</c>).
+    /// </summary>
+    public string Status { get; init; } = string.Empty;
+}
 
 /// <summary>Outcome of applying an edit list to a skill.</summary>
 /// <param name="Original">The skill the edits were applied to.</param>

@@ -1,7 +1,9 @@
 namespace SkillOpt.Core.Optimization;
 
 /// <summary>
-/// The textual learning rate L_t: the most edits allowed into the skill at step t (1-based) of T steps.
+/// The textual learning rate L_t: the most edits allowed into the skill at step t (1-based) of T steps. The
+/// <c>linear</c> and <c>cosine</c> formulas are the reference implementation's (microsoft/SkillOpt,
+/// <c>skillopt/optimizer/scheduler.py</c>) in both presets; tests compare them with the reference's own outputs.
 /// </summary>
 public abstract class LearningRateSchedule
 {
@@ -52,22 +54,47 @@ public sealed class ConstantLearningRate(int value) : LearningRateSchedule(value
     protected override int Compute(int step, int totalSteps) => Max;
 }
 
-/// <summary>Linear decay: round(max − (max−min)·(t−1)/(T−1)), round-half-to-even; max when T = 1.</summary>
+/// <summary>
+/// Linear decay as the reference implementation defines it (microsoft/SkillOpt, <c>LinearScheduler</c>):
+/// budget(t) = round(max + (min − max)·t/T) with round-half-to-even and t the 1-based step, so the first step already
+/// takes one decay interval and step T gives min (T = 4: 4,3,2,2; T = 10: 4,4,3,3,3,3,3,2,2,2 for max 4, min 2);
+/// max when T = 1.
+/// </summary>
 public sealed class LinearLearningRate(int max, int min) : LearningRateSchedule(max, min)
 {
     /// <inheritdoc />
-    protected override int Compute(int step, int totalSteps) =>
-        totalSteps == 1 ? Max : (int)Math.Round(Max - (Max - Min) * (double)(step - 1) / (totalSteps - 1), MidpointRounding.ToEven);
+    protected override int Compute(int step, int totalSteps)
+    {
+        if (totalSteps <= 1)
+        {
+            return Max;
+        }
+
+        // The reference's floating-point operations in its order, so that halves round the same way.
+        var t = (double)Math.Min(step, totalSteps) / totalSteps;
+        var lr = Max + (Min - Max) * t;
+        return (int)Math.Round(lr, MidpointRounding.ToEven);
+    }
 }
 
 /// <summary>
-/// Cosine decay as the reference implementation defines it: budget(t) = round(min + (max−min)·(1+cos(π·t/T))/2)
-/// with round-half-to-even and t the 1-based step (microsoft/SkillOpt; T=4 gives 4,3,2,2 and T=8 gives
-/// 4,4,3,3,3,2,2,2 for max 4, min 2).
+/// Cosine decay as the reference implementation defines it (microsoft/SkillOpt, <c>CosineScheduler</c>):
+/// budget(t) = round(min + (max−min)·(1+cos(π·t/T))/2) with round-half-to-even and t the 1-based step (T = 4 gives
+/// 4,3,2,2 and T = 8 gives 4,4,3,3,3,2,2,2 for max 4, min 2); max when T = 1.
 /// </summary>
 public sealed class CosineLearningRate(int max, int min) : LearningRateSchedule(max, min)
 {
     /// <inheritdoc />
-    protected override int Compute(int step, int totalSteps) =>
-        (int)Math.Round(Min + (Max - Min) * (1 + Math.Cos(Math.PI * step / totalSteps)) / 2, MidpointRounding.ToEven);
+    protected override int Compute(int step, int totalSteps)
+    {
+        if (totalSteps <= 1)
+        {
+            return Max;
+        }
+
+        // The reference's floating-point operations in its order, so that halves round the same way.
+        var t = (double)Math.Min(step, totalSteps) / totalSteps;
+        var lr = Min + 0.5 * (Max - Min) * (1 + Math.Cos(Math.PI * t));
+        return (int)Math.Round(lr, MidpointRounding.ToEven);
+    }
 }

@@ -18,7 +18,7 @@ public enum SkillBlockKind
     /// <summary>A block quote, whole (all its lines). Id prefix <c>quote</c>.</summary>
     Quote,
 
-    /// <summary>An HTML block, including <c>skillopt:</c> region markers. Id prefix <c>html</c>.</summary>
+    /// <summary>An HTML block, including region markers (<c>skillopt:</c> or the reference's). Id prefix <c>html</c>.</summary>
     Html,
 
     /// <summary>A thematic break (<c>---</c>, <c>***</c>). Id prefix <c>hr</c>.</summary>
@@ -56,22 +56,43 @@ public sealed record SkillBlock(string Id, SkillBlockKind Kind, int Start, int L
     public int End => Start + Length;
 }
 
+/// <summary>Which marker syntax delimits a <see cref="ProtectedRegion"/>.</summary>
+public enum RegionMarkerSyntax
+{
+    /// <summary>
+    /// Ours: <c>&lt;!-- skillopt:protected --&gt;</c> … <c>&lt;!-- /skillopt:protected --&gt;</c> and
+    /// <c>&lt;!-- skillopt:slow-update --&gt;</c> … <c>&lt;!-- /skillopt:slow-update --&gt;</c>.
+    /// </summary>
+    SkillOpt,
+
+    /// <summary>
+    /// The reference implementation's (microsoft/SkillOpt): <c>&lt;!-- SLOW_UPDATE_START --&gt;</c> …
+    /// <c>&lt;!-- SLOW_UPDATE_END --&gt;</c> and <c>&lt;!-- APPENDIX_START --&gt;</c> … <c>&lt;!-- APPENDIX_END --&gt;</c>.
+    /// </summary>
+    Reference,
+}
+
 /// <summary>
-/// A span of the skill that edits may not change: everything from the start of the opening marker line
-/// (<c>&lt;!-- skillopt:protected --&gt;</c> or <c>&lt;!-- skillopt:slow-update --&gt;</c>) to the end of the matching
-/// closing marker line (<c>&lt;!-- /skillopt:… --&gt;</c>), excluding that line's line break.
+/// A span of the skill that edits may not change: everything from the start of the opening marker line to the end of
+/// the matching closing marker line, excluding that line's line break. Markers (see <see cref="SkillDocument"/>):
+/// <c>&lt;!-- skillopt:protected --&gt;</c> or <c>&lt;!-- skillopt:slow-update --&gt;</c> closed by
+/// <c>&lt;!-- /skillopt:… --&gt;</c>; or the reference's <c>&lt;!-- SLOW_UPDATE_START --&gt;</c> /
+/// <c>&lt;!-- SLOW_UPDATE_END --&gt;</c> and <c>&lt;!-- APPENDIX_START --&gt;</c> / <c>&lt;!-- APPENDIX_END --&gt;</c>.
 /// </summary>
 /// <param name="Start">0-based offset of the start of the opening marker's line (UTF-16 code units).</param>
 /// <param name="Length">Length up to the end of the closing marker's line, line break excluded.</param>
 /// <param name="Line">1-based line of the opening marker.</param>
-/// <param name="Kind"><c>"protected"</c> or <c>"slow-update"</c>.</param>
+/// <param name="Kind"><c>"protected"</c>, <c>"slow-update"</c> (either syntax) or <c>"appendix"</c> (the reference's protected appendix).</param>
 public sealed record ProtectedRegion(int Start, int Length, int Line, string Kind)
 {
-    /// <summary>Kind name of an ordinary protected region.</summary>
+    /// <summary>Kind name of an ordinary protected region (<c>skillopt:protected</c>).</summary>
     public const string ProtectedKind = "protected";
 
-    /// <summary>Kind name of the slow-update guidance block.</summary>
+    /// <summary>Kind name of the slow-update guidance block (<c>skillopt:slow-update</c> or the reference's <c>SLOW_UPDATE</c>).</summary>
     public const string SlowUpdateKind = "slow-update";
+
+    /// <summary>Kind name of the reference's protected appendix (<c>APPENDIX_START</c> … <c>APPENDIX_END</c>).</summary>
+    public const string AppendixKind = "appendix";
 
     /// <summary>0-based offset one past the region's last character (<c>Start + Length</c>).</summary>
     public int End => Start + Length;
@@ -84,4 +105,7 @@ public sealed record ProtectedRegion(int Start, int Length, int Line, string Kin
 
     /// <summary>0-based offset of the start of the closing marker's line (end of the inner text, exclusive).</summary>
     public int InnerEnd { get; init; }
+
+    /// <summary>The marker syntax of the region (<see cref="RegionMarkerSyntax.SkillOpt"/> unless set).</summary>
+    public RegionMarkerSyntax Syntax { get; init; }
 }

@@ -15,9 +15,14 @@ namespace SkillOpt.Core.Skills;
 /// Parsing never rewrites the text: <see cref="Render"/> returns <see cref="Text"/> byte for byte (CRLF, trailing
 /// spaces, a missing final newline and tabs are all preserved). Blocks come from Markdig (CommonMark plus pipe tables)
 /// with precise source locations. Region markers are HTML comments on their own lines, recognised only where Markdig
-/// sees an HTML block (so a marker shown inside a code fence or an indented code block is not a marker):
-/// <c>&lt;!-- skillopt:protected --&gt;</c> … <c>&lt;!-- /skillopt:protected --&gt;</c> and
-/// <c>&lt;!-- skillopt:slow-update --&gt;</c> … <c>&lt;!-- /skillopt:slow-update --&gt;</c>.
+/// sees an HTML block (so a marker shown inside a code fence or an indented code block is not a marker). Two syntaxes
+/// are recognised (<see cref="RegionMarkerSyntax"/>): ours, <c>&lt;!-- skillopt:protected --&gt;</c> …
+/// <c>&lt;!-- /skillopt:protected --&gt;</c> and <c>&lt;!-- skillopt:slow-update --&gt;</c> …
+/// <c>&lt;!-- /skillopt:slow-update --&gt;</c> (whitespace inside the comment is free); and the reference
+/// implementation's (microsoft/SkillOpt), so that a skill it trained keeps its protection here:
+/// <c>&lt;!-- SLOW_UPDATE_START --&gt;</c> … <c>&lt;!-- SLOW_UPDATE_END --&gt;</c> (a slow-update block) and
+/// <c>&lt;!-- APPENDIX_START --&gt;</c> … <c>&lt;!-- APPENDIX_END --&gt;</c> (a protected appendix), written exactly so
+/// (the line may be indented or have trailing spaces). A region closes with the closing marker of its own syntax and kind.
 /// Instances are thread-safe.
 /// </remarks>
 public sealed partial class SkillDocument
@@ -34,8 +39,24 @@ public sealed partial class SkillDocument
     /// <summary>Markdown comment that closes the slow-update guidance block.</summary>
     public const string SlowUpdateCloseMarker = "<!-- /skillopt:slow-update -->";
 
-    /// <summary>The substring every region marker contains; edit content containing it is refused as a forged marker.</summary>
+    /// <summary>The substring every region marker of our syntax contains; edit content containing it is refused as a forged marker.</summary>
     public const string MarkerPrefix = "skillopt:";
+
+    /// <summary>The reference implementation's marker that opens its slow-update block.</summary>
+    public const string ReferenceSlowUpdateStartMarker = "<!-- SLOW_UPDATE_START -->";
+
+    /// <summary>The reference implementation's marker that closes its slow-update block.</summary>
+    public const string ReferenceSlowUpdateEndMarker = "<!-- SLOW_UPDATE_END -->";
+
+    /// <summary>The reference implementation's marker that opens its protected appendix.</summary>
+    public const string ReferenceAppendixStartMarker = "<!-- APPENDIX_START -->";
+
+    /// <summary>The reference implementation's marker that closes its protected appendix.</summary>
+    public const string ReferenceAppendixEndMarker = "<!-- APPENDIX_END -->";
+
+    /// <summary>The reference implementation's four markers, in its order (slow-update start and end, appendix start and end).</summary>
+    internal static readonly string[] ReferenceMarkers =
+        [ReferenceSlowUpdateStartMarker, ReferenceSlowUpdateEndMarker, ReferenceAppendixStartMarker, ReferenceAppendixEndMarker];
 
     private static readonly MarkdownPipeline Pipeline =
         new MarkdownPipelineBuilder().UsePreciseSourceLocation().UsePipeTables().Build();
@@ -104,8 +125,9 @@ public sealed partial class SkillDocument
     /// <returns>The parsed document; its <see cref="Text"/> is <paramref name="text"/> itself.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="text"/> is <see langword="null"/>.</exception>
     /// <exception cref="SkillFormatException">
-    /// A region marker is unclosed, unopened, nested inside another region, closed by the other kind's marker, or a
-    /// second slow-update block exists; <see cref="SkillFormatException.Line"/> gives the 1-based line.
+    /// A region marker is unclosed, unopened, nested inside another region, closed by another kind's or syntax's
+    /// marker, or a second slow-update block exists (of either syntax); <see cref="SkillFormatException.Line"/> and
+    /// <see cref="SkillFormatException.Column"/> give the 1-based position of the offending marker.
     /// </exception>
     public static SkillDocument Parse(string text)
     {
@@ -175,16 +197,18 @@ public sealed partial class SkillDocument
 
     /// <summary>
     /// Returns a new document whose slow-update block holds <paramref name="guidance"/>: the text between the existing
-    /// markers' lines is replaced, or, when the document has no slow-update block, a new one is appended at the end
-    /// after a blank line (trailing blank lines of the document are dropped; a final line break is kept if the
-    /// document had one). Line breaks in the guidance are converted to <see cref="NewLine"/>; leading and trailing
-    /// line breaks are trimmed. This method does not validate the change; callers gate it like any other edit.
+    /// block's marker lines is replaced (whichever syntax the block uses, so a skill the reference trained keeps its one
+    /// <c>SLOW_UPDATE</c> block), or, when the document has no slow-update block, a new one with our markers is
+    /// appended at the end after a blank line (trailing blank lines of the document are dropped; a final line break is
+    /// kept if the document had one). The reference's markers are removed from the guidance, as the reference removes
+    /// them from edit content; line breaks are converted to <see cref="NewLine"/>; leading and trailing line breaks are
+    /// trimmed. This method does not validate the change; callers gate it like any other edit.
     /// </summary>
     /// <param name="guidance">The guidance Markdown; may be empty (the block is then empty).</param>
     /// <returns>The re-parsed document.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="guidance"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentException"><paramref name="guidance"/> contains <c>skillopt:</c> (it would forge a region marker).</exception>
-    /// <exception cref="SkillFormatException">The result does not parse (only possible when the slow-update block is nested inside another container such as a quote).</exception>
+    /// <exception cref="SkillFormatException">The result does not parse (only possible when the slow-update block is nested inside another container such as a quote, or the guidance opens a code fence it does not close).</exception>
     public SkillDocument WithSlowUpdateGuidance(string guidance)
     {
         ArgumentNullException.ThrowIfNull(guidance);
@@ -193,7 +217,7 @@ public sealed partial class SkillDocument
             throw new ArgumentException($"Slow-update guidance must not contain '{MarkerPrefix}' (it would forge a region marker).", nameof(guidance));
         }
 
-        var body = ConvertLineBreaks(guidance, NewLine).Trim('\r', '\n');
+        var body = ConvertLineBreaks(RemoveReferenceMarkers(guidance), NewLine).Trim('\r', '\n');
         var region = SlowUpdateRegion;
         string newText;
         if (region is not null)
@@ -217,6 +241,72 @@ public sealed partial class SkillDocument
         }
 
         return Parse(newText);
+    }
+
+    /// <summary>
+    /// The <c>classic</c> preset's slow-update writing, the reference's <c>replace_slow_update_field</c>
+    /// (skillopt/optimizer/slow_update.py): every <c>SLOW_UPDATE_START</c>…<c>SLOW_UPDATE_END</c> pair and stray marker is
+    /// removed, runs of three line feeds collapse to two everywhere, trailing whitespace is dropped, and
+    /// <c>"\n\n&lt;!-- SLOW_UPDATE_START --&gt;\n" + guidance.strip() + "\n&lt;!-- SLOW_UPDATE_END --&gt;\n"</c> is
+    /// appended, so the block moves to the end. A document whose slow-update block uses our markers gets
+    /// <see cref="WithSlowUpdateGuidance"/> instead (the reference would not see that block and would add a second one).
+    /// The reference's markers are removed from the guidance (the reference would write them into the block).
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="guidance"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException"><paramref name="guidance"/> contains <c>skillopt:</c>.</exception>
+    /// <exception cref="SkillFormatException">The result does not parse.</exception>
+    internal SkillDocument WithReferenceSlowUpdateGuidance(string guidance)
+    {
+        ArgumentNullException.ThrowIfNull(guidance);
+        if (SlowUpdateRegion is { Syntax: RegionMarkerSyntax.SkillOpt })
+        {
+            return WithSlowUpdateGuidance(guidance);
+        }
+
+        if (guidance.Contains(MarkerPrefix, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new ArgumentException($"Slow-update guidance must not contain '{MarkerPrefix}' (it would forge a region marker).", nameof(guidance));
+        }
+
+        return Parse(ReferenceSkillText.ReplaceSlowUpdateField(Text, RemoveReferenceMarkers(guidance)));
+    }
+
+    /// <summary>
+    /// The <c>classic</c> preset's empty slow-update placeholder after the first epoch, the reference's
+    /// <c>inject_empty_slow_update_field</c>: unchanged when the document has a slow-update block (either syntax; the
+    /// reference checks for both of its markers anywhere in the text), else trailing whitespace is dropped and
+    /// <c>"\n\n&lt;!-- SLOW_UPDATE_START --&gt;\n&lt;!-- SLOW_UPDATE_END --&gt;\n"</c> appended.
+    /// </summary>
+    /// <exception cref="SkillFormatException">The result does not parse.</exception>
+    internal SkillDocument WithReferenceSlowUpdatePlaceholder()
+    {
+        var text = SlowUpdateRegion is not null ? Text : ReferenceSkillText.InjectEmptySlowUpdateField(Text);
+        return ReferenceEquals(text, Text) ? this : Parse(text);
+    }
+
+    /// <summary>
+    /// Source spans [Start, End] (End inclusive) of every paragraph and heading at any depth of <paramref name="text"/>
+    /// parsed as Markdown: the blocks that can take a following line as their continuation.
+    /// </summary>
+    internal static IReadOnlyList<(int Start, int End)> ParagraphSpans(string text) =>
+        [.. Markdown.Parse(text, Pipeline).Descendants<LeafBlock>()
+            .Where(b => b is ParagraphBlock or HeadingBlock)
+            .Select(b => (b.Span.Start, b.Span.End))];
+
+    /// <summary>True when <paramref name="content"/> holds a region marker of either syntax (<c>skillopt:</c>, any case, or one of the reference's four markers).</summary>
+    internal static bool ContainsMarker(string content) =>
+        content.Contains(MarkerPrefix, StringComparison.OrdinalIgnoreCase)
+        || ReferenceMarkers.Any(m => content.Contains(m, StringComparison.Ordinal));
+
+    /// <summary>Removes every occurrence of the reference's four markers (its <c>_strip_slow_update_markers</c>).</summary>
+    internal static string RemoveReferenceMarkers(string text)
+    {
+        foreach (var marker in ReferenceMarkers)
+        {
+            text = text.Replace(marker, string.Empty, StringComparison.Ordinal);
+        }
+
+        return text;
     }
 
     internal static string ConvertLineBreaks(string text, string newLine)
@@ -248,7 +338,40 @@ public sealed partial class SkillDocument
         return lineEnd < 0 ? text.Length : lineEnd;
     }
 
-    internal static bool IsMarkerLine(string trimmedLine) => MarkerRegex().IsMatch(trimmedLine);
+    internal static bool IsMarkerLine(string trimmedLine) => ClassifyMarker(trimmedLine) is not null;
+
+    /// <summary>What a trimmed line is as a region marker, or <see langword="null"/> when it is none.</summary>
+    private static (bool IsClose, string Kind, RegionMarkerSyntax Syntax, string Canonical)? ClassifyMarker(string trimmedLine)
+    {
+        switch (trimmedLine)
+        {
+            case ReferenceSlowUpdateStartMarker:
+                return (false, ProtectedRegion.SlowUpdateKind, RegionMarkerSyntax.Reference, trimmedLine);
+            case ReferenceSlowUpdateEndMarker:
+                return (true, ProtectedRegion.SlowUpdateKind, RegionMarkerSyntax.Reference, trimmedLine);
+            case ReferenceAppendixStartMarker:
+                return (false, ProtectedRegion.AppendixKind, RegionMarkerSyntax.Reference, trimmedLine);
+            case ReferenceAppendixEndMarker:
+                return (true, ProtectedRegion.AppendixKind, RegionMarkerSyntax.Reference, trimmedLine);
+        }
+
+        var match = MarkerRegex().Match(trimmedLine);
+        if (!match.Success)
+        {
+            return null;
+        }
+
+        var isClose = match.Groups["close"].Success;
+        var kind = match.Groups["kind"].Value;
+        return (isClose, kind, RegionMarkerSyntax.SkillOpt, isClose ? $"<!-- /{MarkerPrefix}{kind} -->" : $"<!-- {MarkerPrefix}{kind} -->");
+    }
+
+    /// <summary>The canonical closing marker of a region opened with the given kind and syntax.</summary>
+    private static string ClosingMarker(string kind, RegionMarkerSyntax syntax) => syntax switch
+    {
+        RegionMarkerSyntax.Reference => kind == ProtectedRegion.SlowUpdateKind ? ReferenceSlowUpdateEndMarker : ReferenceAppendixEndMarker,
+        _ => $"<!-- /{MarkerPrefix}{kind} -->",
+    };
 
     private static string TrimOneTrailingLineBreak(string text)
     {
@@ -325,7 +448,7 @@ public sealed partial class SkillDocument
         return text[lineEnd] == '\r' && lineEnd + 1 < text.Length && text[lineEnd + 1] == '\n' ? lineEnd + 2 : lineEnd + 1;
     }
 
-    private sealed record Marker(int LineStart, int LineEnd, int Line, bool IsClose, string Kind);
+    private sealed record Marker(int LineStart, int LineEnd, int Line, int Column, bool IsClose, string Kind, RegionMarkerSyntax Syntax, string Text);
 
     private static List<ProtectedRegion> FindRegions(string text, MarkdownDocument markdown, int[] lineStarts)
     {
@@ -336,8 +459,7 @@ public sealed partial class SkillDocument
             for (var i = 0; i < lines.Count; i++)
             {
                 var line = lines.Lines[i];
-                var match = MarkerRegex().Match(line.Slice.ToString().Trim());
-                if (!match.Success)
+                if (ClassifyMarker(line.Slice.ToString().Trim()) is not { } marker)
                 {
                     continue;
                 }
@@ -345,14 +467,21 @@ public sealed partial class SkillDocument
                 var position = Math.Clamp(line.Slice.Start, 0, text.Length);
                 var lineNumber = LineOf(lineStarts, position);
                 var lineStart = lineStarts[lineNumber - 1];
-                markers.Add(new Marker(lineStart, LineEndAt(text, lineStart), lineNumber, match.Groups["close"].Success, match.Groups["kind"].Value));
+                var lineEnd = LineEndAt(text, lineStart);
+                var first = lineStart;
+                while (first < lineEnd && char.IsWhiteSpace(text[first]))
+                {
+                    first++;
+                }
+
+                markers.Add(new Marker(lineStart, lineEnd, lineNumber, first - lineStart + 1, marker.IsClose, marker.Kind, marker.Syntax, marker.Canonical));
             }
         }
 
         markers.Sort((a, b) => a.LineStart.CompareTo(b.LineStart));
         var regions = new List<ProtectedRegion>();
         Marker? open = null;
-        var slowUpdateLine = 0;
+        Marker? slowUpdate = null;
         foreach (var marker in markers)
         {
             if (!marker.IsClose)
@@ -360,15 +489,17 @@ public sealed partial class SkillDocument
                 if (open is not null)
                 {
                     throw new SkillFormatException(
-                        $"Line {marker.Line}: '{MarkerPrefix}{marker.Kind}' marker opens a region inside the '{open.Kind}' region opened at line {open.Line}; regions cannot nest.",
-                        marker.Line);
+                        $"'{marker.Text}' opens a region inside the '{open.Text}' region opened at line {open.Line}; regions cannot nest (close that region with '{ClosingMarker(open.Kind, open.Syntax)}' first).",
+                        marker.Line,
+                        marker.Column);
                 }
 
-                if (marker.Kind == ProtectedRegion.SlowUpdateKind && slowUpdateLine > 0)
+                if (marker.Kind == ProtectedRegion.SlowUpdateKind && slowUpdate is not null)
                 {
                     throw new SkillFormatException(
-                        $"Line {marker.Line}: second slow-update block (the first starts at line {slowUpdateLine}); a skill may have only one.",
-                        marker.Line);
+                        $"second slow-update block ('{marker.Text}'; the first, '{slowUpdate.Text}', starts at line {slowUpdate.Line}); a skill may have only one.",
+                        marker.Line,
+                        marker.Column);
                 }
 
                 open = marker;
@@ -378,20 +509,22 @@ public sealed partial class SkillDocument
             if (open is null)
             {
                 throw new SkillFormatException(
-                    $"Line {marker.Line}: closing '/{MarkerPrefix}{marker.Kind}' marker without a matching opening marker.",
-                    marker.Line);
+                    $"'{marker.Text}' closes a region that was never opened.",
+                    marker.Line,
+                    marker.Column);
             }
 
-            if (open.Kind != marker.Kind)
+            if (open.Kind != marker.Kind || open.Syntax != marker.Syntax)
             {
                 throw new SkillFormatException(
-                    $"Line {marker.Line}: closing '/{MarkerPrefix}{marker.Kind}' marker does not match the '{MarkerPrefix}{open.Kind}' region opened at line {open.Line}.",
-                    marker.Line);
+                    $"'{marker.Text}' does not close the '{open.Text}' region opened at line {open.Line} (expected '{ClosingMarker(open.Kind, open.Syntax)}').",
+                    marker.Line,
+                    marker.Column);
             }
 
             if (open.Kind == ProtectedRegion.SlowUpdateKind)
             {
-                slowUpdateLine = open.Line;
+                slowUpdate = open;
             }
 
             regions.Add(new ProtectedRegion(open.LineStart, marker.LineEnd - open.LineStart, open.Line, open.Kind)
@@ -399,6 +532,7 @@ public sealed partial class SkillDocument
                 EndLine = marker.Line,
                 InnerStart = Math.Min(NextLineStart(text, open.LineEnd), marker.LineStart),
                 InnerEnd = marker.LineStart,
+                Syntax = open.Syntax,
             });
             open = null;
         }
@@ -406,8 +540,9 @@ public sealed partial class SkillDocument
         if (open is not null)
         {
             throw new SkillFormatException(
-                $"Line {open.Line}: '{MarkerPrefix}{open.Kind}' region is never closed (expected '<!-- /{MarkerPrefix}{open.Kind} -->').",
-                open.Line);
+                $"the '{open.Text}' region is never closed (expected '{ClosingMarker(open.Kind, open.Syntax)}').",
+                open.Line,
+                open.Column);
         }
 
         return regions;

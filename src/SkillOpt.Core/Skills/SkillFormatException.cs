@@ -2,9 +2,10 @@ namespace SkillOpt.Core.Skills;
 
 /// <summary>
 /// Thrown by <see cref="SkillDocument.Parse"/> (and the methods that re-parse, such as
-/// <see cref="SkillDocument.WithSlowUpdateGuidance"/>) when the skill's <c>skillopt:</c> region markers are
+/// <see cref="SkillDocument.WithSlowUpdateGuidance"/>) when the skill's region markers (ours or the reference's) are
 /// malformed: a region opened but never closed, a closing marker with no opening one, nested regions, a
-/// closing marker of the wrong kind, or more than one slow-update block.
+/// closing marker of the wrong kind or syntax, or more than one slow-update block. <see cref="SkillFile.Read"/> turns
+/// it into a <see cref="SkillFileException"/> located in the skill file (<see cref="SkillFile.MalformedMarkersCode"/>).
 /// </summary>
 public sealed class SkillFormatException : Exception
 {
@@ -15,6 +16,18 @@ public sealed class SkillFormatException : Exception
         : base(message)
     {
         Line = line;
+    }
+
+    /// <summary>Creates the exception for a problem found at a given line and column.</summary>
+    /// <param name="detail">What is wrong, without the location; the message is <c>"Line N: " + detail</c>.</param>
+    /// <param name="line">1-based line of the offending marker in the skill text.</param>
+    /// <param name="column">1-based column of the offending marker's first character.</param>
+    public SkillFormatException(string detail, int line, int column)
+        : base($"Line {line}: {detail}")
+    {
+        Line = line;
+        Column = column;
+        _detail = detail;
     }
 
     /// <summary>Creates the exception without a line (<see cref="Line"/> is 0).</summary>
@@ -40,4 +53,12 @@ public sealed class SkillFormatException : Exception
 
     /// <summary>1-based line number of the offending marker; 0 when unknown.</summary>
     public int Line { get; }
+
+    /// <summary>1-based column of the offending marker's first character; 0 when unknown.</summary>
+    public int Column { get; }
+
+    /// <summary>What is wrong without the <c>"Line N: "</c> prefix (the message itself when no detail was given).</summary>
+    public string Detail => _detail ?? Message;
+
+    private readonly string? _detail;
 }

@@ -116,7 +116,7 @@ internal sealed class ProposalPhase(TrainingContext context, OptimizerModel opti
         AtomicFile.WriteJson(Path.Combine(folder, "edit_report.json"), new
         {
             applied = applied.Applied,
-            rejected = applied.Rejected.Select(x => new { x.Index, x.Edit, reason = x.Reason.ToString(), x.Detail }),
+            rejected = applied.Rejected.Select(x => new { x.Index, x.Edit, reason = x.Reason.ToString(), x.Detail, x.Status }),
             tokens_before = applied.TokensBefore,
             tokens_after = applied.TokensAfter,
         });

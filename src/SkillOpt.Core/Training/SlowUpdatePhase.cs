@@ -51,7 +51,10 @@ internal sealed class SlowUpdatePhase(TrainingContext context, RolloutPhase roll
         {
             return (state, baseRecord with { Reason = $"the slow-update reply was unusable: {reply.Failure}" });
         }
-        var candidate = SkillDocument.Parse(current).WithSlowUpdateGuidance(reply.Value.Guidance.Trim());
+        // classic: the reference's replace_slow_update_field (the block moves to the end); default: written in place
+        var candidate = string.Equals(context.Settings.Preset, "classic", StringComparison.OrdinalIgnoreCase)
+            ? SkillDocument.Parse(current).WithReferenceSlowUpdateGuidance(reply.Value.Guidance.Trim())
+            : SkillDocument.Parse(current).WithSlowUpdateGuidance(reply.Value.Guidance.Trim());
         var budget = context.Settings.Edits.TokenBudget;
         var tokens = ApproximateTokenCounter.Instance.CountTokens(candidate.Text);
         if (candidate.Hash == state.CurrentHash)

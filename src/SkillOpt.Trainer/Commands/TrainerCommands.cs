@@ -132,7 +132,7 @@ public static class TrainerCommands
                     $"training needs train and validation tasks, but the skill '{ctx.Skill}' has {splits.Train.Count} train and {splits.Validation.Count} validation tasks; add tasks, change the splits ratios or pin splits with Split = \"val\"",
                     ctx.ConfigPath);
             }
-            var initialSkill = File.ReadAllText(ctx.SkillFile);
+            var initialSkill = SkillFileLoading.Load(ctx, console, warnOverTokenBudget: true).Text;
             console.Info($"training skill '{ctx.Skill}' ({ctx.SkillFile}) with {Path.GetFileName(ctx.Verifier.AssemblyPath)}: {Counts(tasks)}; run folder {runFolder}");
 
             await using var simlab = await SimLabHosting.StartIfNeededAsync(ctx, console, runFolder, linked.Token).ConfigureAwait(false);
@@ -242,8 +242,9 @@ public static class TrainerCommands
             {
                 throw new TrainerException(TrainerDiagnostics.EmptySplit, $"the skill '{ctx.Skill}' has no {which} tasks", ctx.ConfigPath);
             }
-            var skill = File.ReadAllText(ctx.SkillFile);
-            var hash = SkillDocument.Parse(skill).Hash;
+            var skillDoc = SkillFileLoading.Load(ctx, console, warnOverTokenBudget: false);
+            var skill = skillDoc.Text;
+            var hash = skillDoc.Hash;
             var folder = Path.GetFullPath(parse.GetValue(output) ?? Path.Combine(".skillopt", "evals", $"{ctx.Skill}-{which}-{hash[..12]}-s{parse.GetValue(sample)}"));
             simlab?.MarkOutput(folder);
             var runner = CreateRunner(ctx, console, Path.Combine(folder, "rollouts"), parse.GetValue(concurrency), parse.GetValue(timeout), TimeSpan.FromSeconds(5), env);

@@ -2,7 +2,7 @@ namespace SkillOpt.Trainer.Console;
 
 /// <summary>
 /// Diagnostic codes of the trainer and the verifier runs (SKOPT2xxx; SKOPT1xxx are configuration errors from
-/// <c>SkillOptConfigLoader</c>). Documented in docs/diagnostics.md.
+/// <c>SkillOptConfigLoader</c> and skill-file errors from <c>SkillFile</c>). Documented in docs/diagnostics.md.
 /// </summary>
 public static class TrainerDiagnostics
 {

@@ -79,13 +79,85 @@ public sealed class EditApplierTests
     }
 
     [Fact]
-    public void Append_AfterATrailingSlowUpdateBlock_IsAllowed()
+    public void Append_GoesBeforeTheProtectedRegionsThatEndTheSkill()
     {
         const string text = "- rule\n\n<!-- skillopt:slow-update -->\nguidance\n<!-- /skillopt:slow-update -->\n";
         var result = Apply(text, Append("- another rule"));
 
-        Assert.Equal(text + "\n- another rule\n", result.Result.Text);
+        Assert.Equal("- rule\n- another rule\n\n<!-- skillopt:slow-update -->\nguidance\n<!-- /skillopt:slow-update -->\n", result.Result.Text);
         Assert.Equal("guidance", result.Result.SlowUpdateGuidance);
+        Assert.Equal("applied_append_before_protected_region", Assert.Single(result.Applied).Status);
+
+        // The reference's markers, two trailing regions, CRLF and a paragraph: before the first of them, a blank line each side.
+        const string reference = "Rule.\r\n\r\n\r\n<!-- SLOW_UPDATE_START -->\r\nG\r\n<!-- SLOW_UPDATE_END -->\r\n\r\n<!-- APPENDIX_START -->\r\nA\r\n<!-- APPENDIX_END -->";
+        var both = Apply(reference, Append("New paragraph."));
+        Assert.Equal("Rule.\r\n\r\nNew paragraph.\r\n\r\n<!-- SLOW_UPDATE_START -->\r\nG\r\n<!-- SLOW_UPDATE_END -->\r\n\r\n<!-- APPENDIX_START -->\r\nA\r\n<!-- APPENDIX_END -->", both.Result.Text);
+
+        // Only regions: the content comes first.
+        var onlyRegion = Apply("<!-- skillopt:protected -->\nx\n<!-- /skillopt:protected -->\n", Append("Intro."));
+        Assert.Equal("Intro.\n\n<!-- skillopt:protected -->\nx\n<!-- /skillopt:protected -->\n", onlyRegion.Result.Text);
+    }
+
+    [Fact]
+    public void Append_AfterTheLastBlock_WhenNoRegionEndsTheSkill()
+    {
+        var result = Apply(Skill, Append("- Check the totals."));
+
+        Assert.EndsWith("Give the final answer on the last line.\n\n- Check the totals.\n", result.Result.Text, StringComparison.Ordinal);
+        Assert.Equal("applied_append", Assert.Single(result.Applied).Status);
+    }
+
+    [Fact]
+    public void InsertAfter_AHeadingDirectlyFollowedByText_DoesNotMergeTheTextIntoTheInsertedItem()
+    {
+        // Without a blank line, "Always check units." would be a lazy continuation of the new list item (CommonMark).
+        var result = Apply("## Rules\nAlways check units.\n", Insert("## Rules", "- Show the formula."));
+
+        Assert.Equal("## Rules\n- Show the formula.\n\nAlways check units.\n", result.Result.Text);
+        Assert.Equal(
+            [(SkillBlockKind.Heading, "## Rules"), (SkillBlockKind.ListItem, "- Show the formula."), (SkillBlockKind.Paragraph, "Always check units.")],
+            result.Result.Blocks.Select(b => (b.Kind, b.Text)));
+    }
+
+    [Fact]
+    public void InsertAfter_KeepsTheBlockStructureAroundTheContent()
+    {
+        // Plain text after a paragraph's last line would continue that paragraph; "---" would make it a setext heading.
+        var paragraph = Apply("Intro line.\n\n# Next\n", Insert("Intro line.", "Second paragraph."));
+        Assert.Equal("Intro line.\n\nSecond paragraph.\n\n# Next\n", paragraph.Result.Text);
+        var rule = Apply("Intro line.\n", Insert("Intro line.", "---"));
+        Assert.Equal(SkillBlockKind.ThematicBreak, rule.Result.Blocks[^1].Kind);
+
+        // A list item after a list item and a nested item stay in the list, without blank lines.
+        var item = Apply(Skill, Insert("cite the cell range", "- State the sheet name too."));
+        Assert.Contains("- Always cite the cell range you used.\n- State the sheet name too.\n- Never guess", item.Result.Text, StringComparison.Ordinal);
+        var nested = Apply(Skill, Insert("cite the cell range", "  - Including the sheet name."));
+        Assert.Contains("- Always cite the cell range you used.\n  - Including the sheet name.\n- Never guess", nested.Result.Text, StringComparison.Ordinal);
+
+        // A heading inserted after a heading needs nothing either.
+        var heading = Apply("# A\nText.\n", Insert("# A", "## B"));
+        Assert.Equal("# A\n## B\nText.\n", heading.Result.Text);
+    }
+
+    [Fact]
+    public void ReferenceMarkers_AreProtected_AndCannotBeForged()
+    {
+        const string text = "# Skill\n\n- rule\n\n<!-- SLOW_UPDATE_START -->\nOld guidance.\n<!-- SLOW_UPDATE_END -->\n\n<!-- APPENDIX_START -->\nAppendix.\n<!-- APPENDIX_END -->\n";
+
+        SingleRejection(Apply(text, Replace("Old guidance.", "New.")), EditRejectionReason.ProtectedRegion);
+        SingleRejection(Apply(text, Delete("Appendix.")), EditRejectionReason.ProtectedRegion);
+        SingleRejection(Apply(text, Insert("<!-- SLOW_UPDATE_END -->", "x")), EditRejectionReason.ProtectedRegion);
+        var forged = SingleRejection(Apply(text, Append("<!-- APPENDIX_END -->\nFree text")), EditRejectionReason.ForgedMarker);
+        Assert.Equal("skipped_forged_marker", forged.Status);
+    }
+
+    [Fact]
+    public void Statuses_UseTheReferenceVocabulary()
+    {
+        var result = Apply(Skill, Insert("## Output", "- Units."), Replace("sheet", "workbook"), Delete("Read the whole sheet before answering."));
+
+        Assert.Equal(["applied_insert_after", "applied_delete"], result.Applied.Select(a => a.Status));
+        Assert.Equal("skipped_anchor_ambiguous", Assert.Single(result.Rejected).Status);
     }
 
     [Fact]
@@ -352,12 +424,12 @@ public sealed class EditApplierTests
         var options = new EditApplierOptions { ClassicMatching = true };
 
         var ambiguous = Apply(options, Skill, Replace("sheet", "workbook"));
-        Assert.Equal("exact first occurrence (classic)", Assert.Single(ambiguous.Applied).Note);
+        Assert.Equal("applied_replace", Assert.Single(ambiguous.Applied).Status);
         Assert.StartsWith("# Spreadworkbook skill\n", ambiguous.Result.Text, StringComparison.Ordinal);
         Assert.Contains("Read the whole sheet before answering.", ambiguous.Result.Text, StringComparison.Ordinal);
 
         var missing = Apply(options, Skill, Insert("No such anchor", "Fallback text."));
-        Assert.Contains("appended", Assert.Single(missing.Applied).Note, StringComparison.Ordinal);
+        Assert.Equal("applied_insert_after_fallback_append", Assert.Single(missing.Applied).Status);
         Assert.EndsWith("last line.\n\nFallback text.\n", missing.Result.Text, StringComparison.Ordinal);
 
         var duplicate = Apply(options, Skill, Append("- Always cite the cell range you used."));

@@ -15,8 +15,12 @@ public class LearningRateScheduleTests
         Assert.Equal([4, 4, 3, 3, 3, 2, 2, 2], Values(new CosineLearningRate(4, 2), 8));
 
     [Fact]
-    public void Linear_goes_from_max_to_min() =>
-        Assert.Equal([4, 3, 3, 2], Values(new LinearLearningRate(4, 2), 4)); // 4, 3.33, 2.67, 2 → round-half-even
+    public void Linear_takes_one_decay_interval_at_the_first_step_as_the_reference() =>
+        Assert.Equal([4, 4, 3, 3, 3, 3, 3, 2, 2, 2], Values(new LinearLearningRate(4, 2), 10)); // 3.8, 3.6, 3.4, …, 2 → round-half-even
+
+    [Fact]
+    public void Linear_rounds_halves_to_even() =>
+        Assert.Equal([4, 3, 2, 2], Values(new LinearLearningRate(4, 2), 4)); // 3.5 → 4, 3, 2.5 → 2, 2
 
     [Fact]
     public void Constant_is_constant() => Assert.Equal([3, 3, 3], Values(new ConstantLearningRate(3), 3));
@@ -25,7 +29,7 @@ public class LearningRateScheduleTests
     public void Single_step_runs_get_the_maximum()
     {
         Assert.Equal(4, new LinearLearningRate(4, 2).BudgetAt(1, 1));
-        Assert.Equal(2, new CosineLearningRate(4, 2).BudgetAt(1, 1)); // cos(π) = -1 → min, as the reference formula gives
+        Assert.Equal(4, new CosineLearningRate(4, 2).BudgetAt(1, 1)); // the reference returns max when T = 1
     }
 
     [Theory]

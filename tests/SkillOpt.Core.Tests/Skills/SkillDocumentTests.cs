@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using SkillOpt.Core.Skills;
+using SkillOpt.Core.Tests.Reference;
 
 namespace SkillOpt.Core.Tests.Skills;
 
@@ -212,6 +213,99 @@ public sealed class SkillDocumentTests
         var ex = Assert.Throws<SkillFormatException>(() => SkillDocument.Parse(text));
         Assert.Equal(line, ex.Line);
         Assert.Contains($"Line {line}", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("a\n\n  <!-- APPENDIX_START -->\nkeep\n", 3, 3, "'<!-- APPENDIX_START -->' region is never closed (expected '<!-- APPENDIX_END -->')")]
+    [InlineData("a\n<!-- SLOW_UPDATE_END -->\n", 2, 1, "'<!-- SLOW_UPDATE_END -->' closes a region that was never opened")]
+    [InlineData("<!-- APPENDIX_START -->\n<!-- SLOW_UPDATE_START -->\n<!-- SLOW_UPDATE_END -->\n<!-- APPENDIX_END -->\n", 2, 1, "regions cannot nest")]
+    [InlineData("<!-- skillopt:slow-update -->\nx\n<!-- SLOW_UPDATE_END -->\n", 3, 1, "expected '<!-- /skillopt:slow-update -->'")]
+    [InlineData("<!-- SLOW_UPDATE_START -->\nx\n<!-- APPENDIX_END -->\n", 3, 1, "expected '<!-- SLOW_UPDATE_END -->'")]
+    [InlineData("<!-- skillopt:slow-update -->\n<!-- /skillopt:slow-update -->\n\n<!-- SLOW_UPDATE_START -->\n<!-- SLOW_UPDATE_END -->\n", 4, 1, "second slow-update block")]
+    public void MalformedReferenceMarkers_ThrowWithLineAndColumn(string text, int line, int column, string message)
+    {
+        var ex = Assert.Throws<SkillFormatException>(() => SkillDocument.Parse(text));
+
+        Assert.Equal(line, ex.Line);
+        Assert.Equal(column, ex.Column);
+        Assert.Contains(message, ex.Detail, StringComparison.Ordinal);
+        Assert.Equal($"Line {line}: {ex.Detail}", ex.Message);
+    }
+
+    [Fact]
+    public void ReferenceMarkers_AreRegions_WithTheirKindAndSyntax()
+    {
+        const string text = "# T\n\nRule.\n<!-- SLOW_UPDATE_START -->\nGuidance.\n<!-- SLOW_UPDATE_END -->\n\n<!-- APPENDIX_START -->\nA\n<!-- APPENDIX_END -->\n\n<!-- skillopt:protected -->\nP\n<!-- /skillopt:protected -->\n";
+        var doc = SkillDocument.Parse(text);
+
+        Assert.Equal(
+            [("slow-update", RegionMarkerSyntax.Reference, 4, 6), ("appendix", RegionMarkerSyntax.Reference, 8, 10), ("protected", RegionMarkerSyntax.SkillOpt, 12, 14)],
+            doc.ProtectedRegions.Select(r => (r.Kind, r.Syntax, r.Line, r.EndLine)));
+        Assert.Equal("Guidance.", doc.SlowUpdateGuidance);
+        Assert.True(doc.Blocks.Single(b => b.Text == "A").IsProtected);
+        Assert.False(doc.Blocks.Single(b => b.Text == "Rule.").IsProtected);
+    }
+
+    [Fact]
+    public void ReferenceMarkers_InCode_OrNotExact_AreNotMarkers()
+    {
+        var doc = SkillDocument.Parse("```\n<!-- SLOW_UPDATE_START -->\n```\n\n<!--SLOW_UPDATE_END-->\n\n<!-- slow_update_start -->\n");
+
+        Assert.Empty(doc.ProtectedRegions);
+    }
+
+    [Fact]
+    public void TheReferencesTrainedSkills_ParseWithTheirSlowUpdateBlockProtected()
+    {
+        Assert.Equal(6, ReferenceFixtures.TrainedSkills.Count);
+        foreach (var (name, text) in ReferenceFixtures.TrainedSkills)
+        {
+            var doc = SkillDocument.Parse(text);
+            var region = Assert.Single(doc.ProtectedRegions);
+            Assert.Equal((ProtectedRegion.SlowUpdateKind, RegionMarkerSyntax.Reference), (region.Kind, region.Syntax));
+            Assert.True(doc.Blocks.Where(b => b.Start >= region.Start).All(b => b.IsProtected), name);
+            Assert.Equal(text, doc.Render());
+        }
+    }
+
+    [Fact]
+    public void WithSlowUpdateGuidance_WritesIntoTheReferencesBlock_NeverASecondOne()
+    {
+        var doc = SkillDocument.Parse(ReferenceFixtures.TrainedSkills["docvqa"]);
+        Assert.Equal("", doc.SlowUpdateGuidance);
+
+        var updated = doc.WithSlowUpdateGuidance("Check the page number.\n<!-- SLOW_UPDATE_END -->\nThen answer.");
+
+        Assert.Equal(
+            doc.Text.Replace("<!-- SLOW_UPDATE_START -->\n", "<!-- SLOW_UPDATE_START -->\nCheck the page number.\n\nThen answer.\n", StringComparison.Ordinal),
+            updated.Text);
+        Assert.Equal("Check the page number.\n\nThen answer.", updated.SlowUpdateGuidance);
+        Assert.Single(updated.ProtectedRegions);
+        Assert.Equal(RegionMarkerSyntax.Reference, updated.SlowUpdateRegion!.Syntax);
+    }
+
+    [Fact]
+    public void WithReferenceSlowUpdateGuidance_IsTheReferencesReplace()
+    {
+        // Expected texts are the reference's replace_slow_update_field / inject_empty_slow_update_field outputs.
+        const string withAppendix = "# T\n\nRule.\n\n<!-- SLOW_UPDATE_START -->\nold\n<!-- SLOW_UPDATE_END -->\n\n<!-- APPENDIX_START -->\nA\n<!-- APPENDIX_END -->\n";
+        Assert.Equal(
+            "# T\n\nRule.\n\n<!-- APPENDIX_START -->\nA\n<!-- APPENDIX_END -->\n\n<!-- SLOW_UPDATE_START -->\nnew advice\n<!-- SLOW_UPDATE_END -->\n",
+            SkillDocument.Parse(withAppendix).WithReferenceSlowUpdateGuidance("  new advice\n").Text);
+
+        const string bare = "# T\n\n\n\nRule.   \n";
+        Assert.Equal("# T\n\nRule.\n\n<!-- SLOW_UPDATE_START -->\ng\n<!-- SLOW_UPDATE_END -->\n", SkillDocument.Parse(bare).WithReferenceSlowUpdateGuidance("g").Text);
+        Assert.Equal("# T\n\n\n\nRule.\n\n<!-- SLOW_UPDATE_START -->\n<!-- SLOW_UPDATE_END -->\n", SkillDocument.Parse(bare).WithReferenceSlowUpdatePlaceholder().Text);
+
+        const string empty = "# T\n\nRule.\n<!-- SLOW_UPDATE_START -->\n<!-- SLOW_UPDATE_END -->";
+        var emptyDoc = SkillDocument.Parse(empty);
+        Assert.Same(emptyDoc, emptyDoc.WithReferenceSlowUpdatePlaceholder());
+        Assert.Equal("# T\n\nRule.\n\n<!-- SLOW_UPDATE_START -->\n\n<!-- SLOW_UPDATE_END -->\n", emptyDoc.WithReferenceSlowUpdateGuidance("").Text);
+
+        // A block with our markers is written in place (the reference would not see it and would add a second one).
+        var ours = SkillDocument.Parse("x\n\n<!-- skillopt:slow-update -->\nold\n<!-- /skillopt:slow-update -->\n");
+        Assert.Equal("x\n\n<!-- skillopt:slow-update -->\nnew\n<!-- /skillopt:slow-update -->\n", ours.WithReferenceSlowUpdateGuidance("new").Text);
+        Assert.Same(ours, ours.WithReferenceSlowUpdatePlaceholder());
     }
 
     [Fact]
