@@ -106,6 +106,12 @@ internal sealed partial class OptimizerSimulator(SimWorld world)
         {
             analysis.Append(CultureInfo.InvariantCulture, $" Proposed rules for: {string.Join(", ", proposedProcedures)}.");
         }
+        if (failures && prompt.Contains("`failure_summary`", StringComparison.Ordinal))
+        {
+            // the classic preset's failure analysts also name failure types (the reference's failure_summary)
+            var summary = missing.Select(m => new { failure_type = "missing " + m.Name.Replace('-', ' '), count = m.Count, description = $"the skill does not say how to handle {m.Name.Replace('-', ' ')}" }).ToList();
+            return JsonSerializer.Serialize(new { analysis = analysis.ToString(), failure_summary = summary, edits }, WireWriter.Json);
+        }
         return JsonSerializer.Serialize(new { analysis = analysis.ToString(), edits }, WireWriter.Json);
     }
 
@@ -236,7 +242,10 @@ internal sealed partial class OptimizerSimulator(SimWorld world)
         var i = prompt.IndexOf("## Edits already tried and rejected", StringComparison.Ordinal);
         if (i < 0)
         {
-            return [];
+            // the classic preset shows rejected edits in its step buffer instead
+            var steps = prompt.IndexOf("## Earlier steps of this epoch", StringComparison.Ordinal);
+            var skill = prompt.IndexOf("\n## Current skill", Math.Max(0, steps), StringComparison.Ordinal);
+            return steps < 0 ? [] : StepBufferEditRegex().Matches(skill < 0 ? prompt[steps..] : prompt[steps..skill]).Select(m => m.Groups[1].Value).ToList();
         }
         var block = prompt[i..];
         var end = block.IndexOf("\n## Current skill", StringComparison.Ordinal);
@@ -249,6 +258,9 @@ internal sealed partial class OptimizerSimulator(SimWorld world)
 
     [GeneratedRegex(@"(?m)^- \w+(?: after/at ""[^\n]*?"")?: ""(.*)"" \(score change")]
     private static partial Regex RejectedRegex();
+
+    [GeneratedRegex(@"(?m)^  \d+\. \[\w+\](?: target=""[^\n]*?"" →)? ""(.*)""$")]
+    private static partial Regex StepBufferEditRegex();
 
     private static bool SameAsShown(string content, string shown)
     {

@@ -82,6 +82,12 @@ public sealed class ScriptedOptimizer : IChatClient
     /// <summary>Every user prompt received.</summary>
     public List<string> Prompts { get; } = [];
 
+    /// <summary>The guidance every slow-update reply writes.</summary>
+    public string SlowUpdateGuidance { get; init; } = "Keep applying every procedure the task needs.";
+
+    /// <summary>Every (schema name, user prompt) received, in order.</summary>
+    public List<(string Schema, string Prompt)> Requests { get; } = [];
+
     public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
         Interlocked.Increment(ref _calls);
@@ -94,13 +100,14 @@ public sealed class ScriptedOptimizer : IChatClient
         lock (Prompts)
         {
             Prompts.Add(prompt);
+            Requests.Add((schema, prompt));
         }
         var json = schema switch
         {
             "skillopt_reflection" => Reflect(prompt, LeakGoldAnswer),
             "skillopt_merge" => Merge(prompt),
             "skillopt_ranking" => Rank(prompt),
-            "skillopt_slow_update" => """{"guidance":"Keep applying every procedure the task needs."}""",
+            "skillopt_slow_update" => JsonSerializer.Serialize(new { guidance = SlowUpdateGuidance }),
             "skillopt_meta_skill" => """{"advice":"Edits that name a missing procedure were accepted; shortcuts were rejected."}""",
             _ => throw new InvalidOperationException($"unexpected schema '{schema}'"),
         };

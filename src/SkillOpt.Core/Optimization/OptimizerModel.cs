@@ -12,7 +12,25 @@ namespace SkillOpt.Core.Optimization;
 /// <param name="Replies">One reply per reflection call (failures first, then successes).</param>
 /// <param name="FailurePatches">Edits from each failure minibatch.</param>
 /// <param name="SuccessPatches">Edits from each success minibatch.</param>
-public sealed record ReflectionOutput(IReadOnlyList<StructuredReply<ReflectionReply>> Replies, IReadOnlyList<IReadOnlyList<SkillEdit>> FailurePatches, IReadOnlyList<IReadOnlyList<SkillEdit>> SuccessPatches);
+public sealed record ReflectionOutput(IReadOnlyList<StructuredReply<ReflectionReply>> Replies, IReadOnlyList<IReadOnlyList<SkillEdit>> FailurePatches, IReadOnlyList<IReadOnlyList<SkillEdit>> SuccessPatches)
+{
+    /// <summary>The failure analysts' failure types (<c>type: description</c>), in minibatch order; empty unless they were asked for.</summary>
+    internal IReadOnlyList<string> FailureTypes { get; init; } = [];
+}
+
+/// <summary>What one step's reflection is asked.</summary>
+/// <param name="Skill">The current skill.</param>
+/// <param name="Failures">Failed trajectories, in minibatch order.</param>
+/// <param name="Successes">Successful trajectories (empty when successes are not reflected on).</param>
+/// <param name="MinibatchSize">Trajectories per call.</param>
+/// <param name="MaxEdits">Most edits each call may propose.</param>
+/// <param name="MetaAdvice">The meta skill's advice (empty for none).</param>
+/// <param name="Memory">The prompt section on earlier steps: the rejected edits, or the step buffer (empty for none).</param>
+/// <param name="MessageChars">Characters of one trajectory message shown (<see cref="int.MaxValue"/>: whole).</param>
+/// <param name="AskFailureTypes">Failure analysts also name their failure types (<c>failure_summary</c>).</param>
+/// <param name="ShowSystemMessages">Each trajectory shows its system message (the skill) too.</param>
+internal sealed record ReflectionRequest(string Skill, IReadOnlyList<RolloutResult> Failures, IReadOnlyList<RolloutResult> Successes, int MinibatchSize, int MaxEdits,
+    string MetaAdvice, string Memory, int MessageChars = 2000, bool AskFailureTypes = false, bool ShowSystemMessages = false);
 
 /// <summary>The result of merging patches.</summary>
 /// <param name="Edits">Merged edits, failure-derived first.</param>
@@ -41,51 +59,79 @@ public sealed class OptimizerModel
     /// Reflects on failures and successes in minibatches of <paramref name="minibatchSize"/>, each call proposing at most
     /// <paramref name="maxEdits"/> edits (extra edits of a reply are dropped). Calls run concurrently; results keep input order.
     /// </summary>
-    public async Task<ReflectionOutput> ReflectAsync(string skill, IReadOnlyList<RolloutResult> failures, IReadOnlyList<RolloutResult> successes,
-        int minibatchSize, int maxEdits, string metaAdvice, IReadOnlyList<RejectedEditEntry> rejected, CancellationToken cancellationToken)
+    public Task<ReflectionOutput> ReflectAsync(string skill, IReadOnlyList<RolloutResult> failures, IReadOnlyList<RolloutResult> successes,
+        int minibatchSize, int maxEdits, string metaAdvice, IReadOnlyList<RejectedEditEntry> rejected, CancellationToken cancellationToken) =>
+        ReflectAsync(new ReflectionRequest(skill, failures, successes, minibatchSize, maxEdits, metaAdvice, FormatRejected(rejected)), cancellationToken);
+
+    /// <summary>
+    /// Reflects as <paramref name="request"/> says: one call per minibatch of failures, then of successes, concurrently;
+    /// results keep input order, and a reply's edits beyond <see cref="ReflectionRequest.MaxEdits"/> are dropped.
+    /// </summary>
+    internal async Task<ReflectionOutput> ReflectAsync(ReflectionRequest request, CancellationToken cancellationToken)
     {
-        var jobs = failures.Chunk(minibatchSize).Select(c => (Failures: true, Batch: c))
-            .Concat(successes.Chunk(minibatchSize).Select(c => (Failures: false, Batch: c))).ToList();
+        var jobs = request.Failures.Chunk(request.MinibatchSize).Select(c => (Failures: true, Batch: c))
+            .Concat(request.Successes.Chunk(request.MinibatchSize).Select(c => (Failures: false, Batch: c))).ToList();
         var replies = new StructuredReply<ReflectionReply>[jobs.Count];
-        var metaSection = string.IsNullOrWhiteSpace(metaAdvice) ? "" : $"\n## Advice from earlier epochs\n\n{metaAdvice.Trim()}\n";
-        var rejectedSection = FormatRejected(rejected);
+        var metaSection = MetaSection(request.MetaAdvice);
+        var schema = request.AskFailureTypes ? OptimizerSchemas.ReflectionWithFailureTypes : OptimizerSchemas.Reflection;
         await Parallel.ForEachAsync(Enumerable.Range(0, jobs.Count), new ParallelOptions { MaxDegreeOfParallelism = _concurrency, CancellationToken = cancellationToken },
             async (i, ct) =>
             {
                 var (isFailure, batch) = jobs[i];
-                var prompt = PromptTemplates.Render(isFailure ? "reflect_failures" : "reflect_successes", new Dictionary<string, string>
+                var values = new Dictionary<string, string>
                 {
-                    ["max_edits"] = maxEdits.ToString(CultureInfo.InvariantCulture),
+                    ["max_edits"] = request.MaxEdits.ToString(CultureInfo.InvariantCulture),
                     ["meta_skill"] = metaSection,
-                    ["rejected_edits"] = rejectedSection,
-                    ["skill"] = skill,
+                    ["memory"] = request.Memory,
+                    ["skill"] = request.Skill,
                     ["count"] = batch.Length.ToString(CultureInfo.InvariantCulture),
-                    ["trajectories"] = TrajectoryFormatter.Format(batch),
-                    ["schema"] = OptimizerSchemas.Reflection.Name,
-                });
-                replies[i] = await _caller.CallAsync(ChatStage.Reflect, OptimizerSchemas.Reflection, prompt, r => OptimizerSchemas.ValidateEdits(r.Edits), ct).ConfigureAwait(false);
+                    ["trajectories"] = TrajectoryFormatter.Format(batch, request.MessageChars, request.ShowSystemMessages),
+                    ["schema"] = schema.Name,
+                };
+                if (isFailure)
+                {
+                    values["failure_types"] = request.AskFailureTypes ? FailureTypesRequest : "";
+                }
+                var prompt = PromptTemplates.Render(isFailure ? "reflect_failures" : "reflect_successes", values);
+                replies[i] = await _caller.CallAsync(ChatStage.Reflect, schema, prompt, r => OptimizerSchemas.ValidateEdits(r.Edits), ct).ConfigureAwait(false);
             }).ConfigureAwait(false);
 
         var fp = new List<IReadOnlyList<SkillEdit>>();
         var sp = new List<IReadOnlyList<SkillEdit>>();
+        var failureTypes = new List<string>();
         for (var i = 0; i < jobs.Count; i++)
         {
-            var edits = (replies[i].Value?.Edits ?? []).Take(maxEdits).Select(e => e.ToEdit()).ToList();
+            var edits = (replies[i].Value?.Edits ?? []).Take(request.MaxEdits).Select(e => e.ToEdit()).ToList();
             if (edits.Count > 0)
             {
                 (jobs[i].Failures ? fp : sp).Add(edits);
             }
+            if (jobs[i].Failures)
+            {
+                failureTypes.AddRange((replies[i].Value?.FailureSummary ?? []).Select(f => f.Describe()).Where(d => d.Length > 0));
+            }
         }
-        return new ReflectionOutput(replies, fp, sp);
+        return new ReflectionOutput(replies, fp, sp) { FailureTypes = failureTypes };
     }
+
+    /// <summary>What failure analysts are asked in addition when failure types are wanted (the reference's <c>failure_summary</c>).</summary>
+    private const string FailureTypesRequest = " Also list the common failure patterns in\n`failure_summary`: for each, a short failure type, how many of the trajectories show it and a one-line description.";
 
     /// <summary>
     /// Hierarchical merge: each side's patches are merged in groups of <paramref name="fanIn"/> until one patch is left per
     /// side, then one final merge gives failure-derived edits priority. A patch that is alone needs no call. When a merge
     /// reply is unusable after its repair, its input edits are kept, concatenated (and the failure is counted).
     /// </summary>
-    public async Task<MergeOutput> MergeAsync(string skill, IReadOnlyList<IReadOnlyList<SkillEdit>> failurePatches, IReadOnlyList<IReadOnlyList<SkillEdit>> successPatches,
-        int fanIn, int maxEdits, string metaAdvice, CancellationToken cancellationToken)
+    public Task<MergeOutput> MergeAsync(string skill, IReadOnlyList<IReadOnlyList<SkillEdit>> failurePatches, IReadOnlyList<IReadOnlyList<SkillEdit>> successPatches,
+        int fanIn, int maxEdits, string metaAdvice, CancellationToken cancellationToken) =>
+        MergeAsync(skill, failurePatches, successPatches, fanIn, (int?)maxEdits, metaAdvice, cancellationToken);
+
+    /// <summary>
+    /// The hierarchical merge with an optional cap: <paramref name="maxEdits"/> null asks each merge for no particular number
+    /// of edits and keeps all it returns (the reference's uncapped merge, <c>classic</c> preset).
+    /// </summary>
+    internal async Task<MergeOutput> MergeAsync(string skill, IReadOnlyList<IReadOnlyList<SkillEdit>> failurePatches, IReadOnlyList<IReadOnlyList<SkillEdit>> successPatches,
+        int fanIn, int? maxEdits, string metaAdvice, CancellationToken cancellationToken)
     {
         var replies = new List<StructuredReply<MergeReply>>();
         var f = await ReduceAsync(skill, failurePatches, fanIn, maxEdits, metaAdvice, "failure", replies, cancellationToken).ConfigureAwait(false);
@@ -103,7 +149,7 @@ public sealed class OptimizerModel
         return new MergeOutput(Dedupe(final), replies);
     }
 
-    private async Task<IReadOnlyList<SkillEdit>?> ReduceAsync(string skill, IReadOnlyList<IReadOnlyList<SkillEdit>> patches, int fanIn, int maxEdits, string metaAdvice,
+    private async Task<IReadOnlyList<SkillEdit>?> ReduceAsync(string skill, IReadOnlyList<IReadOnlyList<SkillEdit>> patches, int fanIn, int? maxEdits, string metaAdvice,
         string side, List<StructuredReply<MergeReply>> replies, CancellationToken cancellationToken)
     {
         if (patches.Count == 0)
@@ -131,11 +177,11 @@ public sealed class OptimizerModel
         return level[0];
     }
 
-    private async Task<IReadOnlyList<SkillEdit>> MergeGroupAsync(string skill, IReadOnlyList<(string Label, IReadOnlyList<SkillEdit> Edits)> patches, int maxEdits,
+    private async Task<IReadOnlyList<SkillEdit>> MergeGroupAsync(string skill, IReadOnlyList<(string Label, IReadOnlyList<SkillEdit> Edits)> patches, int? maxEdits,
         string metaAdvice, string priority, List<StructuredReply<MergeReply>> replies, CancellationToken cancellationToken)
     {
         var total = patches.Sum(p => p.Edits.Count);
-        var cap = Math.Max(1, Math.Min(total, maxEdits));
+        var cap = maxEdits is { } max ? Math.Max(1, Math.Min(total, max)) : int.MaxValue;
         var sb = new StringBuilder();
         foreach (var (label, edits) in patches)
         {
@@ -145,14 +191,14 @@ public sealed class OptimizerModel
         var prompt = PromptTemplates.Render("merge", new Dictionary<string, string>
         {
             ["priority"] = priority,
-            ["max_edits"] = cap.ToString(CultureInfo.InvariantCulture),
+            ["limit"] = maxEdits is null ? "" : $" Return at most\n{cap.ToString(CultureInfo.InvariantCulture)} edits.",
             ["meta_skill"] = string.IsNullOrWhiteSpace(metaAdvice) ? "" : $"\nAdvice from earlier epochs: {metaAdvice.Trim()}\n",
             ["skill"] = skill,
             ["patches"] = sb.ToString().TrimEnd(),
             ["schema"] = OptimizerSchemas.Merge.Name,
         });
         var reply = await _caller.CallAsync(ChatStage.Merge, OptimizerSchemas.Merge, prompt,
-            r => OptimizerSchemas.ValidateEdits(r.Edits) ?? (r.Edits.Count > total ? $"the merge returned {r.Edits.Count} edits but received only {total}" : null),
+            r => OptimizerSchemas.ValidateEdits(r.Edits) ?? (maxEdits is not null && r.Edits.Count > total ? $"the merge returned {r.Edits.Count} edits but received only {total}" : null),
             cancellationToken).ConfigureAwait(false);
         lock (replies)
         {
@@ -167,7 +213,12 @@ public sealed class OptimizerModel
     /// Selects at most <paramref name="budget"/> of <paramref name="edits"/> with one ranking call. When the reply stays
     /// unusable after its repair, the first <paramref name="budget"/> edits (failure-derived first) are kept.
     /// </summary>
-    public async Task<(IReadOnlyList<SkillEdit> Selected, StructuredReply<RankingReply> Reply)> RankAsync(string skill, IReadOnlyList<SkillEdit> edits, int budget, CancellationToken cancellationToken)
+    public Task<(IReadOnlyList<SkillEdit> Selected, StructuredReply<RankingReply> Reply)> RankAsync(string skill, IReadOnlyList<SkillEdit> edits, int budget, CancellationToken cancellationToken) =>
+        RankAsync(skill, edits, budget, "", cancellationToken);
+
+    /// <summary>Ranking with the meta skill's advice in the prompt (the reference's, <c>classic</c> preset); empty advice adds nothing.</summary>
+    internal async Task<(IReadOnlyList<SkillEdit> Selected, StructuredReply<RankingReply> Reply)> RankAsync(string skill, IReadOnlyList<SkillEdit> edits, int budget, string metaAdvice,
+        CancellationToken cancellationToken)
     {
         var sb = new StringBuilder();
         for (var i = 0; i < edits.Count; i++)
@@ -178,6 +229,7 @@ public sealed class OptimizerModel
         {
             ["budget"] = budget.ToString(CultureInfo.InvariantCulture),
             ["count"] = edits.Count.ToString(CultureInfo.InvariantCulture),
+            ["meta_skill"] = MetaSection(metaAdvice),
             ["skill"] = skill,
             ["edits"] = sb.ToString().TrimEnd(),
             ["schema"] = OptimizerSchemas.Ranking.Name,
@@ -212,9 +264,7 @@ public sealed class OptimizerModel
             ["comparison"] = comparison,
             ["schema"] = OptimizerSchemas.SlowUpdate.Name,
         });
-        return _caller.CallAsync(ChatStage.SlowUpdate, OptimizerSchemas.SlowUpdate, prompt,
-            r => string.IsNullOrWhiteSpace(r.Guidance) ? "'guidance' is empty" : r.Guidance.Contains("skillopt:", StringComparison.Ordinal) ? "'guidance' must not contain skillopt markers" : null,
-            cancellationToken);
+        return _caller.CallAsync(ChatStage.SlowUpdate, OptimizerSchemas.SlowUpdate, prompt, ValidateGuidance, cancellationToken);
     }
 
     /// <summary>Writes advice to the optimizer for the next epoch from the epoch's decisions.</summary>
@@ -230,7 +280,51 @@ public sealed class OptimizerModel
         return _caller.CallAsync(ChatStage.Meta, OptimizerSchemas.MetaSkill, prompt, r => string.IsNullOrWhiteSpace(r.Advice) ? "'advice' is empty" : null, cancellationToken);
     }
 
-    private static string FormatRejected(IReadOnlyList<RejectedEditEntry> rejected)
+    /// <summary>
+    /// Writes slow-update guidance as the reference asks for it (<c>classic</c> preset): from the previous and current
+    /// skills, the guidance that was in force (its own section) and a comparison with the trajectories of the changed and
+    /// still-failing tasks, without a word limit.
+    /// </summary>
+    internal Task<StructuredReply<SlowUpdateReply>> SlowUpdateAsync(string previousSkill, string skill, string previousGuidance, string comparison, int taskCount,
+        CancellationToken cancellationToken)
+    {
+        var prompt = PromptTemplates.Render("slow_update_classic", new Dictionary<string, string>
+        {
+            ["count"] = taskCount.ToString(CultureInfo.InvariantCulture),
+            ["previous_skill"] = previousSkill,
+            ["skill"] = skill,
+            ["previous_guidance"] = string.IsNullOrWhiteSpace(previousGuidance) ? "(none: this is the first slow update)" : previousGuidance.Trim(),
+            ["comparison"] = comparison,
+            ["schema"] = OptimizerSchemas.SlowUpdate.Name,
+        });
+        return _caller.CallAsync(ChatStage.SlowUpdate, OptimizerSchemas.SlowUpdate, prompt, ValidateGuidance, cancellationToken);
+    }
+
+    /// <summary>
+    /// Writes the meta skill as the reference does (<c>classic</c> preset): from the skills at the end of the previous epoch
+    /// and of this epoch's last step, the previous meta skill and the task comparison of the two skills.
+    /// </summary>
+    internal Task<StructuredReply<MetaSkillReply>> MetaSkillAsync(string previousSkill, string skill, string previousMetaSkill, string comparison, CancellationToken cancellationToken)
+    {
+        var prompt = PromptTemplates.Render("meta_skill_classic", new Dictionary<string, string>
+        {
+            ["previous_skill"] = previousSkill,
+            ["skill"] = skill,
+            ["previous_meta_skill"] = string.IsNullOrWhiteSpace(previousMetaSkill) ? "(none: this is the first update)" : previousMetaSkill.Trim(),
+            ["comparison"] = comparison,
+            ["schema"] = OptimizerSchemas.MetaSkill.Name,
+        });
+        return _caller.CallAsync(ChatStage.Meta, OptimizerSchemas.MetaSkill, prompt, r => string.IsNullOrWhiteSpace(r.Advice) ? "'advice' is empty" : null, cancellationToken);
+    }
+
+    private static string? ValidateGuidance(SlowUpdateReply r) =>
+        string.IsNullOrWhiteSpace(r.Guidance) ? "'guidance' is empty" : r.Guidance.Contains("skillopt:", StringComparison.Ordinal) ? "'guidance' must not contain skillopt markers" : null;
+
+    /// <summary>The prompt section of the meta skill's advice ("" for none).</summary>
+    private static string MetaSection(string metaAdvice) => string.IsNullOrWhiteSpace(metaAdvice) ? "" : $"\n## Advice from earlier epochs\n\n{metaAdvice.Trim()}\n";
+
+    /// <summary>The prompt section of the rejected edits (the last 20; "" for none).</summary>
+    internal static string FormatRejected(IReadOnlyList<RejectedEditEntry> rejected)
     {
         if (rejected.Count == 0)
         {

@@ -34,6 +34,30 @@ public sealed class ReflectionReply
     public string Analysis { get; set; } = "";
     /// <summary>Proposed edits.</summary>
     public List<EditReply> Edits { get; set; } = [];
+
+    /// <summary>The failure patterns a failure analyst named, when asked (<see cref="OptimizerSchemas.ReflectionWithFailureTypes"/>).</summary>
+    [JsonInclude]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    internal List<FailureTypeReply>? FailureSummary { get; set; }
+}
+
+/// <summary>One failure pattern a failure analyst named (the reference's <c>failure_summary</c> item).</summary>
+internal sealed class FailureTypeReply
+{
+    /// <summary>A short failure type.</summary>
+    public string FailureType { get; set; } = "";
+    /// <summary>How many of the trajectories show it.</summary>
+    public int Count { get; set; }
+    /// <summary>A one-line description.</summary>
+    public string Description { get; set; } = "";
+
+    /// <summary><c>type: description</c>, or whichever of the two is there.</summary>
+    public string Describe() => (FailureType.Trim(), Description.Trim()) switch
+    {
+        ("", var d) => d,
+        (var t, "") => t,
+        var (t, d) => $"{t}: {d}",
+    };
 }
 
 /// <summary>Reply of a merge call (schema <c>skillopt_merge</c>).</summary>
@@ -98,6 +122,13 @@ public static class OptimizerSchemas
     /// <summary>Reflection: <c>{"analysis": string, "edits": [edit]}</c>.</summary>
     public static OptimizerSchema<ReflectionReply> Reflection { get; } = new("skillopt_reflection",
         """{"type":"object","additionalProperties":false,"required":["analysis","edits"],"properties":{"analysis":{"type":"string"},"edits":{"type":"array","items":""" + EditSchema + "}}}");
+
+    /// <summary>
+    /// Reflection that also names the failure types (<c>classic</c> preset, as the reference's failure analysts do):
+    /// <c>{"analysis": string, "failure_summary": [{"failure_type": string, "count": int, "description": string}], "edits": [edit]}</c>.
+    /// </summary>
+    internal static OptimizerSchema<ReflectionReply> ReflectionWithFailureTypes { get; } = new("skillopt_reflection",
+        """{"type":"object","additionalProperties":false,"required":["analysis","failure_summary","edits"],"properties":{"analysis":{"type":"string"},"failure_summary":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["failure_type","count","description"],"properties":{"failure_type":{"type":"string"},"count":{"type":"integer"},"description":{"type":"string"}}}},"edits":{"type":"array","items":""" + EditSchema + "}}}");
 
     /// <summary>Merge: <c>{"edits": [edit]}</c>.</summary>
     public static OptimizerSchema<MergeReply> Merge { get; } = new("skillopt_merge",

@@ -11,7 +11,13 @@ namespace SkillOpt.Core.Optimization;
 public static class TrajectoryFormatter
 {
     /// <summary>Renders <paramref name="results"/> as Markdown sections, each message cut to <paramref name="maxMessageChars"/> characters.</summary>
-    public static string Format(IReadOnlyList<RolloutResult> results, int maxMessageChars = 2000)
+    public static string Format(IReadOnlyList<RolloutResult> results, int maxMessageChars = 2000) => Format(results, maxMessageChars, includeSystemMessages: false);
+
+    /// <summary>
+    /// Renders <paramref name="results"/>; <paramref name="includeSystemMessages"/> also shows each trajectory's system message
+    /// (the skill, repeated in every trajectory, as the reference's analysts see it: <c>classic</c> preset).
+    /// </summary>
+    internal static string Format(IReadOnlyList<RolloutResult> results, int maxMessageChars, bool includeSystemMessages)
     {
         var sb = new StringBuilder();
         foreach (var r in results)
@@ -22,7 +28,7 @@ public static class TrajectoryFormatter
             {
                 sb.Append("Verifier: ").Append(Cut(r.Reason, maxMessageChars)).Append('\n');
             }
-            foreach (var m in r.Transcript.Where(m => m.Role != "system"))
+            foreach (var m in r.Transcript.Where(m => includeSystemMessages || m.Role != "system"))
             {
                 sb.Append("- **").Append(m.Role).Append("**");
                 if (m.ToolCallId is not null)

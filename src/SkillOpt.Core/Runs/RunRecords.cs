@@ -67,7 +67,7 @@ public sealed record HistoryRecord
     public string? CandidateHash { get; init; }
     /// <summary>Validation evidence, when the candidate was gated.</summary>
     public ValidationSummary? Validation { get; init; }
-    /// <summary><c>accept</c>, <c>reject</c>, <c>inconclusive</c>, <c>skip</c> (no candidate), <c>applied_ungated</c> (classic slow update) or <c>none</c>.</summary>
+    /// <summary><c>accept</c>, <c>reject</c>, <c>inconclusive</c>, <c>skip</c> (no candidate), <c>applied_ungated</c> (classic slow update), <c>placeholder</c> (classic's empty guidance block after epoch 1), <c>updated</c> (meta skill) or <c>none</c>.</summary>
     public required string Action { get; init; }
     /// <summary>The combined candidate gated after this step's own candidate was inconclusive, if any (its verdict is the step's last word: <see cref="CurrentHash"/> is the skill after it).</summary>
     public CombinationSummary? Combination { get; init; }

@@ -69,8 +69,7 @@ internal sealed class GatePhase
         var current = store.ReadSkill(state.CurrentHash);
         var sw = Stopwatch.StartNew();
         var decision = await Gate.DecideAsync(new GateContext(candidate.Text, candidate.Hash, current, state.CurrentHash, incumbentEval, run.Splits.Validation,
-            (skill, hash, tasks, sample, token) => _rollouts.EvaluateAsync("val", skill, hash, tasks, sample, ChatStage.Validate, token), _context.Settings.Seed,
-            firstSample, IncumbentHistory(run, state)), ct).ConfigureAwait(false);
+            EvaluateValidation, _context.Settings.Seed, firstSample, IncumbentHistory(run, state)), ct).ConfigureAwait(false);
         _context.Usage.AddWallTime(ChatStage.Validate, sw.Elapsed.TotalSeconds);
         AtomicFile.WriteJson(Path.Combine(folder, $"validation_{candidate.ShortHash}.json"), decision.Candidate);
         var plain = GateExplanation.Describe(decision, Gate.Name);
@@ -150,6 +149,20 @@ internal sealed class GatePhase
         var keep = _context.Settings.Gate.CombineInconclusive - 1;
         s = s with { PendingCandidates = gate.Action == "inconclusive" ? [.. pool.Skip(Math.Max(0, pool.Count - keep))] : [] };
         return (s, new CombinationSummary(steps, appliedEdits.Count, applied.Rejected.Count, applied.Result.Hash, gate.Action, gate.Reason, gate.Validation, firstSample));
+    }
+
+    /// <summary>
+    /// Scores a skill on validation tasks for the gate. With the reference's selection cache (<c>classic</c>), a skill already
+    /// validated on these tasks and sample is judged on that stored validation again instead of being measured afresh.
+    /// </summary>
+    private Task<Evaluation> EvaluateValidation(string skill, string hash, IReadOnlyList<string> tasks, int sample, CancellationToken ct)
+    {
+        if (_context.Settings.Reference.SelectionCache && _context.Store.ReadEvaluation("val", hash, sample) is { } stored
+            && tasks.All(t => stored.Results.Any(r => r.TaskId == t)))
+        {
+            return Task.FromResult(new Evaluation(hash, sample, [.. tasks.Select(t => stored.Results.First(r => r.TaskId == t))]));
+        }
+        return _rollouts.EvaluateAsync("val", skill, hash, tasks, sample, ChatStage.Validate, ct);
     }
 
     /// <summary>The strict gate's incumbent evidence: the stored validation of the skill credited with the current score, scored again only when tasks are missing.</summary>

@@ -7,7 +7,7 @@ public enum PhaseKind
     Baseline,
     /// <summary>One optimisation step on one train batch.</summary>
     Step,
-    /// <summary>End-of-epoch slow update.</summary>
+    /// <summary>End-of-epoch slow update (after epoch 1 of the <c>classic</c> preset: the reference's empty guidance block).</summary>
     SlowUpdate,
     /// <summary>End-of-epoch meta skill.</summary>
     MetaSkill,
@@ -32,7 +32,8 @@ public static class PhasePlan
     /// <param name="slowUpdate">Whether slow updates run (from epoch 2).</param>
     /// <param name="metaSkill">Whether meta skills run (from epoch 2).</param>
     /// <param name="metaInLastEpoch">Whether a meta skill also runs after the last epoch.</param>
-    public static IReadOnlyList<Phase> Build(int epochs, int batchesPerEpoch, bool slowUpdate, bool metaSkill, bool metaInLastEpoch)
+    /// <param name="slowUpdateAfterFirstEpoch">Whether a slow-update phase also follows epoch 1 (when slow updates run): the reference adds its empty guidance block there.</param>
+    public static IReadOnlyList<Phase> Build(int epochs, int batchesPerEpoch, bool slowUpdate, bool metaSkill, bool metaInLastEpoch, bool slowUpdateAfterFirstEpoch = false)
     {
         var list = new List<Phase> { new(0, PhaseKind.Baseline, 0, 0, 0) };
         var step = 0;
@@ -42,7 +43,7 @@ public static class PhasePlan
             {
                 list.Add(new Phase(list.Count, PhaseKind.Step, e, ++step, b));
             }
-            if (e >= 2 && slowUpdate)
+            if (slowUpdate && (e >= 2 || slowUpdateAfterFirstEpoch))
             {
                 list.Add(new Phase(list.Count, PhaseKind.SlowUpdate, e, 0, 0));
             }

@@ -19,6 +19,12 @@ internal sealed record Proposal(int Index, string Folder, HistoryRecord Record, 
 {
     /// <summary>The pre-screen's result, once screened.</summary>
     public PrescreenResult? Screen { get; init; }
+
+    /// <summary>The edits selected for the candidate (before application).</summary>
+    public IReadOnlyList<SkillEdit> Selected { get; init; } = [];
+
+    /// <summary>The failure analysts' failure types, in minibatch order (when asked: <c>classic</c> preset).</summary>
+    public IReadOnlyList<string> FailureTypes { get; init; } = [];
 }
 
 /// <summary>
@@ -37,6 +43,7 @@ internal sealed class ProposalPhase(TrainingContext context, OptimizerModel opti
     {
         var settings = context.Settings;
         var r = settings.Reflection;
+        var reference = settings.Reference;
         var usage = context.Usage;
         var leakGuard = context.LeakGuard;
         Directory.CreateDirectory(folder);
@@ -49,14 +56,18 @@ internal sealed class ProposalPhase(TrainingContext context, OptimizerModel opti
         var failures = shown.Where(x => x.Outcome == TaskOutcome.Failed).ToList();
         var successes = r.ReflectSuccesses ? shown.Where(x => x.Outcome == TaskOutcome.Passed).ToList() : [];
         var sw = Stopwatch.StartNew();
-        var reflection = await optimizer.ReflectAsync(current, failures, successes, r.MinibatchSize, lr, state.MetaAdvice, run.Buffer.Distinct(), ct).ConfigureAwait(false);
+        // default: each analyst asks for at most L_t edits and sees the rejected edits; classic (the reference): the configured
+        // L and the step buffer of this epoch, and the failure analysts name their failure types for it
+        var memory = reference.StepBuffer ? run.StepBuffer.Format(phase.Epoch) : OptimizerModel.FormatRejected(run.Buffer.Distinct());
+        var reflection = await optimizer.ReflectAsync(new ReflectionRequest(current, failures, successes, r.MinibatchSize, reference.ReflectAtMaxRate ? r.LearningRate.Max : lr,
+            state.MetaAdvice, memory, reference.MessageChars, reference.StepBuffer, reference.ShowSystemMessages), ct).ConfigureAwait(false);
         usage.AddWallTime(ChatStage.Reflect, sw.Elapsed.TotalSeconds);
         AtomicFile.WriteJson(Path.Combine(folder, "reflections.json"), reflection.Replies);
         var proposed = reflection.FailurePatches.Sum(p => p.Count) + reflection.SuccessPatches.Sum(p => p.Count);
         context.Report(ChatStage.Reflect, $"reflection: {reflection.Replies.Count} calls, {proposed} edits proposed", phase.Epoch, phase.Step, run.TotalSteps);
 
         sw.Restart();
-        var merge = await optimizer.MergeAsync(current, reflection.FailurePatches, reflection.SuccessPatches, r.MergeFanIn, 2 * lr, state.MetaAdvice, ct).ConfigureAwait(false);
+        var merge = await optimizer.MergeAsync(current, reflection.FailurePatches, reflection.SuccessPatches, r.MergeFanIn, reference.CapMerges ? 2 * lr : null, state.MetaAdvice, ct).ConfigureAwait(false);
         usage.AddWallTime(ChatStage.Merge, sw.Elapsed.TotalSeconds);
         AtomicFile.WriteJson(Path.Combine(folder, "merge.json"), new { replies = merge.Replies, edits = merge.Edits });
 
@@ -83,7 +94,7 @@ internal sealed class ProposalPhase(TrainingContext context, OptimizerModel opti
         if (kept.Count > lr)
         {
             sw.Restart();
-            var (sel, rankReply) = await optimizer.RankAsync(current, kept, lr, ct).ConfigureAwait(false);
+            var (sel, rankReply) = await optimizer.RankAsync(current, kept, lr, reference.ReferenceMetaSkill ? state.MetaAdvice : "", ct).ConfigureAwait(false);
             usage.AddWallTime(ChatStage.Rank, sw.Elapsed.TotalSeconds);
             AtomicFile.WriteJson(Path.Combine(folder, "ranking.json"), rankReply);
             selected = sel;
@@ -110,7 +121,7 @@ internal sealed class ProposalPhase(TrainingContext context, OptimizerModel opti
         };
         if (selected.Count == 0)
         {
-            return new Proposal(k, folder, record, null, [], "no edits survived reflection, merge and the rejected-edit filter");
+            return new Proposal(k, folder, record, null, [], "no edits survived reflection, merge and the rejected-edit filter") { FailureTypes = reflection.FailureTypes };
         }
         var applied = applier.Apply(currentDoc, selected);
         AtomicFile.WriteJson(Path.Combine(folder, "edit_report.json"), new
@@ -123,9 +134,13 @@ internal sealed class ProposalPhase(TrainingContext context, OptimizerModel opti
         record = record with { EditsApplied = applied.Applied.Count, EditsRefused = applied.Rejected.Count };
         if (!applied.Changed)
         {
-            return new Proposal(k, folder, record, null, [], "no selected edit could be applied: " + string.Join("; ", applied.Rejected.Select(x => $"{x.Reason}: {x.Detail}").Take(3)));
+            return new Proposal(k, folder, record, null, [], "no selected edit could be applied: " + string.Join("; ", applied.Rejected.Select(x => $"{x.Reason}: {x.Detail}").Take(3)))
+            {
+                Selected = selected,
+                FailureTypes = reflection.FailureTypes,
+            };
         }
-        return new Proposal(k, folder, record, applied.Result, [.. applied.Applied.Select(a => a.Edit)], null);
+        return new Proposal(k, folder, record, applied.Result, [.. applied.Applied.Select(a => a.Edit)], null) { Selected = selected, FailureTypes = reflection.FailureTypes };
     }
 
     /// <summary>

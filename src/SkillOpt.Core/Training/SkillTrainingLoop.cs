@@ -59,8 +59,9 @@ public sealed class SkillTrainingLoop
         _baseline = new BaselinePhase(_context, _rollouts);
         _step = new StepPhase(_context, _rollouts, new ProposalPhase(_context, optimizer, applier), new PrescreenPhase(_context, _rollouts), gatePhase,
             LearningRateSchedule.Create(lr.Schedule, lr.Max, lr.Min));
-        _slowUpdate = new SlowUpdatePhase(_context, _rollouts, optimizer, gatePhase);
-        _metaSkill = new MetaSkillPhase(_context, optimizer);
+        var epochComparison = new EpochComparison(_context, _rollouts);
+        _slowUpdate = new SlowUpdatePhase(_context, _rollouts, optimizer, gatePhase, epochComparison);
+        _metaSkill = new MetaSkillPhase(_context, optimizer, epochComparison);
         _test = new TestPhase(_context, _rollouts);
         _earlyStopping = new EarlyStopping(_context, _rollouts, gatePhase);
         _report = new RunReport(_context, _earlyStopping);
@@ -87,7 +88,8 @@ public sealed class SkillTrainingLoop
         }
         var settings = _context.Settings;
         var store = _context.Store;
-        var plan = PhasePlan.Build(settings.Epochs, _context.BatchesPerEpoch(splits), settings.SlowUpdate.Enabled, settings.MetaSkill.Enabled, settings.MetaSkill.InLastEpoch);
+        var plan = PhasePlan.Build(settings.Epochs, _context.BatchesPerEpoch(splits), settings.SlowUpdate.Enabled, settings.MetaSkill.Enabled, settings.MetaSkill.InLastEpoch,
+            settings.Reference.SlowUpdatePlaceholder);
         var totalSteps = plan.Count(p => p.Kind == PhaseKind.Step);
         var state = OpenRun(initialSkill, splits, plan, totalSteps);
         if (!settings.AllowVerifierText)
@@ -100,7 +102,9 @@ public sealed class SkillTrainingLoop
         }
         var buffer = RejectedEditBuffer.Load(store.RejectedEditsPath);
         buffer.RollBackTo(state.CompletedPhases);
-        var run = new RunScope(splits, plan, totalSteps, buffer, [.. store.ReadHistory().Where(h => h.Phase < state.CompletedPhases)]);
+        var stepBuffer = StepBuffer.Load(_context.StepBufferPath);
+        stepBuffer.RollBackTo(state.CompletedPhases);
+        var run = new RunScope(splits, plan, totalSteps, buffer, [.. store.ReadHistory().Where(h => h.Phase < state.CompletedPhases)], stepBuffer);
         var session = new SessionBase(state.ErroredRollouts, state.CacheHits);
         _context.StartSession(state.ElapsedSeconds);
 
@@ -226,6 +230,10 @@ public sealed class SkillTrainingLoop
         }
         AtomicFile.WriteJson(store.HistoryPath, run.History);
         run.Buffer.Save(store.RejectedEditsPath);
+        if (_context.Settings.Reference.StepBuffer)
+        {
+            run.StepBuffer.Save(_context.StepBufferPath);
+        }
         AtomicFile.WriteAllText(store.BestSkillPath, store.ReadSkill(state.BestHash));
         AtomicFile.WriteJson(store.StatePath, state);
     }

@@ -13,17 +13,22 @@ namespace SkillOpt.Core.Training;
 /// <summary>
 /// The slow update (docs/method.md, "One run", 3): the previous-epoch and current skills on the same train tasks, a
 /// task-by-task comparison, one optimizer call that rewrites the protected guidance block, and the result gated like any
-/// edit (default preset) or applied as is (classic).
+/// edit (default preset) or applied as is (classic). In the <c>classic</c> preset the comparison is the reference's
+/// (<see cref="EpochComparison"/>), and after epoch 1 the phase adds the reference's empty guidance block.
 /// </summary>
-internal sealed class SlowUpdatePhase(TrainingContext context, RolloutPhase rollouts, OptimizerModel optimizer, GatePhase gate)
+internal sealed class SlowUpdatePhase(TrainingContext context, RolloutPhase rollouts, OptimizerModel optimizer, GatePhase gate, EpochComparison epochComparison)
 {
     /// <summary>Runs the slow update of epoch <paramref name="phase"/>.Epoch.</summary>
     public async Task<(RunState, HistoryRecord)> RunAsync(RunScope run, RunState state, Phase phase, CancellationToken ct)
     {
         var su = context.Settings.SlowUpdate;
         var store = context.Store;
-        var previousHash = state.EpochEndHashes[phase.Epoch - 1];
         var baseRecord = new HistoryRecord { Kind = "slow_update", Epoch = phase.Epoch, Action = "skip", CurrentHash = state.CurrentHash, CurrentScore = context.IncumbentScore(state), BestScore = state.BestScore };
+        if (phase.Epoch == 1)
+        {
+            return Placeholder(run, state, phase, baseRecord);
+        }
+        var previousHash = state.EpochEndHashes[phase.Epoch - 1];
         if (su.SkipUnchanged && previousHash == state.CurrentHash)
         {
             context.Report(ChatStage.SlowUpdate, "slow update skipped: the epoch changed nothing", phase.Epoch, 0, run.TotalSteps);
@@ -32,20 +37,9 @@ internal sealed class SlowUpdatePhase(TrainingContext context, RolloutPhase roll
         var folder = store.PhaseFolder($"epoch_{phase.Epoch.ToString("D2", CultureInfo.InvariantCulture)}_slow_update");
         var previous = store.ReadSkill(previousHash);
         var current = store.ReadSkill(state.CurrentHash);
-        var (tasks, sample) = su.ReuseStepRollouts && ReusableStep(run.History, phase.Epoch, previousHash, state.CurrentHash) is { } step
-            ? (context.Batch(run.Splits, phase.Epoch, (step - 1) % context.BatchesPerEpoch(run.Splits)).Take(su.SampleSize).ToList(), step)
-            : (context.Order(run.Splits.Train, $"slow_update:{phase.Epoch}").Take(su.SampleSize).ToList(), 100_000 + phase.Epoch);
-        var sw = Stopwatch.StartNew();
-        var before = await rollouts.RunTasksAsync(previous, previousHash, tasks, sample, ChatStage.SlowUpdateRollout, reuse: true, ct).ConfigureAwait(false);
-        var after = previousHash == state.CurrentHash ? before : await rollouts.RunTasksAsync(current, state.CurrentHash, tasks, sample, ChatStage.SlowUpdateRollout, reuse: true, ct).ConfigureAwait(false);
-        if (!context.Settings.AllowVerifierText)
-        {
-            before = before with { Results = before.Results.Select(context.LeakGuard.Redact).ToList() };
-            after = after with { Results = after.Results.Select(context.LeakGuard.Redact).ToList() };
-        }
-        var comparison = Compare(before, after);
-        var reply = await optimizer.SlowUpdateAsync(previous, current, comparison, tasks.Count, su.MaxWords, ct).ConfigureAwait(false);
-        context.Usage.AddWallTime(ChatStage.SlowUpdate, sw.Elapsed.TotalSeconds);
+        var (comparison, reply) = context.Settings.Reference.ReferenceSlowUpdate
+            ? await ReferenceGuidanceAsync(run, state, phase, previousHash, previous, current, folder, ct).ConfigureAwait(false)
+            : await GuidanceAsync(run, state, phase, previousHash, previous, current, ct).ConfigureAwait(false);
         AtomicFile.WriteJson(Path.Combine(folder, "slow_update.json"), new { comparison, reply });
         if (reply.Value is null)
         {
@@ -84,6 +78,71 @@ internal sealed class SlowUpdatePhase(TrainingContext context, RolloutPhase roll
             CurrentHash = newState.CurrentHash,
             CurrentScore = context.IncumbentScore(newState),
             BestScore = newState.BestScore,
+        });
+    }
+
+    /// <summary>
+    /// The default preset's guidance: the two skills on a batch a step of the epoch already rolled out (else on the epoch's
+    /// slow-update tasks), the same sample on both sides, one rollout when the skills are equal; one line per task.
+    /// </summary>
+    private async Task<(string Comparison, StructuredReply<SlowUpdateReply> Reply)> GuidanceAsync(RunScope run, RunState state, Phase phase, string previousHash,
+        string previous, string current, CancellationToken ct)
+    {
+        var su = context.Settings.SlowUpdate;
+        var (tasks, sample) = su.ReuseStepRollouts && ReusableStep(run.History, phase.Epoch, previousHash, state.CurrentHash) is { } step
+            ? (context.Batch(run.Splits, phase.Epoch, (step - 1) % context.BatchesPerEpoch(run.Splits)).Take(su.SampleSize).ToList(), step)
+            : (context.Order(run.Splits.Train, $"slow_update:{phase.Epoch}").Take(su.SampleSize).ToList(), EpochComparison.PreviousSample(phase.Epoch));
+        var sw = Stopwatch.StartNew();
+        var before = await rollouts.RunTasksAsync(previous, previousHash, tasks, sample, ChatStage.SlowUpdateRollout, reuse: true, ct).ConfigureAwait(false);
+        var after = previousHash == state.CurrentHash ? before : await rollouts.RunTasksAsync(current, state.CurrentHash, tasks, sample, ChatStage.SlowUpdateRollout, reuse: true, ct).ConfigureAwait(false);
+        if (!context.Settings.AllowVerifierText)
+        {
+            before = before with { Results = before.Results.Select(context.LeakGuard.Redact).ToList() };
+            after = after with { Results = after.Results.Select(context.LeakGuard.Redact).ToList() };
+        }
+        var comparison = Compare(before, after);
+        var reply = await optimizer.SlowUpdateAsync(previous, current, comparison, tasks.Count, su.MaxWords, ct).ConfigureAwait(false);
+        context.Usage.AddWallTime(ChatStage.SlowUpdate, sw.Elapsed.TotalSeconds);
+        return (comparison, reply);
+    }
+
+    /// <summary>
+    /// The reference's guidance (<c>classic</c>): the two skills rolled out afresh on the epoch's slow-update tasks
+    /// (<see cref="EpochComparison"/>, kept in the folder for the meta skill), the guidance in force as its own section, no word limit.
+    /// </summary>
+    private async Task<(string Comparison, StructuredReply<SlowUpdateReply> Reply)> ReferenceGuidanceAsync(RunScope run, RunState state, Phase phase, string previousHash,
+        string previous, string current, string folder, CancellationToken ct)
+    {
+        var sw = Stopwatch.StartNew();
+        var (comparison, tasks) = await epochComparison.CompareAsync(run, previousHash, state.CurrentHash, phase.Epoch, ct).ConfigureAwait(false);
+        AtomicFile.WriteAllText(Path.Combine(folder, EpochComparison.FileName), comparison);
+        var guidance = SkillDocument.Parse(current).SlowUpdateGuidance ?? "";
+        var reply = await optimizer.SlowUpdateAsync(previous, current, guidance, comparison, tasks, ct).ConfigureAwait(false);
+        context.Usage.AddWallTime(ChatStage.SlowUpdate, sw.Elapsed.TotalSeconds);
+        return (comparison, reply);
+    }
+
+    /// <summary>
+    /// After epoch 1 (<c>classic</c>): the reference adds an empty guidance block to the current skill, unvalidated, unless it
+    /// has one; the best skill is left as it is.
+    /// </summary>
+    private (RunState, HistoryRecord) Placeholder(RunScope run, RunState state, Phase phase, HistoryRecord baseRecord)
+    {
+        var current = SkillDocument.Parse(context.Store.ReadSkill(state.CurrentHash));
+        if (current.SlowUpdateRegion is not null)
+        {
+            return (state, baseRecord with { Reason = "the skill already has a guidance block" });
+        }
+        var placeholder = current.WithSlowUpdateGuidance("");
+        context.Store.SaveSkill(placeholder.Hash, placeholder.Text);
+        context.Report(ChatStage.SlowUpdate, "empty guidance block added (classic, as the reference after epoch 1)", phase.Epoch, 0, run.TotalSteps);
+        var s = state with { CurrentHash = placeholder.Hash };
+        return (context.WriteVersion(s, placeholder.Text), baseRecord with
+        {
+            Action = "placeholder",
+            Reason = "the reference adds an empty slow-update block after epoch 1, without validation",
+            CandidateHash = placeholder.Hash,
+            CurrentHash = s.CurrentHash,
         });
     }
 

@@ -35,7 +35,7 @@ internal sealed class StepPhase(TrainingContext context, RolloutPhase rollouts, 
         context.Report(ChatStage.Rollout, $"rollout: {rolloutSummary.Passed}/{rolloutSummary.Tasks} passed, mean {rolloutSummary.MeanScore:0.###}, {rolloutSummary.Errored} errored", phase.Epoch, phase.Step, run.TotalSteps);
 
         // 2–5. reflection, merge, filter and ranking, apply: once per proposal (training.proposals), side by side
-        var lr = schedule.BudgetAt(phase.Step, run.TotalSteps);
+        var lr = schedule.BudgetAt(SchedulePosition(run.History, phase, settings.Reference.ScheduleOnSelection), run.TotalSteps);
         var count = settings.Proposals;
         var all = await Task.WhenAll(Enumerable.Range(0, count).Select(k =>
             proposals.ProposeAsync(run, state, current, currentDoc, rollout, phase, lr, k, count == 1 ? folder : Path.Combine(folder, $"proposal_{k + 1}"), ct))).ConfigureAwait(false);
@@ -71,15 +71,16 @@ internal sealed class StepPhase(TrainingContext context, RolloutPhase rollouts, 
                 var top = built[ProposalPhase.ChooseProposal([.. built.Select(p => (true, p.Screen!.Fixes, p.Screen.Breaks, p.Edits.Count))])];
                 context.Report("gate", $"pre-screen: reject ({top.Screen!.Reason})", phase.Epoch, phase.Step, run.TotalSteps);
                 var rejectedState = state with { Rejected = state.Rejected + 1 };
-                var rejected = ProposalPhase.WithProposal(first, top);
-                return (context.WriteVersion(rejectedState, current), rejected with
+                var rejected = ProposalPhase.WithProposal(first, top) with
                 {
                     CandidateHash = top.Candidate!.Hash,
                     Action = "reject",
                     Reason = "pre-screen: " + top.Screen.Reason,
                     Validation = new ValidationSummary(top.Screen.CandidateScore, top.Screen.IncumbentScore, top.Screen.Tasks, 0, run.Splits.Validation.Count, null, "prescreen"),
                     Proposals = Describe(null),
-                });
+                };
+                RecordInStepBuffer(run, phase, rollout, top, "reject", rejected.Validation);
+                return (context.WriteVersion(rejectedState, current), rejected);
             }
             chosen = built[ProposalPhase.ChooseProposal([.. built.Select(p => (p.Screen!.Passed, p.Screen.Fixes, p.Screen.Breaks, p.Edits.Count))])];
             if (count > 1)
@@ -104,6 +105,7 @@ internal sealed class StepPhase(TrainingContext context, RolloutPhase rollouts, 
                 (newState, combination) = await gate.CombineAsync(run, newState, folder, phase, ct).ConfigureAwait(false);
             }
         }
+        RecordInStepBuffer(run, phase, rollout, chosen, gateRecord.Action == "accept" && newState.BestHash != state.BestHash ? "accept_new_best" : gateRecord.Action, gateRecord.Validation);
         return (context.WriteVersion(newState, store.ReadSkill(newState.CurrentHash)), record with
         {
             CandidateHash = gateRecord.CandidateHash,
@@ -115,5 +117,26 @@ internal sealed class StepPhase(TrainingContext context, RolloutPhase rollouts, 
             CurrentScore = context.IncumbentScore(newState),
             BestScore = newState.BestScore,
         });
+    }
+
+    /// <summary>
+    /// The step of the learning-rate schedule: the step number (default), or, as the reference's scheduler advances only
+    /// when a step reaches selection, one more than the earlier steps whose reflections proposed an edit (<c>classic</c>).
+    /// </summary>
+    internal static int SchedulePosition(IReadOnlyList<HistoryRecord> history, Phase phase, bool scheduleOnSelection) => scheduleOnSelection
+        ? 1 + history.Count(h => h.Kind == "step" && h.FailurePatches + h.SuccessPatches > 0)
+        : phase.Step;
+
+    /// <summary>Records a gated step in the step buffer (<c>classic</c>): its action, its rollout's failures and patterns, and a rejected candidate's edits with the scores.</summary>
+    private void RecordInStepBuffer(RunScope run, Phase phase, Rollouts.Evaluation rollout, Proposal gated, string action, ValidationSummary? validation)
+    {
+        if (!context.Settings.Reference.StepBuffer)
+        {
+            return;
+        }
+        var rejected = action == "reject";
+        run.StepBuffer.Add(new StepBufferEntry(phase.Index, phase.Epoch, phase.Step, action, rollout.Results.Count(r => r.Outcome == Rollouts.TaskOutcome.Failed), rollout.Results.Count,
+            StepBuffer.FailurePatterns(rollout.Results, gated.FailureTypes), rejected ? validation?.IncumbentScore : null, rejected ? validation?.CandidateScore : null,
+            rejected ? StepBuffer.Describe(gated.Selected) : []));
     }
 }

@@ -1,14 +1,25 @@
+using System.Globalization;
 using SkillOpt.Core.Accounting;
 using SkillOpt.Core.Runs;
 
 namespace SkillOpt.Core.Training;
 
-/// <summary>The test (docs/method.md, "One run", 5): the initial, best and final skills scored on the test split, sample 0.</summary>
+/// <summary>
+/// The test (docs/method.md, "One run", 5): the initial, best and final skills scored on the test split, sample 0. In the
+/// <c>classic</c> preset a final skill that differs from the best is first validated and promoted to best on a strictly
+/// higher score, as the reference does.
+/// </summary>
 internal sealed class TestPhase(TrainingContext context, RolloutPhase rollouts)
 {
     /// <summary>Scores each distinct skill of initial, best and final on the test split (no budget check: the run's result must be measured).</summary>
     public async Task<(RunState, HistoryRecord)> RunAsync(RunScope run, RunState state, CancellationToken ct)
     {
+        string? reason = null;
+        ValidationSummary? validation = null;
+        if (context.Settings.Reference.PromoteFinalSkill && state.CurrentHash != state.BestHash)
+        {
+            (state, reason, validation) = await PromoteFinalAsync(run, state, ct).ConfigureAwait(false);
+        }
         if (run.Splits.Test.Count > 0)
         {
             foreach (var hash in new[] { state.InitialHash, state.BestHash, state.CurrentHash }.Distinct())
@@ -18,6 +29,43 @@ internal sealed class TestPhase(TrainingContext context, RolloutPhase rollouts)
                 context.Report(ChatStage.Test, $"test {hash[..12]}: {eval.MeanScore:0.###} on {eval.ScoredCount} tasks ({role} skill, test split)", 0, 0, 0);
             }
         }
-        return (state, new HistoryRecord { Kind = "test", Action = "none", CurrentHash = state.CurrentHash, CurrentScore = context.IncumbentScore(state), BestScore = state.BestScore });
+        return (state, new HistoryRecord
+        {
+            Kind = "test",
+            Action = "none",
+            Reason = reason,
+            Validation = validation,
+            CurrentHash = state.CurrentHash,
+            CurrentScore = context.IncumbentScore(state),
+            BestScore = state.BestScore,
+        });
+    }
+
+    /// <summary>
+    /// The reference's last check (<c>classic</c>): the final skill — which may hold an unvalidated slow update — scored on the
+    /// validation split (sample 0, like every strict-gate measurement) and made the best skill when its score is strictly
+    /// higher than the best's. Skipped, with the reason, when the budget is spent.
+    /// </summary>
+    private async Task<(RunState, string, ValidationSummary?)> PromoteFinalAsync(RunScope run, RunState state, CancellationToken ct)
+    {
+        Rollouts.Evaluation eval;
+        try
+        {
+            eval = await rollouts.EvaluateAsync("val", context.Store.ReadSkill(state.CurrentHash), state.CurrentHash, run.Splits.Validation, 0, ChatStage.Validate, ct).ConfigureAwait(false);
+        }
+        catch (BudgetExhaustedException ex)
+        {
+            return (state, $"the final skill was not validated: {ex.Message}", null);
+        }
+        var score = eval.MeanScore;
+        var summary = new ValidationSummary(score, state.BestScore, eval.ScoredCount, eval.ErroredCount, Gate: "final");
+        var text = string.Create(CultureInfo.InvariantCulture, $"final skill {score:0.####} on validation against the best {state.BestScore:0.####}");
+        if (score > state.BestScore)
+        {
+            context.Report("gate", $"{text}: the final skill becomes the best (classic, strict >)", 0, 0, run.TotalSteps);
+            return (state with { BestHash = state.CurrentHash, BestScore = score }, text + ": promoted to best (strict >)", summary);
+        }
+        context.Report("gate", $"{text}: the best skill is kept", 0, 0, run.TotalSteps);
+        return (state, text + ": not promoted (strict >)", summary);
     }
 }

@@ -42,6 +42,9 @@ internal sealed class TrainingContext(TrainingSettings settings, RunStore store,
     /// <summary>Where the verifier literals are kept between sessions.</summary>
     public string LiteralsPath => Path.Combine(Store.Root, "verifier_literals.json");
 
+    /// <summary>Where the step buffer is kept (<c>classic</c> preset).</summary>
+    public string StepBufferPath => Path.Combine(Store.Root, "step_buffer.json");
+
     /// <summary>Starts this session's clock after <paramref name="elapsedBefore"/> seconds of earlier sessions.</summary>
     public void StartSession(double elapsedBefore)
     {
@@ -85,7 +88,8 @@ internal sealed class TrainingContext(TrainingSettings settings, RunStore store,
 /// <param name="TotalSteps">Steps in the plan.</param>
 /// <param name="Buffer">The rejected-edit buffer.</param>
 /// <param name="History">The history records of the finished phases (appended as phases finish).</param>
-internal sealed record RunScope(TaskSplits Splits, IReadOnlyList<Phase> Plan, int TotalSteps, RejectedEditBuffer Buffer, List<HistoryRecord> History);
+/// <param name="StepBuffer">The per-epoch step buffer (<c>classic</c> preset; empty otherwise).</param>
+internal sealed record RunScope(TaskSplits Splits, IReadOnlyList<Phase> Plan, int TotalSteps, RejectedEditBuffer Buffer, List<HistoryRecord> History, StepBuffer StepBuffer);
 
 /// <summary>Text shortening for optimizer prompts.</summary>
 internal static class TextLimits

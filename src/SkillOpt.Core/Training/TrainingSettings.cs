@@ -24,9 +24,11 @@ namespace SkillOpt.Core.Training;
 /// <param name="Gate">The validation gate.</param>
 /// <param name="Edits">How edits are applied.</param>
 /// <param name="Rollouts">Rollout retries, error limit and cache.</param>
+/// <param name="Reference">What the <c>classic</c> preset reproduces of the reference beyond the options above.</param>
 internal sealed record TrainingSettings(string Preset, int Seed, int Epochs, int BatchSize, int Proposals, bool AllowVerifierText,
     ReflectionSettings Reflection, SlowUpdateSettings SlowUpdate, MetaSkillSettings MetaSkill, RejectedEditSettings RejectedEdits,
-    EarlyStoppingSettings EarlyStopping, PrescreenSettings Prescreen, GateSettings Gate, EditApplierOptions Edits, RolloutSettings Rollouts)
+    EarlyStoppingSettings EarlyStopping, PrescreenSettings Prescreen, GateSettings Gate, EditApplierOptions Edits, RolloutSettings Rollouts,
+    ReferenceSettings Reference)
 {
     /// <summary>Resolves <paramref name="options"/> (its preset is applied here if it was not yet).</summary>
     public static TrainingSettings Resolve(SkillOptOptions options)
@@ -34,13 +36,14 @@ internal sealed record TrainingSettings(string Preset, int Seed, int Epochs, int
         var o = options.ApplyPreset();
         var t = o.Training;
         var g = o.Gate;
+        var reference = o.IsClassic ? ReferenceSettings.Classic : ReferenceSettings.Default;
         return new TrainingSettings(
             o.Preset,
             o.Seed,
             t.Epochs,
             t.BatchSize,
             Math.Max(1, t.Proposals ?? 1),
-            t.AllowVerifierText,
+            t.AllowVerifierText || reference.ShowVerifierText,
             new ReflectionSettings(t.MinibatchSize, t.MergeFanIn, t.ReflectSuccesses, t.OptimizerConcurrency,
                 new LearningRateSettings(t.LearningRate.Schedule, t.LearningRate.Max, t.LearningRate.Min)),
             new SlowUpdateSettings(t.SlowUpdate.Enabled, t.SlowUpdate.SampleSize, t.SlowUpdate.MaxWords, Value(t.SlowUpdate.Gated),
@@ -58,7 +61,8 @@ internal sealed record TrainingSettings(string Preset, int Seed, int Epochs, int
                 ClassicMatching = o.Skill.Matching == "classic",
             },
             new RolloutSettings(Value(o.Rollouts.Cache), o.Rollouts.ErroredRetries, o.Rollouts.MaxErrorRate,
-                JsonSerializer.Serialize(o.Models.Target, SkillOptJson.Options)));
+                JsonSerializer.Serialize(o.Models.Target, SkillOptJson.Options)),
+            reference);
     }
 
     /// <summary>A preset-filled option (every nullable option has a value once <see cref="SkillOptOptions.ApplyPreset"/> ran).</summary>
@@ -132,3 +136,29 @@ internal sealed record GateSettings(bool Paired, double Alpha, bool Sequential, 
 /// <param name="MaxErrorRate">Largest fraction of a rollout's tasks that may stay Errored.</param>
 /// <param name="TargetFingerprint">The target model's settings as JSON: the rollout cache's key.</param>
 internal sealed record RolloutSettings(bool Cache, int ErroredRetries, double MaxErrorRate, string TargetFingerprint);
+
+/// <summary>
+/// What the <c>classic</c> preset reproduces of the reference implementation (microsoft/SkillOpt, commit bdfdc30) that no
+/// option covers; the default preset keeps the safer behaviour of each (docs/method.md, "The classic preset").
+/// </summary>
+/// <param name="ReflectAtMaxRate">Reflection asks each analyst for the configured most edits L at every step (L_t only in ranking); else L_t.</param>
+/// <param name="CapMerges">Each merge call returns at most 2·L_t edits; else uncapped.</param>
+/// <param name="ShowVerifierText">Verifier text and gold answers reach the optimizer and edits may contain them (as <c>training.allow_verifier_text</c>).</param>
+/// <param name="MessageChars">Characters of one trajectory message shown to the optimizer (<see cref="int.MaxValue"/>: whole).</param>
+/// <param name="ShowSystemMessages">Reflection trajectories show their system message, so the skill is repeated in every trajectory.</param>
+/// <param name="SelectionCache">A candidate whose skill was validated before is judged on that validation again, not re-measured (the reference's cache by skill hash).</param>
+/// <param name="StepBuffer">The per-epoch step buffer is shown to the analysts instead of the rejected-edit list.</param>
+/// <param name="ReferenceMetaSkill">The meta skill is written from the previous and current skills, the slow update's task comparison and the previous meta skill, and is shown to ranking too.</param>
+/// <param name="ReferenceSlowUpdate">The slow update sees the previous guidance as its own section and the trajectories of regressed, persistent and improved tasks, without a word limit, and rolls out both skills (independent samples) even when they are equal.</param>
+/// <param name="SlowUpdatePlaceholder">After epoch 1 an empty slow-update block is added to the current skill, unvalidated.</param>
+/// <param name="PromoteFinalSkill">Before the test, a final skill that differs from the best is validated and becomes the best when its score is higher (strict &gt;).</param>
+/// <param name="ScheduleOnSelection">The learning-rate schedule advances only on steps that reach selection (some reflection proposed an edit); else it follows the step number.</param>
+internal sealed record ReferenceSettings(bool ReflectAtMaxRate, bool CapMerges, bool ShowVerifierText, int MessageChars, bool ShowSystemMessages, bool SelectionCache,
+    bool StepBuffer, bool ReferenceMetaSkill, bool ReferenceSlowUpdate, bool SlowUpdatePlaceholder, bool PromoteFinalSkill, bool ScheduleOnSelection)
+{
+    /// <summary>The default preset: none of the reference's behaviours.</summary>
+    public static ReferenceSettings Default { get; } = new(false, true, false, 2000, false, false, false, false, false, false, false, false);
+
+    /// <summary>The classic preset: all of them.</summary>
+    public static ReferenceSettings Classic { get; } = new(true, false, true, int.MaxValue, true, true, true, true, true, true, true, true);
+}

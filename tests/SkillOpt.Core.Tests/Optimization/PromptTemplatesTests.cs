@@ -6,7 +6,7 @@ public class PromptTemplatesTests
 {
     [Fact]
     public void Every_stage_prompt_is_embedded() =>
-        Assert.Equal(["merge", "meta_skill", "rank", "reflect_failures", "reflect_successes", "repair", "slow_update", "system"], PromptTemplates.Names());
+        Assert.Equal(["merge", "meta_skill", "meta_skill_classic", "rank", "reflect_failures", "reflect_successes", "repair", "slow_update", "slow_update_classic", "system"], PromptTemplates.Names());
 
     [Fact]
     public void Render_replaces_placeholders_and_names_a_missing_one()
