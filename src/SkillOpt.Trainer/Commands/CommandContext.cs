@@ -48,7 +48,7 @@ public sealed class CommandContext
     /// <param name="requireSkillFile">Fail when the skill file does not exist, or when an approval of it was interrupted.</param>
     /// <exception cref="TrainerException">An input is missing or ambiguous.</exception>
     /// <exception cref="ApprovalException">With <paramref name="requireSkillFile"/>: an approval of the skill was interrupted (SKOPT3003); <c>skillopt approve</c> finishes it.</exception>
-    /// <exception cref="SkillOptConfigException">The configuration is invalid.</exception>
+    /// <exception cref="SkillOptConfigException">The configuration or an environment override of it is invalid.</exception>
     public static CommandContext Resolve(string verifierPath, string? skill, string? skillFile, string? configPath, bool requireSkillFile)
     {
         VerifierExecutable verifier;
@@ -112,6 +112,8 @@ public sealed class CommandContext
         {
             options = SkillOptConfigLoader.Load(config);
         }
+        // the SKILLOPT_{ROLE}_* overrides are checked now, before any model call, like the keys they override
+        SkillOptConfigLoader.CheckEnvironment(options, Environment.GetEnvironmentVariable);
         return new CommandContext(verifier, name, file, config, options);
     }
 }

@@ -316,9 +316,13 @@ public static class TrainerCommands
         IReadOnlyDictionary<string, string?>? environment = null)
     {
         var c = concurrency ?? ctx.Options.Rollouts.Concurrency;
-        if (c < 1)
+        if (ConfigRanges.Find("rollouts.concurrency") is { } concurrencyRange && !concurrencyRange.Contains(c))
         {
-            throw new TrainerException(TrainerDiagnostics.InvalidOption, $"--concurrency must be at least 1, not {c}");
+            throw new TrainerException(TrainerDiagnostics.InvalidOption, $"--concurrency must be {concurrencyRange} (as rollouts.concurrency), not {c}");
+        }
+        if (timeout is { } t && ConfigRanges.Find("rollouts.timeout_seconds") is { } timeoutRange && !timeoutRange.Contains(t))
+        {
+            throw new TrainerException(TrainerDiagnostics.InvalidOption, $"--timeout must be {timeoutRange} (as rollouts.timeout_seconds), not {t.ToString(CultureInfo.InvariantCulture)}");
         }
         var env = ctx.VerifierEnvironmentVariables();
         foreach (var (k, v) in environment ?? new Dictionary<string, string?>())
@@ -423,9 +427,10 @@ public static class TrainerCommands
 
     internal static TimeSpan Seconds(double value, string option, bool allowZero)
     {
-        if (double.IsNaN(value) || value < 0 || (!allowZero && value == 0))
+        if (!double.IsFinite(value) || value < 0 || (!allowZero && value == 0) || value > 86_400)
         {
-            throw new TrainerException(TrainerDiagnostics.InvalidOption, $"{option} must be a {(allowZero ? "non-negative" : "positive")} number of seconds, not {value}");
+            throw new TrainerException(TrainerDiagnostics.InvalidOption,
+                $"{option} must be a {(allowZero ? "non-negative" : "positive")} number of seconds, at most 86,400, not {value.ToString(CultureInfo.InvariantCulture)}");
         }
         return TimeSpan.FromSeconds(value);
     }
