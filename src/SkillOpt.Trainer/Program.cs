@@ -1,3 +1,4 @@
+using SkillOpt.Core;
 using SkillOpt.Trainer.Commands;
 using SkillOpt.Trainer.Console;
 
@@ -10,5 +11,12 @@ namespace SkillOpt.Trainer;
 /// </summary>
 internal static class TrainerProgram
 {
-    private static Task<int> Main(string[] args) => TrainerCommands.RunAsync(args, TrainerConsole.Standard);
+    private static Task<int> Main(string[] args)
+    {
+        // Every line the trainer prints (progress, diagnostics that the MSBuild task relays as build errors, help) goes
+        // through the secret redaction first: a key a verifier printed never reaches a console, a log or a build.
+        System.Console.SetOut(new RedactingTextWriter(System.Console.Out));
+        System.Console.SetError(new RedactingTextWriter(System.Console.Error));
+        return TrainerCommands.RunAsync(args, TrainerConsole.Standard);
+    }
 }

@@ -15,6 +15,7 @@ using SkillOpt.Testing.Verifiers;
 using SkillOpt.Trainer.Approval;
 using SkillOpt.Trainer.Console;
 using SkillOpt.Trainer.Reports;
+using SkillOpt.Trainer.Runs;
 using SkillOpt.Trainer.Verifiers;
 
 namespace SkillOpt.Trainer.Commands;
@@ -118,6 +119,12 @@ public static class TrainerCommands
             var ctx = CommandContext.Resolve(parse.GetValue(common.Verifier)!, parse.GetValue(common.Skill), parse.GetValue(common.SkillFile), parse.GetValue(common.Config), requireSkillFile: true);
             var runFolder = Path.GetFullPath(parse.GetValue(run) ?? Path.Combine(".skillopt", "runs", ctx.Skill));
             var graceSpan = Seconds(parse.GetValue(grace), "--grace", allowZero: true);
+            // one trainer per run folder: a second one fails here, at once, naming the first
+            using var runLock = RunFolderLock.Acquire(runFolder, $"skillopt train --skill {ctx.Skill}");
+            if (runLock.TakenOverFrom is { } previous)
+            {
+                console.Info($"run folder: taking it over from {previous}, which ended without releasing it; the run resumes from its last checkpoint");
+            }
             using var interruption = new Interruption(console, graceSpan);
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, interruption.Token);
 
@@ -143,7 +150,6 @@ public static class TrainerCommands
             processRunner.ProcessEnded += r => monitor.RolloutsReported(r.Tasks);
             var runner = new MonitoredRolloutRunner(processRunner, monitor);
             interruption.KillNow = processRunner.KillAll;
-            Directory.CreateDirectory(runFolder);
             AtomicFile.WriteJson(Path.Combine(runFolder, "tasks.json"), new
             {
                 schema_version = 1,
@@ -334,6 +340,7 @@ public static class TrainerCommands
             Concurrency = c,
             Timeout = Seconds(timeout ?? ctx.Options.Rollouts.TimeoutSeconds, "--timeout", allowZero: false),
             GracePeriod = grace,
+            MaxOutputBytes = ctx.Options.Rollouts.MaxOutputBytes,
             ConfigPath = ctx.ConfigPath,
             WorkDirectory = workDirectory,
             Environment = env,
@@ -395,6 +402,11 @@ public static class TrainerCommands
         catch (TrainerException ex)
         {
             console.Error(ex.Code, ex.Message, ex.Origin);
+        }
+        catch (OutputWriteException ex)
+        {
+            // disk full, read-only, permission denied or a vanished run folder: what to free or fix, and that the run resumes
+            console.Raw(ex.Diagnostic);
         }
         catch (FileDiagnosticException ex)
         {
