@@ -136,6 +136,26 @@ public class HardeningTests
     }
 
     [Theory]
+    [InlineData("training: ~\n", null, "(1,1): error SKOPT1002: the section 'training' is empty")]
+    [InlineData("models:\n  target: ~\n", null, "(2,3): error SKOPT1002: the section 'models.target' is empty")]
+    [InlineData("- a\n- b\n", null, "(1,1): error SKOPT1002: the file must be a mapping of keys")]
+    [InlineData("rollouts:\n  timeout_seconds: 1e30\n", null, "(2,20): error SKOPT1002: invalid value '1e30' for key 'rollouts.timeout_seconds': must be more than 0 and at most 86,400 seconds")]
+    [InlineData("seed: 1\n", "gemini", "skillopt: error SKOPT1005: the environment variable SKILLOPT_TARGET_PROVIDER='gemini' is invalid")]
+    public async Task A_bad_configuration_or_override_stops_the_trainer_before_anything_runs(string yaml, string? provider, string says)
+    {
+        using var dir = new TempFolder();
+        var config = dir.Combine("skillopt.yaml");
+        File.WriteAllText(config, yaml);
+        var env = provider is null ? null : new Dictionary<string, string?> { ["SKILLOPT_TARGET_PROVIDER"] = provider };
+        var run = await Tool.SkilloptAsync(dir.Path, env, "train", "--verifier", Verifier, "--skill", "arith", "--config", config, "--run", "run");
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains(says, run.Stderr);
+        Assert.DoesNotContain("SKOPT2099", run.Stderr);
+        Assert.DoesNotContain("Exception", run.Stderr);
+        Assert.False(Directory.Exists(dir.Combine("run")));
+    }
+
+    [Theory]
     [InlineData("..")]
     [InlineData(".")]
     [InlineData("-rf")]
