@@ -167,8 +167,8 @@ static RunOutcome Outcome(string folder)
 {
     var best = File.Exists(Path.Combine(folder, "best_skill.md")) ? File.ReadAllText(Path.Combine(folder, "best_skill.md")) : "";
     var history = AtomicFile.ReadJson<List<HistoryRecord>>(Path.Combine(folder, "history.json")) ?? [];
-    var gates = history.Where(h => h.CandidateHash is not null || h.Action is "accept" or "reject" or "inconclusive")
-        .Select(h => $"{h.Kind}{h.Step}:{h.Action}:{(h.CandidateHash ?? "-")[..Math.Min(8, (h.CandidateHash ?? "-").Length)]}").ToList();
+    // every phase's verdict, in order: gate decisions, skips, slow updates, the test
+    var gates = history.Select(h => $"{h.Kind}{h.Step}:{h.Action}{(h.CandidateHash is { } c ? ":" + c[..Math.Min(8, c.Length)] : "")}").ToList();
     return new RunOutcome(best, gates, history.Count(h => h.Action == "accept"));
 }
 
