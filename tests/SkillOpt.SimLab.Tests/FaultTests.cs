@@ -68,9 +68,7 @@ public class FaultTests
         using var http = SimLabHost.Http(server, TimeSpan.FromMilliseconds(300));
         var body = SimLabHost.TargetBody(SimLabHost.FullTinySkill, "What is 2 + 3?", 0);
         await Assert.ThrowsAnyAsync<TaskCanceledException>(() => SimLabHost.PostAsync(http, body));
-        // the retry waits as long as a loaded machine needs: only the hang must outlast the client
-        using var patient = SimLabHost.Http(server, TimeSpan.FromMinutes(2));
-        var (response, _) = await SimLabHost.PostAsync(patient, body);
+        var (response, _) = await SimLabHost.PostAsync(http, body);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal(1, server.Statistics.Timeouts);
     }
