@@ -15,7 +15,7 @@ namespace SkillOpt.Build;
 /// </summary>
 public sealed class SkillOptCheck : Task
 {
-    private static readonly Regex ValidName = new("^[A-Za-z0-9._-]{1,64}$", RegexOptions.CultureInvariant);
+    private static readonly Regex ValidName = new("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", RegexOptions.CultureInvariant);
 
     /// <summary>The verifier project file.</summary>
     [Required]
@@ -82,7 +82,7 @@ public sealed class SkillOptCheck : Task
             if (!ValidName.IsMatch(name))
             {
                 Log.LogError(null, BuildDiagnostics.InvalidSkillItem, null, file, line, column, 0, 0,
-                    $"the skill name '{name}' of <Skill Include=\"{skill.ItemSpec}\"> is invalid: use 1 to 64 ASCII letters, digits, '.', '_' or '-' (set Name=\"…\" on the item; it defaults to the skill file's folder name)");
+                    $"the skill name '{name}' of <Skill Include=\"{skill.ItemSpec}\"> is invalid: use a letter or digit, then up to 63 ASCII letters, digits, '.', '_' or '-' (set Name=\"…\" on the item; it defaults to the skill file's folder name)");
                 continue;
             }
             if (seen.ContainsKey(name))

@@ -10,7 +10,7 @@ namespace SkillOpt.Testing;
 /// then against the folder of the verifier assembly.
 /// </remarks>
 /// <example><code>[assembly: SkillDefinition("math", "skills/math/SKILL.md", "skills/math/skillopt.yaml")]</code></example>
-/// <param name="name">Skill name: 1 to 64 ASCII letters, digits, <c>.</c>, <c>_</c> or <c>-</c>.</param>
+/// <param name="name">Skill name: a letter or digit, then up to 63 ASCII letters, digits, <c>.</c>, <c>_</c> or <c>-</c> (<see cref="Verifiers.SkillTaskId.SkillNamePattern"/>).</param>
 /// <param name="skillFile">The committed skill file (Markdown).</param>
 /// <param name="configFile">The skill's <c>skillopt.yaml</c>; <see langword="null"/> uses the defaults.</param>
 [AttributeUsage(AttributeTargets.Assembly, AllowMultiple = true)]

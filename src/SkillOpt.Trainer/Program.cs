@@ -1,3 +1,4 @@
+using SkillOpt.Core;
 using SkillOpt.Trainer.Commands;
 using SkillOpt.Trainer.Console;
 
@@ -12,6 +13,10 @@ internal static class TrainerProgram
 {
     private static async Task<int> Main(string[] args)
     {
+        // Every line the trainer prints (progress, diagnostics that the MSBuild task relays as build errors, help) goes
+        // through the secret redaction first: a key a verifier printed never reaches a console, a log or a build.
+        System.Console.SetOut(new RedactingTextWriter(System.Console.Out));
+        System.Console.SetError(new RedactingTextWriter(System.Console.Error));
         // Traces over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT (or ..._TRACES_ENDPOINT) is set; flushed on the way out.
         using var tracing = SkillOpt.Providers.ProviderTelemetry.StartOtlpExportFromEnvironment("skillopt-trainer");
         return await TrainerCommands.RunAsync(args, TrainerConsole.Standard).ConfigureAwait(false);

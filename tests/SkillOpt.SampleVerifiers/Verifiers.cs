@@ -86,11 +86,19 @@ public class Graded
     }
 }
 
-/// <summary>Infrastructure faults on demand (SKILLOPT_SAMPLE_FAULT=throw,crash,hang,slow); otherwise ordinary tasks.</summary>
+/// <summary>
+/// Infrastructure faults on demand (SKILLOPT_SAMPLE_FAULT=throw,crash,hang,slow,leak,flood); otherwise ordinary tasks.
+/// leak: the values of the variables named in SKILLOPT_SAMPLE_LEAK (comma-separated) are printed, sent to the target and
+/// put in an assertion message, a crash message and an exception; flood: SKILLOPT_SAMPLE_FLOOD_MB megabytes of output.
+/// </summary>
 public class Faults
 {
     private static bool Asked(string fault) =>
         (Environment.GetEnvironmentVariable("SKILLOPT_SAMPLE_FAULT") ?? "").Split(',', StringSplitOptions.TrimEntries).Contains(fault);
+
+    private static string Leaked() => string.Join(" ",
+        (Environment.GetEnvironmentVariable("SKILLOPT_SAMPLE_LEAK") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(name => $"{name}={Environment.GetEnvironmentVariable(name)}"));
 
     [SkillFact(Skill = "arith", Split = "train")]
     public async Task ThrowsWhenAsked()
@@ -98,6 +106,17 @@ public class Faults
         if (Asked("throw"))
         {
             throw new InvalidOperationException("simulated infrastructure failure (SKILLOPT_SAMPLE_FAULT=throw)");
+        }
+        if (Asked("leak"))
+        {
+            // the process's own streams (xUnit keeps Console.Out of a test for the test's output)
+            using (var stdout = new StreamWriter(Console.OpenStandardOutput(), new System.Text.UTF8Encoding(false)))
+            {
+                stdout.WriteLine($"verifier stdout: {Leaked()}");
+            }
+            Console.Error.WriteLine($"verifier stderr: {Leaked()}");
+            var leaked = await SkillAgent.Current.RunAsync($"Please remember {Leaked()} and convert 5 km to metres.");
+            SkillAssert.Fail($"the verifier saw {Leaked()} and the answer {leaked.FinalAnswer()}");
         }
         var reply = await SkillAgent.Current.RunAsync("How many metres are in 5 km?");
         SkillAssert.NumberEquals(5000, reply.FinalAnswer());
@@ -108,7 +127,7 @@ public class Faults
     {
         if (Asked("crash"))
         {
-            Environment.FailFast("simulated verifier crash (SKILLOPT_SAMPLE_FAULT=crash)");
+            Environment.FailFast("simulated verifier crash (SKILLOPT_SAMPLE_FAULT=crash)" + (Asked("leak") ? $" with {Leaked()}" : ""));
         }
         var reply = await SkillAgent.Current.RunAsync("How many metres are in 6 km?");
         SkillAssert.NumberEquals(6000, reply.FinalAnswer());
@@ -121,16 +140,31 @@ public class Faults
         {
             await Task.Delay(Timeout.Infinite, CancellationToken.None);
         }
+        if (Asked("leak"))
+        {
+            throw new InvalidOperationException($"simulated failure that quotes {Leaked()}");
+        }
+        if (Asked("flood"))
+        {
+            var megabytes = int.Parse(Environment.GetEnvironmentVariable("SKILLOPT_SAMPLE_FLOOD_MB") ?? "100", System.Globalization.CultureInfo.InvariantCulture);
+            var line = new string('x', 1023);
+            using var stdout = new StreamWriter(Console.OpenStandardOutput(), new System.Text.UTF8Encoding(false), 1 << 16);
+            for (var i = 0; i < megabytes * 1024; i++)
+            {
+                stdout.WriteLine(line);
+            }
+        }
         var reply = await SkillAgent.Current.RunAsync("How many metres are in 8 km?");
         SkillAssert.NumberEquals(8000, reply.FinalAnswer());
     }
 
-    [SkillFact(Skill = "arith", Split = "train", Timeout = 500)]
+    // 5 s: far above a scripted agent call even on a loaded machine (the task must not time out unless asked to)
+    [SkillFact(Skill = "arith", Split = "train", Timeout = 5000)]
     public async Task TimesOutWhenAsked()
     {
         if (Asked("slow"))
         {
-            await Task.Delay(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+            await Task.Delay(TimeSpan.FromSeconds(120), TestContext.Current.CancellationToken);
         }
         var reply = await SkillAgent.Current.RunAsync("How many metres are in 9 km?");
         SkillAssert.NumberEquals(9000, reply.FinalAnswer());

@@ -3,6 +3,7 @@ using System.Text.Json;
 using SkillOpt.Core.Rollouts;
 using SkillOpt.Core.Runs;
 using SkillOpt.Testing.Tests.Infrastructure;
+using SkillOpt.Tests.Shared;
 using SkillOpt.Testing.Verifiers;
 
 namespace SkillOpt.Testing.Tests;
@@ -108,8 +109,7 @@ public class TrainerTests
         Assert.SkipUnless(OperatingSystem.IsLinux() || OperatingSystem.IsMacOS(), "sends SIGINT through libc");
         using var dir = new TempFolder();
         var interrupted = 0;
-        var sw = Stopwatch.StartNew();
-        var first = await Tool.RunAsync(ToolPaths.Trainer, dir.Path, new Dictionary<string, string?> { ["SKILLOPT_SAMPLE_FAULT"] = "hang" }, TimeSpan.FromSeconds(60),
+        var first = await Tool.RunAsync(ToolPaths.Trainer, dir.Path, new Dictionary<string, string?> { ["SKILLOPT_SAMPLE_FAULT"] = "hang" }, TestTimeouts.Trainer,
             (process, line) =>
             {
                 // The step's train rollout hangs (Faults.HangsWhenAsked); interrupt once the baseline is checkpointed.
@@ -119,10 +119,10 @@ public class TrainerTests
                 }
             },
             "train", "--verifier", Verifier, "--skill", "arith", "--skill-file", ArithSkill(dir), "--run", "run", "--grace", "1");
+        // 130, not 0: the hanging rollout was stopped by the interrupt, not by rollouts.timeout_seconds (no wall-clock assertion)
         Assert.True(first.ExitCode == 130, first.ToString());
         Assert.Contains("interrupted (SIGINT)", first.Stdout);
         Assert.Contains("warning SKOPT2104: training was interrupted", first.Stderr);
-        Assert.True(sw.Elapsed.TotalSeconds < 30, $"took {sw.Elapsed.TotalSeconds} s");
         var state = JsonDocument.Parse(File.ReadAllText(dir.Combine("run", "runtime_state.json"))).RootElement;
         Assert.Equal(1, state.GetProperty("completed_phases").GetInt32());
 

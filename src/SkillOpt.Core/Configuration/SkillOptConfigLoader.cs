@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Reflection;
+using System.Text.RegularExpressions;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 using YamlDotNet.Serialization;
@@ -7,48 +9,54 @@ using YamlDotNet.Serialization.NamingConventions;
 namespace SkillOpt.Core.Configuration;
 
 /// <summary>
-/// A configuration error that names the file, the line and column (1-based) and the key:
-/// <c>file(line,col): error SKOPT1xxx: message</c>. Codes: SKOPT1001 unknown key, SKOPT1002 invalid value,
-/// SKOPT1003 malformed YAML, SKOPT1004 file missing (no line).
+/// Loads <c>skillopt.yaml</c>: snake_case keys; an unknown key, a section that is empty or not a mapping, a value of the
+/// wrong type or outside its documented range (<see cref="ConfigRanges"/>) is a <see cref="SkillOptConfigException"/> with
+/// the file, line, column and key, whatever the shape of the YAML.
 /// </summary>
-public sealed class SkillOptConfigException : FileDiagnosticException
-{
-    /// <summary>Creates the exception.</summary>
-    /// <param name="code">SKOPT1001–SKOPT1004.</param>
-    /// <param name="file">The configuration file.</param>
-    /// <param name="line">1-based line (0 when the file is missing).</param>
-    /// <param name="column">1-based column.</param>
-    /// <param name="key">Dotted key path, when the error concerns one key.</param>
-    /// <param name="message">What is wrong.</param>
-    /// <param name="inner">The YamlDotNet error, if any.</param>
-    public SkillOptConfigException(string code, string file, int line, int column, string? key, string message, Exception? inner = null)
-        : base(code, file, line, column, message, inner) => Key = key;
-
-    /// <summary>Dotted key path, e.g. <c>training.epochs</c>, when the error concerns one key.</summary>
-    public string? Key { get; }
-}
-
-/// <summary>Loads <c>skillopt.yaml</c> with YamlDotNet: snake_case keys, unknown keys and wrong types are errors with file, line and key.</summary>
-public static class SkillOptConfigLoader
+public static partial class SkillOptConfigLoader
 {
     private static readonly INamingConvention Naming = UnderscoredNamingConvention.Instance;
+    private static readonly string[] Providers = ["openai", "openai-compatible", "azure-openai", "anthropic", "scripted", "simlab"];
 
     /// <summary>Loads and validates the file at <paramref name="path"/> and applies its preset.</summary>
-    /// <exception cref="SkillOptConfigException">The file is missing, malformed, has an unknown key or an invalid value.</exception>
+    /// <param name="path">The configuration file.</param>
+    /// <returns>The options with every preset-dependent setting filled.</returns>
+    /// <exception cref="SkillOptConfigException">The file is missing or unreadable (SKOPT1004), malformed (SKOPT1003), has an unknown key (SKOPT1001) or an invalid value (SKOPT1002).</exception>
     public static SkillOptOptions Load(string path)
     {
+        ArgumentNullException.ThrowIfNull(path);
         if (!System.IO.File.Exists(path))
         {
-            throw new SkillOptConfigException("SKOPT1004", path, 0, 0, null, "the configuration file does not exist");
+            throw new SkillOptConfigException("SKOPT1004", path, 0, 0, null,
+                Directory.Exists(path) ? "the configuration path is a folder, not a file" : "the configuration file does not exist");
         }
-        return Parse(System.IO.File.ReadAllText(path), path);
+        string text;
+        try
+        {
+            text = System.IO.File.ReadAllText(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new SkillOptConfigException("SKOPT1004", path, 0, 0, null, $"the configuration file cannot be read: {ex.Message}", ex);
+        }
+        return Parse(text, path);
     }
 
     /// <summary>Parses and validates YAML text (<paramref name="fileName"/> is used in messages) and applies its preset.</summary>
-    /// <exception cref="SkillOptConfigException">Malformed YAML, an unknown key or an invalid value.</exception>
+    /// <param name="yaml">The file's text.</param>
+    /// <param name="fileName">The file named in errors.</param>
+    /// <returns>The options with every preset-dependent setting filled.</returns>
+    /// <exception cref="SkillOptConfigException">Malformed YAML (SKOPT1003), an unknown key (SKOPT1001) or an invalid value (SKOPT1002).</exception>
     public static SkillOptOptions Parse(string yaml, string fileName)
     {
-        var keys = IndexKeys(yaml, fileName);
+        ArgumentNullException.ThrowIfNull(yaml);
+        var keys = new List<KeyInfo>();
+        var root = ReadRoot(yaml, fileName);
+        if (root is null)
+        {
+            return new SkillOptOptions().ApplyPreset();
+        }
+        new SchemaWalker(fileName, keys).Mapping((YamlMappingNode)root, typeof(SkillOptOptions), "", "");
         var deserializer = new DeserializerBuilder().WithNamingConvention(Naming).Build();
         SkillOptOptions options;
         try
@@ -63,9 +71,68 @@ public static class SkillOptConfigLoader
         return options.ApplyPreset();
     }
 
+    /// <summary>
+    /// Checks the environment overrides of the model roles (<c>SKILLOPT_{ROLE}_PROVIDER</c>, <c>_MODEL</c>, <c>_ENDPOINT</c>,
+    /// <c>_API_KEY_ENV</c>) with the rules of the keys they override, before any model call. An empty variable counts as unset.
+    /// </summary>
+    /// <param name="options">The loaded options (the file's values the variables override).</param>
+    /// <param name="environment">Reads a variable by name (<see langword="null"/> when unset).</param>
+    /// <exception cref="SkillOptConfigException">SKOPT1005 naming the variable and what it must hold.</exception>
+    public static void CheckEnvironment(SkillOptOptions options, Func<string, string?> environment)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(environment);
+        foreach (var (role, m) in new[] { ("target", options.Models.Target), ("optimizer", options.Models.Optimizer) })
+        {
+            string? Var(string setting, out string name)
+            {
+                name = $"SKILLOPT_{role.ToUpperInvariant()}_{setting}";
+                var v = environment(name);
+                return string.IsNullOrWhiteSpace(v) ? null : v.Trim();
+            }
+            void Fail(string name, string value, string message) =>
+                throw new SkillOptConfigException("SKOPT1005", "skillopt", 0, 0, name, $"the environment variable {name}='{Shorten(value)}' is invalid: {message}");
+
+            var provider = Var("PROVIDER", out var providerVar);
+            if (provider is not null && !Providers.Contains(provider, StringComparer.OrdinalIgnoreCase))
+            {
+                Fail(providerVar, provider, $"expected one of {string.Join(", ", Providers)} (it overrides models.{role}.provider)");
+            }
+            var effective = (provider ?? m.Provider).Trim();
+            if (Var("ENDPOINT", out var endpointVar) is { } endpoint && EndpointProblem(effective, endpoint) is { } why)
+            {
+                Fail(endpointVar, endpoint, why + $" (it overrides models.{role}.endpoint)");
+            }
+            if (Var("API_KEY_ENV", out var keyVar) is { } keyEnv && !VariableName().IsMatch(keyEnv))
+            {
+                // The value is not quoted: a key pasted here by mistake must not reach the output.
+                throw new SkillOptConfigException("SKOPT1005", "skillopt", 0, 0, keyVar,
+                    $"the environment variable {keyVar} is invalid: expected the name of an environment variable (letters, digits and '_', not starting with a digit), never the key itself (it overrides models.{role}.api_key_env)");
+            }
+            if (Var("MODEL", out var modelVar) is { } model && model.Length > 256)
+            {
+                Fail(modelVar, model, "a model id has at most 256 characters");
+            }
+        }
+    }
+
+    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$", RegexOptions.CultureInvariant)]
+    private static partial Regex VariableName();
+
+    private static string Shorten(string value) => value.Length > 60 ? value[..60] + "…" : value;
+
+    /// <summary>Why <paramref name="endpoint"/> is not a valid endpoint for <paramref name="provider"/>, or <see langword="null"/>.</summary>
+    private static string? EndpointProblem(string provider, string endpoint) =>
+        string.Equals(provider, "scripted", StringComparison.OrdinalIgnoreCase)
+            ? null // the rules file's path
+            : Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
+                ? null
+                : "expected an absolute http:// or https:// URL";
+
     private sealed record KeyInfo(string Path, Mark KeyStart, Mark ValueStart, string? ScalarValue);
 
-    private static List<KeyInfo> IndexKeys(string yaml, string fileName)
+    /// <summary>The root mapping, or <see langword="null"/> for an empty file.</summary>
+    private static YamlNode? ReadRoot(string yaml, string fileName)
     {
         var stream = new YamlStream();
         try
@@ -74,52 +141,207 @@ public static class SkillOptConfigLoader
         }
         catch (YamlException ex)
         {
-            throw new SkillOptConfigException("SKOPT1003", fileName, (int)ex.Start.Line, (int)ex.Start.Column, null, $"malformed YAML: {Inner(ex).Message}", ex);
+            throw new SkillOptConfigException("SKOPT1003", fileName, Line(ex.Start), Column(ex.Start), null, $"malformed YAML: {Inner(ex).Message}", ex);
         }
-        var list = new List<KeyInfo>();
-        if (stream.Documents.Count > 0)
+        catch (ArgumentException ex)
         {
-            Walk(stream.Documents[0].RootNode, "", list);
+            // YamlDotNet reports a key written twice in one mapping this way
+            throw new SkillOptConfigException("SKOPT1003", fileName, 1, 1, null, $"malformed YAML: {ex.Message}", ex);
         }
-        return list;
+        if (stream.Documents.Count > 1)
+        {
+            var second = stream.Documents[1].RootNode.Start;
+            throw new SkillOptConfigException("SKOPT1003", fileName, Line(second), Column(second), null,
+                "the file holds several YAML documents (---); keep one");
+        }
+        var root = stream.Documents.Count == 0 ? null : stream.Documents[0].RootNode;
+        if (root is null || SchemaWalker.IsNull(root))
+        {
+            return null;
+        }
+        if (root is not YamlMappingNode)
+        {
+            throw new SkillOptConfigException("SKOPT1002", fileName, Line(root.Start), Column(root.Start), null,
+                $"the file must be a mapping of keys (preset:, training:, models:, …), not {SchemaWalker.Describe(root)}");
+        }
+        return root;
     }
 
-    private static void Walk(YamlNode node, string prefix, List<KeyInfo> list)
+    private static int Line(Mark m) => (int)Math.Clamp(m.Line, 1, int.MaxValue);
+    private static int Column(Mark m) => (int)Math.Clamp(m.Column, 1, int.MaxValue);
+
+    /// <summary>Checks the node tree against the option types: known keys, mappings where sections are, typed and in-range scalars.</summary>
+    private sealed class SchemaWalker(string fileName, List<KeyInfo> keys)
     {
-        if (node is not YamlMappingNode map)
+        private static readonly NullabilityInfoContext Nullability = new();
+
+        public static bool IsNull(YamlNode node) =>
+            node is YamlScalarNode { Style: ScalarStyle.Plain or ScalarStyle.Any, Value: null or "" or "~" or "null" or "Null" or "NULL" };
+
+        public static string Describe(YamlNode node) => node switch
         {
-            return;
+            YamlSequenceNode => "a list",
+            YamlMappingNode => "a mapping",
+            YamlScalarNode s when IsNull(s) => "null",
+            YamlScalarNode s => $"the value '{Shorten(s.Value ?? "")}'",
+            _ => "an unsupported node",
+        };
+
+        public void Mapping(YamlMappingNode map, Type type, string path, string schemaPath)
+        {
+            var dictionaryValue = type.IsGenericType && type.GetGenericTypeDefinition() == typeof(Dictionary<,>) ? type.GetGenericArguments()[1] : null;
+            foreach (var (k, v) in map.Children)
+            {
+                if (k is not YamlScalarNode { Value: { Length: > 0 } name } || IsNull(k))
+                {
+                    throw new SkillOptConfigException("SKOPT1001", fileName, Line(k.Start), Column(k.Start), path.Length == 0 ? null : path,
+                        $"a key{(path.Length == 0 ? "" : $" in '{path}'")} must be a name, not {Describe(k)}");
+                }
+                var keyPath = path.Length == 0 ? name : path + "." + name;
+                keys.Add(new KeyInfo(keyPath, k.Start, v.Start, v is YamlScalarNode s ? s.Value : null));
+                if (dictionaryValue is not null)
+                {
+                    Value(v, dictionaryValue, nullable: false, keyPath, schemaPath + ".*", k.Start);
+                    continue;
+                }
+                var property = Properties(type).FirstOrDefault(p => Naming.Apply(p.Name) == name);
+                if (property is null)
+                {
+                    var known = Properties(type).Select(p => Naming.Apply(p.Name)).ToList();
+                    var hint = Closest(name, known) is { } c ? $" (did you mean '{c}'?)" : $" (known keys: {string.Join(", ", known)})";
+                    throw new SkillOptConfigException("SKOPT1001", fileName, Line(k.Start), Column(k.Start), keyPath,
+                        $"unknown key '{name}'{(path.Length == 0 ? "" : $" in '{path}'")}{hint}");
+                }
+                var schema = property.PropertyType == typeof(ModelRoleOptions) ? schemaPath + ".*" : (schemaPath.Length == 0 ? name : schemaPath + "." + name);
+                var nullable = Nullable.GetUnderlyingType(property.PropertyType) is not null
+                    || (!property.PropertyType.IsValueType && Nullability.Create(property).WriteState == NullabilityState.Nullable);
+                Value(v, property.PropertyType, nullable, keyPath, schema, k.Start);
+            }
         }
-        foreach (var (k, v) in map.Children)
+
+        private void Value(YamlNode node, Type type, bool nullable, string path, string schemaPath, Mark keyStart)
         {
-            var name = (k as YamlScalarNode)?.Value ?? "?";
-            var path = prefix.Length == 0 ? name : prefix + "." + name;
-            list.Add(new KeyInfo(path, k.Start, v.Start, (v as YamlScalarNode)?.Value));
-            Walk(v, path, list);
+            var underlying = Nullable.GetUnderlyingType(type) ?? type;
+            if (IsSection(underlying))
+            {
+                if (IsNull(node))
+                {
+                    throw Invalid(keyStart, path, null,
+                        $"the section '{path}' is empty: give it keys (see docs/configuration.md), or remove it to use the defaults");
+                }
+                if (node is not YamlMappingNode map)
+                {
+                    throw Invalid(node.Start, path, null, $"'{path}' must be a mapping of keys, not {Describe(node)}");
+                }
+                Mapping(map, underlying, path, schemaPath);
+                return;
+            }
+            if (node is not YamlScalarNode scalar)
+            {
+                throw Invalid(node.Start, path, null, $"invalid value for key '{path}': expected {Expected(underlying)}, not {Describe(node)}");
+            }
+            if (IsNull(scalar))
+            {
+                if (!nullable)
+                {
+                    throw Invalid(keyStart, path, null, $"invalid value for key '{path}': expected {Expected(underlying)}, not null (remove the key to use the default)");
+                }
+                return;
+            }
+            var text = scalar.Value!.Trim();
+            var range = ConfigRanges.Find(schemaPath);
+            if (underlying == typeof(int) || underlying == typeof(long))
+            {
+                if (!TryInteger(text, out var integer))
+                {
+                    throw Invalid(scalar.Start, path, text, $"expected {Expected(underlying)}");
+                }
+                var (lo, hi) = underlying == typeof(int) ? ((decimal)int.MinValue, (decimal)int.MaxValue) : (long.MinValue, long.MaxValue);
+                if (integer < lo || integer > hi || (range is not null && !range.Contains((double)integer)))
+                {
+                    throw Invalid(scalar.Start, path, text, $"must be {(range?.ToString() ?? $"{lo} to {hi}")}");
+                }
+            }
+            else if (underlying == typeof(double) || underlying == typeof(float))
+            {
+                if (!double.TryParse(text.Replace("_", "", StringComparison.Ordinal), NumberStyles.Float, CultureInfo.InvariantCulture, out var number))
+                {
+                    throw Invalid(scalar.Start, path, text, "expected a number");
+                }
+                if (!double.IsFinite(number) || (underlying == typeof(float) && Math.Abs(number) > float.MaxValue) || (range is not null && !range.Contains(number)))
+                {
+                    throw Invalid(scalar.Start, path, text, range is null ? "must be a finite number" : $"must be {range}");
+                }
+            }
+            else if (underlying == typeof(bool))
+            {
+                if (text.ToLowerInvariant() is not ("true" or "false" or "yes" or "no" or "on" or "off"))
+                {
+                    throw Invalid(scalar.Start, path, text, "expected true or false");
+                }
+            }
+        }
+
+        private SkillOptConfigException Invalid(Mark at, string path, string? value, string message) =>
+            new("SKOPT1002", fileName, Line(at), Column(at), path,
+                value is null ? message : $"invalid value '{Shorten(value)}' for key '{path}': {message}");
+
+        private static bool IsSection(Type t) => t != typeof(string) && !t.IsValueType;
+
+        private static string Expected(Type t) =>
+            t == typeof(int) || t == typeof(long) ? "an integer"
+            : t == typeof(double) || t == typeof(float) ? "a number"
+            : t == typeof(bool) ? "true or false"
+            : t == typeof(string) ? "a string"
+            : "a mapping of keys";
+
+        /// <summary>Integers as YAML writes them: decimal with an optional sign and '_' separators, <c>0x</c> hex, <c>0o</c> octal.</summary>
+        private static bool TryInteger(string text, out decimal value)
+        {
+            value = 0;
+            var t = text.Replace("_", "", StringComparison.Ordinal);
+            var negative = t.StartsWith('-');
+            if (t.StartsWith('-') || t.StartsWith('+'))
+            {
+                t = t[1..];
+            }
+            if (t.StartsWith("0x", StringComparison.OrdinalIgnoreCase) || t.StartsWith("0o", StringComparison.OrdinalIgnoreCase))
+            {
+                var hex = t[1] is 'x' or 'X';
+                if (t.Length <= 2 || t.Length > 24)
+                {
+                    return false;
+                }
+                foreach (var c in t[2..])
+                {
+                    var digit = hex ? Convert.ToInt32(char.IsAsciiHexDigit(c) ? c.ToString() : "g", 16) : c is >= '0' and <= '7' ? c - '0' : -1;
+                    if (digit < 0)
+                    {
+                        return false;
+                    }
+                    value = value * (hex ? 16 : 8) + digit;
+                }
+            }
+            else if (t.Length == 0 || t.Length > 28 || !t.All(char.IsAsciiDigit) || !decimal.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out value))
+            {
+                return false;
+            }
+            value = negative ? -value : value;
+            return true;
         }
     }
+
+    private static IEnumerable<PropertyInfo> Properties(Type t) =>
+        t.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite);
 
     private static SkillOptConfigException Translate(YamlException ex, List<KeyInfo> keys, string fileName)
     {
-        var at = keys.FirstOrDefault(k => SameMark(k.KeyStart, ex.Start));
-        if (at is not null && Inner(ex).Message.Contains("not found", StringComparison.OrdinalIgnoreCase))
-        {
-            var parent = at.Path.Contains('.') ? at.Path[..at.Path.LastIndexOf('.')] : null;
-            var name = at.Path[(at.Path.LastIndexOf('.') + 1)..];
-            var known = KnownKeys(parent);
-            var hint = Closest(name, known) is { } c ? $" (did you mean '{c}'?)" : known.Count > 0 ? $" (known keys: {string.Join(", ", known)})" : "";
-            return new SkillOptConfigException("SKOPT1001", fileName, (int)ex.Start.Line, (int)ex.Start.Column, at.Path,
-                $"unknown key '{name}'{(parent is null ? "" : $" in '{parent}'")}{hint}", ex);
-        }
-        var valueAt = keys.FirstOrDefault(k => SameMark(k.ValueStart, ex.Start)) ?? at;
-        if (valueAt is not null)
-        {
-            var type = PropertyType(valueAt.Path);
-            var expected = type is null ? "" : $": expected {Describe(type)}";
-            return new SkillOptConfigException("SKOPT1002", fileName, (int)ex.Start.Line, (int)ex.Start.Column, valueAt.Path,
-                $"invalid value{(valueAt.ScalarValue is null ? "" : $" '{valueAt.ScalarValue}'")} for key '{valueAt.Path}'{expected}", ex);
-        }
-        return new SkillOptConfigException("SKOPT1003", fileName, (int)ex.Start.Line, (int)ex.Start.Column, null, Inner(ex).Message, ex);
+        // The schema walk catches what YamlDotNet would refuse; this is the fallback for anything it does not foresee.
+        var at = keys.FirstOrDefault(k => SameMark(k.ValueStart, ex.Start)) ?? keys.FirstOrDefault(k => SameMark(k.KeyStart, ex.Start));
+        return at is not null
+            ? new SkillOptConfigException("SKOPT1002", fileName, Line(ex.Start), Column(ex.Start), at.Path,
+                $"invalid value{(at.ScalarValue is null ? "" : $" '{Shorten(at.ScalarValue)}'")} for key '{at.Path}': {Inner(ex).Message}", ex)
+            : new SkillOptConfigException("SKOPT1003", fileName, Line(ex.Start), Column(ex.Start), null, $"malformed YAML: {Inner(ex).Message}", ex);
     }
 
     private static bool SameMark(Mark a, Mark b) => a.Line == b.Line && a.Column == b.Column;
@@ -131,39 +353,6 @@ public static class SkillOptConfigLoader
             ex = ex.InnerException;
         }
         return ex;
-    }
-
-    private static Type? TypeOf(string? path)
-    {
-        Type? t = typeof(SkillOptOptions);
-        if (string.IsNullOrEmpty(path))
-        {
-            return t;
-        }
-        foreach (var part in path.Split('.'))
-        {
-            if (t is null)
-            {
-                return null;
-            }
-            if (t.IsGenericType && t.GetGenericTypeDefinition() == typeof(Dictionary<,>))
-            {
-                t = t.GetGenericArguments()[1];
-                continue;
-            }
-            t = t.GetProperties(BindingFlags.Public | BindingFlags.Instance).FirstOrDefault(p => p.CanWrite && Naming.Apply(p.Name) == part)?.PropertyType;
-        }
-        return t;
-    }
-
-    private static Type? PropertyType(string path) => TypeOf(path);
-
-    private static List<string> KnownKeys(string? parent)
-    {
-        var t = TypeOf(parent);
-        return t is null || t == typeof(string) || t.IsPrimitive
-            ? []
-            : t.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite).Select(p => Naming.Apply(p.Name)).ToList();
     }
 
     private static string? Closest(string name, List<string> known)
@@ -196,27 +385,16 @@ public static class SkillOptConfigLoader
         return d[a.Length, b.Length];
     }
 
-    private static string Describe(Type t)
-    {
-        t = Nullable.GetUnderlyingType(t) ?? t;
-        return t == typeof(int) || t == typeof(long) ? "an integer"
-            : t == typeof(double) || t == typeof(float) ? "a number"
-            : t == typeof(bool) ? "true or false"
-            : t == typeof(string) ? "a string"
-            : "a mapping of keys";
-    }
-
+    /// <summary>Checks that span several keys, or choices among names; every single number was range-checked by the schema walk.</summary>
     private static void Validate(SkillOptOptions o, List<KeyInfo> keys, string fileName)
     {
         void Fail(string path, string message)
         {
             var k = keys.FirstOrDefault(x => x.Path == path);
-            var (line, column) = k is null ? (1, 1) : k.ScalarValue is null ? ((int)k.KeyStart.Line, (int)k.KeyStart.Column) : ((int)k.ValueStart.Line, (int)k.ValueStart.Column);
+            var (line, column) = k is null ? (1, 1) : k.ScalarValue is null ? (Line(k.KeyStart), Column(k.KeyStart)) : (Line(k.ValueStart), Column(k.ValueStart));
             throw new SkillOptConfigException("SKOPT1002", fileName, line, column, path,
-                $"invalid value{(k?.ScalarValue is null ? "" : $" '{k.ScalarValue}'")} for key '{path}': {message}");
+                $"invalid value{(k?.ScalarValue is null ? "" : $" '{Shorten(k.ScalarValue)}'")} for key '{path}': {message}");
         }
-        void Positive(string path, int v) { if (v < 1) { Fail(path, "must be at least 1"); } }
-        void Ratio(string path, double v) { if (v is < 0 or > 1 || double.IsNaN(v)) { Fail(path, "must be between 0 and 1"); } }
         void OneOf(string path, string? v, params string[] allowed)
         {
             if (v is not null && !allowed.Contains(v, StringComparer.OrdinalIgnoreCase))
@@ -227,58 +405,27 @@ public static class SkillOptConfigLoader
 
         OneOf("preset", o.Preset, "default", "classic");
         var t = o.Training;
-        Positive("training.epochs", t.Epochs);
-        Positive("training.batch_size", t.BatchSize);
-        Positive("training.minibatch_size", t.MinibatchSize);
-        if (t.MergeFanIn < 2) { Fail("training.merge_fan_in", "must be at least 2"); }
-        Positive("training.optimizer_concurrency", t.OptimizerConcurrency);
         OneOf("training.learning_rate.schedule", t.LearningRate.Schedule, "constant", "linear", "cosine");
-        Positive("training.learning_rate.min", t.LearningRate.Min);
         if (t.LearningRate.Max < t.LearningRate.Min) { Fail("training.learning_rate.max", $"must be at least training.learning_rate.min ({t.LearningRate.Min})"); }
-        Positive("training.slow_update.sample_size", t.SlowUpdate.SampleSize);
-        Positive("training.slow_update.max_words", t.SlowUpdate.MaxWords);
-        Positive("training.meta_skill.max_words", t.MetaSkill.MaxWords);
-        if (t.Proposals < 1) { Fail("training.proposals", "must be at least 1"); }
         if (t.Proposals > 1 && !(o.Gate.Prescreen.Enabled ?? !o.IsClassic)) { Fail("training.proposals", "more than 1 needs gate.prescreen.enabled, which chooses the proposal to gate"); }
-        if (t.EarlyStopping.Patience < 0) { Fail("training.early_stopping.patience", "must be 0 (never stop early) or more"); }
         if (t.EarlyStopping.Ceiling == true && (o.Gate.Kind ?? (o.IsClassic ? "strict" : "paired")) != "paired") { Fail("training.early_stopping.ceiling", "needs gate.kind: paired, whose acceptance boundary it checks"); }
         OneOf("training.rejected_edits.scope", t.RejectedEdits.Scope, "run", "epoch");
-        if (o.Skill.TokenBudget < 0) { Fail("skill.token_budget", "must be 0 (unlimited) or more"); }
-        if (o.Skill.MaxInitialTokens < 0) { Fail("skill.max_initial_tokens", "must be 0 (no limit) or more"); }
-        if (o.Skill.DuplicateSimilarity < 0) { Fail("skill.duplicate_similarity", "must not be negative"); }
         OneOf("skill.matching", o.Skill.Matching, "strict", "classic");
         OneOf("gate.kind", o.Gate.Kind, "strict", "paired");
-        if (o.Gate.Alpha is <= 0 or > 0.5 || double.IsNaN(o.Gate.Alpha)) { Fail("gate.alpha", "must be in (0, 0.5]"); }
-        Positive("gate.chunk_size", o.Gate.ChunkSize);
-        Positive("gate.max_draws", o.Gate.MaxDraws);
-        if (o.Gate.AlternativeWinShare is <= 0.5 or >= 1 || double.IsNaN(o.Gate.AlternativeWinShare)) { Fail("gate.alternative_win_share", "must be in (0.5, 1)"); }
-        if (o.Gate.Power is <= 0 or >= 1 || double.IsNaN(o.Gate.Power)) { Fail("gate.power", "must be in (0, 1)"); }
-        Positive("gate.veto_min_samples", o.Gate.VetoMinSamples);
-        if (o.Gate.CombineInconclusive < 0) { Fail("gate.combine_inconclusive", "must be 0 (off) or more"); }
-        if (o.Gate.Prescreen.FailedTasks < 1) { Fail("gate.prescreen.failed_tasks", "must be at least 1"); }
-        if (o.Gate.Prescreen.PassedTasks < 0) { Fail("gate.prescreen.passed_tasks", "must be 0 or more"); }
-        if (o.Budget.MaxTargetCalls < 1) { Fail("budget.max_target_calls", "must be at least 1"); }
-        if (o.Budget.MaxOptimizerCalls < 1) { Fail("budget.max_optimizer_calls", "must be at least 1"); }
-        if (o.Budget.MaxTokens < 1) { Fail("budget.max_tokens", "must be at least 1"); }
-        if (o.Budget.MaxCostUsd <= 0) { Fail("budget.max_cost_usd", "must be positive"); }
         if (o.Budget.MaxCostUsd is not null && Accounting.ModelPricing.Find(o.Pricing, o.Models.Target.Model) is null && Accounting.ModelPricing.Find(o.Pricing, o.Models.Optimizer.Model) is null) { Fail("budget.max_cost_usd", "needs a 'pricing' entry for the target or optimizer model"); }
-        if (o.Budget.MaxWallSeconds <= 0) { Fail("budget.max_wall_seconds", "must be positive"); }
-        if (o.Rollouts.ErroredRetries < 0) { Fail("rollouts.errored_retries", "must be 0 or more"); }
-        Ratio("rollouts.max_error_rate", o.Rollouts.MaxErrorRate);
-        Positive("rollouts.concurrency", o.Rollouts.Concurrency);
-        if (o.Rollouts.TimeoutSeconds <= 0) { Fail("rollouts.timeout_seconds", "must be positive"); }
-        Ratio("splits.train", o.Splits.Train);
-        Ratio("splits.val", o.Splits.Val);
-        Ratio("splits.test", o.Splits.Test);
         if (Math.Abs(o.Splits.Train + o.Splits.Val + o.Splits.Test - 1) > 1e-6) { Fail("splits", "train + val + test must equal 1"); }
         if (o.Splits.Val <= 0) { Fail("splits.val", "the validation split must not be empty"); }
         foreach (var (role, m) in new[] { ("target", o.Models.Target), ("optimizer", o.Models.Optimizer) })
         {
-            OneOf($"models.{role}.provider", m.Provider.Length == 0 ? null : m.Provider, "openai", "openai-compatible", "azure-openai", "anthropic", "scripted", "simlab");
-            Positive($"models.{role}.concurrency", m.Concurrency);
-            if (m.Temperature is < 0 or > 2) { Fail($"models.{role}.temperature", "must be between 0 and 2"); }
-            if (m.MaxOutputTokens is < 1) { Fail($"models.{role}.max_output_tokens", "must be at least 1"); }
-            if (m.TimeoutSeconds <= 0) { Fail($"models.{role}.timeout_seconds", "must be positive"); }
+            OneOf($"models.{role}.provider", m.Provider.Length == 0 ? null : m.Provider, Providers);
+            if (m.Provider.Length > 0 && m.Endpoint is { Length: > 0 } endpoint && EndpointProblem(m.Provider, endpoint) is { } why) { Fail($"models.{role}.endpoint", why); }
+            if (m.ApiKeyEnv is { Length: > 0 } keyEnv && !VariableName().IsMatch(keyEnv.Trim()))
+            {
+                // The value is not quoted: a key pasted here by mistake must not reach the output.
+                var k = keys.FirstOrDefault(x => x.Path == $"models.{role}.api_key_env");
+                throw new SkillOptConfigException("SKOPT1002", fileName, k is null ? 1 : Line(k.ValueStart), k is null ? 1 : Column(k.ValueStart), $"models.{role}.api_key_env",
+                    $"invalid value for key 'models.{role}.api_key_env': expected the name of an environment variable (letters, digits and '_', not starting with a digit), never the key itself");
+            }
         }
     }
 }

@@ -306,6 +306,11 @@ public sealed class RolloutOptions
     public int Concurrency { get; set; } = 4;
     /// <summary>Seconds one verifier process may run before it is killed and its tasks are Errored (default 600).</summary>
     public double TimeoutSeconds { get; set; } = 600;
+    /// <summary>
+    /// Most bytes of one verifier process's output (standard output and error, UTF-8) kept in its <c>output.log</c>
+    /// (default 1,048,576): the first half and the last half are kept and the cut is noted between them.
+    /// </summary>
+    public int MaxOutputBytes { get; set; } = 1_048_576;
     /// <summary>Store rollout results by (skill, task, sample, target settings) and never pay for one twice (default preset: yes; classic: no).</summary>
     public bool? Cache { get; set; }
 }

@@ -6,15 +6,18 @@ namespace SkillOpt.Core.Runs;
 /// <summary>
 /// The run folder: <c>best_skill.md</c>, <c>history.json</c>, <c>skills/skill_vNNNN.md</c>, <c>steps/…</c>,
 /// <c>evaluations/</c> (validation and test results keyed by skill hash and sample), <c>rejected_edits.json</c>,
-/// <c>summary.json</c> and <c>runtime_state.json</c>. Every write is atomic.
+/// <c>summary.json</c> and <c>runtime_state.json</c>. Every write is atomic (<see cref="AtomicFile"/>); a write the file
+/// system refuses (disk full, read-only, permission, the folder gone) is an <see cref="OutputWriteException"/>
+/// (<c>SKOPT2010</c>) that leaves the last checkpoint intact, so the run resumes once the condition is fixed.
 /// </summary>
 public sealed class RunStore
 {
     /// <summary>Opens (and creates) the run folder at <paramref name="root"/>.</summary>
+    /// <param name="root">The run folder.</param>
+    /// <exception cref="OutputWriteException">The folder cannot be created (SKOPT2010).</exception>
     public RunStore(string root)
     {
-        Root = Path.GetFullPath(root);
-        Directory.CreateDirectory(Root);
+        Root = AtomicFile.CreateDirectory(root);
     }
 
     /// <summary>Absolute path of the run folder.</summary>
@@ -32,12 +35,8 @@ public sealed class RunStore
     public string BestSkillPath => Path.Combine(Root, "best_skill.md");
 
     /// <summary>Folder of one phase's artefacts, e.g. <c>steps/step_0003</c> or <c>steps/epoch_02_slow_update</c>.</summary>
-    public string PhaseFolder(string name)
-    {
-        var p = Path.Combine(Root, "steps", name);
-        Directory.CreateDirectory(p);
-        return p;
-    }
+    /// <exception cref="OutputWriteException">The folder cannot be created (SKOPT2010).</exception>
+    public string PhaseFolder(string name) => AtomicFile.CreateDirectory(Path.Combine(Root, "steps", name));
 
     /// <summary>Stores a skill by content hash (immutable; idempotent).</summary>
     public void SaveSkill(string hash, string text)
@@ -51,10 +50,19 @@ public sealed class RunStore
 
     /// <summary>Reads a skill stored by <see cref="SaveSkill"/>.</summary>
     /// <exception cref="FileNotFoundException">No skill with that hash is stored (the run folder is damaged).</exception>
+    /// <exception cref="OutputWriteException">The run folder itself is gone (SKOPT2010).</exception>
     public string ReadSkill(string hash)
     {
         var p = SkillByHashPath(hash);
-        return File.Exists(p) ? File.ReadAllText(p) : throw new FileNotFoundException($"The run folder has no skill with hash {hash} (expected {p}).", p);
+        if (File.Exists(p))
+        {
+            return File.ReadAllText(p);
+        }
+        if (!Directory.Exists(Root))
+        {
+            throw OutputWriteException.Create(p, Root, OutputWriteFailure.Vanished, null);
+        }
+        throw new FileNotFoundException($"The run folder has no skill with hash {hash} (expected {p}).", p);
     }
 
     /// <summary>Writes <c>skills/skill_vNNNN.md</c>.</summary>

@@ -2,12 +2,13 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.AI;
+using SkillOpt.Core.Runs;
 
 namespace SkillOpt.Providers;
 
 /// <summary>
-/// A folder of recorded responses, one JSON file per request key (<c>{key}.json</c>), written atomically
-/// (temporary file in the same folder, then rename) with secrets removed.
+/// A folder of recorded responses, one JSON file per request key (<c>{key}.json</c>), written atomically by
+/// <see cref="AtomicFile"/> with secrets removed.
 /// </summary>
 internal sealed class RecordingStore
 {
@@ -88,16 +89,6 @@ internal sealed class RecordingStore
         }
         text = Redactor.Redact(text);
 
-        var final = PathFor(key);
-        var temp = Path.Combine(Directory, $".{key}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            File.WriteAllText(temp, text, Utf8NoBom);
-            File.Move(temp, final, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
+        AtomicFile.WriteAllText(PathFor(key), text);
     }
 }

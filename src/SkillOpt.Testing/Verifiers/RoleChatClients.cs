@@ -1,3 +1,4 @@
+using SkillOpt.Core;
 using Microsoft.Extensions.AI;
 using SkillOpt.Core.Configuration;
 using SkillOpt.Providers;
@@ -23,6 +24,8 @@ public static class RoleChatClients
     {
         ArgumentNullException.ThrowIfNull(options);
         pipeline ??= new ChatPipelineOptions();
+        // the key's value is a secret in every transcript and result file this process writes
+        SecretRedaction.AddKeyVariables(options.ApiKeyEnv, Override(role, "API_KEY_ENV"));
         var provider = Override(role, "PROVIDER") ?? options.Provider;
         if (!string.Equals(provider?.Trim(), ChatClientFactory.ScriptedProvider, StringComparison.OrdinalIgnoreCase))
         {

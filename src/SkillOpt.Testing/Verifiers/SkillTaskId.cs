@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Reflection;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.RegularExpressions;
 using System.Text.Json;
 
 namespace SkillOpt.Testing.Verifiers;
@@ -72,16 +73,31 @@ public static class SkillTaskId
         return $"{safe}.{Hash(taskId, 10)}.json";
     }
 
-    /// <summary>Throws when <paramref name="skill"/> is not a valid skill name (1–64 letters, digits, <c>.</c>, <c>_</c>, <c>-</c>).</summary>
+    /// <summary>
+    /// The pattern every skill name matches: a letter or digit, then up to 63 letters, digits, <c>.</c>, <c>_</c> or
+    /// <c>-</c> (ASCII). Names become folder and file names (run folders, received files), so <c>.</c>, <c>..</c>, names
+    /// with a path separator and names that look like command-line options are refused.
+    /// </summary>
+    public const string SkillNamePattern = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$";
+
+    /// <summary>Whether <paramref name="skill"/> matches <see cref="SkillNamePattern"/>.</summary>
     /// <param name="skill">The name.</param>
-    /// <exception cref="ArgumentException">The name is empty, too long or has other characters.</exception>
+    public static bool IsValidSkillName(string? skill) =>
+        skill is not null && Regex.IsMatch(skill, SkillNamePattern, RegexOptions.CultureInvariant);
+
+    /// <summary>Throws when <paramref name="skill"/> does not match <see cref="SkillNamePattern"/>.</summary>
+    /// <param name="skill">The name.</param>
+    /// <exception cref="ArgumentException">The name is empty, too long, starts with another character than a letter or digit, or has other characters.</exception>
     public static void ValidateSkillName(string skill)
     {
-        if (string.IsNullOrEmpty(skill) || skill.Length > 64 || !skill.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-'))
+        if (!IsValidSkillName(skill))
         {
-            throw new ArgumentException($"'{skill}' is not a valid skill name: use 1 to 64 ASCII letters, digits, '.', '_' or '-'.", nameof(skill));
+            throw new ArgumentException($"'{skill}' is not a valid skill name: {SkillNameRule}.", nameof(skill));
         }
     }
+
+    /// <summary>The rule of <see cref="SkillNamePattern"/> in words, for messages.</summary>
+    public const string SkillNameRule = "use a letter or digit, then up to 63 ASCII letters, digits, '.', '_' or '-'";
 
     /// <summary>
     /// Makes an id segment safe for traits, filters and file names: characters other than ASCII letters, digits,

@@ -1,3 +1,4 @@
+using SkillOpt.Core;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using SkillOpt.Core.Rollouts;
@@ -17,7 +18,8 @@ public sealed record VerifierResult(RolloutResult Result, int SchemaVersion, str
 /// The per-task result file, the contract between a verifier process and the trainer: one JSON file per task in
 /// <see cref="VerifierEnvironment.ResultsDir"/>, named by <see cref="SkillTaskId.ResultFileName"/>, written atomically
 /// with <see cref="AtomicFile"/>, holding <c>schema_version</c> and every <see cref="RolloutResult"/> field in snake_case
-/// (plus <c>skill_hash</c>, <c>sample_index</c> and <c>stage</c>).
+/// (plus <c>skill_hash</c>, <c>sample_index</c> and <c>stage</c>). Every string but the ids is passed through
+/// <see cref="SecretRedaction"/> when the file is written and again when it is read.
 /// </summary>
 public static class VerifierResultFile
 {
@@ -63,6 +65,8 @@ public static class VerifierResultFile
         try
         {
             var node = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new InvalidDataException("not a JSON object");
+            // also what a verifier built on an older library wrote: no secret goes further than this file
+            SecretRedaction.RedactStrings(node, KeptUnredacted);
             var version = node["schema_version"]?.GetValue<int>() ?? throw new InvalidDataException("schema_version is missing");
             if (version != SchemaVersion)
             {
@@ -80,6 +84,9 @@ public static class VerifierResultFile
             throw new InvalidDataException($"{path}: not a valid SkillOpt result file: {ex.Message}", ex);
         }
     }
+
+    /// <summary>Fields that identify the result and must match the request; every other string is redacted.</summary>
+    private static readonly string[] KeptUnredacted = ["task_id", "skill_hash", "stage", "outcome"];
 
     private static JsonObject ToNode(RolloutResult result, string? skillHash, int? sampleIndex, string? stage, JsonObject? extra)
     {
@@ -109,6 +116,8 @@ public static class VerifierResultFile
                 node[k] = v?.DeepClone();
             }
         }
+        // transcripts, reasons and answers may hold what a verifier or a model printed: keys never reach the file
+        SecretRedaction.RedactStrings(node, KeptUnredacted);
         return node;
     }
 }

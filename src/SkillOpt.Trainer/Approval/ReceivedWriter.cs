@@ -100,17 +100,28 @@ public static class ReceivedWriter
             DeleteReceived(files);
             throw;
         }
-        AtomicFile.WriteAllText(Path.Combine(files.ReceivedRecording, ApprovalFiles.SkillCopyName), skillText);
-        var keys = ApprovalFiles.RecordingKeys(files.ReceivedRecording).Count;
-        var byId = evaluation.Results.ToDictionary(r => r.TaskId, StringComparer.Ordinal);
-        var receipt = ScoreReceipt.Create(ctx.Skill, ctx.SkillFile, skillText, Target(ctx.Options), SampleIndex,
-            tasks.ToDictionary(t => t.TaskId, t => t.Split, StringComparer.Ordinal), val.Select(id => byId[id]), test.Select(id => byId[id]), keys);
-        AtomicFile.WriteAllText(files.ReceivedReceipt, receipt.ToJson());
-        var committedSkill = File.Exists(files.SkillFile) ? File.ReadAllText(files.SkillFile) : null;
-        if (committedSkill != skillText)
+        ScoreReceipt receipt;
+        try
         {
-            AtomicFile.WriteAllText(files.ReceivedSkill, skillText);
+            AtomicFile.WriteAllText(Path.Combine(files.ReceivedRecording, ApprovalFiles.SkillCopyName), skillText);
+            var recorded = ApprovalFiles.RecordingKeys(files.ReceivedRecording).Count;
+            var byId = evaluation.Results.ToDictionary(r => r.TaskId, StringComparer.Ordinal);
+            receipt = ScoreReceipt.Create(ctx.Skill, ctx.SkillFile, skillText, Target(ctx.Options), SampleIndex,
+                tasks.ToDictionary(t => t.TaskId, t => t.Split, StringComparer.Ordinal), val.Select(id => byId[id]), test.Select(id => byId[id]), recorded);
+            AtomicFile.WriteAllText(files.ReceivedReceipt, receipt.ToJson());
+            var committedSkill = File.Exists(files.SkillFile) ? File.ReadAllText(files.SkillFile) : null;
+            if (committedSkill != skillText)
+            {
+                AtomicFile.WriteAllText(files.ReceivedSkill, skillText);
+            }
         }
+        catch (OutputWriteException)
+        {
+            // never half a set of received files: the committed skill is untouched and training again writes them whole
+            DeleteReceived(files);
+            throw;
+        }
+        var keys = receipt.RecordingKeys;
         var errored = evaluation.Results.Where(r => r.Outcome == TaskOutcome.Errored).ToList();
         if (errored.Count > 0)
         {

@@ -1,3 +1,4 @@
+using SkillOpt.Core;
 using SkillOpt.Core.Configuration;
 using SkillOpt.Testing.Gate;
 using SkillOpt.Testing.Verifiers;
@@ -37,8 +38,20 @@ public sealed class CommandContext
     /// <summary>Folder relative paths of the configuration are resolved against.</summary>
     public string ConfigDirectory => ConfigPath is null ? Directory.GetCurrentDirectory() : Path.GetDirectoryName(ConfigPath)!;
 
-    /// <summary>Environment for verifier processes started by the trainer (the configuration they must read).</summary>
-    public Dictionary<string, string?> VerifierEnvironmentVariables() => new() { [VerifierEnvironment.Config] = ConfigPath };
+    /// <summary>
+    /// Environment for verifier processes started by the trainer: the configuration they must read, and the configured key
+    /// variables (<c>api_key_env</c>) whose values they redact from what they write (<see cref="SecretRedaction"/>).
+    /// </summary>
+    public Dictionary<string, string?> VerifierEnvironmentVariables()
+    {
+        var keyVariables = new[] { Options.Models.Target.ApiKeyEnv, Options.Models.Optimizer.ApiKeyEnv }.Where(n => !string.IsNullOrWhiteSpace(n)).Select(n => n!.Trim()).Distinct().ToList();
+        var env = new Dictionary<string, string?> { [VerifierEnvironment.Config] = ConfigPath };
+        if (keyVariables.Count > 0)
+        {
+            env[SecretRedaction.SecretVariablesVariable] = string.Join(",", keyVariables);
+        }
+        return env;
+    }
 
     /// <summary>Resolves the command's inputs.</summary>
     /// <param name="verifierPath">The verifier assembly.</param>
@@ -48,7 +61,7 @@ public sealed class CommandContext
     /// <param name="requireSkillFile">Fail when the skill file does not exist, or when an approval of it was interrupted.</param>
     /// <exception cref="TrainerException">An input is missing or ambiguous.</exception>
     /// <exception cref="ApprovalException">With <paramref name="requireSkillFile"/>: an approval of the skill was interrupted (SKOPT3003); <c>skillopt approve</c> finishes it.</exception>
-    /// <exception cref="SkillOptConfigException">The configuration is invalid.</exception>
+    /// <exception cref="SkillOptConfigException">The configuration or an environment override of it is invalid.</exception>
     public static CommandContext Resolve(string verifierPath, string? skill, string? skillFile, string? configPath, bool requireSkillFile)
     {
         VerifierExecutable verifier;
@@ -64,7 +77,16 @@ public sealed class CommandContext
         {
             throw new TrainerException(TrainerDiagnostics.VerifierNotFound, $"not a .NET assembly: {ex.Message}", verifierPath);
         }
+        if (skill is not null && !SkillTaskId.IsValidSkillName(skill))
+        {
+            throw new TrainerException(TrainerDiagnostics.InvalidSkillName, $"--skill '{skill}' is not a valid skill name: {SkillTaskId.SkillNameRule}");
+        }
         var declared = verifier.Project.Skills;
+        if (declared.FirstOrDefault(d => !SkillTaskId.IsValidSkillName(d.Name)) is { } bad && (skill is null || bad.Name == skill))
+        {
+            throw new TrainerException(TrainerDiagnostics.InvalidSkillName,
+                $"the verifier declares the skill name '{bad.Name}', which is not valid: {SkillTaskId.SkillNameRule} (the Name of its <Skill> item, or its [assembly: SkillDefinition])", verifier.AssemblyPath);
+        }
         SkillDeclaration? declaration;
         if (skill is null)
         {
@@ -112,6 +134,10 @@ public sealed class CommandContext
         {
             options = SkillOptConfigLoader.Load(config);
         }
+        // the SKILLOPT_{ROLE}_* overrides are checked now, before any model call, like the keys they override
+        SkillOptConfigLoader.CheckEnvironment(options, Environment.GetEnvironmentVariable);
+        // the values of the configured key variables are secrets in everything the trainer prints or stores
+        SecretRedaction.AddKeyVariables(options.Models.Target.ApiKeyEnv, options.Models.Optimizer.ApiKeyEnv);
         return new CommandContext(verifier, name, file, config, options);
     }
 }

@@ -1,3 +1,4 @@
+using SkillOpt.Core;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text;
@@ -107,7 +108,7 @@ public static class ReportCommand
             {
                 run = RunFolder.Open(found);
             }
-            var markdown = SkillReport.Render(name, Display(files.SkillFile), beforeSide, afterSide, pending, run);
+            var markdown = SecretRedaction.Redact(SkillReport.Render(name, Display(files.SkillFile), beforeSide, afterSide, pending, run));
             var outFile = Path.GetFullPath(parse.GetValue(output) ?? Path.Combine(".skillopt", "reports", name + ".md"));
             AtomicFile.WriteAllText(outFile, markdown);
             console.Info($"report: {outFile}");

@@ -15,6 +15,7 @@ using SkillOpt.Testing.Verifiers;
 using SkillOpt.Trainer.Approval;
 using SkillOpt.Trainer.Console;
 using SkillOpt.Trainer.Reports;
+using SkillOpt.Trainer.Runs;
 using SkillOpt.Trainer.Verifiers;
 
 namespace SkillOpt.Trainer.Commands;
@@ -118,6 +119,12 @@ public static class TrainerCommands
             var ctx = CommandContext.Resolve(parse.GetValue(common.Verifier)!, parse.GetValue(common.Skill), parse.GetValue(common.SkillFile), parse.GetValue(common.Config), requireSkillFile: true);
             var runFolder = Path.GetFullPath(parse.GetValue(run) ?? Path.Combine(".skillopt", "runs", ctx.Skill));
             var graceSpan = Seconds(parse.GetValue(grace), "--grace", allowZero: true);
+            // one trainer per run folder: a second one fails here, at once, naming the first
+            using var runLock = RunFolderLock.Acquire(runFolder, $"skillopt train --skill {ctx.Skill}");
+            if (runLock.TakenOverFrom is { } previous)
+            {
+                console.Info($"run folder: taking it over from {previous}, which ended without releasing it; the run resumes from its last checkpoint");
+            }
             using var interruption = new Interruption(console, graceSpan);
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, interruption.Token);
 
@@ -143,7 +150,6 @@ public static class TrainerCommands
             processRunner.ProcessEnded += r => monitor.RolloutsReported(r.Tasks);
             var runner = new MonitoredRolloutRunner(processRunner, monitor);
             interruption.KillNow = processRunner.KillAll;
-            Directory.CreateDirectory(runFolder);
             AtomicFile.WriteJson(Path.Combine(runFolder, "tasks.json"), new
             {
                 schema_version = 1,
@@ -317,9 +323,13 @@ public static class TrainerCommands
         IReadOnlyDictionary<string, string?>? environment = null)
     {
         var c = concurrency ?? ctx.Options.Rollouts.Concurrency;
-        if (c < 1)
+        if (ConfigRanges.Find("rollouts.concurrency") is { } concurrencyRange && !concurrencyRange.Contains(c))
         {
-            throw new TrainerException(TrainerDiagnostics.InvalidOption, $"--concurrency must be at least 1, not {c}");
+            throw new TrainerException(TrainerDiagnostics.InvalidOption, $"--concurrency must be {concurrencyRange} (as rollouts.concurrency), not {c}");
+        }
+        if (timeout is { } t && ConfigRanges.Find("rollouts.timeout_seconds") is { } timeoutRange && !timeoutRange.Contains(t))
+        {
+            throw new TrainerException(TrainerDiagnostics.InvalidOption, $"--timeout must be {timeoutRange} (as rollouts.timeout_seconds), not {t.ToString(CultureInfo.InvariantCulture)}");
         }
         var env = ctx.VerifierEnvironmentVariables();
         foreach (var (k, v) in environment ?? new Dictionary<string, string?>())
@@ -331,6 +341,7 @@ public static class TrainerCommands
             Concurrency = c,
             Timeout = Seconds(timeout ?? ctx.Options.Rollouts.TimeoutSeconds, "--timeout", allowZero: false),
             GracePeriod = grace,
+            MaxOutputBytes = ctx.Options.Rollouts.MaxOutputBytes,
             ConfigPath = ctx.ConfigPath,
             WorkDirectory = workDirectory,
             Environment = env,
@@ -393,6 +404,11 @@ public static class TrainerCommands
         {
             console.Error(ex.Code, ex.Message, ex.Origin);
         }
+        catch (OutputWriteException ex)
+        {
+            // disk full, read-only, permission denied or a vanished run folder: what to free or fix, and that the run resumes
+            console.Raw(ex.Diagnostic);
+        }
         catch (FileDiagnosticException ex)
         {
             // configuration, scripted rules and scenario errors already carry their canonical file(line,col) form
@@ -424,9 +440,10 @@ public static class TrainerCommands
 
     internal static TimeSpan Seconds(double value, string option, bool allowZero)
     {
-        if (double.IsNaN(value) || value < 0 || (!allowZero && value == 0))
+        if (!double.IsFinite(value) || value < 0 || (!allowZero && value == 0) || value > 86_400)
         {
-            throw new TrainerException(TrainerDiagnostics.InvalidOption, $"{option} must be a {(allowZero ? "non-negative" : "positive")} number of seconds, not {value}");
+            throw new TrainerException(TrainerDiagnostics.InvalidOption,
+                $"{option} must be a {(allowZero ? "non-negative" : "positive")} number of seconds, at most 86,400, not {value.ToString(CultureInfo.InvariantCulture)}");
         }
         return TimeSpan.FromSeconds(value);
     }

@@ -24,6 +24,12 @@ public static class TrainerDiagnostics
     public const string ModelConfiguration = "SKOPT2008";
     /// <summary>An option has an invalid value.</summary>
     public const string InvalidOption = "SKOPT2009";
+    /// <summary>A file could not be written: disk full, read-only, permission denied, or the run folder vanished (raised as <c>OutputWriteException</c>).</summary>
+    public const string OutputWriteFailed = "SKOPT2010";
+    /// <summary>Another trainer holds the run folder (its process id, host and start time are named).</summary>
+    public const string RunFolderLocked = "SKOPT2011";
+    /// <summary>A skill name (<c>--skill</c>, or declared by the verifier) does not match the skill-name pattern.</summary>
+    public const string InvalidSkillName = "SKOPT2012";
     /// <summary>An unexpected error.</summary>
     public const string Unexpected = "SKOPT2099";
     /// <summary>Warning: a verifier process crashed (its unreported tasks are Errored; the run goes on).</summary>

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using SkillOpt.Core;
 using SkillOpt.Core.Rollouts;
 using SkillOpt.Core.Runs;
 using SkillOpt.Testing.Verifiers;
@@ -22,6 +23,12 @@ public sealed class VerifierRunnerOptions
 
     /// <summary>Most tasks given to one process (a longer list is cut into more processes).</summary>
     public int MaxTasksPerProcess { get; init; } = 100;
+
+    /// <summary>
+    /// Most bytes of one process's output kept in its <c>output.log</c> (<c>rollouts.max_output_bytes</c>, default 1 MiB):
+    /// the first half and the last half are kept, with a line between them that says how much was cut.
+    /// </summary>
+    public int MaxOutputBytes { get; init; } = 1_048_576;
 
     /// <summary>Path of <c>skillopt.yaml</c>, passed as <c>SKILLOPT_CONFIG</c>.</summary>
     public string? ConfigPath { get; init; }
@@ -54,7 +61,9 @@ public sealed record VerifierProcessReport(string Folder, int Tasks, int Reporte
 /// (the batch is dealt round-robin over up to <see cref="VerifierRunnerOptions.Concurrency"/> processes), each with the
 /// candidate skill, results folder, sample index, configuration and stage in its environment. Results come from the
 /// per-task result files; a task without one (crash, hang, timeout) is Errored with the tail of the process's output, and
-/// the run goes on.
+/// the run goes on. Each process's output is stored in its <c>output.log</c> with every secret redacted
+/// (<see cref="SecretRedaction"/>) and capped at <see cref="VerifierRunnerOptions.MaxOutputBytes"/> (head and tail kept,
+/// the cut noted); a run folder that cannot be written stops the run with <c>SKOPT2010</c>.
 /// </summary>
 public sealed class VerifierProcessRunner : IRolloutRunner
 {
@@ -74,8 +83,9 @@ public sealed class VerifierProcessRunner : IRolloutRunner
         _options = options ?? throw new ArgumentNullException(nameof(options));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Concurrency, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxTasksPerProcess, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxOutputBytes, 1024);
         _slots = new SemaphoreSlim(options.Concurrency, options.Concurrency);
-        Directory.CreateDirectory(options.WorkDirectory);
+        AtomicFile.CreateDirectory(options.WorkDirectory);
         _batches = Directory.GetDirectories(options.WorkDirectory).Length;
     }
 
@@ -111,7 +121,7 @@ public sealed class VerifierProcessRunner : IRolloutRunner
         var n = Interlocked.Increment(ref _batches);
         var folder = Path.Combine(_options.WorkDirectory,
             string.Create(CultureInfo.InvariantCulture, $"{n:D5}_{Safe(request.Stage)}_s{request.SampleIndex}_{request.SkillHash[..Math.Min(12, request.SkillHash.Length)]}"));
-        Directory.CreateDirectory(folder);
+        AtomicFile.CreateDirectory(folder);
         var skillFile = Path.Combine(folder, "skill.md");
         AtomicFile.WriteAllText(skillFile, request.Skill);
 
@@ -147,8 +157,7 @@ public sealed class VerifierProcessRunner : IRolloutRunner
 
     private async Task<IReadOnlyList<RolloutResult>> RunOneAsync(RolloutRequest request, IReadOnlyList<string> tasks, string skillFile, string folder, CancellationToken ct)
     {
-        var resultsDir = Path.Combine(folder, "results");
-        Directory.CreateDirectory(resultsDir);
+        var resultsDir = AtomicFile.CreateDirectory(Path.Combine(folder, "results"));
         var args = new List<string> { "-automated", "-noColor", "-noLogo" };
         foreach (var id in tasks)
         {
@@ -166,7 +175,7 @@ public sealed class VerifierProcessRunner : IRolloutRunner
         // The verifier's model-call spans join this rollout's trace (W3C TRACEPARENT).
         SkillOpt.Providers.ProviderTelemetry.PropagateTo(Activity.Current, env);
         var psi = _verifier.StartInfo(args, env);
-        var output = new OutputTracker(Path.Combine(folder, "output.log"));
+        var output = new OutputTracker(Path.Combine(folder, "output.log"), _options.MaxOutputBytes);
         var sw = Stopwatch.StartNew();
         int? exitCode = null;
         var timedOut = false;
@@ -175,8 +184,6 @@ public sealed class VerifierProcessRunner : IRolloutRunner
         try
         {
             process = new Process { StartInfo = psi, EnableRaisingEvents = true };
-            process.OutputDataReceived += (_, e) => output.Stdout(e.Data);
-            process.ErrorDataReceived += (_, e) => output.Stderr(e.Data);
             if (!process.Start())
             {
                 throw new InvalidOperationException("the process did not start");
@@ -185,8 +192,9 @@ public sealed class VerifierProcessRunner : IRolloutRunner
             {
                 _running.Add(process);
             }
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
+            var pumps = Task.WhenAll(
+                OutputTracker.PumpAsync(process.StandardOutput, output.Stdout),
+                OutputTracker.PumpAsync(process.StandardError, output.Stderr));
 
             using var timeout = new CancellationTokenSource(_options.Timeout);
             using var stopping = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, ct);
@@ -211,7 +219,15 @@ public sealed class VerifierProcessRunner : IRolloutRunner
                 }
             }
             await exited.WaitAsync(TimeSpan.FromSeconds(30), CancellationToken.None).ConfigureAwait(false);
-            process.WaitForExit(); // drains the redirected output
+            try
+            {
+                // the rest of the output; a grandchild that keeps the pipes open is not waited for long
+                await pumps.WaitAsync(TimeSpan.FromSeconds(30), CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                output.Stderr("skillopt: stopped reading the output: the pipes stayed open 30 s after the process ended");
+            }
             exitCode = timedOut || (cancelled && process.ExitCode is not (0 or 1)) ? null : process.ExitCode;
         }
         catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException or TimeoutException)
@@ -229,6 +245,11 @@ public sealed class VerifierProcessRunner : IRolloutRunner
                 process.Dispose();
             }
             output.Dispose();
+        }
+        if (output.WriteError is { } writeError)
+        {
+            // the run folder refuses writes (disk full, read-only, gone): stop the run, which resumes once that is fixed
+            throw OutputWriteException.From(output.Path, Path.GetDirectoryName(_options.WorkDirectory) ?? _options.WorkDirectory, writeError);
         }
 
         var results = new List<RolloutResult>(tasks.Count);
@@ -316,20 +337,99 @@ public sealed class VerifierProcessRunner : IRolloutRunner
         return sb.ToString();
     }
 
-    /// <summary>Keeps a process's output: the whole of it in <c>output.log</c>, the last lines in memory, and which tasks started and finished.</summary>
+    /// <summary>
+    /// Keeps a process's output: <c>output.log</c> with secrets redacted and at most a cap of bytes (the first half, a line
+    /// saying how much was cut, the last half), the last lines in memory for reasons, and which tasks started and finished.
+    /// A write error (disk full…) stops the logging and is kept in <see cref="WriteError"/>.
+    /// </summary>
     private sealed class OutputTracker : IDisposable
     {
         private const int TailLines = 15;
+        private const int MaxLineChars = 1 << 20;
         private readonly object _gate = new();
-        private readonly StreamWriter _log;
+        private readonly StreamWriter? _log;
+        private readonly long _headBudget;
+        private readonly long _tailBudget;
+        private readonly long _cap;
         private readonly Queue<string> _tail = new();
+        private readonly Queue<(string Line, long Bytes)> _logTail = new();
         private readonly Dictionary<string, string> _taskByTestCase = new(StringComparer.Ordinal);
         private readonly HashSet<string> _started = new(StringComparer.Ordinal);
         private readonly HashSet<string> _finished = new(StringComparer.Ordinal);
+        private long _headBytes;
+        private long _logTailBytes;
+        private long _cutBytes;
+        private long _cutLines;
+        private bool _cutting;
         private bool _disposed;
         private int _framesAfterMessage;
 
-        public OutputTracker(string path) => _log = new StreamWriter(path, append: false, new UTF8Encoding(false));
+        public OutputTracker(string path, int maxBytes)
+        {
+            Path = path;
+            _cap = maxBytes;
+            _headBudget = maxBytes / 2;
+            _tailBudget = maxBytes - _headBudget;
+            try
+            {
+                _log = new StreamWriter(path, append: false, new UTF8Encoding(false));
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                WriteError = ex;
+            }
+        }
+
+        public string Path { get; }
+
+        /// <summary>The error that stopped the log, if any.</summary>
+        public Exception? WriteError { get; private set; }
+
+        /// <summary>Reads <paramref name="reader"/> to its end, line by line (a line longer than 1 Mi characters is cut), handing each line to <paramref name="onLine"/>.</summary>
+        public static async Task PumpAsync(StreamReader reader, Action<string?> onLine)
+        {
+            var buffer = new char[16_384];
+            var line = new StringBuilder();
+            long dropped = 0;
+            int n;
+            while ((n = await reader.ReadAsync(buffer.AsMemory()).ConfigureAwait(false)) > 0)
+            {
+                var start = 0;
+                for (var i = 0; i < n; i++)
+                {
+                    if (buffer[i] != '\n')
+                    {
+                        continue;
+                    }
+                    Append(buffer, start, i - start);
+                    Emit();
+                    start = i + 1;
+                }
+                Append(buffer, start, n - start);
+            }
+            if (line.Length > 0 || dropped > 0)
+            {
+                Emit();
+            }
+
+            void Append(char[] chars, int from, int count)
+            {
+                var room = Math.Max(0, MaxLineChars - line.Length);
+                line.Append(chars, from, Math.Min(room, count));
+                dropped += Math.Max(0, count - room);
+            }
+
+            void Emit()
+            {
+                if (line.Length > 0 && line[^1] == '\r')
+                {
+                    line.Length--;
+                }
+                onLine(dropped > 0 ? line + string.Create(CultureInfo.InvariantCulture, $"… [skillopt: {dropped} more characters of this line cut]") : line.ToString());
+                line.Clear();
+                dropped = 0;
+            }
+        }
 
         public void Stdout(string? line)
         {
@@ -343,13 +443,16 @@ public sealed class VerifierProcessRunner : IRolloutRunner
                 {
                     return;
                 }
-                _log.WriteLine(line);
                 if (line.StartsWith("{\"$type\":", StringComparison.Ordinal))
                 {
                     Track(line);
-                    return;
                 }
-                AddTail(line);
+                line = SecretRedaction.Redact(line);
+                Log(line);
+                if (!line.StartsWith("{\"$type\":", StringComparison.Ordinal))
+                {
+                    AddTail(line);
+                }
             }
         }
 
@@ -365,7 +468,8 @@ public sealed class VerifierProcessRunner : IRolloutRunner
                 {
                     return;
                 }
-                _log.WriteLine("[stderr] " + line);
+                line = SecretRedaction.Redact(line);
+                Log("[stderr] " + line);
                 AddTail(line);
             }
         }
@@ -392,8 +496,73 @@ public sealed class VerifierProcessRunner : IRolloutRunner
         {
             lock (_gate)
             {
+                if (_disposed)
+                {
+                    return;
+                }
                 _disposed = true;
-                _log.Dispose();
+                if (_cutting)
+                {
+                    Write(string.Create(CultureInfo.InvariantCulture,
+                        $"[skillopt: {_cutLines} lines ({_cutBytes} bytes) of output cut here: rollouts.max_output_bytes keeps the first and the last {_cap / 2} bytes of {_cap}]"));
+                    foreach (var (line, _) in _logTail)
+                    {
+                        Write(line);
+                    }
+                }
+                try
+                {
+                    _log?.Dispose();
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    WriteError ??= ex;
+                }
+            }
+        }
+
+        private void Log(string line)
+        {
+            var bytes = Encoding.UTF8.GetByteCount(line) + 1;
+            if (!_cutting && _headBytes + bytes <= _headBudget)
+            {
+                _headBytes += bytes;
+                Write(line);
+                return;
+            }
+            _cutting = true;
+            if (bytes > _tailBudget / 2)
+            {
+                // keep the start of a line longer than half the tail
+                line = line[..(int)Math.Min(line.Length, _tailBudget / 8)] + "… [skillopt: rest of the line cut]";
+                var kept = Encoding.UTF8.GetByteCount(line) + 1;
+                _cutBytes += Math.Max(0, bytes - kept);
+                bytes = kept;
+            }
+            _logTail.Enqueue((line, bytes));
+            _logTailBytes += bytes;
+            while (_logTailBytes > _tailBudget && _logTail.Count > 0)
+            {
+                var (_, dropped) = _logTail.Dequeue();
+                _logTailBytes -= dropped;
+                _cutBytes += dropped;
+                _cutLines++;
+            }
+        }
+
+        private void Write(string line)
+        {
+            if (_log is null || WriteError is not null)
+            {
+                return;
+            }
+            try
+            {
+                _log.WriteLine(line);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                WriteError = ex;
             }
         }
 

@@ -41,12 +41,15 @@ public sealed record ProcessOutcome(int ExitCode, string Stdout, string Stderr)
 public static class Tool
 {
     public static Task<ProcessOutcome> SkilloptAsync(string workingDirectory, IReadOnlyDictionary<string, string?>? environment, params string[] args) =>
-        RunAsync(ToolPaths.Trainer, workingDirectory, environment, TimeSpan.FromSeconds(90), null, args);
+        RunAsync(ToolPaths.Trainer, workingDirectory, environment, TestTimeouts.Trainer, null, args);
 
     public static Task<ProcessOutcome> VerifierAsync(IReadOnlyDictionary<string, string?>? environment, params string[] args) =>
-        RunAsync(ToolPaths.SampleVerifiers, Path.GetDirectoryName(ToolPaths.SampleVerifiers)!, environment, TimeSpan.FromSeconds(60), null, args);
+        RunAsync(ToolPaths.SampleVerifiers, Path.GetDirectoryName(ToolPaths.SampleVerifiers)!, environment, TestTimeouts.Verifier, null, args);
 
-    /// <summary>Runs <c>dotnet exec {assembly} {args}</c>; <paramref name="onLine"/> sees each stdout line and may act on the process.</summary>
+    /// <summary>
+    /// Runs <c>dotnet exec {assembly} {args}</c>; <paramref name="onLine"/> sees each stdout line and may act on the process.
+    /// <paramref name="timeout"/> only stops a hung process (take it from <see cref="TestTimeouts"/>, which scales it).
+    /// </summary>
     public static async Task<ProcessOutcome> RunAsync(string assembly, string workingDirectory, IReadOnlyDictionary<string, string?>? environment, TimeSpan timeout,
         Action<Process, string>? onLine, params string[] args)
     {
