@@ -241,6 +241,27 @@ public class WorldTests
     }
 
     [Fact]
+    public void The_offline_scenario_example_of_the_docs_loads_and_knows_its_tasks()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "docs", "verifiers.md")))
+        {
+            dir = dir.Parent;
+        }
+        Assert.NotNull(dir);
+        var doc = File.ReadAllText(Path.Combine(dir.FullName, "docs", "verifiers.md"));
+        var section = doc[doc.IndexOf("## Trying the loop offline", StringComparison.Ordinal)..];
+        var yaml = System.Text.RegularExpressions.Regex.Match(section, "```yaml\n(.*?)```", System.Text.RegularExpressions.RegexOptions.Singleline).Groups[1].Value;
+        var s = ScenarioLoader.Parse(yaml, "verifiers.md", null);
+        var world = new SimWorld(s);
+        Assert.Equal(3, s.ResolvedTasks.Count);
+        Assert.All(s.ResolvedTasks, t => Assert.Same(t, world.FindTask("Please solve: " + t.Question)));
+        var bare = SimLabOracle.ExpectedScore(s, "# Math\n", s.ResolvedTasks.Select(t => t.Id));
+        var taught = SimLabOracle.ExpectedScore(s, "# Math\n" + string.Join("\n", s.Procedures.Select(p => p.Texts[0])), s.ResolvedTasks.Select(t => t.Id));
+        Assert.True(taught > bare + 0.3, $"{bare} → {taught}");
+    }
+
+    [Fact]
     public async Task A_question_of_no_task_is_counted_and_announced_once()
     {
         await using var server = await SimLabServer.StartAsync(SimLabHost.Tiny(), cancellationToken: Ct);
