@@ -136,7 +136,7 @@ namespace SkillOpt.Bench
             var header = new List<string> { "Measured with:", "" };
             header.AddRange(file.Invocations.Select(i => string.Create(CultureInfo.InvariantCulture, $"- `{i.Command}` ({i.Date}, {i.Runs} runs, {i.Seconds:0} s on {i.Cores} cores)")));
             header.Add("");
-            header.Add(ConfigDescription(o));
+            header.Add(ConfigDescription(o, runs.Select(r => r.Preset).Distinct().ToList()));
             var generated = BenchReport.Generate(runs, new ReportContext([Shape.Reference, Shape.Small, .. o.Shapes], o.LastTuningSeed, o.PerSeed, file.Invocations.Count > 0 ? header : []));
             if (o.Out is not null)
             {
@@ -161,19 +161,14 @@ namespace SkillOpt.Bench
             File.Move(temp, path, overwrite: true);
         }
 
-        private static string ConfigDescription(BenchOptions o)
+        private static string ConfigDescription(BenchOptions o, IReadOnlyList<string> presets)
         {
             var sb = new StringBuilder();
             sb.Append(string.Create(CultureInfo.InvariantCulture,
                 $"Every run is a full `SkillTrainingLoop` against an in-process SimLab server over HTTP (the OpenAI adapter and resilience pipeline of SkillOpt.Providers); rollouts call the simulated target directly (no verifier processes). Training configuration besides the shape's epochs and batch, `preset` and `seed`: minibatch {o.Minibatch}, slow-update sample {o.SlowUpdateSample}, optimizer concurrency 4, rollout concurrency {o.Concurrency}; everything else is the preset's default. The seed is both the run seed and the SimLab scenario seed (another noise draw, task split and, in the small-effect worlds, another world)."));
-            var variants = Variant.All.Where(v => v.IsAblation && o.Presets.Contains(v.Name)).ToList();
-            foreach (var v in variants)
+            foreach (var v in Variant.All.Where(v => v.IsAblation && presets.Contains(v.Name)))
             {
                 sb.Append($" `{v.Name}`: `default` with {string.Join(", ", v.Settings.Select(s => $"`{s}`"))}.");
-            }
-            foreach (var s in o.Settings)
-            {
-                sb.Append($" `--set {s}`.");
             }
             return sb.ToString();
         }

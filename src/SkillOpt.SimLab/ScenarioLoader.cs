@@ -27,7 +27,7 @@ public sealed class ScenarioException : SkillOpt.Core.FileDiagnosticException
     }
 }
 
-/// <summary>Loads SimLab scenarios from YAML files or by built-in name (<c>gsm8k</c>, <c>gsm8k-noisy</c>, <c>synthetic-clean</c>, <c>null-optimizer</c>).</summary>
+/// <summary>Loads SimLab scenarios from YAML files or by built-in name (<c>gsm8k</c>, <c>gsm8k-noisy</c>, <c>synthetic-clean</c>, <c>null-optimizer</c>, <c>small-effects</c>, <c>misdiagnosis</c>, <c>null-correlated</c>).</summary>
 public static class ScenarioLoader
 {
     private const string ScenarioResourcePrefix = "SkillOpt.SimLab.Scenarios.";
