@@ -171,8 +171,8 @@ internal static class BenchReport
         sb.AppendLine();
         sb.AppendLine("Same seeds, so the same task splits and SimLab draws; differences are default − classic with a paired 95% t interval over seeds. *E[test]* is the expected test score of the best skill (SimLab's ground truth, free of sampling noise); *test* is the score measured in the run. False accepts as in the targets above; per run: false accepts a run made.");
         sb.AppendLine();
-        sb.AppendLine("| scenario | seeds | target calls classic → default | E[test] of the best skill | test score of the best skill | false accepts per validation gate: classic / default | false accepts per run: classic → default | pre-screen rejections per run (default) |");
-        sb.AppendLine("|---|---|---|---|---|---|---|---|");
+        sb.AppendLine("| scenario | seeds | target calls classic → default | optimizer calls | E[test] of the best skill | test score of the best skill | false accepts per validation gate: classic / default | false accepts per run: classic → default | pre-screen rejections per run (default) |");
+        sb.AppendLine("|---|---|---|---|---|---|---|---|---|");
         foreach (var scenario in scenarios)
         {
             foreach (var group in groups)
@@ -193,7 +193,7 @@ internal static class BenchReport
                 var (kd, nd) = FalseAccepts(paired.Select(p => p.D));
                 var seeds = group.Name == "all" ? $"{paired.Count}" : $"{paired.Count} ({group.Name})";
                 sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                    $"| {scenario} | {seeds} | {c:0} → {d:0} ({F(d / c, "0.00")}×; fewer in {paired.Count(p => p.D.TargetCalls < p.C.TargetCalls)}/{paired.Count}) | {Diff(r => r.ExpectedBestTest)} | {Diff(r => r.BestTest ?? 0)} | {Rate(kc, nc)} / {Rate(kd, nd)} | {F(kc / (double)paired.Count, "0.00")} → {F(kd / (double)paired.Count, "0.00")} | {F(paired.Average(p => p.D.Candidates.Count(x => !x.AtValidation)), "0.0")} |"));
+                    $"| {scenario} | {seeds} | {c:0} → {d:0} ({F(d / c, "0.00")}×; fewer in {paired.Count(p => p.D.TargetCalls < p.C.TargetCalls)}/{paired.Count}) | {paired.Average(p => (double)p.C.OptimizerCalls):0} → {paired.Average(p => (double)p.D.OptimizerCalls):0} | {Diff(r => r.ExpectedBestTest)} | {Diff(r => r.BestTest ?? 0)} | {Rate(kc, nc)} / {Rate(kd, nd)} | {F(kc / (double)paired.Count, "0.00")} → {F(kd / (double)paired.Count, "0.00")} | {F(paired.Average(p => p.D.Candidates.Count(x => !x.AtValidation)), "0.0")} |"));
             }
         }
         sb.AppendLine();
