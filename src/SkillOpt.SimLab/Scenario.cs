@@ -107,7 +107,7 @@ public sealed class TargetBehaviour
     /// <summary>Subtracted from the success probability for each needed procedure the skill lacks.</summary>
     public double MissingProcedurePenalty { get; set; } = 0.4;
 
-    /// <summary>Fraction in [0,1] of tasks that are flaky (chosen per task by a seeded hash), unless a task sets its own flakiness.</summary>
+    /// <summary>Fraction in [0,1] of tasks that are flaky (chosen per task by a seeded hash; with <see cref="FlakyGroups"/>, per group), unless a task sets its own flakiness.</summary>
     public double FlakyFraction { get; set; }
 
     /// <summary>Flakiness of flaky tasks: the probability in [0,1] that the outcome is flipped.</summary>
