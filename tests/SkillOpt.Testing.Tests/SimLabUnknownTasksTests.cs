@@ -12,6 +12,10 @@ public class SimLabUnknownTasksTests
 {
     private static readonly string Verifier = ToolPaths.SampleVerifiers;
 
+    /// <summary><c>skillopt COMMAND --verifier … --skill simmath ARGS</c>: a whole training (baseline, a step, the receipt) can take more than the 90 s of <c>Tool.SkilloptAsync</c> on a loaded machine.</summary>
+    private static Task<ProcessOutcome> SkilloptAsync(TempFolder dir, IReadOnlyDictionary<string, string?>? environment, string command, params string[] args) =>
+        Tool.RunAsync(ToolPaths.Trainer, dir.Path, environment, TimeSpan.FromMinutes(10), null, [command, "--verifier", Verifier, "--skill", "simmath", .. args]);
+
     private static string SimMathSkill(TempFolder dir)
     {
         var copy = dir.Combine("SKILL.md");
@@ -24,7 +28,7 @@ public class SimLabUnknownTasksTests
     {
         using var dir = new TempFolder();
         var skill = SimMathSkill(dir);
-        var train = await Tool.SkilloptAsync(dir.Path, null, "train", "--verifier", Verifier, "--skill", "simmath", "--skill-file", skill, "--run", "run");
+        var train = await SkilloptAsync(dir, null, "train", "--skill-file", skill, "--run", "run");
         Assert.True(train.ExitCode == 1, train.ToString());
         Assert.Matches(@"skillopt\.yaml : error SKOPT2302: the simulated target was asked a task that SimLab's 'gsm8k' scenario does not know \(""[^""]+""\)", train.Stderr);
         Assert.Contains("SimLab simulates only the 800 tasks of its scenario", train.Stderr);
@@ -35,13 +39,12 @@ public class SimLabUnknownTasksTests
         Assert.DoesNotContain("completed:", train.Stdout);
         Assert.False(File.Exists(dir.Combine("SKILL.received.md")));
 
-        var eval = await Tool.SkilloptAsync(dir.Path, null, "eval", "--verifier", Verifier, "--skill", "simmath", "--skill-file", skill, "--out", "eval");
+        var eval = await SkilloptAsync(dir, null, "eval", "--skill-file", skill, "--out", "eval");
         Assert.True(eval.ExitCode == 1, eval.ToString());
         Assert.Contains("error SKOPT2302:", eval.Stderr);
         Assert.False(File.Exists(dir.Combine("eval", "evaluation.json")));
 
-        var bad = await Tool.SkilloptAsync(dir.Path, new Dictionary<string, string?> { ["SKILLOPT_SIMLAB_UNKNOWN_TASKS"] = "maybe" },
-            "eval", "--verifier", Verifier, "--skill", "simmath", "--skill-file", skill, "--out", "eval");
+        var bad = await SkilloptAsync(dir, new Dictionary<string, string?> { ["SKILLOPT_SIMLAB_UNKNOWN_TASKS"] = "maybe" }, "eval", "--skill-file", skill, "--out", "eval");
         Assert.Equal(1, bad.ExitCode);
         Assert.Contains("error SKOPT2008: SKILLOPT_SIMLAB_UNKNOWN_TASKS must be 'error' or 'warn', not 'maybe'", bad.Stderr);
     }
@@ -50,8 +53,7 @@ public class SimLabUnknownTasksTests
     public async Task With_warn_the_run_goes_on_and_warns_once_with_the_share_of_unknown_tasks()
     {
         using var dir = new TempFolder();
-        var train = await Tool.SkilloptAsync(dir.Path, new Dictionary<string, string?> { ["SKILLOPT_SIMLAB_UNKNOWN_TASKS"] = "warn" },
-            "train", "--verifier", Verifier, "--skill", "simmath", "--skill-file", SimMathSkill(dir), "--run", "run");
+        var train = await SkilloptAsync(dir, new Dictionary<string, string?> { ["SKILLOPT_SIMLAB_UNKNOWN_TASKS"] = "warn" }, "train", "--skill-file", SimMathSkill(dir), "--run", "run");
         Assert.True(train.ExitCode == 0, train.ToString());
         Assert.Contains("skillopt: baseline: validation 0 on", train.Stdout); // every unknown task is answered as a failure
         var warning = Assert.Single(Regex.Matches(train.Stderr, @"warning SKOPT2303: [^\n]+"));
@@ -66,8 +68,7 @@ public class SimLabUnknownTasksTests
         // the way docs/verifiers.md ("Trying the loop offline") shows: SimLab knows the tasks its scenario file lists
         using var dir = new TempFolder();
         var scenario = Path.Combine(ToolPaths.SampleVerifiersProject, "skills", "simmath", "scenario.yaml");
-        var train = await Tool.SkilloptAsync(dir.Path, new Dictionary<string, string?> { ["SKILLOPT_SIMLAB_SCENARIO"] = scenario },
-            "train", "--verifier", Verifier, "--skill", "simmath", "--skill-file", SimMathSkill(dir), "--run", "run");
+        var train = await SkilloptAsync(dir, new Dictionary<string, string?> { ["SKILLOPT_SIMLAB_SCENARIO"] = scenario }, "train", "--skill-file", SimMathSkill(dir), "--run", "run");
         Assert.True(train.ExitCode == 0, train.ToString());
         Assert.Contains("SimLab's 'simmath' scenario answers on", train.Stderr);
         Assert.DoesNotContain("SKOPT2302", train.Stderr);
