@@ -3,6 +3,8 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
 using Microsoft.Extensions.AI;
 using SkillOpt.Core.Configuration;
 using SkillOpt.Core.Rollouts;
@@ -12,7 +14,7 @@ using SkillOpt.SimLab;
 using YamlDotNet.RepresentationModel;
 
 // SkillOpt.Bench: full SkillOpt.Core trainings against SimLab (SIMULATED target and optimizer models, in process, over
-// HTTP through the real OpenAI adapter of SkillOpt.Providers), N seeds per (scenario, preset). All numbers are simulated.
+// HTTP through the real OpenAI adapter of SkillOpt.Providers), N seeds per (shape, scenario, preset). All numbers are simulated.
 return await SkillOpt.Bench.Bench.RunAsync(args);
 
 namespace SkillOpt.Bench
@@ -22,17 +24,19 @@ namespace SkillOpt.Bench
     {
         public required List<string> Scenarios { get; init; }
         public required List<string> Presets { get; init; }
+        public required List<Shape> Shapes { get; init; }
         public required int Seeds { get; init; }
         public required int FirstSeed { get; init; }
-        public required int Train { get; init; }
-        public required int Val { get; init; }
-        public required int Test { get; init; }
-        public required int Epochs { get; init; }
-        public required int Batch { get; init; }
+        public int? LastTuningSeed { get; init; }
         public required int Minibatch { get; init; }
         public required int SlowUpdateSample { get; init; }
         public required int Concurrency { get; init; }
+        public int Parallel { get; init; } = 1;
         public string? Out { get; init; }
+        public string? Results { get; init; }
+        public bool Resume { get; init; }
+        public bool ReportOnly { get; init; }
+        public bool PerSeed { get; init; }
         public string? Work { get; init; }
         public bool Keep { get; init; }
         public bool Quiet { get; init; }
@@ -41,12 +45,26 @@ namespace SkillOpt.Bench
         public required string CommandLine { get; init; }
     }
 
-    internal sealed record RunResult(string Scenario, string Preset, int Seed, double Seconds, long TargetCalls, long OptimizerCalls, long PromptTokens, long CompletionTokens,
-        double InitialVal, double BestVal, double? InitialTest, double? BestTest, double ExpectedInitialTest, double ExpectedBestTest, int Accepted, int Rejected, int Inconclusive,
-        int Steps, int BestSkillTokens, long Faults, string Splits, bool? FirstGateAccepted);
+    /// <summary>One invocation of the bench, as the results file keeps it.</summary>
+    internal sealed record Invocation(string Command, string Date, double Seconds, int Runs, int Cores);
+
+    /// <summary>The results file (<c>--results</c>): every run measured so far, by (shape, scenario, preset, seed).</summary>
+    internal sealed record ResultsFile
+    {
+        public int SchemaVersion { get; init; } = 1;
+        public List<Invocation> Invocations { get; init; } = [];
+        public List<RunResult> Runs { get; init; } = [];
+    }
 
     internal static class Bench
     {
+        private static readonly JsonSerializerOptions Json = new()
+        {
+            PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+            WriteIndented = true,
+            DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        };
+
         public static Task<int> RunAsync(string[] args)
         {
             var root = Command();
@@ -56,49 +74,115 @@ namespace SkillOpt.Bench
 
         private static async Task<int> RunAsync(BenchOptions o)
         {
-            var work = o.Work ?? Path.Combine(Path.GetTempPath(), "skillopt-bench-" + Guid.NewGuid().ToString("N")[..8]);
-            Directory.CreateDirectory(work);
-            Console.Error.WriteLine($"SkillOpt.Bench: SIMULATED models (SimLab); runs in {work}");
-            var results = new List<RunResult>();
+            var file = o.Results is not null && File.Exists(o.Results) ? JsonSerializer.Deserialize<ResultsFile>(File.ReadAllText(o.Results), Json) ?? new ResultsFile() : new ResultsFile();
+            var results = file.Runs.ToDictionary(r => r.Key, StringComparer.Ordinal);
             var total = Stopwatch.StartNew();
-            foreach (var scenarioName in o.Scenarios)
+            var ran = 0;
+            if (!o.ReportOnly)
             {
-                foreach (var preset in o.Presets)
+                var work = o.Work ?? Path.Combine(Path.GetTempPath(), "skillopt-bench-" + Guid.NewGuid().ToString("N")[..8]);
+                Directory.CreateDirectory(work);
+                Console.Error.WriteLine($"SkillOpt.Bench: SIMULATED models (SimLab); runs in {work}");
+                var matrix = (from shape in o.Shapes
+                              from scenario in o.Scenarios
+                              from preset in o.Presets
+                              from seed in Enumerable.Range(o.FirstSeed, o.Seeds)
+                              select (shape, scenario, preset, seed)).ToList();
+                if (o.Resume)
                 {
-                    for (var seed = o.FirstSeed; seed < o.FirstSeed + o.Seeds; seed++)
+                    matrix = matrix.Where(m => !results.ContainsKey($"{m.shape.Name}|{m.scenario}|{m.preset}|{m.seed}")).ToList();
+                    Console.Error.WriteLine($"  --resume: {matrix.Count} runs to go");
+                }
+                var gate = new object();
+                await Parallel.ForEachAsync(matrix, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, o.Parallel) }, async (m, _) =>
+                {
+                    var folder = Path.Combine(work, $"{m.shape.Name}-{m.scenario}-{m.preset}-{m.seed:D3}");
+                    var (r, diagnosis) = await RunOneAsync(o, m.shape, m.scenario, m.preset, m.seed, folder).ConfigureAwait(false);
+                    if (!o.Keep && o.Work is null)
                     {
-                        var r = await RunOneAsync(o, scenarioName, preset, seed, Path.Combine(work, $"{scenarioName}-{preset}-{seed:D3}")).ConfigureAwait(false);
-                        results.Add(r);
-                        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                            $"  {scenarioName}/{preset} seed {seed}: val {r.InitialVal:0.000}→{r.BestVal:0.000}, test {r.InitialTest:0.000}→{r.BestTest:0.000}, accepted {r.Accepted}, rejected {r.Rejected}, inconclusive {r.Inconclusive}, {r.TargetCalls}+{r.OptimizerCalls} calls, {r.Seconds:0.0}s"));
+                        Directory.Delete(folder, recursive: true);
                     }
+                    lock (gate)
+                    {
+                        results[r.Key] = r;
+                        ran++;
+                        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                            $"  [{ran}/{matrix.Count}] {m.shape.Name} {m.scenario}/{m.preset} seed {m.seed}: val {r.InitialVal:0.000}→{r.BestVal:0.000}, E[test] {r.ExpectedInitialTest:0.000}→{r.ExpectedBestTest:0.000}, accepted {r.Accepted}, rejected {r.Rejected}, inconclusive {r.Inconclusive}, {r.TargetCalls}+{r.OptimizerCalls} calls, {r.Seconds:0.0}s"));
+                        if (diagnosis is not null)
+                        {
+                            Console.Error.Write(diagnosis);
+                        }
+                        if (o.Results is not null && (ran % 10 == 0 || ran == matrix.Count))
+                        {
+                            Save(o.Results, file with { Runs = [.. results.Values] });
+                        }
+                    }
+                }).ConfigureAwait(false);
+                if (!o.Keep && o.Work is null)
+                {
+                    Directory.Delete(work, recursive: true);
+                }
+                total.Stop();
+                file.Invocations.Add(new Invocation(o.CommandLine, DateTime.UtcNow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), Math.Round(total.Elapsed.TotalSeconds), ran, Environment.ProcessorCount));
+                if (o.Results is not null)
+                {
+                    Save(o.Results, file with { Runs = [.. results.Values] });
+                    Console.Error.WriteLine($"wrote {o.Results}");
                 }
             }
-            total.Stop();
-            var md = Report(o, results, total.Elapsed.TotalSeconds);
-            Console.Out.Write(md);
+
+            var runs = results.Values.OrderBy(r => r.Shape, StringComparer.Ordinal).ThenBy(r => o.Scenarios.IndexOf(r.Scenario) is var i and >= 0 ? i : 99).ThenBy(r => r.Scenario, StringComparer.Ordinal)
+                .ThenBy(r => Variant.All.ToList().FindIndex(v => v.Name == r.Preset)).ThenBy(r => r.Seed).ToList();
+            var header = new List<string> { "Measured with:", "" };
+            header.AddRange(file.Invocations.Select(i => string.Create(CultureInfo.InvariantCulture, $"- `{i.Command}` ({i.Date}, {i.Runs} runs, {i.Seconds:0} s on {i.Cores} cores)")));
+            header.Add("");
+            header.Add(ConfigDescription(o, runs.Select(r => r.Preset).Distinct().ToList()));
+            var generated = BenchReport.Generate(runs, new ReportContext([Shape.Reference, Shape.Small, .. o.Shapes], o.LastTuningSeed, o.PerSeed, file.Invocations.Count > 0 ? header : []));
             if (o.Out is not null)
             {
+                var existing = File.Exists(o.Out) ? File.ReadAllText(o.Out) : null;
+                var page = BenchReport.Merge(existing, generated, "Benchmarks (simulated)");
                 Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(o.Out))!);
-                File.WriteAllText(o.Out, md.Replace("\r\n", "\n", StringComparison.Ordinal), new UTF8Encoding(false));
+                File.WriteAllText(o.Out, page.Replace("\r\n", "\n", StringComparison.Ordinal), new UTF8Encoding(false));
                 Console.Error.WriteLine($"wrote {o.Out}");
             }
-            if (!o.Keep && o.Work is null)
+            else
             {
-                Directory.Delete(work, recursive: true);
+                Console.Out.Write(generated);
             }
             return 0;
         }
 
-        /// <summary>The run's skillopt.yaml; <paramref name="batch"/> overrides <c>--batch</c> (a small scenario's scaled batch, see <see cref="Splits"/>).</summary>
-        internal static string ConfigYaml(BenchOptions o, string preset, int seed, int? batch = null)
+        private static void Save(string path, ResultsFile file)
         {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+            var temp = path + ".tmp";
+            File.WriteAllText(temp, JsonSerializer.Serialize(file, Json), new UTF8Encoding(false));
+            File.Move(temp, path, overwrite: true);
+        }
+
+        private static string ConfigDescription(BenchOptions o, IReadOnlyList<string> presets)
+        {
+            var sb = new StringBuilder();
+            sb.Append(string.Create(CultureInfo.InvariantCulture,
+                $"Every run is a full `SkillTrainingLoop` against an in-process SimLab server over HTTP (the OpenAI adapter and resilience pipeline of SkillOpt.Providers); rollouts call the simulated target directly (no verifier processes). Training configuration besides the shape's epochs and batch, `preset` and `seed`: minibatch {o.Minibatch}, slow-update sample {o.SlowUpdateSample}, optimizer concurrency 4, rollout concurrency {o.Concurrency}; everything else is the preset's default. The seed is both the run seed and the SimLab scenario seed (another noise draw, task split and, in the small-effect worlds, another world)."));
+            foreach (var v in Variant.All.Where(v => v.IsAblation && presets.Contains(v.Name)))
+            {
+                sb.Append($" `{v.Name}`: `default` with {string.Join(", ", v.Settings.Select(s => $"`{s}`"))}.");
+            }
+            return sb.ToString();
+        }
+
+        /// <summary>The run's skillopt.yaml; <paramref name="batch"/> is the shape's batch, scaled for a small scenario (see <see cref="Splits"/>).</summary>
+        internal static string ConfigYaml(BenchOptions o, Shape shape, string variant, int seed, int batch)
+        {
+            var v = Variant.Find(variant) ?? throw new ArgumentException($"unknown preset '{variant}'", nameof(variant));
             var yaml = string.Create(CultureInfo.InvariantCulture, $"""
-                preset: {preset}
+                preset: {v.Preset}
                 seed: {seed}
                 training:
-                  epochs: {o.Epochs}
-                  batch_size: {batch ?? o.Batch}
+                  epochs: {shape.Epochs}
+                  batch_size: {batch}
                   minibatch_size: {o.Minibatch}
                   optimizer_concurrency: 4
                   slow_update:
@@ -106,7 +190,7 @@ namespace SkillOpt.Bench
                 rollouts:
                   concurrency: {o.Concurrency}
                 """);
-            var settings = SettingsFor(o, preset);
+            var settings = v.Settings.Concat(SettingsFor(o, v)).ToList();
             if (settings.Count == 0)
             {
                 return yaml;
@@ -134,11 +218,11 @@ namespace SkillOpt.Bench
             return writer.ToString().Replace("...", "", StringComparison.Ordinal).TrimEnd();
         }
 
-        private static async Task<RunResult> RunOneAsync(BenchOptions o, string scenarioName, string preset, int seed, string folder)
+        private static async Task<(RunResult Result, string? Diagnosis)> RunOneAsync(BenchOptions o, Shape shape, string scenarioName, string preset, int seed, string folder)
         {
             var scenario = ScenarioLoader.Load(scenarioName).WithSeed(seed);
-            var (splits, batch) = Splits(scenario, o, seed);
-            var options = SkillOptConfigLoader.Parse(ConfigYaml(o, preset, seed, batch), "bench.yaml");
+            var (splits, batch) = Splits(scenario, shape, seed);
+            var options = SkillOptConfigLoader.Parse(ConfigYaml(o, shape, preset, seed, batch), "bench.yaml");
             await using var server = await SimLabServer.StartAsync(scenario).ConfigureAwait(false);
             var factory = new ChatClientFactory(_ => null);
             using var target = factory.Create("target", Role(server, scenario.Models.Target, o.Concurrency));
@@ -153,68 +237,46 @@ namespace SkillOpt.Bench
             var summary = await loop.RunAsync(scenario.InitialSkill, splits).ConfigureAwait(false);
             sw.Stop();
             var best = File.ReadAllText(Path.Combine(folder, "best_skill.md"));
+            var candidates = Diagnosis.Candidates(scenario, splits, loop.Store);
+            string? diagnosis = null;
             if (o.Diagnose)
             {
-                Diagnose(scenario, splits, loop.Store, folder, $"{scenarioName}/{preset}/{seed}");
+                var w = new StringWriter(CultureInfo.InvariantCulture);
+                Diagnosis.Print(w, $"{shape.Name}/{scenarioName}/{preset}/{seed}", candidates);
+                diagnosis = w.ToString();
             }
             var st = server.Statistics;
-            return new RunResult(scenarioName, preset, seed, sw.Elapsed.TotalSeconds, st.TargetCalls, st.OptimizerCalls, st.PromptTokens, st.CompletionTokens,
-                summary.Initial.Validation ?? 0, summary.Best.Validation ?? 0, summary.Initial.Test, summary.Best.Test,
-                SimLabOracle.ExpectedScore(scenario, scenario.InitialSkill, splits.Test), SimLabOracle.ExpectedScore(scenario, best, splits.Test),
-                summary.Accepted, summary.Rejected, summary.Inconclusive, summary.Steps, summary.BestSkillTokens,
-                st.RateLimited + st.ServerErrors + st.Timeouts + st.MalformedBodies + st.Truncated,
-                $"{splits.Train.Count}/{splits.Validation.Count}/{splits.Test.Count}, batch {batch}", FirstGateAccepted(folder));
-        }
-
-        /// <summary>
-        /// --diagnose: every gated candidate with its true effect on the validation tasks (SimLab's expected score, candidate
-        /// minus current skill), so the gate's decisions can be read against the ground truth.
-        /// </summary>
-        private static void Diagnose(Scenario scenario, TaskSplits splits, SkillOpt.Core.Runs.RunStore store, string folder, string label)
-        {
-            using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "history.json")));
-            string? current = null;
-            // one gated candidate: a phase record's own, or the combination a step gated after it
-            void Print(System.Text.Json.JsonElement e, string kind, int step, string candidate)
+            return (new RunResult
             {
-                var delta = SimLabOracle.ExpectedScore(scenario, store.ReadSkill(candidate), splits.Validation) - SimLabOracle.ExpectedScore(scenario, store.ReadSkill(current!), splits.Validation);
-                var tasks = e.TryGetProperty("validation", out var v) && v.ValueKind == System.Text.Json.JsonValueKind.Object && v.TryGetProperty("tasks", out var t) ? t.GetInt32() : 0;
-                var reason = e.TryGetProperty("reason", out var r) ? r.GetString() ?? "" : "";
-                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    diag {label} {kind} {step}: true Δ {delta:+0.000;-0.000;0.000} {e.GetProperty("action").GetString()} after {tasks} tasks: {reason[..Math.Min(90, reason.Length)]}"));
-            }
-            foreach (var record in doc.RootElement.EnumerateArray())
-            {
-                var action = record.TryGetProperty("action", out var a) ? a.GetString() : null;
-                var step = record.TryGetProperty("step", out var st) && st.ValueKind == System.Text.Json.JsonValueKind.Number ? st.GetInt32() : 0;
-                if (current is not null && record.TryGetProperty("candidate_hash", out var c) && c.GetString() is { } candidate && action is "accept" or "reject" or "inconclusive")
-                {
-                    Print(record, record.GetProperty("kind").GetString()!, step, candidate);
-                }
-                if (current is not null && record.TryGetProperty("combination", out var combo) && combo.ValueKind == System.Text.Json.JsonValueKind.Object
-                    && combo.TryGetProperty("candidate_hash", out var ch) && ch.GetString() is { } comboHash)
-                {
-                    Print(combo, "combination", step, comboHash);
-                }
-                if (record.TryGetProperty("current_hash", out var h) && h.GetString() is { } hash)
-                {
-                    current = hash;
-                }
-            }
-        }
-
-        /// <summary>Whether the run's first gate decision accepted (null when no candidate was gated).</summary>
-        private static bool? FirstGateAccepted(string folder)
-        {
-            using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "history.json")));
-            foreach (var record in doc.RootElement.EnumerateArray())
-            {
-                var action = record.TryGetProperty("action", out var a) ? a.GetString() : null;
-                if (action is "accept" or "reject" or "inconclusive")
-                {
-                    return action == "accept";
-                }
-            }
-            return null;
+                Shape = shape.Name,
+                Scenario = scenarioName,
+                Preset = preset,
+                Seed = seed,
+                Seconds = Math.Round(sw.Elapsed.TotalSeconds, 2),
+                TargetCalls = st.TargetCalls,
+                OptimizerCalls = st.OptimizerCalls,
+                PromptTokens = st.PromptTokens,
+                CompletionTokens = st.CompletionTokens,
+                InitialVal = summary.Initial.Validation ?? 0,
+                BestVal = summary.Best.Validation ?? 0,
+                InitialTest = summary.Initial.Test,
+                BestTest = summary.Best.Test,
+                ExpectedInitialTest = SimLabOracle.ExpectedScore(scenario, scenario.InitialSkill, splits.Test),
+                ExpectedBestTest = SimLabOracle.ExpectedScore(scenario, best, splits.Test),
+                Accepted = summary.Accepted,
+                Rejected = summary.Rejected,
+                Inconclusive = summary.Inconclusive,
+                Steps = summary.Steps,
+                BestSkillTokens = summary.BestSkillTokens,
+                Faults = st.RateLimited + st.ServerErrors + st.Timeouts + st.MalformedBodies + st.Truncated,
+                Splits = $"{splits.Train.Count}/{splits.Validation.Count}/{splits.Test.Count}, batch {batch}",
+                FirstGateAccepted = candidates.Count == 0 ? null : candidates[0].Verdict == "accept",
+                StoppedEarly = summary.EarlyStopping is not null,
+                BestIsInitial = summary.Best.Hash == summary.Initial.Hash,
+                ProceduresInBest = SimLabOracle.ProceduresIn(scenario, best).Count,
+                Procedures = scenario.Procedures.Count,
+                Candidates = candidates,
+            }, diagnosis);
         }
 
         private static ModelRoleOptions Role(SimLabServer server, string model, int concurrency) => new()
@@ -234,11 +296,11 @@ namespace SkillOpt.Bench
         /// (without it, 60 tasks at 400/200/200 with batch 40 gave 30/15/15 with every training task in each step: validation at
         /// 0.5× a step's rollouts instead of 5×).
         /// </summary>
-        internal static (TaskSplits Splits, int Batch) Splits(Scenario scenario, BenchOptions o, int seed)
+        internal static (TaskSplits Splits, int Batch) Splits(Scenario scenario, Shape shape, int seed)
         {
             var ordered = scenario.ResolvedTasks.Select(t => t.Id)
                 .OrderBy(id => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes($"{seed}|split|{id}"))), StringComparer.Ordinal).ToList();
-            var (train, val, test, batch) = (o.Train, o.Val, o.Test, o.Batch);
+            var (train, val, test, batch) = (shape.Train, shape.Val, shape.Test, shape.Batch);
             if (train + val + test > ordered.Count)
             {
                 // a small scenario: scale the three sizes and the batch down proportionally
@@ -251,9 +313,11 @@ namespace SkillOpt.Bench
         }
 
         private static readonly Option<string> ScenarioOption = new("--scenario") { Description = "Comma-separated SimLab scenarios.", DefaultValueFactory = _ => "gsm8k,null-optimizer" };
-        private static readonly Option<string> PresetOption = new("--preset") { Description = "Comma-separated presets: classic, default.", DefaultValueFactory = _ => "classic,default" };
-        private static readonly Option<int> SeedsOption = Count("--seeds", "Seeds per (scenario, preset).", 20);
+        private static readonly Option<string> PresetOption = new("--preset") { Description = "Comma-separated presets: classic, default, and the ablations default-no-early-stopping, default-no-prescreen, default-no-cache, default-strict-gate.", DefaultValueFactory = _ => "classic,default" };
+        private static readonly Option<string?> ShapeOption = new("--shape") { Description = "Comma-separated run shapes: reference (400/200/200, batch 40, 4 epochs), small (120/60/60, batch 12, 2 epochs). Without it, --train/--val/--test/--batch/--epochs make one shape." };
+        private static readonly Option<int> SeedsOption = Count("--seeds", "Seeds per (shape, scenario, preset).", 20);
         private static readonly Option<int> FirstSeedOption = Count("--first-seed", "First seed.", 1);
+        private static readonly Option<int?> LastTuningSeedOption = new("--last-tuning-seed") { Description = "Seeds up to this one were used for tuning; the report gives the later ones apart, as the confirmation, and states the targets on them." };
         private static readonly Option<int> TrainOption = Count("--train", "Training tasks per run.", 80);
         private static readonly Option<int> ValOption = Count("--val", "Validation tasks per run.", 40);
         private static readonly Option<int> TestOption = Count("--test", "Test tasks per run.", 80);
@@ -261,25 +325,31 @@ namespace SkillOpt.Bench
         private static readonly Option<int> EpochsOption = Count("--epochs", "Epochs.", 4);
         private static readonly Option<int> BatchOption = Count("--batch", "Training tasks per step (scaled down with the splits for a scenario with fewer tasks).", 20);
         private static readonly Option<int> MinibatchOption = Count("--minibatch", "Trajectories per reflection call.", 8);
-        /// <summary>The --set settings for one preset: unprefixed ones, and "preset:key=value" ones of that preset.</summary>
-        private static List<string> SettingsFor(BenchOptions o, string preset) =>
-            [.. o.Settings.Where(s => PresetOf(s) is null || PresetOf(s) == preset).Select(s => PresetOf(s) is { } p ? s[(p.Length + 1)..] : s)];
+        private static readonly Option<int> ParallelOption = Count("--parallel", "Runs side by side (each has its own SimLab server and run folder; results do not depend on it).", 1);
+
+        /// <summary>The --set settings for one run: unprefixed ones, "preset:key=value" ones of its preset, and those naming the run's variant.</summary>
+        private static List<string> SettingsFor(BenchOptions o, Variant v) =>
+            [.. o.Settings.Where(s => PresetOf(s) is null || PresetOf(s) == v.Preset || PresetOf(s) == v.Name).Select(s => PresetOf(s) is { } p ? s[(p.Length + 1)..] : s)];
 
         private static string? PresetOf(string setting) =>
             setting.IndexOf(':', StringComparison.Ordinal) is var c and > 0 && c < setting.IndexOf('=', StringComparison.Ordinal) ? setting[..c] : null;
 
         private static readonly Option<int> SlowUpdateOption = Count("--slow-update-sample", "Training tasks of the slow update.", 20);
         private static readonly Option<int> ConcurrencyOption = Count("--concurrency", "Target calls side by side.", 8);
-        private static readonly Option<string?> OutOption = new("--out") { Description = "Markdown file to write the report to." };
+        private static readonly Option<string?> OutOption = new("--out") { Description = "Markdown page to write the report to: its generated part (between the bench markers) is replaced and the rest kept." };
+        private static readonly Option<string?> ResultsOption = new("--results") { Description = "JSON file of every run measured (read first when it exists; a run measured again replaces its entry); the report covers every run in it." };
+        private static readonly Option<bool> ResumeOption = new("--resume") { Description = "Skip the runs the --results file already holds." };
+        private static readonly Option<bool> ReportOnlyOption = new("--report-only") { Description = "Run nothing: write the report of the --results file." };
+        private static readonly Option<bool> PerSeedOption = new("--per-seed") { Description = "Add a table of every run to the report." };
         private static readonly Option<string?> WorkOption = new("--work") { Description = "Folder for the run folders (kept)." };
         private static readonly Option<bool> KeepOption = new("--keep") { Description = "Keep the temporary run folders." };
         private static readonly Option<bool> QuietOption = new("--quiet") { Description = "Less progress output." };
-        private static readonly Option<bool> DiagnoseOption = new("--diagnose") { Description = "Print every gated candidate with its true effect (SimLab's oracle) beside the gate's verdict." };
+        private static readonly Option<bool> DiagnoseOption = new("--diagnose") { Description = "Print every gated candidate of each run with its true effect (SimLab's oracle) beside the gate's verdict, and the run's counts." };
         private static readonly Option<string[]> SetOption = SetSettings();
 
         private static Option<string[]> SetSettings()
         {
-            var option = new Option<string[]>("--set") { Description = "A skillopt.yaml setting for every run, as dotted.key=value (repeatable), e.g. training.early_stopping.patience=20; preset:dotted.key=value for that preset's runs only, e.g. default:training.proposals=2.", Arity = ArgumentArity.ZeroOrMore };
+            var option = new Option<string[]>("--set") { Description = "A skillopt.yaml setting for every run, as dotted.key=value (repeatable), e.g. training.early_stopping.patience=20; preset:dotted.key=value for that preset's runs only (default: also its ablations), e.g. default:training.proposals=2.", Arity = ArgumentArity.ZeroOrMore };
             option.Validators.Add(r =>
             {
                 foreach (var s in r.GetValueOrDefault<string[]>() ?? [])
@@ -289,9 +359,9 @@ namespace SkillOpt.Bench
                     {
                         r.AddError($"--set needs dotted.key=value or preset:dotted.key=value, got '{s}'");
                     }
-                    else if (PresetOf(s) is { } q && q is not ("classic" or "default"))
+                    else if (PresetOf(s) is { } q && Variant.Find(q) is null)
                     {
-                        r.AddError($"--set: unknown preset '{q}' in '{s}' (classic, default)");
+                        r.AddError($"--set: unknown preset '{q}' in '{s}' ({string.Join(", ", Variant.All.Select(v => v.Name))})");
                     }
                 }
             });
@@ -313,17 +383,29 @@ namespace SkillOpt.Bench
 
         private static RootCommand Command()
         {
-            var root = new RootCommand("SkillOpt.Bench: full trainings against SimLab (SIMULATED target and optimizer models), N seeds per (scenario, preset).");
-            foreach (var option in new Option[] { ScenarioOption, PresetOption, SeedsOption, FirstSeedOption, TrainOption, ValOption, TestOption, TasksOption, EpochsOption, BatchOption,
-                MinibatchOption, SlowUpdateOption, ConcurrencyOption, OutOption, WorkOption, KeepOption, QuietOption, DiagnoseOption, SetOption })
+            var root = new RootCommand("SkillOpt.Bench: full trainings against SimLab (SIMULATED target and optimizer models), N seeds per (shape, scenario, preset).");
+            foreach (var option in new Option[] { ScenarioOption, PresetOption, ShapeOption, SeedsOption, FirstSeedOption, LastTuningSeedOption, TrainOption, ValOption, TestOption, TasksOption, EpochsOption, BatchOption,
+                MinibatchOption, SlowUpdateOption, ConcurrencyOption, ParallelOption, OutOption, ResultsOption, ResumeOption, ReportOnlyOption, PerSeedOption, WorkOption, KeepOption, QuietOption, DiagnoseOption, SetOption })
             {
                 root.Options.Add(option);
             }
             root.Validators.Add(r =>
             {
-                foreach (var p in List(r.GetValue(PresetOption)).Where(p => p is not ("classic" or "default")))
+                foreach (var p in List(r.GetValue(PresetOption)).Where(p => Variant.Find(p) is null))
                 {
-                    r.AddError($"unknown preset '{p}' (classic, default)");
+                    r.AddError($"unknown preset '{p}' ({string.Join(", ", Variant.All.Select(v => v.Name))})");
+                }
+                foreach (var s in List(r.GetValue(ShapeOption)).Where(s => s is not ("reference" or "small")))
+                {
+                    r.AddError($"unknown shape '{s}' (reference, small)");
+                }
+                foreach (var s in List(r.GetValue(ScenarioOption)).Where(s => !ScenarioLoader.BuiltinNames.Contains(s) && !File.Exists(s)))
+                {
+                    r.AddError($"unknown scenario '{s}' (a scenario file or one of {string.Join(", ", ScenarioLoader.BuiltinNames)})");
+                }
+                if ((r.GetValue(ResumeOption) || r.GetValue(ReportOnlyOption)) && r.GetValue(ResultsOption) is null)
+                {
+                    r.AddError("--resume and --report-only need --results");
                 }
             });
             return root;
@@ -333,21 +415,33 @@ namespace SkillOpt.Bench
 
         private static BenchOptions Options(ParseResult p, string[] args)
         {
-            var o = new BenchOptions
+            var (train, val, test) = (p.GetValue(TrainOption), p.GetValue(ValOption), p.GetValue(TestOption));
+            if (p.GetValue(TasksOption) is { } n)
+            {
+                (train, val, test) = (n * 2 / 5, n * 3 / 10, n - n * 2 / 5 - n * 3 / 10);
+            }
+            var shapes = List(p.GetValue(ShapeOption)).Select(s => s == "reference" ? Shape.Reference : Shape.Small).ToList();
+            if (shapes.Count == 0)
+            {
+                shapes.Add(new Shape("custom", train, val, test, p.GetValue(BatchOption), p.GetValue(EpochsOption)));
+            }
+            return new BenchOptions
             {
                 Scenarios = List(p.GetValue(ScenarioOption)),
                 Presets = List(p.GetValue(PresetOption)),
+                Shapes = shapes,
                 Seeds = p.GetValue(SeedsOption),
                 FirstSeed = p.GetValue(FirstSeedOption),
-                Train = p.GetValue(TrainOption),
-                Val = p.GetValue(ValOption),
-                Test = p.GetValue(TestOption),
-                Epochs = p.GetValue(EpochsOption),
-                Batch = p.GetValue(BatchOption),
+                LastTuningSeed = p.GetValue(LastTuningSeedOption),
                 Minibatch = p.GetValue(MinibatchOption),
                 SlowUpdateSample = p.GetValue(SlowUpdateOption),
                 Concurrency = p.GetValue(ConcurrencyOption),
+                Parallel = Math.Max(1, p.GetValue(ParallelOption)),
                 Out = p.GetValue(OutOption),
+                Results = p.GetValue(ResultsOption),
+                Resume = p.GetValue(ResumeOption),
+                ReportOnly = p.GetValue(ReportOnlyOption),
+                PerSeed = p.GetValue(PerSeedOption),
                 Work = p.GetValue(WorkOption),
                 Keep = p.GetValue(KeepOption),
                 Quiet = p.GetValue(QuietOption),
@@ -355,123 +449,6 @@ namespace SkillOpt.Bench
                 Settings = p.GetValue(SetOption) ?? [],
                 CommandLine = "dotnet run -c Release --project bench/SkillOpt.Bench --" + string.Concat(args.Select(a => " " + (a.Contains(' ', StringComparison.Ordinal) ? $"\"{a}\"" : a))),
             };
-            return p.GetValue(TasksOption) is { } n ? o with { Train = n * 2 / 5, Val = n * 3 / 10, Test = n - n * 2 / 5 - n * 3 / 10 } : o;
-        }
-
-        // ------------------------------------------------------------------ report
-
-        private static string Report(BenchOptions o, List<RunResult> results, double seconds)
-        {
-            var sb = new StringBuilder();
-            var inv = CultureInfo.InvariantCulture;
-            sb.AppendLine("# Benchmarks (simulated)");
-            sb.AppendLine();
-            sb.AppendLine("**All numbers on this page are SIMULATED: they were produced against SimLab, a deterministic simulation of a target model and an optimizer model (`src/SkillOpt.SimLab`), not against any language model. They measure the optimisation loop's mechanics (calls, tokens, gate decisions) in a world with known ground truth; they say nothing about real model quality.**");
-            sb.AppendLine();
-            sb.AppendLine("Each run is a full `SkillTrainingLoop` (SkillOpt.Core) against an in-process SimLab server over HTTP, through the OpenAI adapter and resilience pipeline of SkillOpt.Providers (`openai-compatible`). Rollouts call the simulated target directly (`SimLabRolloutRunner`): no verifier processes are involved, so process start-up and test-framework time are not included.");
-            sb.AppendLine();
-            sb.AppendLine("Command:");
-            sb.AppendLine();
-            sb.AppendLine("```");
-            sb.AppendLine(o.CommandLine);
-            sb.AppendLine("```");
-            sb.AppendLine();
-            sb.AppendLine(string.Create(inv, $"Date: {DateTime.UtcNow:yyyy-MM-dd} (UTC). Seeds {o.FirstSeed}–{o.FirstSeed + o.Seeds - 1} (the seed is both the run seed and the SimLab scenario seed, so each seed is a different noise draw and task split). Splits per run: {o.Train} train / {o.Val} validation / {o.Test} test tasks drawn from the scenario by seed (scaled down proportionally for scenarios with fewer tasks, the batch with them); batch {o.Batch}, so one validation of the whole split costs {o.Val / (double)Math.Max(1, o.Batch):0.#}× a step's rollouts (the reference's default 400/200 split with batch 40: 5×). Total wall time {seconds:0} s on {Environment.ProcessorCount} cores."));
-            sb.AppendLine();
-            sb.AppendLine("Training configuration (besides `preset` and `seed`, everything else is the preset's default):");
-            sb.AppendLine();
-            sb.AppendLine("```yaml");
-            sb.AppendLine(ConfigYaml(o, "<preset>", 0).Replace("seed: 0", "seed: <seed>", StringComparison.Ordinal));
-            sb.AppendLine("```");
-            foreach (var only in o.Settings.Where(x => PresetOf(x) is not null))
-            {
-                sb.AppendLine();
-                sb.AppendLine($"The `{PresetOf(only)}` preset's runs also set `{only[(PresetOf(only)!.Length + 1)..]}`.");
-            }
-            sb.AppendLine();
-            sb.AppendLine("Columns: means over seeds (± standard deviation). *calls* are HTTP requests SimLab completed (faults excluded; optimizer repairs included); *tokens* are SimLab's simulated counts (about 4 characters a token). *val*/*test* are measured scores of the initial → best skill. *E[test]* is the simulation's ground truth: the expected test score of the skill (mean success probability over the test tasks), free of sampling noise. *false-accept rate* = accepted candidates / gated candidates, pooled over seeds; it is only a false-accept rate on `null-optimizer`, where no edit can change any success probability. *first-gate accept rate* = share of runs whose first gated candidate was accepted (on `null-optimizer`: the false-accept probability of one useless edit against a freshly measured incumbent).");
-            sb.AppendLine();
-            sb.AppendLine("| scenario | preset | seeds | tasks (train/val/test), batch | target calls | optimizer calls | tokens (in / out) | wall s | val initial → best | test initial → best | E[test] initial → best | accepted | rejected | inconclusive | accept rate (false-accept on null) | first-gate accept rate | best skill tokens |");
-            sb.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
-            foreach (var g in results.GroupBy(r => (r.Scenario, r.Preset)))
-            {
-                var rs = g.ToList();
-                var gated = rs.Sum(r => r.Accepted + r.Rejected + r.Inconclusive);
-                var firsts = rs.Where(r => r.FirstGateAccepted is not null).ToList();
-                var first = firsts.Count == 0 ? "n/a" : string.Create(inv, $"{firsts.Count(r => r.FirstGateAccepted == true) / (double)firsts.Count:0.00} ({firsts.Count(r => r.FirstGateAccepted == true)}/{firsts.Count})");
-                var rate = gated == 0 ? "n/a" : string.Create(inv, $"{(double)rs.Sum(r => r.Accepted) / gated:0.000} ({rs.Sum(r => r.Accepted)}/{gated})");
-                sb.AppendLine(string.Create(inv,
-                    $"| {g.Key.Scenario} | {g.Key.Preset} | {rs.Count} | {string.Join(", ", rs.Select(r => r.Splits).Distinct())} | {M(rs, r => r.TargetCalls, "0")} | {M(rs, r => r.OptimizerCalls, "0")} | {Mean(rs, r => r.PromptTokens):0} / {Mean(rs, r => r.CompletionTokens):0} | {M(rs, r => r.Seconds, "0.0")} | {Mean(rs, r => r.InitialVal):0.000} → {M(rs, r => r.BestVal, "0.000")} | {Mean(rs, r => r.InitialTest ?? 0):0.000} → {M(rs, r => r.BestTest ?? 0, "0.000")} | {Mean(rs, r => r.ExpectedInitialTest):0.000} → {M(rs, r => r.ExpectedBestTest, "0.000")} | {M(rs, r => r.Accepted, "0.00")} | {M(rs, r => r.Rejected, "0.00")} | {M(rs, r => r.Inconclusive, "0.00")} | {rate} | {first} | {M(rs, r => r.BestSkillTokens, "0")} |"));
-            }
-            sb.AppendLine();
-            Compare(sb, results);
-            sb.AppendLine("Per-seed results:");
-            sb.AppendLine();
-            sb.AppendLine("| scenario | preset | seed | val initial → best | test initial → best | E[test] initial → best | accepted / rejected / inconclusive | target + optimizer calls | wall s |");
-            sb.AppendLine("|---|---|---|---|---|---|---|---|---|");
-            foreach (var r in results)
-            {
-                sb.AppendLine(string.Create(inv,
-                    $"| {r.Scenario} | {r.Preset} | {r.Seed} | {r.InitialVal:0.000} → {r.BestVal:0.000} | {r.InitialTest ?? 0:0.000} → {r.BestTest ?? 0:0.000} | {r.ExpectedInitialTest:0.000} → {r.ExpectedBestTest:0.000} | {r.Accepted} / {r.Rejected} / {r.Inconclusive} | {r.TargetCalls} + {r.OptimizerCalls} | {r.Seconds:0.0} |"));
-            }
-            sb.AppendLine();
-            sb.AppendLine("*Simulated with SimLab; not model results.*");
-            return sb.ToString();
-        }
-
-        /// <summary>
-        /// The default preset against classic per scenario, over the seeds both ran: change in mean target calls (and the seeds
-        /// where default used fewer), mean test and E[test] differences with a paired 95% t interval over seeds, and accept rates.
-        /// </summary>
-        private static void Compare(StringBuilder sb, List<RunResult> results)
-        {
-            var inv = CultureInfo.InvariantCulture;
-            var scenarios = results.Select(r => r.Scenario).Distinct().ToList();
-            var rows = new List<string>();
-            foreach (var scenario in scenarios)
-            {
-                var classic = results.Where(r => r.Scenario == scenario && r.Preset == "classic").ToDictionary(r => r.Seed);
-                var paired = results.Where(r => r.Scenario == scenario && r.Preset == "default" && classic.ContainsKey(r.Seed)).Select(r => (C: classic[r.Seed], D: r)).ToList();
-                if (paired.Count == 0)
-                {
-                    continue;
-                }
-                var cCalls = paired.Average(p => (double)p.C.TargetCalls);
-                var dCalls = paired.Average(p => (double)p.D.TargetCalls);
-                var fewer = paired.Count(p => p.D.TargetCalls < p.C.TargetCalls);
-                string Diff(Func<RunResult, double> f)
-                {
-                    var d = paired.Select(p => f(p.D) - f(p.C)).ToList();
-                    var m = d.Average();
-                    var half = d.Count < 2 ? 0 : MathNet.Numerics.Distributions.StudentT.InvCDF(0, 1, d.Count - 1, 0.975) * Math.Sqrt(d.Sum(x => (x - m) * (x - m)) / (d.Count - 1) / d.Count);
-                    return string.Create(inv, $"{paired.Average(p => f(p.C)):0.000} → {paired.Average(p => f(p.D)):0.000} ({m:+0.000;-0.000;0.000}, 95% CI [{m - half:+0.000;-0.000;0.000}, {m + half:+0.000;-0.000;0.000}])");
-                }
-                string Rate(Func<(RunResult C, RunResult D), RunResult> pick)
-                {
-                    var gated = paired.Sum(p => pick(p).Accepted + pick(p).Rejected + pick(p).Inconclusive);
-                    return gated == 0 ? "n/a" : string.Create(inv, $"{(double)paired.Sum(p => pick(p).Accepted) / gated:0.000}");
-                }
-                rows.Add(string.Create(inv, $"| {scenario} | {paired.Count} | {cCalls:0} → {dCalls:0} ({(dCalls - cCalls) / cCalls:+0%;-0%}; fewer in {fewer}/{paired.Count} seeds) | {Diff(r => r.BestTest ?? 0)} | {Diff(r => r.ExpectedBestTest)} | {Rate(p => p.C)} → {Rate(p => p.D)} |"));
-            }
-            if (rows.Count == 0)
-            {
-                return;
-            }
-            sb.AppendLine("Default against classic (same seeds, so the same task splits and SimLab noise draws; differences are default − classic, with a paired 95% t interval over seeds):");
-            sb.AppendLine();
-            sb.AppendLine("| scenario | seeds | target calls classic → default | test score of the best skill | E[test] of the best skill | accept rate (false-accept on null) |");
-            sb.AppendLine("|---|---|---|---|---|---|");
-            rows.ForEach(r => sb.AppendLine(r));
-            sb.AppendLine();
-        }
-
-        private static double Mean(List<RunResult> rs, Func<RunResult, double> f) => rs.Count == 0 ? 0 : rs.Average(f);
-
-        private static string M(List<RunResult> rs, Func<RunResult, double> f, string format)
-        {
-            var m = Mean(rs, f);
-            var sd = rs.Count < 2 ? 0 : Math.Sqrt(rs.Sum(r => Math.Pow(f(r) - m, 2)) / (rs.Count - 1));
-            return m.ToString(format, CultureInfo.InvariantCulture) + " ± " + sd.ToString(format, CultureInfo.InvariantCulture);
         }
     }
 }

@@ -124,6 +124,12 @@ internal sealed partial class OptimizerSimulator(SimWorld world)
             return ($"- For problems like this one, the expected answer is {leak.Expected}.", "the verifier expected this answer", null);
         }
         var u = rng.NextDouble() * total;
+        if (u < o.Useful && o.Misdiagnosis > 0 && rng.Chance(o.Misdiagnosis))
+        {
+            // a misdiagnosis: the optimizer names a procedure from the whole catalogue, whatever the failed tasks need
+            var wrong = rng.Pick(s.Procedures);
+            return (Pad(rng.Pick(wrong.Texts), rng), $"Several tasks failed because the skill does not say how to handle {wrong.Name.Replace('-', ' ')}.", wrong.Name);
+        }
         if (u < o.Useful && pool.Count > 0)
         {
             // weighted by how many failed tasks need the procedure
@@ -148,6 +154,10 @@ internal sealed partial class OptimizerSimulator(SimWorld world)
         if (o.Useless <= 0 && pool.Count == 0)
         {
             return (null, "", null);
+        }
+        if (s.GenericRules.Count > 0)
+        {
+            return (Pad(rng.Pick(rng.Pick(s.GenericRules).Texts), rng), "The agent seemed to rush; a general reminder should help.", null);
         }
         return (Pad(rng.Pick(s.UselessEdits), rng), "The agent seemed to rush; a general reminder should help.", null);
     }

@@ -112,11 +112,29 @@ namespace SkillOpt.SimLab
 
         internal static void Describe(Scenario s, TextWriter w)
         {
+            var inv = CultureInfo.InvariantCulture;
             w.WriteLine($"scenario {s.Name} (seed {s.Seed}) — simulated; {s.Description}");
             w.WriteLine($"tasks: {s.ResolvedTasks.Count}; flaky (flakiness >= 0.1): {s.ResolvedTasks.Count(t => t.Flakiness >= 0.1)}");
+            if (s.ResolvedTasks.Any(t => t.BaseSuccess is not null))
+            {
+                var bases = s.ResolvedTasks.Select(t => t.BaseSuccess ?? s.Target.BaseSuccessRate).Order().ToList();
+                w.WriteLine(string.Create(inv, $"base success (every needed procedure in the skill): mean {bases.Average():0.000}, deciles {string.Join(" ", Enumerable.Range(1, 9).Select(i => bases[i * (bases.Count - 1) / 10].ToString("0.00", inv)))}"));
+            }
+            if (s.Target.FlakyGroups is not null)
+            {
+                var groups = s.ResolvedTasks.GroupBy(t => t.Group).ToList();
+                w.WriteLine($"flakiness groups: {groups.Count}, of which flaky: {groups.Count(g => g.First().Flakiness >= 0.1)}");
+            }
+            var initial = SimLabOracle.ExpectedScore(s, s.InitialSkill, s.ResolvedTasks.Select(t => t.Id));
+            w.WriteLine(string.Create(inv, $"initial skill: expected score {initial:0.000} over all tasks"));
             foreach (var p in s.Procedures)
             {
-                w.WriteLine($"  {p.Name,-22} needed by {s.ResolvedTasks.Count(t => t.Needs.Contains(p.Name)),4} tasks");
+                var gain = SimLabOracle.ExpectedScore(s, s.InitialSkill + "\n" + p.Texts[0] + "\n", s.ResolvedTasks.Select(t => t.Id)) - initial;
+                w.WriteLine(string.Create(inv, $"  {p.Name,-24} needed by {s.ResolvedTasks.Count(t => t.Needs.Contains(p.Name)),4} tasks, penalty {s.ProcedurePenalties[p.Name]:0.000}; alone it adds {gain:+0.000;-0.000;0.000} to the initial skill"));
+            }
+            foreach (var g in s.GenericRules)
+            {
+                w.WriteLine(string.Create(inv, $"  generic {g.Name,-16} effect {s.GenericEffects[g.Name]:+0.0000;-0.0000;0.0000} on every task"));
             }
             foreach (var g in s.ResolvedTasks.GroupBy(t => t.Needs.Count).OrderBy(g => g.Key))
             {

@@ -34,6 +34,12 @@ public sealed class Scenario
     /// <summary>Plausible edits that match no procedure (what a useless edit writes).</summary>
     public List<string> UselessEdits { get; set; } = [];
 
+    /// <summary>
+    /// Generic rules ("read the problem twice") with a tiny effect on every task; when the list is not empty, a useless
+    /// edit of the optimizer writes one of them instead of a <see cref="UselessEdits"/> text.
+    /// </summary>
+    public List<GenericRuleSpec> GenericRules { get; set; } = [];
+
     /// <summary>Sentences the optimizer pads its edits with (wordiness); they must match no procedure or harmful rule.</summary>
     public List<string> FillerSentences { get; set; } = [];
 
@@ -60,6 +66,22 @@ public sealed class Scenario
     [YamlDotNet.Serialization.YamlIgnore]
     public IReadOnlyList<SimTask> ResolvedTasks { get; internal set; } = [];
 
+    /// <summary>
+    /// Ground truth: the success probability each procedure's absence costs a task that needs it, by procedure name
+    /// (its <c>penalty</c>, else a draw from <c>target.penalty_distribution</c> for this <see cref="Seed"/>, else
+    /// <c>target.missing_procedure_penalty</c>); set by the loader.
+    /// </summary>
+    [YamlDotNet.Serialization.YamlIgnore]
+    public IReadOnlyDictionary<string, double> ProcedurePenalties { get; internal set; } = new Dictionary<string, double>();
+
+    /// <summary>
+    /// Ground truth: the success probability each generic rule adds to every task when present (negative: it costs), by
+    /// rule name (its <c>effect</c>, else a draw from <c>target.generic_effect_distribution</c> for this <see cref="Seed"/>);
+    /// set by the loader.
+    /// </summary>
+    [YamlDotNet.Serialization.YamlIgnore]
+    public IReadOnlyDictionary<string, double> GenericEffects { get; internal set; } = new Dictionary<string, double>();
+
     /// <summary>Returns a copy of this scenario with another <see cref="Seed"/> (task flakiness is re-drawn for the new seed).</summary>
     public Scenario WithSeed(long seed) => ScenarioLoader.Reseed(this, seed);
 
@@ -85,7 +107,7 @@ public sealed class TargetBehaviour
     /// <summary>Subtracted from the success probability for each needed procedure the skill lacks.</summary>
     public double MissingProcedurePenalty { get; set; } = 0.4;
 
-    /// <summary>Fraction in [0,1] of tasks that are flaky (chosen per task by a seeded hash), unless a task sets its own flakiness.</summary>
+    /// <summary>Fraction in [0,1] of tasks that are flaky (chosen per task by a seeded hash; with <see cref="FlakyGroups"/>, per group), unless a task sets its own flakiness.</summary>
     public double FlakyFraction { get; set; }
 
     /// <summary>Flakiness of flaky tasks: the probability in [0,1] that the outcome is flipped.</summary>
@@ -105,6 +127,84 @@ public sealed class TargetBehaviour
 
     /// <summary>When the request offers tools, call the first one before answering.</summary>
     public bool ToolCallFirst { get; set; }
+
+    /// <summary>
+    /// Heterogeneous difficulty: each task's success probability with every procedure it needs is drawn from this Beta
+    /// distribution (per task and seed) instead of <see cref="BaseSuccessRate"/>. Unset: every task has <see cref="BaseSuccessRate"/>.
+    /// </summary>
+    public BetaDistributionSpec? BaseSuccessDistribution { get; set; }
+
+    /// <summary>
+    /// Effect sizes: each procedure without its own <c>penalty</c> gets one drawn from this log-normal distribution (per
+    /// procedure and seed). Unset: <see cref="MissingProcedurePenalty"/>.
+    /// </summary>
+    public LogNormalSpec? PenaltyDistribution { get; set; }
+
+    /// <summary>Effect sizes of generic rules without their own <c>effect</c> (per rule and seed; default mean 0, sd 0).</summary>
+    public NormalSpec? GenericEffectDistribution { get; set; }
+
+    /// <summary>Correlated flakiness: tasks form groups that are flaky together and whose flips are partly shared. Unset: every task on its own.</summary>
+    public FlakyGroupsSpec? FlakyGroups { get; set; }
+
+    /// <summary>A cost of long skills, subtracted from every task's success probability. Unset: none.</summary>
+    public LengthPenaltySpec? LengthPenalty { get; set; }
+}
+
+/// <summary>A Beta(<see cref="Alpha"/>, <see cref="Beta"/>) distribution on [0,1] (mean α / (α + β)).</summary>
+public sealed class BetaDistributionSpec
+{
+    /// <summary>Shape α, positive.</summary>
+    public double Alpha { get; set; } = 1;
+
+    /// <summary>Shape β, positive.</summary>
+    public double Beta { get; set; } = 1;
+}
+
+/// <summary>A log-normal distribution given by its median and log-scale σ, capped at <see cref="Max"/>.</summary>
+public sealed class LogNormalSpec
+{
+    /// <summary>Median, positive (a draw is median × exp(σ·Z), Z standard normal).</summary>
+    public double Median { get; set; } = 0.05;
+
+    /// <summary>Standard deviation of the logarithm, 0 or more.</summary>
+    public double Sigma { get; set; } = 1;
+
+    /// <summary>Largest value a draw can take, in [0,1].</summary>
+    public double Max { get; set; } = 1;
+}
+
+/// <summary>A normal distribution given by its mean and standard deviation.</summary>
+public sealed class NormalSpec
+{
+    /// <summary>Mean.</summary>
+    public double Mean { get; set; }
+
+    /// <summary>Standard deviation, 0 or more.</summary>
+    public double Sd { get; set; }
+}
+
+/// <summary>
+/// The <c>target.flaky_groups</c> section: each task belongs to one group of about <see cref="Size"/> tasks (by a seeded
+/// hash); a whole group is flaky or not (with probability <c>flaky_fraction</c>), and a share <see cref="Correlation"/> of
+/// its tasks' flips in one evaluation (one skill, one sample) follow a single draw shared by the group.
+/// </summary>
+public sealed class FlakyGroupsSpec
+{
+    /// <summary>Tasks per group on average (at least 1).</summary>
+    public int Size { get; set; } = 8;
+
+    /// <summary>In [0,1]: probability that a task's flip follows its group's shared draw rather than its own.</summary>
+    public double Correlation { get; set; } = 0.5;
+}
+
+/// <summary>The <c>target.length_penalty</c> section: a long skill costs every task success probability.</summary>
+public sealed class LengthPenaltySpec
+{
+    /// <summary>Skill tokens (about four characters a token) that cost nothing.</summary>
+    public int FreeTokens { get; set; } = 400;
+
+    /// <summary>Success probability subtracted per 1,000 tokens beyond <see cref="FreeTokens"/>, in [0,1].</summary>
+    public double PerThousandTokens { get; set; } = 0.05;
 }
 
 /// <summary>One procedure a skill can teach (e.g. unit conversion).</summary>
@@ -118,6 +218,25 @@ public sealed class ProcedureSpec
 
     /// <summary>Texts the optimizer writes when it proposes the procedure (each must contain one of <see cref="Phrases"/>).</summary>
     public List<string> Texts { get; set; } = [];
+
+    /// <summary>Success probability in [0,1] a task that needs the procedure loses while the skill lacks it; unset: drawn from <c>target.penalty_distribution</c>, else <c>target.missing_procedure_penalty</c>.</summary>
+    public double? Penalty { get; set; }
+}
+
+/// <summary>A generic rule: plausible, needed by no task, with a tiny effect (of either sign) on every task when present.</summary>
+public sealed class GenericRuleSpec
+{
+    /// <summary>Unique name.</summary>
+    public string Name { get; set; } = "";
+
+    /// <summary>Phrase recognised in the skill (case-insensitive).</summary>
+    public string Phrase { get; set; } = "";
+
+    /// <summary>Texts the optimizer writes when it proposes this rule (each must contain <see cref="Phrase"/>; default: the phrase as a list item).</summary>
+    public List<string> Texts { get; set; } = [];
+
+    /// <summary>Success probability added to every task while the skill holds the rule (negative: it costs); unset: drawn from <c>target.generic_effect_distribution</c>.</summary>
+    public double? Effect { get; set; }
 }
 
 /// <summary>A harmful rule: a phrase that, present in the skill, breaks the tasks it applies to.</summary>
@@ -156,6 +275,12 @@ public sealed class OptimizerBehaviour
 
     /// <summary>In [0,1]: how much padding each edit carries (0 = the bare rule, 1 = about four extra sentences).</summary>
     public double Wordiness { get; set; } = 0.2;
+
+    /// <summary>
+    /// Probability in [0,1] that a useful edit is misdiagnosed: it teaches a procedure drawn from the whole catalogue
+    /// (which the failed tasks may not need, or the skill may already hold) instead of one the failed tasks miss.
+    /// </summary>
+    public double Misdiagnosis { get; set; }
 
     /// <summary>Probability in [0,1] that a reflection on failures proposes no edit at all.</summary>
     public double EmptyReplyRate { get; set; } = 0.05;
@@ -243,6 +368,9 @@ public sealed class FeatureRule
 
     /// <summary>Assign when the question holds at least this many numbers.</summary>
     public int? MinNumbers { get; set; }
+
+    /// <summary>Assign to this share in [0,1] of the tasks, chosen by a hash of the task id and the procedure (the same for every seed).</summary>
+    public double? Fraction { get; set; }
 }
 
 /// <summary>The <c>latency</c> section: lognormal latency per role (0 = none).</summary>
@@ -302,4 +430,6 @@ public sealed class FaultOptions
 /// <param name="Answer">The correct answer.</param>
 /// <param name="Needs">Names of the procedures the task needs.</param>
 /// <param name="Flakiness">Probability in [0,1] that the simulated outcome flips.</param>
-public sealed record SimTask(string Id, string Question, string Answer, IReadOnlyList<string> Needs, double Flakiness);
+/// <param name="BaseSuccess">Success probability in [0,1] with every needed procedure (drawn from <c>target.base_success_distribution</c>); null: <c>target.base_success_rate</c>.</param>
+/// <param name="Group">The task's flakiness group (<c>target.flaky_groups</c>); -1 when tasks are not grouped.</param>
+public sealed record SimTask(string Id, string Question, string Answer, IReadOnlyList<string> Needs, double Flakiness, double? BaseSuccess = null, int Group = -1);

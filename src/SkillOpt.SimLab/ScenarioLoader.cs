@@ -27,7 +27,7 @@ public sealed class ScenarioException : SkillOpt.Core.FileDiagnosticException
     }
 }
 
-/// <summary>Loads SimLab scenarios from YAML files or by built-in name (<c>gsm8k</c>, <c>gsm8k-noisy</c>, <c>synthetic-clean</c>, <c>null-optimizer</c>).</summary>
+/// <summary>Loads SimLab scenarios from YAML files or by built-in name (<c>gsm8k</c>, <c>gsm8k-noisy</c>, <c>synthetic-clean</c>, <c>null-optimizer</c>, <c>small-effects</c>, <c>misdiagnosis</c>, <c>null-correlated</c>).</summary>
 public static class ScenarioLoader
 {
     private const string ScenarioResourcePrefix = "SkillOpt.SimLab.Scenarios.";
@@ -140,16 +140,40 @@ public static class ScenarioLoader
     {
         var copy = s.ShallowCopy();
         copy.Seed = seed;
-        copy.ResolvedTasks = s.ResolvedTasks.Select(t =>
-        {
-            var explicitFlakiness = s.Tasks.FirstOrDefault(x => x.Id == t.Id)?.Flakiness;
-            return t with { Flakiness = explicitFlakiness ?? DrawFlakiness(copy, t.Id) };
-        }).ToList();
+        DrawTruth(copy, s.ResolvedTasks);
         return copy;
     }
 
-    private static double DrawFlakiness(Scenario s, string taskId) =>
-        SimRandom.Create(s.Seed, "flaky", taskId).NextDouble() < s.Target.FlakyFraction ? s.Target.FlakyRate : s.Target.StableRate;
+    /// <summary>
+    /// Draws what depends on the scenario's seed: each task's flakiness (and group), base success, and the effect sizes of
+    /// procedures and generic rules. Values the file states are kept.
+    /// </summary>
+    private static void DrawTruth(Scenario s, IReadOnlyList<SimTask> tasks)
+    {
+        var t = s.Target;
+        var explicitFlakiness = s.Tasks.Where(x => x.Flakiness is not null).ToDictionary(x => x.Id, x => x.Flakiness!.Value, StringComparer.Ordinal);
+        var groups = t.FlakyGroups is { } fg ? Math.Max(1, (int)Math.Round(tasks.Count / (double)Math.Max(1, fg.Size), MidpointRounding.AwayFromZero)) : 0;
+        s.ResolvedTasks = tasks.Select(task =>
+        {
+            var group = groups == 0 ? -1 : SimRandom.Create(s.Seed, "group", task.Id).Next(groups);
+            var flaky = group < 0 ? SimRandom.Create(s.Seed, "flaky", task.Id).NextDouble() < t.FlakyFraction : SimRandom.Create(s.Seed, "flaky-group", group).NextDouble() < t.FlakyFraction;
+            double? baseSuccess = t.BaseSuccessDistribution is { } b
+                ? MathNet.Numerics.Distributions.Beta.InvCDF(b.Alpha, b.Beta, SimRandom.Create(s.Seed, "difficulty", task.Id).NextDouble())
+                : null;
+            return task with
+            {
+                Flakiness = explicitFlakiness.TryGetValue(task.Id, out var f) ? f : flaky ? t.FlakyRate : t.StableRate,
+                BaseSuccess = baseSuccess,
+                Group = group,
+            };
+        }).ToList();
+        s.ProcedurePenalties = s.Procedures.ToDictionary(p => p.Name, p => p.Penalty
+            ?? (t.PenaltyDistribution is { } d ? Math.Min(d.Max, d.Median * Math.Exp(d.Sigma * SimRandom.Create(s.Seed, "penalty", p.Name).NextGaussian())) : t.MissingProcedurePenalty),
+            StringComparer.Ordinal);
+        s.GenericEffects = s.GenericRules.ToDictionary(g => g.Name, g => g.Effect
+            ?? (t.GenericEffectDistribution is { } n ? n.Mean + n.Sd * SimRandom.Create(s.Seed, "generic", g.Name).NextGaussian() : 0),
+            StringComparer.Ordinal);
+    }
 
     private static void Resolve(Scenario s, Validator v, string? baseDirectory)
     {
@@ -183,6 +207,38 @@ public static class ScenarioLoader
         {
             v.Fail("target.reasoning_words", "must be 0 or more");
         }
+        if (t.BaseSuccessDistribution is { } beta && !(beta.Alpha > 0 && beta.Beta > 0))
+        {
+            v.Fail("target.base_success_distribution", "alpha and beta must be positive");
+        }
+        if (t.PenaltyDistribution is { } ln)
+        {
+            if (!(ln.Median > 0) || !(ln.Sigma >= 0))
+            {
+                v.Fail("target.penalty_distribution", "median must be positive and sigma 0 or more");
+            }
+            v.Ratio("target.penalty_distribution.max", ln.Max);
+        }
+        if (t.GenericEffectDistribution is { } normal && (!(normal.Sd >= 0) || double.IsNaN(normal.Mean)))
+        {
+            v.Fail("target.generic_effect_distribution", "sd must be 0 or more");
+        }
+        if (t.FlakyGroups is { } groups)
+        {
+            if (groups.Size < 1)
+            {
+                v.Fail("target.flaky_groups.size", "must be 1 or more");
+            }
+            v.Ratio("target.flaky_groups.correlation", groups.Correlation);
+        }
+        if (t.LengthPenalty is { } length)
+        {
+            if (length.FreeTokens < 0)
+            {
+                v.Fail("target.length_penalty.free_tokens", "must be 0 or more");
+            }
+            v.Ratio("target.length_penalty.per_thousand_tokens", length.PerThousandTokens);
+        }
 
         var procedureNames = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < s.Procedures.Count; i++)
@@ -207,6 +263,10 @@ public static class ScenarioLoader
                 {
                     v.Fail($"{at}.texts[{j}]", $"the text does not contain any phrase of procedure '{p.Name}', so it would not teach it");
                 }
+            }
+            if (p.Penalty is { } penalty)
+            {
+                v.Ratio($"{at}.penalty", penalty);
             }
         }
 
@@ -243,6 +303,37 @@ public static class ScenarioLoader
             v.Ratio($"{at}.success_multiplier", h.SuccessMultiplier);
         }
 
+        var genericNames = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < s.GenericRules.Count; i++)
+        {
+            var g = s.GenericRules[i];
+            var at = $"generic_rules[{i}]";
+            if (string.IsNullOrWhiteSpace(g.Name) || string.IsNullOrWhiteSpace(g.Phrase) || !genericNames.Add(g.Name))
+            {
+                v.Fail(at, $"a generic rule needs a unique name and a phrase ('{g.Name}')");
+            }
+            if (g.Texts.Count == 0)
+            {
+                g.Texts.Add("- " + g.Phrase + ".");
+            }
+            for (var j = 0; j < g.Texts.Count; j++)
+            {
+                if (!Contains(g.Texts[j], g.Phrase))
+                {
+                    v.Fail($"{at}.texts[{j}]", $"the text does not contain the phrase '{g.Phrase}'");
+                }
+                var hit = s.Procedures.SelectMany(p => p.Phrases).Concat(s.Harmful.Select(h => h.Phrase)).FirstOrDefault(ph => Contains(g.Texts[j], ph));
+                if (hit is not null)
+                {
+                    v.Fail($"{at}.texts[{j}]", $"'{g.Texts[j]}' contains the phrase '{hit}', so it would not be a generic rule");
+                }
+            }
+            if (g.Effect is { } effect && (effect is < -1 or > 1 || double.IsNaN(effect)))
+            {
+                v.Fail($"{at}.effect", "must be between -1 and 1");
+            }
+        }
+
         var o = s.Optimizer;
         foreach (var (key, value) in new[] { ("useful", o.Useful), ("useless", o.Useless), ("harmful", o.Harmful) })
         {
@@ -266,6 +357,7 @@ public static class ScenarioLoader
         v.Ratio("optimizer.respect_rejected", o.RespectRejected);
         v.Ratio("optimizer.invalid_reply_rate", o.InvalidReplyRate);
         v.Ratio("optimizer.leak_rate", o.LeakRate);
+        v.Ratio("optimizer.misdiagnosis", o.Misdiagnosis);
         if (o.RankingNoise < 0)
         {
             v.Fail("optimizer.ranking_noise", "must not be negative");
@@ -280,7 +372,7 @@ public static class ScenarioLoader
         {
             for (var j = 0; j < texts.Count; j++)
             {
-                var hit = s.Procedures.SelectMany(p => p.Phrases).Concat(s.Harmful.Select(h => h.Phrase)).FirstOrDefault(ph => Contains(texts[j], ph));
+                var hit = s.Procedures.SelectMany(p => p.Phrases).Concat(s.Harmful.Select(h => h.Phrase)).Concat(s.GenericRules.Select(g => g.Phrase)).FirstOrDefault(ph => Contains(texts[j], ph));
                 if (hit is not null)
                 {
                     v.Fail(v.Has($"{key}[{j}]") ? $"{key}[{j}]" : key, $"'{texts[j]}' contains the phrase '{hit}', so it would not be neutral");
@@ -337,7 +429,7 @@ public static class ScenarioLoader
                 v.Fail("tasks", $"tasks '{byQuestion[key]}' and '{d.Id}' have the same question, so the simulated target could not tell them apart");
             }
         }
-        s.ResolvedTasks = drafts.Select(d => d with { Flakiness = s.Tasks.FirstOrDefault(x => x.Id == d.Id)?.Flakiness ?? DrawFlakiness(s, d.Id) }).ToList();
+        DrawTruth(s, drafts);
 
         // latency and faults
         foreach (var (key, l) in new[] { ("latency.target", s.Latency.Target), ("latency.optimizer", s.Latency.Optimizer) })
@@ -386,9 +478,13 @@ public static class ScenarioLoader
             {
                 v.Regex($"task_source.features[{j}].pattern", f.Pattern);
             }
-            if (!f.Always && f.Pattern is null && f.MinNumbers is null)
+            if (f.Fraction is { } fraction)
             {
-                v.Fail($"task_source.features[{j}]", "a feature needs 'always', 'pattern' or 'min_numbers'");
+                v.Ratio($"task_source.features[{j}].fraction", fraction);
+            }
+            if (!f.Always && f.Pattern is null && f.MinNumbers is null && f.Fraction is null)
+            {
+                v.Fail($"task_source.features[{j}]", "a feature needs 'always', 'pattern', 'min_numbers' or 'fraction'");
             }
         }
         Regex? answerRegex = null;
@@ -438,13 +534,13 @@ public static class ScenarioLoader
             {
                 v.Fail("task_source.id_prefix", $"task id '{id}' repeats a listed task id");
             }
-            list.Add(new SimTask(id, question, answer, AssignFeatures(question, src.Features), 0));
+            list.Add(new SimTask(id, question, answer, AssignFeatures(question, src.Features, id), 0));
         }
         return list;
     }
 
-    /// <summary>The procedures <paramref name="features"/> assign to <paramref name="question"/>, in rule order.</summary>
-    internal static IReadOnlyList<string> AssignFeatures(string question, IEnumerable<FeatureRule> features)
+    /// <summary>The procedures <paramref name="features"/> assign to <paramref name="question"/> (of task <paramref name="taskId"/>, for <c>fraction</c> rules), in rule order.</summary>
+    internal static IReadOnlyList<string> AssignFeatures(string question, IEnumerable<FeatureRule> features, string? taskId = null)
     {
         var numbers = NumberRegex.Matches(question).Count;
         var needs = new List<string>();
@@ -452,7 +548,8 @@ public static class ScenarioLoader
         {
             var hit = f.Always
                 || (f.Pattern is not null && Regex.IsMatch(question, f.Pattern, RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.Singleline))
-                || (f.MinNumbers is { } n && numbers >= n);
+                || (f.MinNumbers is { } n && numbers >= n)
+                || (f.Fraction is { } q && taskId is not null && SimRandom.Create("feature", f.Procedure, taskId).NextDouble() < q);
             if (hit && !needs.Contains(f.Procedure, StringComparer.Ordinal))
             {
                 needs.Add(f.Procedure);

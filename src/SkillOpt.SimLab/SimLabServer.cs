@@ -15,8 +15,10 @@ namespace SkillOpt.SimLab;
 /// <summary>Counters of what a <see cref="SimLabServer"/> served (thread-safe snapshot values).</summary>
 public sealed class SimLabStatistics
 {
-    private long _targetCalls, _optimizerCalls, _promptTokens, _completionTokens, _cachedTokens, _rateLimited, _serverErrors, _timeouts, _malformed, _truncated, _rejected;
+    private long _targetCalls, _optimizerCalls, _promptTokens, _completionTokens, _cachedTokens, _rateLimited, _serverErrors, _timeouts, _malformed, _truncated, _rejected, _unknownCalls;
     private readonly ConcurrentDictionary<string, long> _bySchema = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, byte> _known = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, byte> _unknown = new(StringComparer.Ordinal);
 
     /// <summary>Completed target requests (fault replies excluded).</summary>
     public long TargetCalls => Interlocked.Read(ref _targetCalls);
@@ -50,6 +52,24 @@ public sealed class SimLabStatistics
 
     /// <summary>Requests refused (unknown model, invalid body).</summary>
     public long Refused => Interlocked.Read(ref _rejected);
+
+    /// <summary>Completed target requests whose question matched no task of the scenario (each answered as a failure).</summary>
+    public long UnknownTaskCalls => Interlocked.Read(ref _unknownCalls);
+
+    /// <summary>Distinct tasks of the scenario the target was asked.</summary>
+    public int KnownTasksAsked => _known.Count;
+
+    /// <summary>Distinct questions the target was asked that match no task of the scenario (by normalised question text).</summary>
+    public int UnknownTasksAsked => _unknown.Count;
+
+    /// <summary>Returns true the first time <paramref name="question"/> (normalised) is counted as unknown.</summary>
+    internal bool AskedUnknown(string question)
+    {
+        Interlocked.Increment(ref _unknownCalls);
+        return _unknown.TryAdd(QuestionText.Normalize(question), 0);
+    }
+
+    internal void AskedKnown(string taskId) => _known.TryAdd(taskId, 0);
 
     /// <summary>Completed optimizer requests by schema name.</summary>
     public IReadOnlyDictionary<string, long> OptimizerCallsBySchema => new SortedDictionary<string, long>(_bySchema, StringComparer.Ordinal);
@@ -129,6 +149,12 @@ public sealed class SimLabServer : IAsyncDisposable
 
     /// <summary>What the server has served so far.</summary>
     public SimLabStatistics Statistics { get; } = new();
+
+    /// <summary>
+    /// Raised (on a request thread) the first time the target is asked each question that matches no task of the
+    /// scenario; the request itself is answered as a failure. A host that cannot use such answers stops its run here.
+    /// </summary>
+    public event EventHandler<UnknownTaskEventArgs>? UnknownTaskAsked;
 
     /// <summary>Starts a server for <paramref name="scenario"/> on 127.0.0.1.</summary>
     /// <param name="scenario">The scenario (see <see cref="ScenarioLoader"/>).</param>
@@ -258,6 +284,10 @@ public sealed class SimLabServer : IAsyncDisposable
         }
 
         var reply = role == "target" ? _target.Reply(request) : _optimizer.Reply(request);
+        if (role == "target")
+        {
+            Count(reply);
+        }
         if (fault == FaultKind.Truncated && reply.Content is { Length: > 1 } full)
         {
             Statistics.Fault(fault);
@@ -279,6 +309,21 @@ public sealed class SimLabServer : IAsyncDisposable
             return;
         }
         await WriteJson(ctx, 200, WireWriter.Completion(request, reply, prompt, cached, completion)).ConfigureAwait(false);
+    }
+
+    private void Count(SimReply reply)
+    {
+        if (reply.UnknownQuestion is { } question)
+        {
+            if (Statistics.AskedUnknown(question))
+            {
+                UnknownTaskAsked?.Invoke(this, new UnknownTaskEventArgs(question, Scenario.Name));
+            }
+        }
+        else if (reply.AskedTask is { } task)
+        {
+            Statistics.AskedKnown(task.Id);
+        }
     }
 
     private static double DrawLatency(LatencyDistribution d, SimRandom rng)
@@ -352,4 +397,16 @@ public sealed class SimLabServer : IAsyncDisposable
         ctx.Response.ContentType = "application/json";
         await ctx.Response.WriteAsync(json, ctx.RequestAborted).ConfigureAwait(false);
     }
+}
+
+/// <summary>The target was asked a question that matches no task of the scenario (<see cref="SimLabServer.UnknownTaskAsked"/>).</summary>
+/// <param name="question">The question as asked (the last user message).</param>
+/// <param name="scenario">The scenario's name.</param>
+public sealed class UnknownTaskEventArgs(string question, string scenario) : EventArgs
+{
+    /// <summary>The question as asked (the last user message).</summary>
+    public string Question { get; } = question;
+
+    /// <summary>The scenario's name.</summary>
+    public string Scenario { get; } = scenario;
 }

@@ -11,6 +11,8 @@ internal enum EditKind
     Harmful,
     /// <summary>Matches nothing: no effect on success probabilities.</summary>
     Useless,
+    /// <summary>Writes a generic rule: a tiny effect on every task.</summary>
+    Generic,
 }
 
 /// <summary>The resolved, queryable form of a scenario: task lookup, procedure recognition and success probabilities.</summary>
@@ -20,6 +22,7 @@ internal sealed class SimWorld
     private readonly List<(string Normalized, SimTask Task)> _normalized = [];
     private readonly Dictionary<string, SimTask> _byId = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Regex?> _harmPatterns = new(StringComparer.Ordinal);
+    private readonly bool _uniformPenalties;
 
     public SimWorld(Scenario scenario)
     {
@@ -32,6 +35,7 @@ internal sealed class SimWorld
             _byId[t.Id] = t;
         }
         _normalized.Sort((a, b) => b.Normalized.Length.CompareTo(a.Normalized.Length));
+        _uniformPenalties = scenario.Target.PenaltyDistribution is null && scenario.Procedures.All(p => p.Penalty is null);
         foreach (var h in scenario.Harmful)
         {
             _harmPatterns[h.Name] = h.BreaksPattern is null ? null : new Regex(h.BreaksPattern, RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
@@ -99,20 +103,52 @@ internal sealed class SimWorld
     }
 
     /// <summary>
-    /// Probability that the simulated agent solves <paramref name="task"/> with <paramref name="skill"/>:
-    /// p = clamp(base − penalty × missing) × Π harm multipliers, then flipped with the task's flakiness:
-    /// p(1 − f) + (1 − p)f.
+    /// Probability that the simulated agent solves <paramref name="task"/> with <paramref name="skill"/>, before flakiness:
+    /// p = clamp(base − Σ penalties of the needed procedures the skill lacks − length penalty + Σ effects of the generic
+    /// rules the skill holds) × Π harm multipliers. With one penalty for every procedure and no length penalty or generic
+    /// rule this is clamp(base − penalty × missing) × Π harm multipliers.
     /// </summary>
-    public double SuccessProbability(string skill, SimTask task)
+    public double CleanProbability(string skill, SimTask task)
     {
         var t = Scenario.Target;
-        var p = Math.Clamp(t.BaseSuccessRate - t.MissingProcedurePenalty * Missing(skill, task).Count, 0, 1);
+        var missing = Missing(skill, task);
+        var penalties = _uniformPenalties ? t.MissingProcedurePenalty * missing.Count : missing.Sum(name => Scenario.ProcedurePenalties[name]);
+        var p = Math.Clamp((task.BaseSuccess ?? t.BaseSuccessRate) - penalties - LengthPenalty(skill) + GenericEffect(skill), 0, 1);
         foreach (var h in Harms(skill, task))
         {
             p *= h.SuccessMultiplier;
         }
+        return p;
+    }
+
+    /// <summary>
+    /// Probability that the simulated agent solves <paramref name="task"/> with <paramref name="skill"/>: the
+    /// <see cref="CleanProbability"/> p flipped with the task's flakiness f: p(1 − f) + (1 − p)f.
+    /// </summary>
+    public double SuccessProbability(string skill, SimTask task)
+    {
+        var p = CleanProbability(skill, task);
         var f = task.Flakiness;
         return p * (1 - f) + (1 - p) * f;
+    }
+
+    /// <summary>Success probability a skill of this length costs every task (<c>target.length_penalty</c>; 0 when unset).</summary>
+    public double LengthPenalty(string skill) => Scenario.Target.LengthPenalty is { } l
+        ? Math.Max(0, QuestionText.Tokens(skill) - l.FreeTokens) / 1000.0 * l.PerThousandTokens
+        : 0;
+
+    /// <summary>Sum of the effects of the generic rules <paramref name="skill"/> holds (0 without generic rules).</summary>
+    public double GenericEffect(string skill)
+    {
+        var sum = 0.0;
+        foreach (var g in Scenario.GenericRules)
+        {
+            if (ScenarioLoader.Contains(skill, g.Phrase))
+            {
+                sum += Scenario.GenericEffects[g.Name];
+            }
+        }
+        return sum;
     }
 
     /// <summary>What an edit text does: teaches a procedure (name), writes a harmful rule (name), or nothing.</summary>
@@ -134,6 +170,13 @@ internal sealed class SimWorld
             if (p.Phrases.Any(ph => ScenarioLoader.Contains(content, ph)))
             {
                 return (EditKind.Procedure, p.Name);
+            }
+        }
+        foreach (var g in Scenario.GenericRules)
+        {
+            if (ScenarioLoader.Contains(content, g.Phrase))
+            {
+                return (EditKind.Generic, g.Name);
             }
         }
         return (EditKind.Useless, null);

@@ -25,20 +25,21 @@ internal sealed class TargetSimulator(SimWorld world)
         var question = lastUser >= 0 ? request.Messages[lastUser].Text : "";
         var toolResultSeen = lastUser >= 0 && request.Messages.Skip(lastUser + 1).Any(m => m.Role == "tool");
         var task = world.FindTask(question);
+        var unknown = task is null ? question : null;
 
         if (world.Scenario.Target.ToolCallFirst && request.Tools.Count > 0 && !toolResultSeen && request.ToolChoice != "none")
         {
             var tool = request.Tools[0];
             var args = ToolArguments(tool, task?.Question ?? question);
             var id = "call_sim_" + SimRandom.Hash(request.Key + "|tool")[..16];
-            return new SimReply(null, [new WireToolCall(id, tool.Name, args)], "tool_calls");
+            return new SimReply(null, [new WireToolCall(id, tool.Name, args)], "tool_calls") { AskedTask = task, UnknownQuestion = unknown };
         }
 
         var attempt = Solve(skill, question, request.Seed ?? 0);
         var reasoning = Reasoning(attempt, skill);
         var content = world.Scenario.Target.AnswerFormat.Replace("{reasoning}", reasoning, StringComparison.Ordinal)
             .Replace("{answer}", attempt.Answer, StringComparison.Ordinal);
-        return SimReply.Text(content);
+        return SimReply.Text(content) with { AskedTask = task, UnknownQuestion = unknown };
     }
 
     /// <summary>The skill a request carries: every system (or developer) message, joined.</summary>
@@ -53,9 +54,23 @@ internal sealed class TargetSimulator(SimWorld world)
         {
             return new Attempt(null, false, 0, "0");
         }
-        var rng = SimRandom.Create(world.Scenario.Seed, "target", SimRandom.Hash(skill), task.Id, seed);
+        var skillHash = SimRandom.Hash(skill);
+        var rng = SimRandom.Create(world.Scenario.Seed, "target", skillHash, task.Id, seed);
         var p = world.SuccessProbability(skill, task);
-        var solved = rng.NextDouble() < p;
+        bool solved;
+        if (world.Scenario.Target.FlakyGroups is { } groups && task.Group >= 0)
+        {
+            // correlated flakiness: the clean outcome, then a flip that follows the group's shared draw (for this skill and
+            // sample) with probability `correlation`, else the task's own; the marginal success probability is still p
+            var clean = rng.NextDouble() < world.CleanProbability(skill, task);
+            var shared = rng.NextDouble() < groups.Correlation;
+            var u = shared ? SimRandom.Create(world.Scenario.Seed, "group-flip", skillHash, task.Group, seed).NextDouble() : rng.NextDouble();
+            solved = clean ^ (u < task.Flakiness);
+        }
+        else
+        {
+            solved = rng.NextDouble() < p;
+        }
         return new Attempt(task, solved, p, solved ? task.Answer : WrongAnswer(task.Answer, rng));
     }
 

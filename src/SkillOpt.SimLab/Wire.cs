@@ -173,6 +173,12 @@ internal sealed class ChatRequest
 internal sealed record SimReply(string? Content, IReadOnlyList<WireToolCall> ToolCalls, string FinishReason)
 {
     public static SimReply Text(string content) => new(content, [], "stop");
+
+    /// <summary>For a target reply: the task the request asked (null when it matched none, or for an optimizer reply).</summary>
+    public SimTask? AskedTask { get; init; }
+
+    /// <summary>For a target reply: the question the request asked when it matched no task of the scenario (null otherwise).</summary>
+    public string? UnknownQuestion { get; init; }
 }
 
 /// <summary>Writes OpenAI wire bodies.</summary>

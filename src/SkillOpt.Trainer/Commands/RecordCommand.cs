@@ -36,6 +36,7 @@ public static class RecordCommand
             var skill = SkillFileLoading.Load(ctx, console, warnOverTokenBudget: false).Text;
             var work = Path.GetFullPath(parse.GetValue(output) ?? Path.Combine(".skillopt", "records", $"{ctx.Skill}-{ScoreReceipt.Sha256(skill)[..12]}"));
             await using var simlab = await SimLabHosting.StartIfNeededAsync(ctx, console, null, linked.Token).ConfigureAwait(false);
+            simlab?.StopOnUnknownTasks(linked);
             TrainerCommands.PreflightTarget(ctx);
             var tasks = await TrainerCommands.ListTasksAsync(ctx, linked.Token).ConfigureAwait(false);
             console.Info($"recording skill '{ctx.Skill}' ({ctx.SkillFile}) with {Path.GetFileName(ctx.Verifier.AssemblyPath)}: {TrainerCommands.Counts(tasks)}");
@@ -43,6 +44,10 @@ public static class RecordCommand
             {
                 await ReceivedWriter.WriteAsync(ctx, console, tasks, skill, work, parse.GetValue(concurrency), parse.GetValue(timeout), grace, approval, interruption, linked.Token).ConfigureAwait(false);
                 return TrainerDiagnostics.ExitOk;
+            }
+            catch (OperationCanceledException) when (simlab?.UnknownTasksError is { } unknown)
+            {
+                throw unknown;
             }
             catch (OperationCanceledException) when (interruption.Requested)
             {

@@ -28,16 +28,80 @@ public sealed class SimLabHosting : IAsyncDisposable
     /// <summary>Warning: a model role is simulated by SimLab (documented in docs/diagnostics.md).</summary>
     public const string SimulatedModels = "SKOPT2301";
 
+    /// <summary>Error: the simulated target was asked a task its scenario does not know, so the command stops (docs/diagnostics.md).</summary>
+    public const string UnknownTasks = "SKOPT2302";
+
+    /// <summary>Warning: with <see cref="UnknownTasksVariable"/> = <c>warn</c>, the share of asked tasks the scenario did not know (docs/diagnostics.md).</summary>
+    public const string UnknownTasksWarning = "SKOPT2303";
+
+    /// <summary>
+    /// The environment variable that says what a task the scenario does not know does: <c>error</c> (default: the command
+    /// stops with <see cref="UnknownTasks"/>) or <c>warn</c> (it is answered as a failure and the run goes on; the end of
+    /// the command warns once with <see cref="UnknownTasksWarning"/>).
+    /// </summary>
+    public const string UnknownTasksVariable = "SKILLOPT_SIMLAB_UNKNOWN_TASKS";
+
     private readonly SimLabServer _server;
     private readonly TrainerConsole _console;
     private readonly Dictionary<string, string?> _previousEnvironment;
 
-    private SimLabHosting(SimLabServer server, TrainerConsole console, IReadOnlyList<string> roles, Dictionary<string, string?> previousEnvironment)
+    private readonly bool _warnOnUnknownTasks;
+    private readonly string? _configPath;
+    private CancellationTokenSource? _stopOnUnknown;
+    private TrainerException? _unknownTasksError;
+
+    private SimLabHosting(SimLabServer server, TrainerConsole console, IReadOnlyList<string> roles, Dictionary<string, string?> previousEnvironment, bool warnOnUnknownTasks, string? configPath)
     {
         _server = server;
         _console = console;
         Roles = roles;
         _previousEnvironment = previousEnvironment;
+        _warnOnUnknownTasks = warnOnUnknownTasks;
+        _configPath = configPath;
+        _server.UnknownTaskAsked += OnUnknownTask;
+    }
+
+    /// <summary>
+    /// The error that stopped the command because the simulated target was asked a task its scenario does not know
+    /// (<see cref="UnknownTasks"/>); null while that has not happened, and always with <see cref="UnknownTasksVariable"/> = <c>warn</c>.
+    /// </summary>
+    public TrainerException? UnknownTasksError => Volatile.Read(ref _unknownTasksError);
+
+    /// <summary>
+    /// Cancels <paramref name="command"/> the first time the simulated target is asked a task the scenario does not know
+    /// (unless <see cref="UnknownTasksVariable"/> is <c>warn</c>); the command then throws <see cref="UnknownTasksError"/>
+    /// where it would report an interruption.
+    /// </summary>
+    /// <param name="command">The cancellation source of the command's work (training, evaluation, recording).</param>
+    public void StopOnUnknownTasks(CancellationTokenSource command)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        Volatile.Write(ref _stopOnUnknown, command);
+        if (UnknownTasksError is not null)
+        {
+            command.Cancel();
+        }
+    }
+
+    private void OnUnknownTask(object? sender, UnknownTaskEventArgs e)
+    {
+        if (_warnOnUnknownTasks)
+        {
+            return;
+        }
+        var question = e.Question.ReplaceLineEndings(" ").Trim();
+        question = question.Length <= 80 ? question : question[..80] + "…";
+        var error = new TrainerException(UnknownTasks,
+            $"the simulated target was asked a task that SimLab's '{e.Scenario}' scenario does not know (\"{question}\"): SimLab simulates only the "
+            + $"{_server.Scenario.ResolvedTasks.Count.ToString(CultureInfo.InvariantCulture)} tasks of its scenario and would answer every other task as a failure, "
+            + "so the command stops. To train for real, configure the target and optimizer providers in skillopt.yaml or with SKILLOPT_TARGET_PROVIDER / SKILLOPT_OPTIMIZER_PROVIDER (docs/providers.md); "
+            + $"to try the loop offline on your own verifiers, describe their tasks in a SimLab scenario file and set {ScenarioVariable} to it (docs/verifiers.md, \"Trying the loop offline\"); "
+            + $"to go on with these tasks answered as failures, set {UnknownTasksVariable}=warn",
+            _configPath);
+        if (Interlocked.CompareExchange(ref _unknownTasksError, error, null) is null)
+        {
+            Volatile.Read(ref _stopOnUnknown)?.Cancel();
+        }
     }
 
     /// <summary>The roles SimLab plays (<c>target</c>, <c>optimizer</c>).</summary>
@@ -116,12 +180,17 @@ public sealed class SimLabHosting : IAsyncDisposable
             }
         }
 
+        var unknownTasks = Environment.GetEnvironmentVariable(UnknownTasksVariable)?.Trim().ToLowerInvariant() ?? "";
+        if (unknownTasks is not ("" or "error" or "warn"))
+        {
+            throw new TrainerException(TrainerDiagnostics.ModelConfiguration, $"{UnknownTasksVariable} must be 'error' or 'warn', not '{unknownTasks}'", context.ConfigPath);
+        }
         var server = await SimLabServer.StartAsync(scenario, 0, cancellationToken).ConfigureAwait(false);
         foreach (var role in roles)
         {
             Set(ChatClientFactory.EnvironmentVariableName(role, "ENDPOINT"), server.BaseUrl);
         }
-        var hosting = new SimLabHosting(server, console, roles, previous);
+        var hosting = new SimLabHosting(server, console, roles, previous, unknownTasks == "warn", context.ConfigPath);
         console.Warning(SimulatedModels,
             $"the {hosting.Who()} SIMULATED: no language model is called; SimLab's '{scenario.Name}' scenario answers on {server.BaseUrl} (provider 'simlab' without an endpoint), "
             + "so every score, skill and transcript of this run is a simulation, not a model result. To train for real, configure a provider in skillopt.yaml or with SKILLOPT_TARGET_PROVIDER / SKILLOPT_OPTIMIZER_PROVIDER (see docs/providers.md)",
@@ -152,10 +221,24 @@ public sealed class SimLabHosting : IAsyncDisposable
         });
     }
 
-    /// <summary>Stops the server, repeats the SIMULATED warning with what was served, and restores the environment.</summary>
+    /// <summary>
+    /// Stops the server, repeats the SIMULATED warning with what was served (and, with <see cref="UnknownTasksVariable"/> =
+    /// <c>warn</c>, the share of asked tasks the scenario did not know), and restores the environment.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         var stats = _server.Statistics;
+        _server.UnknownTaskAsked -= OnUnknownTask;
+        if (_warnOnUnknownTasks && stats.UnknownTasksAsked > 0)
+        {
+            var asked = stats.UnknownTasksAsked + stats.KnownTasksAsked;
+            var share = string.Create(CultureInfo.InvariantCulture,
+                $"{stats.UnknownTasksAsked} of the {asked} tasks the simulated target was asked ({stats.UnknownTasksAsked / (double)asked:0%}; {stats.UnknownTaskCalls} calls)");
+            _console.Warning(UnknownTasksWarning,
+                $"{share} are unknown to SimLab's '{_server.Scenario.Name}' scenario and were answered as failures ({UnknownTasksVariable}=warn): their scores say nothing. "
+                + $"To train for real, configure the target and optimizer providers (docs/providers.md); to try the loop offline on your own verifiers, describe their tasks in a SimLab scenario file and set {ScenarioVariable} to it (docs/verifiers.md, \"Trying the loop offline\")",
+                _configPath);
+        }
         _console.Warning(SimulatedModels,
             $"the results above are SIMULATED: SimLab ('{_server.Scenario.Name}') answered {stats.TargetCalls.ToString(CultureInfo.InvariantCulture)} target and "
             + $"{stats.OptimizerCalls.ToString(CultureInfo.InvariantCulture)} optimizer calls; they say nothing about a real model");

@@ -143,6 +143,7 @@ public static class TrainerCommands
             console.Info($"training skill '{ctx.Skill}' ({ctx.SkillFile}) with {Path.GetFileName(ctx.Verifier.AssemblyPath)}: {Counts(tasks)}; run folder {runFolder}");
 
             await using var simlab = await SimLabHosting.StartIfNeededAsync(ctx, console, runFolder, linked.Token).ConfigureAwait(false);
+            simlab?.StopOnUnknownTasks(linked);
             var monitor = new TrainingMonitor(ctx.Options, TimeProvider.System, runFolder);
             using var optimizer = new MonitoredChatClient(CreateClient("optimizer", ctx), monitor);
             PreflightTarget(ctx);
@@ -177,6 +178,10 @@ public static class TrainerCommands
                 await ReceivedWriter.WriteAsync(ctx, console, tasks, File.ReadAllText(loop.Store.BestSkillPath), Path.Combine(runFolder, "receipt"),
                     parse.GetValue(concurrency), parse.GetValue(timeout), graceSpan, approval, interruption, linked.Token).ConfigureAwait(false);
                 return TrainerDiagnostics.ExitOk;
+            }
+            catch (OperationCanceledException) when (simlab?.UnknownTasksError is { } unknown)
+            {
+                throw unknown;
             }
             catch (OperationCanceledException) when (interruption.Requested)
             {
@@ -241,6 +246,7 @@ public static class TrainerCommands
             Target("MODEL", parse.GetValue(targetModel));
             Target("ENDPOINT", parse.GetValue(targetEndpoint));
             await using var simlab = await SimLabHosting.StartIfNeededAsync(ctx, console, null, linked.Token).ConfigureAwait(false);
+            simlab?.StopOnUnknownTasks(linked);
             PreflightTarget(ctx);
 
             var tasks = (await ListTasksAsync(ctx, linked.Token).ConfigureAwait(false)).Where(t => which == "all" || t.Split == which).Select(t => t.TaskId).ToList();
@@ -262,6 +268,10 @@ public static class TrainerCommands
             try
             {
                 evaluation = await executor.RunAsync(skill, hash, tasks, parse.GetValue(sample), stage, linked.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (simlab?.UnknownTasksError is { } unknown)
+            {
+                throw unknown;
             }
             catch (OperationCanceledException) when (interruption.Requested)
             {

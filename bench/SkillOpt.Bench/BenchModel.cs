@@ -1,0 +1,91 @@
+using System.Globalization;
+
+namespace SkillOpt.Bench;
+
+/// <summary>A run shape: split sizes, training batch and epochs (a scenario with fewer tasks scales splits and batch down).</summary>
+internal sealed record Shape(string Name, int Train, int Val, int Test, int Batch, int Epochs)
+{
+    /// <summary>The reference's default run: 400/200/200, batch 40, 4 epochs (one validation costs 5× a step's rollouts).</summary>
+    public static Shape Reference { get; } = new("reference", 400, 200, 200, 40, 4);
+
+    /// <summary>The small world of the "small real gains" issue: 120/60/60, batch 12, 2 epochs (cosine 4→2 is the default schedule).</summary>
+    public static Shape Small { get; } = new("small", 120, 60, 60, 12, 2);
+
+    public string Describe() => string.Create(CultureInfo.InvariantCulture, $"{Train}/{Val}/{Test}, batch {Batch}, {Epochs} epoch{(Epochs == 1 ? "" : "s")}");
+
+    public string Title => Name switch
+    {
+        "reference" => $"Reference shape ({Describe()})",
+        "small" => $"Small shape ({Describe()})",
+        _ => $"Shape {Describe()}",
+    };
+}
+
+/// <summary>What a run trains with: a preset, plus settings that switch one of its savings off (the ablations).</summary>
+internal sealed record Variant(string Name, string Preset, IReadOnlyList<string> Settings, string Description)
+{
+    public static IReadOnlyList<Variant> All { get; } =
+    [
+        new("classic", "classic", [], "the reference method"),
+        new("default", "default", [], "the default preset"),
+        new("default-no-early-stopping", "default", ["training.early_stopping.patience=0", "training.early_stopping.ceiling=false"], "early stopping off (patience 0, no ceiling rule)"),
+        new("default-no-prescreen", "default", ["gate.prescreen.enabled=false"], "pre-screen off"),
+        new("default-no-cache", "default", ["rollouts.cache=false"], "rollout cache off"),
+        new("default-strict-gate", "default", ["gate.kind=strict", "training.early_stopping.ceiling=false"], "paired gate off (the strict gate; the ceiling rule needs the paired gate)"),
+    ];
+
+    public static Variant? Find(string name) => All.FirstOrDefault(v => v.Name == name);
+
+    public bool IsAblation => Name.StartsWith("default-", StringComparison.Ordinal);
+}
+
+/// <summary>One gated candidate of a run and its true effect (SimLab's oracle: candidate minus current skill, expected scores).</summary>
+/// <param name="Kind"><c>step</c>, <c>combination</c> or <c>slow_update</c>.</param>
+/// <param name="Step">The step (0 for slow updates).</param>
+/// <param name="Verdict"><c>accept</c>, <c>reject</c> or <c>inconclusive</c>.</param>
+/// <param name="Gate"><c>prescreen</c> (rejected before any validation), <c>paired</c> or <c>strict</c>.</param>
+/// <param name="DeltaVal">True effect on the run's validation tasks (expected score).</param>
+/// <param name="DeltaTest">True effect on the run's test tasks (expected score).</param>
+/// <param name="Tasks">Tasks the deciding check scored.</param>
+/// <param name="Reason">The gate's reason.</param>
+internal sealed record CandidateResult(string Kind, int Step, string Verdict, string Gate, double DeltaVal, double DeltaTest, int Tasks, string Reason)
+{
+    /// <summary>True when the candidate reached a validation gate (the pre-screen did not discard it).</summary>
+    public bool AtValidation => Gate != "prescreen";
+}
+
+/// <summary>One training run's measurements.</summary>
+internal sealed record RunResult
+{
+    public required string Shape { get; init; }
+    public required string Scenario { get; init; }
+    public required string Preset { get; init; }
+    public required int Seed { get; init; }
+    public double Seconds { get; init; }
+    public long TargetCalls { get; init; }
+    public long OptimizerCalls { get; init; }
+    public long PromptTokens { get; init; }
+    public long CompletionTokens { get; init; }
+    public double InitialVal { get; init; }
+    public double BestVal { get; init; }
+    public double? InitialTest { get; init; }
+    public double? BestTest { get; init; }
+    public double ExpectedInitialTest { get; init; }
+    public double ExpectedBestTest { get; init; }
+    public int Accepted { get; init; }
+    public int Rejected { get; init; }
+    public int Inconclusive { get; init; }
+    public int Steps { get; init; }
+    public int BestSkillTokens { get; init; }
+    public long Faults { get; init; }
+    public required string Splits { get; init; }
+    public bool? FirstGateAccepted { get; init; }
+    public bool StoppedEarly { get; init; }
+    public bool BestIsInitial { get; init; }
+    public int ProceduresInBest { get; init; }
+    public int Procedures { get; init; }
+    public IReadOnlyList<CandidateResult> Candidates { get; init; } = [];
+
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string Key => $"{Shape}|{Scenario}|{Preset}|{Seed}";
+}
