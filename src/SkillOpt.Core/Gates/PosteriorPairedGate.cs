@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Security.Cryptography;
-using System.Text;
 using SkillOpt.Core.Rollouts;
 
 namespace SkillOpt.Core.Gates;
@@ -92,25 +90,18 @@ public sealed class PosteriorPairedGate : IValidationGate
         for (var draw = 0; draw < MaxDraws; draw++)
         {
             var sample = context.ValidationSample + draw;
-            var order = context.ValidationTasks.OrderBy(t => Key(context.Seed, sample, t), StringComparer.Ordinal).ToList();
+            var order = PairedScoring.Order(context, sample);
             var done = 0;
             while (done < order.Count)
             {
                 var part = order.Skip(done).Take(graded ? order.Count : _chunkSize).ToList();
                 done += part.Count;
-                var incumbent = await context.Evaluate(context.IncumbentSkill, context.IncumbentHash, part, sample, cancellationToken).ConfigureAwait(false);
-                var inc = incumbent.Results.Where(r => r.IsScored).ToDictionary(r => r.TaskId, StringComparer.Ordinal);
-                var eval = await context.Evaluate(context.CandidateSkill, context.CandidateHash, part, sample, cancellationToken).ConfigureAwait(false);
-                candidateResults.AddRange(eval.Results);
-                foreach (var c in eval.Results.Where(r => r.IsScored && inc.ContainsKey(r.TaskId)))
+                foreach (var (c, i) in await PairedScoring.ScoreAsync(context, part, sample, candidateResults, cancellationToken).ConfigureAwait(false))
                 {
-                    var i = inc[c.TaskId];
                     pairs.Add((c, i));
-                    graded |= c.Score is > 0 and < 1 || i.Score is > 0 and < 1;
-                    var cp = c.Outcome == TaskOutcome.Passed;
-                    var ip = i.Outcome == TaskOutcome.Passed;
-                    wins += cp && !ip ? 1 : 0;
-                    losses += !cp && ip ? 1 : 0;
+                    graded |= PairedScoring.IsGraded(c, i);
+                    wins += PairedScoring.Beats(c, i) ? 1 : 0;
+                    losses += PairedScoring.Beats(i, c) ? 1 : 0;
                 }
                 if (graded)
                 {
@@ -159,15 +150,5 @@ public sealed class PosteriorPairedGate : IValidationGate
             $"posterior over {pairs} paired tasks ({draws} draw(s)): {wins} wins, {losses} losses, P(better) = {PairedPosterior.ProbabilityBetter(wins, losses, _prior, _prior):0.###}; {verdict.ToString(CultureInfo.InvariantCulture)}");
 
     private static GateDecision Decide(GateVerdict verdict, string reason, GateContext context, List<RolloutResult> candidate,
-        List<(RolloutResult Candidate, RolloutResult Incumbent)> pairs)
-    {
-        var c = pairs.Count == 0 ? 0 : pairs.Average(x => x.Candidate.Score);
-        var i = pairs.Count == 0 ? 0 : pairs.Average(x => x.Incumbent.Score);
-        var skipped = Math.Max(0, context.ValidationTasks.Count - candidate.Count);
-        return new GateDecision(verdict, reason, c, i, new Evaluation(context.CandidateHash, context.ValidationSample, candidate), skipped);
-    }
-
-    // the paired gate's task order (same key), so both gates score a round's tasks in the same chunks
-    private static string Key(int seed, int sample, string task) =>
-        Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{seed}|val-order|{sample}|{task}"))));
+        List<(RolloutResult Candidate, RolloutResult Incumbent)> pairs) => PairedScoring.Decide(verdict, reason, context, candidate, pairs, null);
 }
