@@ -256,6 +256,12 @@ public static class SkillOptConfigLoader
         if (o.Gate.CombineInconclusive < 0) { Fail("gate.combine_inconclusive", "must be 0 (off) or more"); }
         if (o.Gate.Prescreen.FailedTasks < 1) { Fail("gate.prescreen.failed_tasks", "must be at least 1"); }
         if (o.Gate.Prescreen.PassedTasks < 0) { Fail("gate.prescreen.passed_tasks", "must be 0 or more"); }
+        if (o.Gate.Posterior.Threshold is <= 0.5 or >= 1 || double.IsNaN(o.Gate.Posterior.Threshold)) { Fail("gate.posterior.threshold", "must be in (0.5, 1)"); }
+        if (!(o.Gate.Posterior.Prior > 0) || double.IsInfinity(o.Gate.Posterior.Prior)) { Fail("gate.posterior.prior", "must be positive"); }
+        if (o.Gate.Posterior.StopProbability is < 0 or >= 0.5 || double.IsNaN(o.Gate.Posterior.StopProbability)) { Fail("gate.posterior.stop_probability", "must be in [0, 0.5)"); }
+        Positive("gate.posterior.max_draws", o.Gate.Posterior.MaxDraws);
+        if (o.Approval.Alpha is <= 0 or > 0.5 || double.IsNaN(o.Approval.Alpha)) { Fail("approval.alpha", "must be in (0, 0.5]"); }
+        Positive("approval.test_draws", o.Approval.TestDraws);
         if (o.Budget.MaxTargetCalls < 1) { Fail("budget.max_target_calls", "must be at least 1"); }
         if (o.Budget.MaxOptimizerCalls < 1) { Fail("budget.max_optimizer_calls", "must be at least 1"); }
         if (o.Budget.MaxTokens < 1) { Fail("budget.max_tokens", "must be at least 1"); }
