@@ -152,7 +152,7 @@ public static class ReceivedWriter
             else
             {
                 console.Warning(TrainerDiagnostics.NotShownBetter,
-                    $"the trained skill is not shown better than the committed one on the test split ({check.Describe()}); it is written for approval all the same, labelled in its receipt (approval_check): approve it only if you accept that it may be no better, or train on more tasks (approval.test_draws adds draws of the test split)",
+                    $"the trained skill is not shown better than the committed one on the test split ({check.Describe()}); it is written for approval all the same, labelled in its receipt (approval_check): approve it only if you accept that it may be no better; more test tasks, or approval.test_draws, give this check more power",
                     files.ReceivedReceipt);
             }
         }
