@@ -151,8 +151,12 @@ public static class ReceivedWriter
             }
             else
             {
+                // a split so small that even a win on every pair stays above α cannot show anything: say so
+                var tooSmall = check.Test == "sign" && PairedStatistics.SignTestPValue(check.Pairs, 0) > check.Alpha
+                    ? string.Create(CultureInfo.InvariantCulture, $" (with {check.Pairs} paired results even {check.Pairs} wins without a loss give p = {PairedStatistics.SignTestPValue(check.Pairs, 0):0.####} > α: the test split is too small for this check)")
+                    : "";
                 console.Warning(TrainerDiagnostics.NotShownBetter,
-                    $"the trained skill is not shown better than the committed one on the test split ({check.Describe()}); it is written for approval all the same, labelled in its receipt (approval_check): approve it only if you accept that it may be no better; more test tasks, or approval.test_draws, give this check more power",
+                    $"the trained skill is not shown better than the committed one on the test split ({check.Describe()}){tooSmall}; it is written for approval all the same, labelled in its receipt (approval_check): approve it only if you accept that it may be no better; more test tasks, or approval.test_draws, give this check more power",
                     files.ReceivedReceipt);
             }
         }
