@@ -35,6 +35,9 @@ public sealed class SkillOptOptions
     /// <summary>Spending limits of the run.</summary>
     public BudgetOptions Budget { get; set; } = new();
 
+    /// <summary>The comparison of a trained skill with the committed one before it is proposed for approval.</summary>
+    public ApprovalOptions Approval { get; set; } = new();
+
     /// <summary>Optional price table: model id → price per million tokens.</summary>
     public Dictionary<string, ModelPrice> Pricing { get; set; } = new(StringComparer.Ordinal);
 
@@ -264,6 +267,43 @@ public sealed class GateOptions
     public int? CombineInconclusive { get; set; }
     /// <summary>The pre-screen.</summary>
     public PrescreenOptions Prescreen { get; set; } = new();
+    /// <summary>Settings of the posterior gate (<see cref="Gates.PosteriorPairedGate"/>).</summary>
+    public PosteriorGateOptions Posterior { get; set; } = new();
+}
+
+/// <summary>
+/// The <c>gate.posterior</c> section: the settings of <see cref="Gates.PosteriorPairedGate"/>, the quality-first training
+/// gate that accepts a candidate on the posterior probability that it is better (docs/method.md, "Quality-first accept
+/// decisions"). The training loop does not select it yet (<c>gate.kind</c> is <c>paired</c> or <c>strict</c>); the keys are
+/// validated so that configurations can carry them.
+/// </summary>
+public sealed class PosteriorGateOptions
+{
+    /// <summary>Posterior probability P(θ &gt; ½) in (0.5, 1) a candidate needs after its last draw (default 0.7).</summary>
+    public double Threshold { get; set; } = 0.7;
+    /// <summary>a &gt; 0 of the symmetric Beta(a, a) prior on the candidate's win share θ of discordant pairs (default 3; 1 is uniform).</summary>
+    public double Prior { get; set; } = 3;
+    /// <summary>Predictive probability in [0, 0.5) at which the gate stops before its last draw: accept at ≥ 1 − this, stop at ≤ this (default 0.1; 0 never stops early).</summary>
+    public double StopProbability { get; set; } = 0.1;
+    /// <summary>Most draws of the validation split per candidate, 1 or more (default 3).</summary>
+    public int MaxDraws { get; set; } = 3;
+}
+
+/// <summary>
+/// The <c>approval</c> section: before the trainer proposes a trained skill for approval, it compares it with the committed
+/// skill on the test split, paired (<see cref="Gates.ApprovalComparison"/>), and says whether it is better at level
+/// <see cref="Alpha"/>; a skill that is not shown better is still written for approval, labelled (docs/approval.md).
+/// </summary>
+public sealed class ApprovalOptions
+{
+    /// <summary>One-sided significance level of the comparison, in (0, 0.5] (default 0.05): the most often a received skill that is not better is reported better.</summary>
+    public double Alpha { get; set; } = 0.05;
+    /// <summary>
+    /// Draws of the test split per skill (default 1: the receipt's own evaluation at sample 0 against the committed skill's,
+    /// no extra calls). Each further draw scores both skills once more on the test split (2 × |test| target calls) and
+    /// raises the comparison's power on small test splits.
+    /// </summary>
+    public int TestDraws { get; set; } = 1;
 }
 
 /// <summary>

@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Security.Cryptography;
-using System.Text;
 using SkillOpt.Core.Rollouts;
 
 namespace SkillOpt.Core.Gates;
@@ -123,27 +121,20 @@ public sealed class PairedSequentialGate(double alpha = 0.05, bool sequential = 
         for (var draw = 0; draw < draws; draw++)
         {
             var sample = context.ValidationSample + draw;
-            var order = context.ValidationTasks.OrderBy(t => Key(context.Seed, sample, t), StringComparer.Ordinal).ToList();
+            var order = PairedScoring.Order(context, sample);
             var done = 0;
             while (done < order.Count)
             {
                 var chunk = sequential && !graded ? Math.Max(1, chunkSize) : order.Count;
                 var part = order.Skip(done).Take(chunk).ToList();
                 done += part.Count;
-                var incumbent = await context.Evaluate(context.IncumbentSkill, context.IncumbentHash, part, sample, cancellationToken).ConfigureAwait(false);
-                var inc = incumbent.Results.Where(r => r.IsScored).ToDictionary(r => r.TaskId, StringComparer.Ordinal);
-                var eval = await context.Evaluate(context.CandidateSkill, context.CandidateHash, part, sample, cancellationToken).ConfigureAwait(false);
-                candidateResults.AddRange(eval.Results);
-                foreach (var c in eval.Results.Where(r => r.IsScored && inc.ContainsKey(r.TaskId)))
+                foreach (var (c, i) in await PairedScoring.ScoreAsync(context, part, sample, candidateResults, cancellationToken).ConfigureAwait(false))
                 {
-                    var i = inc[c.TaskId];
                     pairs.Add((c, i));
-                    graded |= c.Score is > 0 and < 1 || i.Score is > 0 and < 1;
-                    var cp = c.Outcome == TaskOutcome.Passed;
-                    var ip = i.Outcome == TaskOutcome.Passed;
-                    wins += cp && !ip ? 1 : 0;
-                    losses += !cp && ip ? 1 : 0;
-                    if (vetoRegressions && !cp && Reliable(c.TaskId) && !await PassesRecheckAsync(context, c.TaskId, sample, cancellationToken).ConfigureAwait(false))
+                    graded |= PairedScoring.IsGraded(c, i);
+                    wins += PairedScoring.Beats(c, i) ? 1 : 0;
+                    losses += PairedScoring.Beats(i, c) ? 1 : 0;
+                    if (vetoRegressions && c.Outcome != TaskOutcome.Passed && Reliable(c.TaskId) && !await PassesRecheckAsync(context, c.TaskId, sample, cancellationToken).ConfigureAwait(false))
                     {
                         return Decide(GateVerdict.Reject, $"non-regression veto: the candidate fails task {c.TaskId} in 3 of 3 draws, which the current skill passed in all {history[c.TaskId].Count} measurements",
                             context, candidateResults, pairs, null);
@@ -249,16 +240,5 @@ public sealed class PairedSequentialGate(double alpha = 0.05, bool sequential = 
         string.Create(CultureInfo.InvariantCulture, $"SPRT over {pairs} paired tasks ({draws} draw(s)): {wins} wins, {losses} losses; {verdict.ToString(CultureInfo.InvariantCulture)}");
 
     private static GateDecision Decide(GateVerdict verdict, string reason, GateContext context, List<RolloutResult> candidate,
-        List<(RolloutResult Candidate, RolloutResult Incumbent)> pairs, double? p)
-    {
-        var c = pairs.Count == 0 ? 0 : pairs.Average(x => x.Candidate.Score);
-        var i = pairs.Count == 0 ? 0 : pairs.Average(x => x.Incumbent.Score);
-        var skipped = Math.Max(0, context.ValidationTasks.Count - candidate.Count);
-        var wins = pairs.Count(x => x.Candidate.Outcome == TaskOutcome.Passed && x.Incumbent.Outcome != TaskOutcome.Passed);
-        var losses = pairs.Count(x => x.Candidate.Outcome != TaskOutcome.Passed && x.Incumbent.Outcome == TaskOutcome.Passed);
-        return new GateDecision(verdict, reason, c, i, new Evaluation(context.CandidateHash, context.ValidationSample, candidate), skipped, p, wins, losses, pairs.Count);
-    }
-
-    private static string Key(int seed, int sample, string task) =>
-        Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{seed}|val-order|{sample}|{task}"))));
+        List<(RolloutResult Candidate, RolloutResult Incumbent)> pairs, double? p) => PairedScoring.Decide(verdict, reason, context, candidate, pairs, p);
 }

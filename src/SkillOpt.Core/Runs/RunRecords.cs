@@ -228,4 +228,9 @@ public sealed record RunSummary
     /// test split is still scored.
     /// </summary>
     public string? EarlyStopping { get; init; }
+    /// <summary>
+    /// The best skill compared with the committed one on the test split before it was proposed for approval
+    /// (<see cref="Gates.ApprovalComparison"/>, written by the trainer after the received files); null when the skill did not change.
+    /// </summary>
+    public Gates.ApprovalComparison? ApprovalCheck { get; init; }
 }

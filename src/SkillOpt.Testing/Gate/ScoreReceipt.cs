@@ -3,7 +3,9 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using SkillOpt.Core.Gates;
 using SkillOpt.Core.Rollouts;
+using SkillOpt.Core.Runs;
 
 namespace SkillOpt.Testing.Gate;
 
@@ -125,6 +127,13 @@ public sealed record ScoreReceipt(
     /// <summary>File format version.</summary>
     public int SchemaVersion { get; init; } = CurrentSchemaVersion;
 
+    /// <summary>
+    /// The comparison with the committed skill made before this skill was proposed for approval (<c>approval_check</c>;
+    /// absent when there was no other committed skill to compare with). A receipt of an unchanged skill keeps the one its
+    /// approved receipt holds.
+    /// </summary>
+    public ApprovalComparison? ApprovalCheck { get; init; }
+
     /// <summary>Totals of the validation split.</summary>
     public ReceiptTotals ValidationTotals => ReceiptTotals.Of(Validation);
 
@@ -183,6 +192,10 @@ public sealed record ScoreReceipt(
             ["test"] = SplitNode(Test),
             ["recording"] = new JsonObject { ["keys"] = RecordingKeys },
         };
+        if (ApprovalCheck is not null)
+        {
+            root["approval_check"] = JsonSerializer.SerializeToNode(ApprovalCheck, SkillOptJson.Options);
+        }
         using var stream = new MemoryStream();
         using (var writer = new Utf8JsonWriter(stream, WriterOptions))
         {
@@ -216,7 +229,11 @@ public sealed record ScoreReceipt(
                 new SortedDictionary<string, string>((root["splits"] as JsonObject ?? []).ToDictionary(kv => kv.Key, kv => kv.Value!.GetValue<string>()), StringComparer.Ordinal),
                 ParseSplit(root["validation"]),
                 ParseSplit(root["test"]),
-                root["recording"]?["keys"]?.GetValue<int>() ?? 0) { SchemaVersion = version };
+                root["recording"]?["keys"]?.GetValue<int>() ?? 0)
+            {
+                SchemaVersion = version,
+                ApprovalCheck = root["approval_check"]?.Deserialize<ApprovalComparison>(SkillOptJson.Options),
+            };
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException or InvalidDataException or NullReferenceException)
         {

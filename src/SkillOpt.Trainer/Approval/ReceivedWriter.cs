@@ -1,6 +1,7 @@
 using System.Globalization;
 using SkillOpt.Core.Accounting;
 using SkillOpt.Core.Configuration;
+using SkillOpt.Core.Gates;
 using SkillOpt.Core.Rollouts;
 using SkillOpt.Core.Runs;
 using SkillOpt.Providers;
@@ -35,8 +36,11 @@ public sealed record ApprovalRequest(bool Approve, bool Force)
 /// Writes the received approval files of a skill (see <see cref="ApprovalFiles"/>): scores the skill on the validation and
 /// test splits with the target's responses recorded (the verifier processes get <c>SKILLOPT_RECORDING=record</c> and
 /// <c>SKILLOPT_RECORDING_DIR</c>), then writes the received recording (with <c>skill.md</c>), the received receipt and, when
-/// the skill text changed, the received skill. Identical to the committed files → they are removed again ("nothing to
-/// approve"); otherwise they are approved (<c>--approve</c>) or left for review with a diff tool opened locally.
+/// the skill text changed, the received skill. A changed skill is first compared with the committed one on the test split
+/// (<see cref="ApprovalComparison"/>, <c>approval.alpha</c> and <c>approval.test_draws</c>): the verdict goes into the receipt
+/// (<c>approval_check</c>) and the console, a warning (SKOPT3103) when the skill is not shown better. Identical to the
+/// committed files → they are removed again ("nothing to approve"); otherwise they are approved (<c>--approve</c>) or left
+/// for review with a diff tool opened locally.
 /// </summary>
 public static class ReceivedWriter
 {
@@ -54,12 +58,15 @@ public static class ReceivedWriter
     /// <param name="grace">Grace period after Ctrl+C.</param>
     /// <param name="approval">Whether to approve at once.</param>
     /// <param name="interruption">Ctrl+C handling (its second signal kills the processes), if any.</param>
+    /// <param name="committedTest">The committed skill's test results at sample <see cref="SampleIndex"/> when already known (the
+    /// training run scored its initial skill, the committed one, on the test split), or <see langword="null"/> to score them here.</param>
     /// <param name="cancellationToken">Stops the evaluation.</param>
-    /// <returns>The receipt that was written.</returns>
+    /// <returns>The receipt that was written (with its <see cref="ScoreReceipt.ApprovalCheck"/>).</returns>
     /// <exception cref="RolloutErrorsException">Too many tasks errored.</exception>
     /// <exception cref="TrainerException">The skill has no validation and no test tasks.</exception>
     public static async Task<ScoreReceipt> WriteAsync(CommandContext ctx, TrainerConsole console, IReadOnlyList<VerifierTask> tasks, string skillText,
-        string workDirectory, int? concurrency, double? timeout, TimeSpan grace, ApprovalRequest approval, Interruption? interruption, CancellationToken cancellationToken)
+        string workDirectory, int? concurrency, double? timeout, TimeSpan grace, ApprovalRequest approval, Interruption? interruption,
+        IReadOnlyList<RolloutResult>? committedTest, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(ctx);
         ArgumentNullException.ThrowIfNull(console);
@@ -100,24 +107,30 @@ public static class ReceivedWriter
             DeleteReceived(files);
             throw;
         }
+        var byId = evaluation.Results.ToDictionary(r => r.TaskId, StringComparer.Ordinal);
+        var committedSkill = File.Exists(files.SkillFile) ? File.ReadAllText(files.SkillFile) : null;
         ScoreReceipt receipt;
+        ApprovalComparison? check;
         try
         {
             AtomicFile.WriteAllText(Path.Combine(files.ReceivedRecording, ApprovalFiles.SkillCopyName), skillText);
             var recorded = ApprovalFiles.RecordingKeys(files.ReceivedRecording).Count;
-            var byId = evaluation.Results.ToDictionary(r => r.TaskId, StringComparer.Ordinal);
             receipt = ScoreReceipt.Create(ctx.Skill, ctx.SkillFile, skillText, Target(ctx.Options), SampleIndex,
                 tasks.ToDictionary(t => t.TaskId, t => t.Split, StringComparer.Ordinal), val.Select(id => byId[id]), test.Select(id => byId[id]), recorded);
+            check = committedSkill is null || test.Count == 0 ? null
+                : committedSkill == skillText ? CarriedCheck(files, receipt.SkillSha256)
+                : await CompareAsync(ctx, console, committedSkill, skillText, hash, test, byId, committedTest, Path.Combine(workDirectory, "approval"), concurrency, timeout, grace, interruption, cancellationToken).ConfigureAwait(false);
+            receipt = receipt with { ApprovalCheck = check };
             AtomicFile.WriteAllText(files.ReceivedReceipt, receipt.ToJson());
-            var committedSkill = File.Exists(files.SkillFile) ? File.ReadAllText(files.SkillFile) : null;
             if (committedSkill != skillText)
             {
                 AtomicFile.WriteAllText(files.ReceivedSkill, skillText);
             }
         }
-        catch (OutputWriteException)
+        catch
         {
-            // never half a set of received files: the committed skill is untouched and training again writes them whole
+            // never half a set of received files (a refused write, an interrupted comparison): the committed skill is
+            // untouched and training again writes them whole
             DeleteReceived(files);
             throw;
         }
@@ -133,6 +146,24 @@ public static class ReceivedWriter
         console.Info($"receipt: validation {receipt.ValidationTotals.MeanScore.ToString("0.###", ci)} ({receipt.ValidationTotals.Passed}/{receipt.ValidationTotals.Scored} passed), "
             + $"test {receipt.TestTotals.MeanScore.ToString("0.###", ci)} ({receipt.TestTotals.Passed}/{receipt.TestTotals.Scored} passed), {keys} recorded requests; target {receipt.Target}"
             + (receipt.Target.IsSimulated ? " (SIMULATED: not a language model)" : ""));
+
+        if (check is not null && committedSkill != skillText)
+        {
+            if (check.ShownBetter)
+            {
+                console.Info($"approval check: {check.Describe()}");
+            }
+            else
+            {
+                // a split so small that even a win on every pair stays above α cannot show anything: say so
+                var tooSmall = check.Test == "sign" && PairedStatistics.SignTestPValue(check.Pairs, 0) > check.Alpha
+                    ? string.Create(CultureInfo.InvariantCulture, $" (with {check.Pairs} paired results even {check.Pairs} wins without a loss give p = {PairedStatistics.SignTestPValue(check.Pairs, 0):0.####} > α: the test split is too small for this check)")
+                    : "";
+                console.Warning(TrainerDiagnostics.NotShownBetter,
+                    $"the trained skill is not shown better than the committed one on the test split ({check.Describe()}){tooSmall}; it is written for approval all the same, labelled in its receipt (approval_check): approve it only if you accept that it may be no better; more test tasks, or approval.test_draws, give this check more power",
+                    files.ReceivedReceipt);
+            }
+        }
 
         var report = ApprovalReport.Build(files);
         if (report.AllEqual)
@@ -154,6 +185,69 @@ public static class ReceivedWriter
             console.Info("diff tool: " + await DiffTool.LaunchAsync(files.ReceivedSkill, files.SkillFile).ConfigureAwait(false));
         }
         return receipt;
+    }
+
+    /// <summary>
+    /// Compares the received skill with the committed one on the test split (see <see cref="ApprovalComparison"/>): draw 0
+    /// is the receipt's evaluation against the committed skill's results at the same sample (the run's, or scored now); each
+    /// further draw of <c>approval.test_draws</c> scores both skills at the next sample index, without recording.
+    /// </summary>
+    private static async Task<ApprovalComparison> CompareAsync(CommandContext ctx, TrainerConsole console, string committedSkill, string receivedSkill, string receivedHash,
+        IReadOnlyList<string> test, IReadOnlyDictionary<string, RolloutResult> received, IReadOnlyList<RolloutResult>? committedTest, string workDirectory,
+        int? concurrency, double? timeout, TimeSpan grace, Interruption? interruption, CancellationToken cancellationToken)
+    {
+        var a = ctx.Options.Approval;
+        var committedHash = ScoreReceipt.Sha256(committedSkill);
+        var known = committedTest?.GroupBy(r => r.TaskId, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
+        var missing = test.Where(t => known is null || !known.ContainsKey(t)).ToList();
+        RolloutExecutor? executor = null;
+        RolloutExecutor Executor()
+        {
+            if (executor is null)
+            {
+                var runner = TrainerCommands.CreateRunner(ctx, console, workDirectory, concurrency, timeout, grace);
+                if (interruption is not null)
+                {
+                    interruption.KillNow = runner.KillAll;
+                }
+                executor = new RolloutExecutor(runner, ctx.Options.Rollouts.ErroredRetries, ctx.Options.Rollouts.MaxErrorRate);
+            }
+            return executor;
+        }
+        console.Info($"approval check: comparing the trained skill with the committed skill {committedHash[..12]} on {test.Count} test tasks × {a.TestDraws} draw(s)"
+            + (missing.Count == 0 && a.TestDraws == 1 ? " (no further calls: the run scored the committed skill at sample 0)" : ""));
+        var committed = new Dictionary<string, RolloutResult>(known ?? [], StringComparer.Ordinal);
+        if (missing.Count > 0)
+        {
+            foreach (var r in (await Executor().RunAsync(committedSkill, committedHash, missing, SampleIndex, ChatStage.Test, cancellationToken).ConfigureAwait(false)).Results)
+            {
+                committed[r.TaskId] = r;
+            }
+        }
+        var pairs = test.Where(t => received.ContainsKey(t) && committed.ContainsKey(t)).Select(t => (received[t], committed[t])).ToList();
+        for (var draw = 1; draw < a.TestDraws; draw++)
+        {
+            var r = (await Executor().RunAsync(receivedSkill, receivedHash, test, SampleIndex + draw, ChatStage.Test, cancellationToken).ConfigureAwait(false)).Results.ToDictionary(x => x.TaskId, StringComparer.Ordinal);
+            var c = (await Executor().RunAsync(committedSkill, committedHash, test, SampleIndex + draw, ChatStage.Test, cancellationToken).ConfigureAwait(false)).Results.ToDictionary(x => x.TaskId, StringComparer.Ordinal);
+            pairs.AddRange(test.Where(t => r.ContainsKey(t) && c.ContainsKey(t)).Select(t => (r[t], c[t])));
+        }
+        return ApprovalComparison.Compare(pairs, a.Alpha, a.TestDraws, committedHash);
+    }
+
+    /// <summary>
+    /// The committed receipt's comparison when the skill did not change (so a receipt re-made for the same skill equals the
+    /// approved one): the check that got this skill approved stays with it.
+    /// </summary>
+    private static ApprovalComparison? CarriedCheck(ApprovalFiles files, string skillSha256)
+    {
+        try
+        {
+            return File.Exists(files.Receipt) && ScoreReceipt.Read(files.Receipt) is { } approved && approved.SkillSha256 == skillSha256 ? approved.ApprovalCheck : null;
+        }
+        catch (InvalidDataException)
+        {
+            return null;
+        }
     }
 
     /// <summary>The receipt's description of the target: provider, model and sampling settings after environment overrides (never an endpoint).</summary>

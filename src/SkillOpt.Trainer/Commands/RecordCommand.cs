@@ -42,7 +42,7 @@ public static class RecordCommand
             console.Info($"recording skill '{ctx.Skill}' ({ctx.SkillFile}) with {Path.GetFileName(ctx.Verifier.AssemblyPath)}: {TrainerCommands.Counts(tasks)}");
             try
             {
-                await ReceivedWriter.WriteAsync(ctx, console, tasks, skill, work, parse.GetValue(concurrency), parse.GetValue(timeout), grace, approval, interruption, linked.Token).ConfigureAwait(false);
+                await ReceivedWriter.WriteAsync(ctx, console, tasks, skill, work, parse.GetValue(concurrency), parse.GetValue(timeout), grace, approval, interruption, null, linked.Token).ConfigureAwait(false);
                 return TrainerDiagnostics.ExitOk;
             }
             catch (OperationCanceledException) when (simlab?.UnknownTasksError is { } unknown)

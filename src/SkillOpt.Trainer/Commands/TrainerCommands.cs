@@ -11,6 +11,7 @@ using SkillOpt.Core.Skills;
 using SkillOpt.Core.Training;
 using SkillOpt.Providers;
 using SkillOpt.Providers.Scripted;
+using SkillOpt.Testing.Gate;
 using SkillOpt.Testing.Verifiers;
 using SkillOpt.Trainer.Approval;
 using SkillOpt.Trainer.Console;
@@ -174,9 +175,15 @@ public static class TrainerCommands
                     + (summary.Best.Test is { } test ? $", test {test.ToString("0.###", CultureInfo.InvariantCulture)}" : "")
                     + $"; skill {summary.Best.Hash[..12]}, validation pooled over its draws on {splits.Validation.Count} val tasks"
                     + (summary.Best.Test is null ? "" : $", test one draw on {summary.Best.TestTasks} test tasks") + ")");
-                // The received files (skill, receipt, recording) beside the committed skill, for approval (docs/approval.md).
-                await ReceivedWriter.WriteAsync(ctx, console, tasks, File.ReadAllText(loop.Store.BestSkillPath), Path.Combine(runFolder, "receipt"),
-                    parse.GetValue(concurrency), parse.GetValue(timeout), graceSpan, approval, interruption, linked.Token).ConfigureAwait(false);
+                // The received files (skill, receipt, recording) beside the committed skill, for approval (docs/approval.md); the
+                // run's test results of its initial skill (the committed one) are the committed side of the approval check.
+                var receipt = await ReceivedWriter.WriteAsync(ctx, console, tasks, File.ReadAllText(loop.Store.BestSkillPath), Path.Combine(runFolder, "receipt"),
+                    parse.GetValue(concurrency), parse.GetValue(timeout), graceSpan, approval, interruption,
+                    loop.Store.ReadEvaluation("test", ScoreReceipt.Sha256(initialSkill), ReceivedWriter.SampleIndex)?.Results, linked.Token).ConfigureAwait(false);
+                if (receipt.ApprovalCheck is { } check && receipt.SkillSha256 != ScoreReceipt.Sha256(initialSkill) && File.Exists(loop.Store.SummaryPath))
+                {
+                    AtomicFile.WriteJson(loop.Store.SummaryPath, summary with { ApprovalCheck = check });
+                }
                 return TrainerDiagnostics.ExitOk;
             }
             catch (OperationCanceledException) when (simlab?.UnknownTasksError is { } unknown)

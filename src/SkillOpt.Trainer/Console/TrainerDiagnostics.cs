@@ -55,6 +55,8 @@ public static class TrainerDiagnostics
     public const string ReportInputs = "SKOPT3004";
     /// <summary>Warning: tasks errored in the receipt's evaluation; they are recorded as errored and not compared by the gate.</summary>
     public const string ReceiptErrored = "SKOPT3102";
+    /// <summary>Warning: the trained skill is not shown better than the committed one on the test split (it is still written for approval, labelled).</summary>
+    public const string NotShownBetter = "SKOPT3103";
 
     /// <summary>Exit code: success.</summary>
     public const int ExitOk = 0;

@@ -106,6 +106,33 @@ public class ConfigLoaderTests
     }
 
     [Fact]
+    public void The_posterior_gate_and_approval_settings_are_read_and_checked()
+    {
+        var d = SkillOptConfigLoader.Parse("", "skillopt.yaml");
+        Assert.Equal((0.7, 3.0, 0.1, 3), (d.Gate.Posterior.Threshold, d.Gate.Posterior.Prior, d.Gate.Posterior.StopProbability, d.Gate.Posterior.MaxDraws));
+        Assert.Equal((0.05, 1), (d.Approval.Alpha, d.Approval.TestDraws));
+        var o = SkillOptConfigLoader.Parse("gate:\n  posterior:\n    threshold: 0.8\n    prior: 1\n    stop_probability: 0\n    max_draws: 2\napproval:\n  alpha: 0.1\n  test_draws: 3\n", "skillopt.yaml");
+        Assert.Equal((0.8, 1.0, 0.0, 2), (o.Gate.Posterior.Threshold, o.Gate.Posterior.Prior, o.Gate.Posterior.StopProbability, o.Gate.Posterior.MaxDraws));
+        Assert.Equal((0.1, 3), (o.Approval.Alpha, o.Approval.TestDraws));
+        foreach (var (yaml, key, line) in new[]
+        {
+            ("gate:\n  posterior:\n    threshold: 0.5\n", "gate.posterior.threshold", 3),
+            ("gate:\n  posterior:\n    threshold: 1\n", "gate.posterior.threshold", 3),
+            ("gate:\n  posterior:\n    prior: 0\n", "gate.posterior.prior", 3),
+            ("gate:\n  posterior:\n    stop_probability: 0.5\n", "gate.posterior.stop_probability", 3),
+            ("gate:\n  posterior:\n    max_draws: 0\n", "gate.posterior.max_draws", 3),
+            ("seed: 1\napproval:\n  alpha: 0.6\n", "approval.alpha", 3),
+            ("approval:\n  test_draws: 0\n", "approval.test_draws", 2),
+        })
+        {
+            var ex = Assert.Throws<SkillOptConfigException>(() => SkillOptConfigLoader.Parse(yaml, "skillopt.yaml"));
+            Assert.Equal(("SKOPT1002", key, line), (ex.Code, ex.Key, ex.Line));
+        }
+        // not selectable until the training loop wires it
+        Assert.Equal("gate.kind", Assert.Throws<SkillOptConfigException>(() => SkillOptConfigLoader.Parse("gate:\n  kind: posterior\n", "skillopt.yaml")).Key);
+    }
+
+    [Fact]
     public void Early_stopping_and_slow_update_reuse_follow_the_preset_and_are_checked()
     {
         var d = SkillOptConfigLoader.Parse("", "skillopt.yaml");

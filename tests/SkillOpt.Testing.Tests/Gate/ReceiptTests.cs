@@ -69,6 +69,25 @@ public class ReceiptTests
         Assert.Contains("x.json", Assert.Throws<InvalidDataException>(() => ScoreReceipt.Parse("[]", "x.json")).Message);
     }
 
+    [Fact]
+    public void The_approval_check_is_written_sorted_and_read_back_and_absent_without_one()
+    {
+        Assert.DoesNotContain("approval_check", Receipt().ToJson());
+        var pairs = Enumerable.Range(0, 8).Select(i => (R($"t{i}", i < 6 ? TaskOutcome.Passed : TaskOutcome.Failed, i < 6 ? 1 : 0), R($"t{i}", TaskOutcome.Failed)));
+        var check = SkillOpt.Core.Gates.ApprovalComparison.Compare(pairs, 0.05, 1, "c0ffee");
+        var receipt = Receipt() with { ApprovalCheck = check };
+        var json = receipt.ToJson();
+        using var doc = System.Text.Json.JsonDocument.Parse(json);
+        AssertSorted(doc.RootElement);
+        var node = doc.RootElement.GetProperty("approval_check");
+        Assert.Equal(("better", 6, "c0ffee", 0.015625), (node.GetProperty("verdict").GetString(), node.GetProperty("wins").GetInt32(),
+            node.GetProperty("committed_sha256").GetString(), node.GetProperty("p_value").GetDouble()));
+        Assert.False(node.TryGetProperty("lower_bound", out _)); // the sign test has no t bound
+        var parsed = ScoreReceipt.Parse(json);
+        Assert.Equal(check, parsed.ApprovalCheck);
+        Assert.Equal(json, parsed.ToJson());
+    }
+
     private static void AssertSorted(System.Text.Json.JsonElement e)
     {
         if (e.ValueKind == System.Text.Json.JsonValueKind.Object)
