@@ -1,3 +1,4 @@
+using SkillOpt.Core.Accounting;
 using SkillOpt.Core.Skills;
 using SkillOpt.Providers;
 using SkillOpt.Trainer.Console;
