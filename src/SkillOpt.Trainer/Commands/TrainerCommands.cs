@@ -120,6 +120,8 @@ public static class TrainerCommands
             var ctx = CommandContext.Resolve(parse.GetValue(common.Verifier)!, parse.GetValue(common.Skill), parse.GetValue(common.SkillFile), parse.GetValue(common.Config), requireSkillFile: true);
             var runFolder = Path.GetFullPath(parse.GetValue(run) ?? Path.Combine(".skillopt", "runs", ctx.Skill));
             var graceSpan = Seconds(parse.GetValue(grace), "--grace", allowZero: true);
+            // a skill file that cannot be trained is refused before anything is written (not even the run folder's lock)
+            var initialSkill = SkillFileLoading.Load(ctx, console, warnOverTokenBudget: true).Text;
             // one trainer per run folder: a second one fails here, at once, naming the first
             using var runLock = RunFolderLock.Acquire(runFolder, $"skillopt train --skill {ctx.Skill}");
             if (runLock.TakenOverFrom is { } previous)
@@ -140,7 +142,6 @@ public static class TrainerCommands
                     $"training needs train and validation tasks, but the skill '{ctx.Skill}' has {splits.Train.Count} train and {splits.Validation.Count} validation tasks; add tasks, change the splits ratios or pin splits with Split = \"val\"",
                     ctx.ConfigPath);
             }
-            var initialSkill = SkillFileLoading.Load(ctx, console, warnOverTokenBudget: true).Text;
             console.Info($"training skill '{ctx.Skill}' ({ctx.SkillFile}) with {Path.GetFileName(ctx.Verifier.AssemblyPath)}: {Counts(tasks)}; run folder {runFolder}");
 
             await using var simlab = await SimLabHosting.StartIfNeededAsync(ctx, console, runFolder, linked.Token).ConfigureAwait(false);
