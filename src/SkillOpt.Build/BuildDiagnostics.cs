@@ -1,7 +1,7 @@
 namespace SkillOpt.Build;
 
 /// <summary>Diagnostic codes of the MSBuild integration (SKOPT4xxx; documented in docs/diagnostics.md).</summary>
-public static class BuildDiagnostics
+internal static class BuildDiagnostics
 {
     /// <summary>The trainer exited with a non-zero exit code without reporting an error.</summary>
     public const string TrainerFailed = "SKOPT4001";

@@ -5,7 +5,7 @@ namespace SkillOpt.Core;
 /// diagnostic code, formatted the way MSBuild and compilers print diagnostics: <c>file(line,col): error CODE: detail</c>,
 /// or <c>file: error CODE: detail</c> when no line is known. The MSBuild task turns such lines into coded errors.
 /// </summary>
-public abstract class FileDiagnosticException : Exception
+internal abstract class FileDiagnosticException : Exception
 {
     /// <summary>Creates the exception.</summary>
     /// <param name="code">Diagnostic code, e.g. <c>SKOPT1001</c>.</param>

@@ -8,7 +8,7 @@ namespace SkillOpt.Core;
 /// A partial line is held until its end, <see cref="Flush"/> or disposal. Thread-safe.
 /// </summary>
 /// <param name="inner">The writer that receives the redacted text (not disposed with this one).</param>
-public sealed class RedactingTextWriter(TextWriter inner) : TextWriter
+internal sealed class RedactingTextWriter(TextWriter inner) : TextWriter
 {
     private readonly TextWriter _inner = inner ?? throw new ArgumentNullException(nameof(inner));
     private readonly StringBuilder _line = new();

@@ -22,7 +22,7 @@ namespace SkillOpt.Core;
 /// Thread-safe. The variables are read when first needed and again after <see cref="AddKeyVariables"/> or
 /// <see cref="Refresh"/>.
 /// </summary>
-public static partial class SecretRedaction
+internal static partial class SecretRedaction
 {
     /// <summary>What a secret is replaced by.</summary>
     public const string Placeholder = "[REDACTED]";

@@ -5,7 +5,7 @@ namespace SkillOpt.SimLab;
 /// Keys are snake_case; unknown keys are errors. Load one with <see cref="ScenarioLoader"/>.
 /// </summary>
 /// <remarks>Everything SimLab answers is a simulation computed from this file; no language model is involved.</remarks>
-public sealed class Scenario
+internal sealed class Scenario
 {
     /// <summary>Scenario name (e.g. <c>gsm8k</c>).</summary>
     public string Name { get; set; } = "";
@@ -89,7 +89,7 @@ public sealed class Scenario
 }
 
 /// <summary>The <c>models</c> section: model ids that select the simulated role.</summary>
-public sealed class ScenarioModels
+internal sealed class ScenarioModels
 {
     /// <summary>Model id of the simulated target (default <c>simlab-target</c>).</summary>
     public string Target { get; set; } = "simlab-target";
@@ -99,7 +99,7 @@ public sealed class ScenarioModels
 }
 
 /// <summary>The <c>target</c> section: the simulated agent's success model and reply format.</summary>
-public sealed class TargetBehaviour
+internal sealed class TargetBehaviour
 {
     /// <summary>Success probability in [0,1] of a task whose needed procedures are all in the skill.</summary>
     public double BaseSuccessRate { get; set; } = 0.95;
@@ -151,7 +151,7 @@ public sealed class TargetBehaviour
 }
 
 /// <summary>A Beta(<see cref="Alpha"/>, <see cref="Beta"/>) distribution on [0,1] (mean α / (α + β)).</summary>
-public sealed class BetaDistributionSpec
+internal sealed class BetaDistributionSpec
 {
     /// <summary>Shape α, positive.</summary>
     public double Alpha { get; set; } = 1;
@@ -161,7 +161,7 @@ public sealed class BetaDistributionSpec
 }
 
 /// <summary>A log-normal distribution given by its median and log-scale σ, capped at <see cref="Max"/>.</summary>
-public sealed class LogNormalSpec
+internal sealed class LogNormalSpec
 {
     /// <summary>Median, positive (a draw is median × exp(σ·Z), Z standard normal).</summary>
     public double Median { get; set; } = 0.05;
@@ -174,7 +174,7 @@ public sealed class LogNormalSpec
 }
 
 /// <summary>A normal distribution given by its mean and standard deviation.</summary>
-public sealed class NormalSpec
+internal sealed class NormalSpec
 {
     /// <summary>Mean.</summary>
     public double Mean { get; set; }
@@ -188,7 +188,7 @@ public sealed class NormalSpec
 /// hash); a whole group is flaky or not (with probability <c>flaky_fraction</c>), and a share <see cref="Correlation"/> of
 /// its tasks' flips in one evaluation (one skill, one sample) follow a single draw shared by the group.
 /// </summary>
-public sealed class FlakyGroupsSpec
+internal sealed class FlakyGroupsSpec
 {
     /// <summary>Tasks per group on average (at least 1).</summary>
     public int Size { get; set; } = 8;
@@ -198,7 +198,7 @@ public sealed class FlakyGroupsSpec
 }
 
 /// <summary>The <c>target.length_penalty</c> section: a long skill costs every task success probability.</summary>
-public sealed class LengthPenaltySpec
+internal sealed class LengthPenaltySpec
 {
     /// <summary>Skill tokens (about four characters a token) that cost nothing.</summary>
     public int FreeTokens { get; set; } = 400;
@@ -208,7 +208,7 @@ public sealed class LengthPenaltySpec
 }
 
 /// <summary>One procedure a skill can teach (e.g. unit conversion).</summary>
-public sealed class ProcedureSpec
+internal sealed class ProcedureSpec
 {
     /// <summary>Unique name (e.g. <c>unit-conversion</c>).</summary>
     public string Name { get; set; } = "";
@@ -224,7 +224,7 @@ public sealed class ProcedureSpec
 }
 
 /// <summary>A generic rule: plausible, needed by no task, with a tiny effect (of either sign) on every task when present.</summary>
-public sealed class GenericRuleSpec
+internal sealed class GenericRuleSpec
 {
     /// <summary>Unique name.</summary>
     public string Name { get; set; } = "";
@@ -240,7 +240,7 @@ public sealed class GenericRuleSpec
 }
 
 /// <summary>A harmful rule: a phrase that, present in the skill, breaks the tasks it applies to.</summary>
-public sealed class HarmfulRuleSpec
+internal sealed class HarmfulRuleSpec
 {
     /// <summary>Unique name.</summary>
     public string Name { get; set; } = "";
@@ -262,7 +262,7 @@ public sealed class HarmfulRuleSpec
 }
 
 /// <summary>The <c>optimizer</c> section: how the simulated optimizer proposes, merges and ranks edits.</summary>
-public sealed class OptimizerBehaviour
+internal sealed class OptimizerBehaviour
 {
     /// <summary>Relative weight of an edit that names a procedure the failed tasks really miss.</summary>
     public double Useful { get; set; } = 0.6;
@@ -311,7 +311,7 @@ public sealed class OptimizerBehaviour
 }
 
 /// <summary>One task listed in the scenario file.</summary>
-public sealed class TaskSpec
+internal sealed class TaskSpec
 {
     /// <summary>Stable id.</summary>
     public string Id { get; set; } = "";
@@ -330,7 +330,7 @@ public sealed class TaskSpec
 }
 
 /// <summary>The <c>task_source</c> section: tasks read from a JSON-lines file, their procedures assigned by features of the question text.</summary>
-public sealed class TaskSourceSpec
+internal sealed class TaskSourceSpec
 {
     /// <summary>Data file: a path relative to the scenario file, or the name of a data set shipped with SimLab (e.g. <c>gsm8k/test.jsonl</c>).</summary>
     public string Jsonl { get; set; } = "";
@@ -355,7 +355,7 @@ public sealed class TaskSourceSpec
 }
 
 /// <summary>Assigns <see cref="Procedure"/> to every task whose question has a feature.</summary>
-public sealed class FeatureRule
+internal sealed class FeatureRule
 {
     /// <summary>The procedure assigned.</summary>
     public string Procedure { get; set; } = "";
@@ -374,7 +374,7 @@ public sealed class FeatureRule
 }
 
 /// <summary>The <c>latency</c> section: lognormal latency per role (0 = none).</summary>
-public sealed class LatencyOptions
+internal sealed class LatencyOptions
 {
     /// <summary>Latency of target calls.</summary>
     public LatencyDistribution Target { get; set; } = new();
@@ -384,7 +384,7 @@ public sealed class LatencyOptions
 }
 
 /// <summary>A lognormal latency given by its median and 95th percentile, in milliseconds.</summary>
-public sealed class LatencyDistribution
+internal sealed class LatencyDistribution
 {
     /// <summary>Median in milliseconds (0 = no delay).</summary>
     public double MedianMs { get; set; }
@@ -394,7 +394,7 @@ public sealed class LatencyDistribution
 }
 
 /// <summary>The <c>faults</c> section: rates in [0,1] of injected faults per request attempt.</summary>
-public sealed class FaultOptions
+internal sealed class FaultOptions
 {
     /// <summary>HTTP 429 with a <c>Retry-After</c> header.</summary>
     public double RateLimit { get; set; }
@@ -432,4 +432,4 @@ public sealed class FaultOptions
 /// <param name="Flakiness">Probability in [0,1] that the simulated outcome flips.</param>
 /// <param name="BaseSuccess">Success probability in [0,1] with every needed procedure (drawn from <c>target.base_success_distribution</c>); null: <c>target.base_success_rate</c>.</param>
 /// <param name="Group">The task's flakiness group (<c>target.flaky_groups</c>); -1 when tasks are not grouped.</param>
-public sealed record SimTask(string Id, string Question, string Answer, IReadOnlyList<string> Needs, double Flakiness, double? BaseSuccess = null, int Group = -1);
+internal sealed record SimTask(string Id, string Question, string Answer, IReadOnlyList<string> Needs, double Flakiness, double? BaseSuccess = null, int Group = -1);

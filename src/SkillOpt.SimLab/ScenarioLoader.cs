@@ -10,7 +10,7 @@ using YamlDotNet.Serialization.NamingConventions;
 namespace SkillOpt.SimLab;
 
 /// <summary>A scenario file that cannot be used (code SIMLAB001); the message starts with <c>file(line,col):</c> where a line is known.</summary>
-public sealed class ScenarioException : SkillOpt.Core.FileDiagnosticException
+internal sealed class ScenarioException : SkillOpt.Core.FileDiagnosticException
 {
     /// <summary>Diagnostic code of every scenario error.</summary>
     public const string DiagnosticCode = "SIMLAB001";
@@ -28,7 +28,7 @@ public sealed class ScenarioException : SkillOpt.Core.FileDiagnosticException
 }
 
 /// <summary>Loads SimLab scenarios from YAML files or by built-in name (<c>gsm8k</c>, <c>gsm8k-noisy</c>, <c>synthetic-clean</c>, <c>null-optimizer</c>, <c>small-effects</c>, <c>misdiagnosis</c>, <c>null-correlated</c>).</summary>
-public static class ScenarioLoader
+internal static class ScenarioLoader
 {
     private const string ScenarioResourcePrefix = "SkillOpt.SimLab.Scenarios.";
     private const string DataResourcePrefix = "SkillOpt.SimLab.Data.";

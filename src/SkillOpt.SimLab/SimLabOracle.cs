@@ -4,7 +4,7 @@ namespace SkillOpt.SimLab;
 /// Ground truth of a scenario, which only a simulation has: the probability that the simulated target solves a task
 /// with a given skill, free of sampling noise. For benchmarks and tests (e.g. "did training really help?").
 /// </summary>
-public static class SimLabOracle
+internal static class SimLabOracle
 {
     /// <summary>Probability in [0,1] that the simulated target solves task <paramref name="taskId"/> with <paramref name="skill"/>.</summary>
     /// <exception cref="ArgumentException">The scenario has no such task.</exception>

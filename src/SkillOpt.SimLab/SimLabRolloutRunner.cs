@@ -12,7 +12,7 @@ namespace SkillOpt.SimLab;
 /// as the seed) and scores the final answer against the scenario's answer. It replaces verifier processes in benchmarks
 /// and tests; its results are simulations.
 /// </summary>
-public sealed class SimLabRolloutRunner : IRolloutRunner
+internal sealed class SimLabRolloutRunner : IRolloutRunner
 {
     private readonly Scenario _scenario;
     private readonly IChatClient _target;

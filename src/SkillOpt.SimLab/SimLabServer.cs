@@ -13,7 +13,7 @@ using Microsoft.Extensions.Logging;
 namespace SkillOpt.SimLab;
 
 /// <summary>Counters of what a <see cref="SimLabServer"/> served (thread-safe snapshot values).</summary>
-public sealed class SimLabStatistics
+internal sealed class SimLabStatistics
 {
     private long _targetCalls, _optimizerCalls, _promptTokens, _completionTokens, _cachedTokens, _rateLimited, _serverErrors, _timeouts, _malformed, _truncated, _rejected, _unknownCalls;
     private readonly ConcurrentDictionary<string, long> _bySchema = new(StringComparer.Ordinal);
@@ -121,7 +121,7 @@ internal enum FaultKind
 /// Replies are a pure function of (scenario seed, request content, <c>seed</c> field); injected faults depend also on
 /// how many times the same request was seen, so that a retry eventually succeeds.
 /// </remarks>
-public sealed class SimLabServer : IAsyncDisposable
+internal sealed class SimLabServer : IAsyncDisposable
 {
     /// <summary>The header every SimLab response carries.</summary>
     public const string SimulatedHeader = "x-skillopt-simulated";
@@ -402,7 +402,7 @@ public sealed class SimLabServer : IAsyncDisposable
 /// <summary>The target was asked a question that matches no task of the scenario (<see cref="SimLabServer.UnknownTaskAsked"/>).</summary>
 /// <param name="question">The question as asked (the last user message).</param>
 /// <param name="scenario">The scenario's name.</param>
-public sealed class UnknownTaskEventArgs(string question, string scenario) : EventArgs
+internal sealed class UnknownTaskEventArgs(string question, string scenario) : EventArgs
 {
     /// <summary>The question as asked (the last user message).</summary>
     public string Question { get; } = question;

@@ -9,7 +9,7 @@ namespace SkillOpt.Core.Harness;
 /// A scripted world: task i needs procedure Procedures[i % 5]; a task passes when the skill contains "[name]" for its
 /// procedure, and every even task fails when the skill contains the harmful phrase.
 /// </summary>
-public sealed class ScriptedWorld
+internal sealed class ScriptedWorld
 {
     public static readonly string[] Procedures = ["units", "percent", "rates", "steps", "format"];
     public const string HarmfulPhrase = "Skip the final check";
@@ -45,7 +45,7 @@ public sealed class ScriptedWorld
 }
 
 /// <summary>Runs tasks of the scripted world in memory; counts calls; optional delay per call and a hook before each rollout.</summary>
-public sealed class ScriptedRunner(TimeSpan? delay = null, Action<RolloutRequest>? onRequest = null) : IRolloutRunner
+internal sealed class ScriptedRunner(TimeSpan? delay = null, Action<RolloutRequest>? onRequest = null) : IRolloutRunner
 {
     private int _calls;
 
@@ -68,7 +68,7 @@ public sealed class ScriptedRunner(TimeSpan? delay = null, Action<RolloutRequest
 /// in the verifier messages; reflections on successes propose the harmful rule; merges concatenate; rankings keep the
 /// first ones; slow update and meta skill return fixed text. Deterministic.
 /// </summary>
-public sealed class ScriptedOptimizer : IChatClient
+internal sealed class ScriptedOptimizer : IChatClient
 {
     private int _calls;
 

@@ -7,7 +7,7 @@ namespace SkillOpt.Core.Accounting;
 /// A stage travels with a request in <see cref="ChatOptions.AdditionalProperties"/> under
 /// <see cref="PropertyKey"/>; provider adapters must not send keys that start with <c>skillopt.</c> over the wire.
 /// </summary>
-public static class ChatStage
+internal static class ChatStage
 {
     /// <summary>The <see cref="ChatOptions.AdditionalProperties"/> key that holds the stage name.</summary>
     public const string PropertyKey = "skillopt.stage";

@@ -7,7 +7,7 @@ namespace SkillOpt.Core.Accounting;
 /// Used by the run's budget and summary (per stage) and by the providers' usage accounting (per call), so both price a
 /// model id the same way.
 /// </summary>
-public static class ModelPricing
+internal static class ModelPricing
 {
     /// <summary>
     /// Finds the price of <paramref name="model"/>: an exact (case-insensitive) key first, else the longest key that

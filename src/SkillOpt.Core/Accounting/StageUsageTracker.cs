@@ -10,7 +10,7 @@ namespace SkillOpt.Core.Accounting;
 /// <param name="CachedInputTokens">Input tokens served from the provider's cache.</param>
 /// <param name="Tasks">Task rollouts (rollout stages only).</param>
 /// <param name="WallSeconds">Wall time of the stage, in seconds (parallel calls overlap, so this is not a sum of call latencies).</param>
-public sealed record StageUsage(long Calls, long InputTokens, long OutputTokens, long CachedInputTokens, long Tasks, double WallSeconds)
+internal sealed record StageUsage(long Calls, long InputTokens, long OutputTokens, long CachedInputTokens, long Tasks, double WallSeconds)
 {
     /// <summary>Nothing spent.</summary>
     public static StageUsage Zero { get; } = new(0, 0, 0, 0, 0, 0);
@@ -21,7 +21,7 @@ public sealed record StageUsage(long Calls, long InputTokens, long OutputTokens,
 }
 
 /// <summary>Thread-safe per-stage accounting (stage names from <see cref="ChatStage"/>).</summary>
-public sealed class StageUsageTracker
+internal sealed class StageUsageTracker
 {
     private readonly ConcurrentDictionary<string, StageUsage> _stages = new(StringComparer.Ordinal);
 

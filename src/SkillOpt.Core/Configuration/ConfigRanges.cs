@@ -7,7 +7,7 @@ namespace SkillOpt.Core.Configuration;
 /// before any model call. Keys are dotted paths; <c>*</c> stands for a name the user chooses (a model id under
 /// <c>pricing</c>, a role under <c>models</c>).
 /// </summary>
-public static class ConfigRanges
+internal static class ConfigRanges
 {
     /// <summary>One number's range: <see cref="Min"/> to <see cref="Max"/>, each bound included unless marked exclusive.</summary>
     /// <param name="Min">Lower bound.</param>

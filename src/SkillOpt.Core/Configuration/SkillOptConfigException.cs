@@ -6,7 +6,7 @@ namespace SkillOpt.Core.Configuration;
 /// an empty section), SKOPT1003 malformed YAML, SKOPT1004 file missing or unreadable (no line), SKOPT1005 invalid
 /// environment override (the origin is <c>skillopt</c> and <see cref="Key"/> names the variable).
 /// </summary>
-public sealed class SkillOptConfigException : FileDiagnosticException
+internal sealed class SkillOptConfigException : FileDiagnosticException
 {
     /// <summary>Creates the exception.</summary>
     /// <param name="code">SKOPT1001–SKOPT1005.</param>

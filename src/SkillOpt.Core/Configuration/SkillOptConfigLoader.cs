@@ -13,7 +13,7 @@ namespace SkillOpt.Core.Configuration;
 /// wrong type or outside its documented range (<see cref="ConfigRanges"/>) is a <see cref="SkillOptConfigException"/> with
 /// the file, line, column and key, whatever the shape of the YAML.
 /// </summary>
-public static partial class SkillOptConfigLoader
+internal static partial class SkillOptConfigLoader
 {
     private static readonly INamingConvention Naming = UnderscoredNamingConvention.Instance;
     private static readonly string[] Providers = ["openai", "openai-compatible", "azure-openai", "anthropic", "scripted", "simlab"];

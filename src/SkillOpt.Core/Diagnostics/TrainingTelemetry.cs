@@ -16,7 +16,7 @@ namespace SkillOpt.Core.Diagnostics;
 /// <c>skillopt.rollout</c> (<c>skillopt.stage</c>, <c>skillopt.tasks</c>, <c>skillopt.sample_index</c>,
 /// <c>skillopt.skill_hash</c>). No skill text, prompt or answer is recorded.
 /// </remarks>
-public static class TrainingTelemetry
+internal static class TrainingTelemetry
 {
     /// <summary>Name of the activity source (<c>SkillOpt.Training</c>).</summary>
     public const string SourceName = "SkillOpt.Training";

@@ -51,7 +51,7 @@ namespace SkillOpt.Core.Edits;
 /// vocabulary (<see cref="AppliedEdit.Status"/>, <see cref="RejectedEdit.Status"/>). The applier is stateless and
 /// thread-safe as long as its options are not mutated concurrently.</para>
 /// </remarks>
-public sealed partial class EditApplier
+internal sealed partial class EditApplier
 {
     private const int MaxListedLines = 10;
     private const int MinContainmentWords = 3;

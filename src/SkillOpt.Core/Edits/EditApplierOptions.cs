@@ -3,7 +3,7 @@ using SkillOpt.Core.Skills;
 namespace SkillOpt.Core.Edits;
 
 /// <summary>Settings for <see cref="EditApplier"/>. Read at each <see cref="EditApplier.Apply"/> call.</summary>
-public sealed class EditApplierOptions
+internal sealed class EditApplierOptions
 {
     private int _tokenBudget = 2000;
     private double _duplicateSimilarity = 0.85;

@@ -3,7 +3,7 @@ using SkillOpt.Core.Skills;
 namespace SkillOpt.Core.Edits;
 
 /// <summary>Why <see cref="EditApplier"/> refused an edit.</summary>
-public enum EditRejectionReason
+internal enum EditRejectionReason
 {
     /// <summary><c>insert_after</c>, <c>replace</c> or <c>delete</c> without a (non-blank) target.</summary>
     MissingTarget,
@@ -37,7 +37,7 @@ public enum EditRejectionReason
 /// <param name="Index">0-based position of the edit in the list passed to <see cref="EditApplier.Apply"/>.</param>
 /// <param name="Edit">The edit.</param>
 /// <param name="Note">How it was applied, e.g. <c>"exact match"</c>, <c>"whitespace-insensitive match"</c>, <c>"appended"</c>; in classic mode the reference's status.</param>
-public sealed record AppliedEdit(int Index, SkillEdit Edit, string Note)
+internal sealed record AppliedEdit(int Index, SkillEdit Edit, string Note)
 {
     /// <summary>
     /// The per-edit status in the reference implementation's vocabulary. Classic mode: exactly the reference's
@@ -54,7 +54,7 @@ public sealed record AppliedEdit(int Index, SkillEdit Edit, string Note)
 /// <param name="Edit">The edit.</param>
 /// <param name="Reason">Machine-readable reason.</param>
 /// <param name="Detail">Human-readable explanation, e.g. <c>"anchor matches 3 places (lines 4, 9, 12)"</c>.</param>
-public sealed record RejectedEdit(int Index, SkillEdit Edit, EditRejectionReason Reason, string Detail)
+internal sealed record RejectedEdit(int Index, SkillEdit Edit, EditRejectionReason Reason, string Detail)
 {
     /// <summary>
     /// The per-edit status in the reference implementation's vocabulary. Classic mode: the reference's
@@ -73,7 +73,7 @@ public sealed record RejectedEdit(int Index, SkillEdit Edit, EditRejectionReason
 /// <param name="Rejected">Edits refused, in input order.</param>
 /// <param name="TokensBefore">Tokens of <paramref name="Original"/> by <see cref="EditApplierOptions.TokenCounter"/>.</param>
 /// <param name="TokensAfter">Tokens of <paramref name="Result"/> by the same counter.</param>
-public sealed record EditApplyResult(
+internal sealed record EditApplyResult(
     SkillDocument Original,
     SkillDocument Result,
     IReadOnlyList<AppliedEdit> Applied,

@@ -9,7 +9,7 @@ namespace SkillOpt.Core.Edits;
 /// <see cref="SkillEdit.OperationName"/>): <c>"append"</c>, <c>"insert_after"</c>, <c>"replace"</c>, <c>"delete"</c>.
 /// </summary>
 [JsonConverter(typeof(JsonStringEnumConverter<EditOperation>))]
-public enum EditOperation
+internal enum EditOperation
 {
     /// <summary>Add <see cref="SkillEdit.Content"/> at the end of the skill. Wire name <c>append</c>.</summary>
     [JsonStringEnumMemberName("append")]
@@ -40,7 +40,7 @@ public enum EditOperation
 /// <see cref="EditOperation.Replace"/>, ignored for <see cref="EditOperation.Delete"/>.
 /// </param>
 /// <param name="Rationale">The optimizer's one-line reason, kept for reports; not part of <see cref="Key"/>.</param>
-public sealed record SkillEdit(EditOperation Operation, string? Target, string? Content, string? Rationale = null)
+internal sealed record SkillEdit(EditOperation Operation, string? Target, string? Content, string? Rationale = null)
 {
     /// <summary>
     /// Normalised identity of the edit: the first 16 lowercase hex chars of the SHA-256 of the UTF-8 string

@@ -8,7 +8,7 @@ namespace SkillOpt.Core.Edits;
 /// Normalisation used to compare skill text loosely: edit keys (<see cref="SkillEdit.Key"/>), duplicate detection
 /// and similarity.
 /// </summary>
-public static partial class TextNormalizer
+internal static partial class TextNormalizer
 {
     /// <summary>
     /// Normalises text for comparison: Markdown list bullets (<c>-</c>, <c>*</c>, <c>+</c>, <c>•</c>, <c>1.</c>,

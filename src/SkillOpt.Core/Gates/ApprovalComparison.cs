@@ -20,7 +20,7 @@ namespace SkillOpt.Core.Gates;
 /// Errored and skipped results are not pairs. The comparison does not decide the approval: a person does, with it in front
 /// of them (docs/approval.md).
 /// </summary>
-public sealed record ApprovalComparison
+internal sealed record ApprovalComparison
 {
     /// <summary>The test: <c>sign</c> (exact sign test, pass/fail) or <c>paired_t</c> (graded scores).</summary>
     public required string Test { get; init; }

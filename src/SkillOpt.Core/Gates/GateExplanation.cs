@@ -10,7 +10,7 @@ namespace SkillOpt.Core.Gates;
 /// gate's own <see cref="GateDecision.Reason"/>, likelihood ratio, p-value) stay in the run folder (<c>decision.json</c>,
 /// <c>history.json</c>) and in the HTML report.
 /// </summary>
-public static class GateExplanation
+internal static class GateExplanation
 {
     /// <summary>Describes a gate decision of the training loop (or of a pre-screen) in plain words.</summary>
     /// <param name="action">The verdict as written in <c>history.json</c>: <c>accept</c>, <c>reject</c>, <c>inconclusive</c>, <c>skip</c>, <c>applied_ungated</c>, <c>updated</c> or <c>none</c>.</param>

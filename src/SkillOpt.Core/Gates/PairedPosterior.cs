@@ -15,7 +15,7 @@ namespace SkillOpt.Core.Gates;
 /// pass rates. With the uniform prior (a = b = 1) and integer counts, P(θ ≤ ½ | w, l) equals the binomial tail
 /// P(Bin(w + l + 1, ½) ≥ w + 1), so the posterior probability is the one-sided sign test's p-value of one more win.
 /// </remarks>
-public static class PairedPosterior
+internal static class PairedPosterior
 {
     /// <summary>
     /// The posterior probability that the candidate is better, P(θ &gt; ½ | wins, losses) = 1 − I_½(a + wins, b + losses)

@@ -44,7 +44,7 @@ namespace SkillOpt.Core.Gates;
 /// <param name="power">1 − β of the SPRT in (0, 1) (default 0.8, the conventional power of Cohen 1988).</param>
 /// <param name="finalAnalysis">After the last draw, test a candidate the SPRT left undecided with the α it did not spend.</param>
 /// <exception cref="ArgumentOutOfRangeException">On construction: α outside (0, 0.5], power outside (0, 1) or θ₁ outside (0.5, 1).</exception>
-public sealed class PairedSequentialGate(double alpha = 0.05, bool sequential = true, int chunkSize = 8, bool vetoRegressions = true, int vetoMinSamples = 3,
+internal sealed class PairedSequentialGate(double alpha = 0.05, bool sequential = true, int chunkSize = 8, bool vetoRegressions = true, int vetoMinSamples = 3,
     int maxDraws = 3, double alternative = 0.7, double power = 0.8, bool finalAnalysis = true) : IValidationGate
 {
     /// <summary>Offset added to the sample index of a veto re-check, so it is a draw no other evaluation uses.</summary>

@@ -4,7 +4,7 @@ using MathNet.Numerics.Distributions;
 namespace SkillOpt.Core.Gates;
 
 /// <summary>The statistics of the paired gate (exact sign test and paired t bound), with MathNet.Numerics distributions.</summary>
-public static class PairedStatistics
+internal static class PairedStatistics
 {
     /// <summary>
     /// One-sided exact sign (McNemar) test p-value that the candidate is better: P(X ≥ <paramref name="wins"/>) for
@@ -216,7 +216,7 @@ public static class PairedStatistics
 /// <param name="SprtSpent">Probability in [0,1] under the null that the SPRT accepted at some look: the part of α it spent.</param>
 /// <param name="Survivors">Entry s: probability under the null that the SPRT never accepted and the candidate holds s wins at the
 /// final look (s from 0 to the final discordant count).</param>
-public sealed record TruncatedSprtNull(double SprtSpent, IReadOnlyList<double> Survivors)
+internal sealed record TruncatedSprtNull(double SprtSpent, IReadOnlyList<double> Survivors)
 {
     /// <summary>
     /// The final analysis' p-value of <paramref name="wins"/> wins at the final look, for a path the SPRT never accepted:

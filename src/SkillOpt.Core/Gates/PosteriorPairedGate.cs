@@ -32,7 +32,7 @@ namespace SkillOpt.Core.Gates;
 /// SIMULATED; <see cref="PairedPosterior.NullAcceptanceProbability"/> gives one final look's share). Strict control belongs
 /// at approval, where the received skill is compared with the committed one (<see cref="ApprovalComparison"/>).
 /// </summary>
-public sealed class PosteriorPairedGate : IValidationGate
+internal sealed class PosteriorPairedGate : IValidationGate
 {
     private readonly double _threshold;
     private readonly double _prior;

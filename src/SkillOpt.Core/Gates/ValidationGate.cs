@@ -3,7 +3,7 @@ using SkillOpt.Core.Rollouts;
 namespace SkillOpt.Core.Gates;
 
 /// <summary>What a gate decided about a candidate skill.</summary>
-public enum GateVerdict
+internal enum GateVerdict
 {
     /// <summary>The candidate replaces the current skill.</summary>
     Accept,
@@ -24,11 +24,11 @@ public enum GateVerdict
 /// <param name="Wins">Paired validation tasks the candidate passed and the current skill failed (paired gate), when counted.</param>
 /// <param name="Losses">Paired validation tasks the candidate failed and the current skill passed (paired gate), when counted.</param>
 /// <param name="PairedTasks">Validation measurements scored for both skills (paired gate; a task counts once per draw), when counted.</param>
-public sealed record GateDecision(GateVerdict Verdict, string Reason, double CandidateScore, double IncumbentScore, Evaluation Candidate, int TasksSkipped = 0, double? PValue = null,
+internal sealed record GateDecision(GateVerdict Verdict, string Reason, double CandidateScore, double IncumbentScore, Evaluation Candidate, int TasksSkipped = 0, double? PValue = null,
     int? Wins = null, int? Losses = null, int? PairedTasks = null);
 
 /// <summary>Scores <paramref name="skill"/> (hash <paramref name="hash"/>) on <paramref name="taskIds"/> with sample <paramref name="sampleIndex"/>.</summary>
-public delegate Task<Evaluation> SkillEvaluator(string skill, string hash, IReadOnlyList<string> taskIds, int sampleIndex, CancellationToken cancellationToken);
+internal delegate Task<Evaluation> SkillEvaluator(string skill, string hash, IReadOnlyList<string> taskIds, int sampleIndex, CancellationToken cancellationToken);
 
 /// <summary>Everything a gate may use to decide.</summary>
 /// <param name="CandidateSkill">Candidate skill text.</param>
@@ -41,12 +41,12 @@ public delegate Task<Evaluation> SkillEvaluator(string skill, string hash, IRead
 /// <param name="Seed">Run seed, for gates that order tasks at random.</param>
 /// <param name="ValidationSample">Sample index of this validation round: candidate and current skill are compared on it.</param>
 /// <param name="IncumbentHistory">Every scored validation result of the current skill so far, by task, across samples (pooled evidence).</param>
-public sealed record GateContext(string CandidateSkill, string CandidateHash, string IncumbentSkill, string IncumbentHash, Evaluation Incumbent,
+internal sealed record GateContext(string CandidateSkill, string CandidateHash, string IncumbentSkill, string IncumbentHash, Evaluation Incumbent,
     IReadOnlyList<string> ValidationTasks, SkillEvaluator Evaluate, int Seed, int ValidationSample = 0,
     IReadOnlyDictionary<string, IReadOnlyList<RolloutResult>>? IncumbentHistory = null);
 
 /// <summary>Decides whether a candidate skill replaces the current one. Implementations must be deterministic given their inputs.</summary>
-public interface IValidationGate
+internal interface IValidationGate
 {
     /// <summary>Config name of the gate (e.g. <c>strict</c>).</summary>
     string Name { get; }
@@ -60,7 +60,7 @@ public interface IValidationGate
 /// The reference's gate: the candidate's mean score on the whole validation split must be strictly greater than the
 /// stored mean of the current skill; ties reject (microsoft/SkillOpt). Every per-task result is kept in the decision.
 /// </summary>
-public sealed class StrictImprovementGate : IValidationGate
+internal sealed class StrictImprovementGate : IValidationGate
 {
     /// <inheritdoc />
     public string Name => "strict";

@@ -5,7 +5,7 @@ namespace SkillOpt.Core.Optimization;
 /// <c>linear</c> and <c>cosine</c> formulas are the reference implementation's (microsoft/SkillOpt,
 /// <c>skillopt/optimizer/scheduler.py</c>) in both presets; tests compare them with the reference's own outputs.
 /// </summary>
-public abstract class LearningRateSchedule
+internal abstract class LearningRateSchedule
 {
     /// <summary>Creates a schedule between <paramref name="max"/> (first step) and <paramref name="min"/> (last step).</summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="min"/> is below 1 or above <paramref name="max"/>.</exception>
@@ -48,7 +48,7 @@ public abstract class LearningRateSchedule
 }
 
 /// <summary>The same budget at every step.</summary>
-public sealed class ConstantLearningRate(int value) : LearningRateSchedule(value, value)
+internal sealed class ConstantLearningRate(int value) : LearningRateSchedule(value, value)
 {
     /// <inheritdoc />
     protected override int Compute(int step, int totalSteps) => Max;
@@ -60,7 +60,7 @@ public sealed class ConstantLearningRate(int value) : LearningRateSchedule(value
 /// takes one decay interval and step T gives min (T = 4: 4,3,2,2; T = 10: 4,4,3,3,3,3,3,2,2,2 for max 4, min 2);
 /// max when T = 1.
 /// </summary>
-public sealed class LinearLearningRate(int max, int min) : LearningRateSchedule(max, min)
+internal sealed class LinearLearningRate(int max, int min) : LearningRateSchedule(max, min)
 {
     /// <inheritdoc />
     protected override int Compute(int step, int totalSteps)
@@ -82,7 +82,7 @@ public sealed class LinearLearningRate(int max, int min) : LearningRateSchedule(
 /// budget(t) = round(min + (max−min)·(1+cos(π·t/T))/2) with round-half-to-even and t the 1-based step (T = 4 gives
 /// 4,3,2,2 and T = 8 gives 4,4,3,3,3,2,2,2 for max 4, min 2); max when T = 1.
 /// </summary>
-public sealed class CosineLearningRate(int max, int min) : LearningRateSchedule(max, min)
+internal sealed class CosineLearningRate(int max, int min) : LearningRateSchedule(max, min)
 {
     /// <inheritdoc />
     protected override int Compute(int step, int totalSteps)

@@ -12,7 +12,7 @@ namespace SkillOpt.Core.Optimization;
 /// <param name="Replies">One reply per reflection call (failures first, then successes).</param>
 /// <param name="FailurePatches">Edits from each failure minibatch.</param>
 /// <param name="SuccessPatches">Edits from each success minibatch.</param>
-public sealed record ReflectionOutput(IReadOnlyList<StructuredReply<ReflectionReply>> Replies, IReadOnlyList<IReadOnlyList<SkillEdit>> FailurePatches, IReadOnlyList<IReadOnlyList<SkillEdit>> SuccessPatches)
+internal sealed record ReflectionOutput(IReadOnlyList<StructuredReply<ReflectionReply>> Replies, IReadOnlyList<IReadOnlyList<SkillEdit>> FailurePatches, IReadOnlyList<IReadOnlyList<SkillEdit>> SuccessPatches)
 {
     /// <summary>The failure analysts' failure types (<c>type: description</c>), in minibatch order; empty unless they were asked for.</summary>
     internal IReadOnlyList<string> FailureTypes { get; init; } = [];
@@ -35,13 +35,13 @@ internal sealed record ReflectionRequest(string Skill, IReadOnlyList<RolloutResu
 /// <summary>The result of merging patches.</summary>
 /// <param name="Edits">Merged edits, failure-derived first.</param>
 /// <param name="Replies">Every merge call made (0 when nothing needed merging).</param>
-public sealed record MergeOutput(IReadOnlyList<SkillEdit> Edits, IReadOnlyList<StructuredReply<MergeReply>> Replies);
+internal sealed record MergeOutput(IReadOnlyList<SkillEdit> Edits, IReadOnlyList<StructuredReply<MergeReply>> Replies);
 
 /// <summary>
 /// The optimizer model's roles in the loop: reflection over minibatches of trajectories, hierarchical merge with
 /// failure priority, ranking when more edits survive than the learning rate allows, slow update and meta skill.
 /// </summary>
-public sealed class OptimizerModel
+internal sealed class OptimizerModel
 {
     private readonly StructuredCaller _caller;
     private readonly int _concurrency;

@@ -5,7 +5,7 @@ using SkillOpt.Core.Edits;
 namespace SkillOpt.Core.Optimization;
 
 /// <summary>One edit as the optimizer writes it (wire form of <see cref="SkillEdit"/>).</summary>
-public sealed class EditReply
+internal sealed class EditReply
 {
     /// <summary><c>append</c>, <c>insert_after</c>, <c>replace</c> or <c>delete</c>.</summary>
     public string Op { get; set; } = "";
@@ -28,7 +28,7 @@ public sealed class EditReply
 }
 
 /// <summary>Reply of a reflection call (schema <c>skillopt_reflection</c>).</summary>
-public sealed class ReflectionReply
+internal sealed class ReflectionReply
 {
     /// <summary>The optimizer's diagnosis of the trajectories.</summary>
     public string Analysis { get; set; } = "";
@@ -61,14 +61,14 @@ internal sealed class FailureTypeReply
 }
 
 /// <summary>Reply of a merge call (schema <c>skillopt_merge</c>).</summary>
-public sealed class MergeReply
+internal sealed class MergeReply
 {
     /// <summary>The merged edit list.</summary>
     public List<EditReply> Edits { get; set; } = [];
 }
 
 /// <summary>Reply of a ranking call (schema <c>skillopt_ranking</c>).</summary>
-public sealed class RankingReply
+internal sealed class RankingReply
 {
     /// <summary>1-based numbers of the selected edits, most important first.</summary>
     public List<int> Selected { get; set; } = [];
@@ -77,14 +77,14 @@ public sealed class RankingReply
 }
 
 /// <summary>Reply of a slow-update call (schema <c>skillopt_slow_update</c>).</summary>
-public sealed class SlowUpdateReply
+internal sealed class SlowUpdateReply
 {
     /// <summary>Markdown guidance for the protected slow-update block.</summary>
     public string Guidance { get; set; } = "";
 }
 
 /// <summary>Reply of a meta-skill call (schema <c>skillopt_meta_skill</c>).</summary>
-public sealed class MetaSkillReply
+internal sealed class MetaSkillReply
 {
     /// <summary>Advice to the optimizer for the next epoch.</summary>
     public string Advice { get; set; } = "";
@@ -95,7 +95,7 @@ public sealed class MetaSkillReply
 /// stage to providers and to the simulated optimizer) and the validation a reply must pass.
 /// </summary>
 /// <typeparam name="T">The reply type.</typeparam>
-public sealed class OptimizerSchema<T>
+internal sealed class OptimizerSchema<T>
 {
     internal OptimizerSchema(string name, string schemaJson)
     {
@@ -111,7 +111,7 @@ public sealed class OptimizerSchema<T>
 }
 
 /// <summary>The schemas of every optimizer stage.</summary>
-public static class OptimizerSchemas
+internal static class OptimizerSchemas
 {
     private const string EditSchema = """
         {"type":"object","additionalProperties":false,"required":["op","target","content","rationale"],

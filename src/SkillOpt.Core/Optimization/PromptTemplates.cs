@@ -8,7 +8,7 @@ namespace SkillOpt.Core.Optimization;
 /// The optimizer prompts, embedded as Markdown resources (<c>src/SkillOpt.Core/Prompts/*.md</c>) with
 /// <c>{{name}}</c> placeholders.
 /// </summary>
-public static class PromptTemplates
+internal static class PromptTemplates
 {
     private static readonly ConcurrentDictionary<string, string> Cache = new(StringComparer.Ordinal);
 

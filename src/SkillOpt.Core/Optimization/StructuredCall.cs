@@ -14,11 +14,11 @@ namespace SkillOpt.Core.Optimization;
 /// <param name="RawReplies">Every raw reply text received (1, or 2 when a repair was asked).</param>
 /// <param name="Repaired">True when the first reply failed and the repair succeeded.</param>
 /// <param name="Failure">Why the reply was unusable (set exactly when <paramref name="Value"/> is null).</param>
-public sealed record StructuredReply<T>(string Stage, string SchemaName, T? Value, IReadOnlyList<string> RawReplies, bool Repaired, string? Failure)
+internal sealed record StructuredReply<T>(string Stage, string SchemaName, T? Value, IReadOnlyList<string> RawReplies, bool Repaired, string? Failure)
     where T : class;
 
 /// <summary>Counts of optimizer replies that needed a repair or stayed unusable, per stage.</summary>
-public sealed class ReplyFailureCounter
+internal sealed class ReplyFailureCounter
 {
     private readonly Dictionary<string, (int Repaired, int Failed)> _counts = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
@@ -63,13 +63,13 @@ public sealed class ReplyFailureCounter
 /// <summary>Replies repaired and replies that stayed unusable.</summary>
 /// <param name="Repaired">First reply invalid, repair valid.</param>
 /// <param name="Failed">Both invalid: the call contributed nothing (reported, never silently dropped).</param>
-public sealed record ReplyFailureCounts(int Repaired, int Failed);
+internal sealed record ReplyFailureCounts(int Repaired, int Failed);
 
 /// <summary>
 /// Makes typed optimizer calls: requests the stage's JSON schema as structured output, parses and validates the
 /// reply, and asks once for a repair when it does not parse or validate. Transport errors propagate.
 /// </summary>
-public sealed class StructuredCaller
+internal sealed class StructuredCaller
 {
     private readonly IChatClient _client;
     private readonly ChatOptions _baseOptions;

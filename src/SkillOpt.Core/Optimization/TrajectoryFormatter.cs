@@ -8,7 +8,7 @@ namespace SkillOpt.Core.Optimization;
 /// Renders trajectories for optimizer prompts. System messages (which carry the skill) are left out: the skill is
 /// sent once per call, not once per trajectory.
 /// </summary>
-public static class TrajectoryFormatter
+internal static class TrajectoryFormatter
 {
     /// <summary>Renders <paramref name="results"/> as Markdown sections, each message cut to <paramref name="maxMessageChars"/> characters.</summary>
     public static string Format(IReadOnlyList<RolloutResult> results, int maxMessageChars = 2000) => Format(results, maxMessageChars, includeSystemMessages: false);

@@ -6,7 +6,7 @@ namespace SkillOpt.Core.Rollouts;
 /// <param name="SkillHash">Hex SHA-256 of the skill that was scored.</param>
 /// <param name="SampleIndex">The sample index the tasks were run with.</param>
 /// <param name="Results">One result per task, in the order the tasks were requested.</param>
-public sealed record Evaluation(string SkillHash, int SampleIndex, IReadOnlyList<RolloutResult> Results)
+internal sealed record Evaluation(string SkillHash, int SampleIndex, IReadOnlyList<RolloutResult> Results)
 {
     /// <summary>Results that count as evidence (Passed or Failed).</summary>
     [JsonIgnore]
@@ -29,7 +29,7 @@ public sealed record Evaluation(string SkillHash, int SampleIndex, IReadOnlyList
 }
 
 /// <summary>Thrown when too many rollouts error for the results to mean anything (provider down, verifier broken).</summary>
-public sealed class RolloutErrorsException : Exception
+internal sealed class RolloutErrorsException : Exception
 {
     /// <summary>Creates the exception.</summary>
     /// <param name="stage">Stage whose rollout failed.</param>
@@ -61,7 +61,7 @@ public sealed class RolloutErrorsException : Exception
 /// then excluded and reported; when more than the allowed fraction still errors, the run stops with
 /// <see cref="RolloutErrorsException"/>.
 /// </summary>
-public sealed class RolloutExecutor
+internal sealed class RolloutExecutor
 {
     private readonly IRolloutRunner _runner;
     private readonly int _erroredRetries;

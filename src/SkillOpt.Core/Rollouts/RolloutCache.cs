@@ -11,7 +11,7 @@ namespace SkillOpt.Core.Rollouts;
 /// Errored results are never stored.
 /// </summary>
 /// <remarks>Thread-safe for distinct keys; each entry is one file written atomically.</remarks>
-public sealed class RolloutCache
+internal sealed class RolloutCache
 {
     private readonly string _root;
 

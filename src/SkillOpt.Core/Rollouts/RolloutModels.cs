@@ -7,7 +7,7 @@ namespace SkillOpt.Core.Rollouts;
 /// <see cref="Errored"/> means the infrastructure failed (provider down, verifier crashed, timeout): it is never
 /// a score of 0 and is excluded from means. <see cref="Skipped"/> tasks are excluded too.
 /// </remarks>
-public enum TaskOutcome
+internal enum TaskOutcome
 {
     /// <summary>The verifier accepted the agent's work (score usually 1).</summary>
     Passed,
@@ -38,17 +38,17 @@ public sealed record TokenUsage(long InputTokens = 0, long OutputTokens = 0, lon
 /// <param name="Id">Call id as the model gave it.</param>
 /// <param name="Name">Tool (function) name.</param>
 /// <param name="Arguments">Arguments as JSON text.</param>
-public sealed record TranscriptToolCall(string Id, string Name, string Arguments);
+internal sealed record TranscriptToolCall(string Id, string Name, string Arguments);
 
 /// <summary>One message of a trajectory.</summary>
 /// <param name="Role"><c>system</c>, <c>user</c>, <c>assistant</c> or <c>tool</c>.</param>
 /// <param name="Text">Message text (for <c>tool</c>: the tool's result).</param>
 /// <param name="ToolCalls">Tool calls made by an assistant message.</param>
 /// <param name="ToolCallId">For a <c>tool</c> message: the call it answers.</param>
-public sealed record TranscriptMessage(string Role, string? Text, IReadOnlyList<TranscriptToolCall>? ToolCalls = null, string? ToolCallId = null);
+internal sealed record TranscriptMessage(string Role, string? Text, IReadOnlyList<TranscriptToolCall>? ToolCalls = null, string? ToolCallId = null);
 
 /// <summary>The result of running one task with one skill: what the engine learns from and scores.</summary>
-public sealed record RolloutResult
+internal sealed record RolloutResult
 {
     /// <summary>Stable task id.</summary>
     public required string TaskId { get; init; }
@@ -94,13 +94,13 @@ public sealed record RolloutResult
 /// <param name="TaskIds">Stable ids of the tasks to run; each appears once.</param>
 /// <param name="SampleIndex">Which sample this is (0-based): runners pass it to the target model as its seed so that the same (skill, task, sample) is the same draw.</param>
 /// <param name="Stage">Stage of the loop that asks (see <see cref="Accounting.ChatStage"/>).</param>
-public sealed record RolloutRequest(string Skill, string SkillHash, IReadOnlyList<string> TaskIds, int SampleIndex, string Stage);
+internal sealed record RolloutRequest(string Skill, string SkillHash, IReadOnlyList<string> TaskIds, int SampleIndex, string Stage);
 
 /// <summary>
 /// Runs tasks with a skill: the engine's only way to reach tasks. Implementations: the trainer's verifier-process
 /// runner, in-memory runners in tests.
 /// </summary>
-public interface IRolloutRunner
+internal interface IRolloutRunner
 {
     /// <summary>Runs every task of <paramref name="request"/> and returns one result per task id, in any order.</summary>
     /// <param name="request">What to run.</param>
@@ -114,4 +114,4 @@ public interface IRolloutRunner
 /// <param name="Train">Tasks the optimizer learns from.</param>
 /// <param name="Validation">Held-out tasks the gate scores candidates on.</param>
 /// <param name="Test">Tasks used only for the final report.</param>
-public sealed record TaskSplits(IReadOnlyList<string> Train, IReadOnlyList<string> Validation, IReadOnlyList<string> Test);
+internal sealed record TaskSplits(IReadOnlyList<string> Train, IReadOnlyList<string> Validation, IReadOnlyList<string> Test);

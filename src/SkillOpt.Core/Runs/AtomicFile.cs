@@ -9,7 +9,7 @@ namespace SkillOpt.Core.Runs;
 /// file in the same folder, flushed to disk, then renamed over the target, so readers see the old or the new file, never a
 /// partial one. A failure is an <see cref="OutputWriteException"/> (<c>SKOPT2010</c>) that says what to free or fix.
 /// </summary>
-public static class AtomicFile
+internal static class AtomicFile
 {
     private static readonly UTF8Encoding Utf8NoBom = new(encoderShouldEmitUTF8Identifier: false);
     private static readonly Dictionary<string, int> Protected = new(OperatingSystem.IsWindows() ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal);
@@ -158,7 +158,7 @@ public static class AtomicFile
 }
 
 /// <summary>The JSON conventions of every file SkillOpt writes: snake_case names, enums as snake_case strings, indented, nulls omitted.</summary>
-public static class SkillOptJson
+internal static class SkillOptJson
 {
     /// <summary>Shared serializer options (read-only once used).</summary>
     public static JsonSerializerOptions Options { get; } = Create();

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace SkillOpt.Core.Runs;
 
 /// <summary>Why a file could not be written (see <see cref="OutputWriteException"/>).</summary>
-public enum OutputWriteFailure
+internal enum OutputWriteFailure
 {
     /// <summary>Another file-system error.</summary>
     Other,
@@ -22,7 +22,7 @@ public enum OutputWriteFailure
 /// with what to free or fix. The file being written keeps its old content (writes are atomic); the run is resumable once the
 /// condition is fixed. An <see cref="IOException"/>, so callers that tolerate write failures keep doing so.
 /// </summary>
-public sealed class OutputWriteException : IOException
+internal sealed class OutputWriteException : IOException
 {
     /// <summary>The diagnostic code of every write failure.</summary>
     public const string DiagnosticCode = "SKOPT2010";

@@ -12,7 +12,7 @@ namespace SkillOpt.Core.Runs;
 /// <param name="ScoreDrop">Incumbent score minus candidate score, in score points of [0,1] (negative when the candidate was better but not significantly).</param>
 /// <param name="Reason">The gate's reason.</param>
 /// <param name="BundleSize">How many edits the rejected candidate held (1 = this edit alone).</param>
-public sealed record RejectedEditEntry(string Key, string Operation, string? Target, string? Content, int Phase, int Epoch, double ScoreDrop, string Reason, int BundleSize = 1);
+internal sealed record RejectedEditEntry(string Key, string Operation, string? Target, string? Content, int Phase, int Epoch, double ScoreDrop, string Reason, int BundleSize = 1);
 
 /// <summary>
 /// The rejected-edit buffer: every rejection of an edit by the gate, kept across epochs and persisted in the run folder
@@ -24,7 +24,7 @@ public sealed record RejectedEditEntry(string Key, string Operation, string? Tar
 /// so such an edit may be tried once more; the optimizer still sees every rejection in its prompt.
 /// </remarks>
 /// <remarks>Not thread-safe; the loop uses it from one thread.</remarks>
-public sealed class RejectedEditBuffer
+internal sealed class RejectedEditBuffer
 {
     private readonly List<RejectedEditEntry> _entries = [];
 

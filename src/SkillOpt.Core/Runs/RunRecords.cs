@@ -4,7 +4,7 @@ using SkillOpt.Core.Optimization;
 namespace SkillOpt.Core.Runs;
 
 /// <summary>Counts of a rollout: tasks by outcome and the mean score in [0,1] over scored tasks.</summary>
-public sealed record RolloutSummary(int Tasks, int Passed, int Failed, int Errored, int Skipped, double MeanScore);
+internal sealed record RolloutSummary(int Tasks, int Passed, int Failed, int Errored, int Skipped, double MeanScore);
 
 /// <summary>The validation evidence of one gate decision.</summary>
 /// <param name="CandidateScore">Candidate mean in [0,1].</param>
@@ -17,11 +17,11 @@ public sealed record RolloutSummary(int Tasks, int Passed, int Failed, int Error
 /// <param name="Wins">Paired gate: validation measurements the candidate passed and the current skill failed (null for other checks).</param>
 /// <param name="Losses">Paired gate: validation measurements the candidate failed and the current skill passed (null for other checks).</param>
 /// <param name="PairedTasks">Paired gate: validation measurements scored for both skills, a task once per draw (null for other checks).</param>
-public sealed record ValidationSummary(double CandidateScore, double IncumbentScore, int Tasks, int Errored, int TasksSkipped = 0, double? PValue = null, string? Gate = null,
+internal sealed record ValidationSummary(double CandidateScore, double IncumbentScore, int Tasks, int Errored, int TasksSkipped = 0, double? PValue = null, string? Gate = null,
     int? Wins = null, int? Losses = null, int? PairedTasks = null);
 
 /// <summary>One record of <c>history.json</c>: one phase of the run (baseline, step, slow update, meta skill, test).</summary>
-public sealed record HistoryRecord
+internal sealed record HistoryRecord
 {
     /// <summary>0-based phase index (the resume position).</summary>
     public int Phase { get; init; }
@@ -88,7 +88,7 @@ public sealed record HistoryRecord
 }
 
 /// <summary>The checkpoint of a run (<c>runtime_state.json</c>); written last, atomically, after each phase.</summary>
-public sealed record RunState
+internal sealed record RunState
 {
     /// <summary>File format version.</summary>
     public int SchemaVersion { get; init; } = 1;
@@ -145,7 +145,7 @@ public sealed record RunState
 /// <summary>An inconclusive step candidate kept for combination.</summary>
 /// <param name="Step">The step (1-based, global) that proposed it.</param>
 /// <param name="Edits">The edits that made it from the skill current then, in the order they were applied (its hash is in the step's history record).</param>
-public sealed record PendingCandidate(int Step, IReadOnlyList<SkillOpt.Core.Edits.SkillEdit> Edits);
+internal sealed record PendingCandidate(int Step, IReadOnlyList<SkillOpt.Core.Edits.SkillEdit> Edits);
 
 /// <summary>The combined candidate a step gated after its own candidate was inconclusive (<c>gate.combine_inconclusive</c>).</summary>
 /// <param name="Steps">The steps whose inconclusive candidates were combined, oldest first.</param>
@@ -156,7 +156,7 @@ public sealed record PendingCandidate(int Step, IReadOnlyList<SkillOpt.Core.Edit
 /// <param name="Reason">The gate's reason.</param>
 /// <param name="Validation">The gate's scores on the combination's validation samples.</param>
 /// <param name="FirstSample">First validation sample index of the combination (fresh for both skills).</param>
-public sealed record CombinationSummary(IReadOnlyList<int> Steps, int EditsApplied, int EditsRefused, string? CandidateHash, string Action, string? Reason,
+internal sealed record CombinationSummary(IReadOnlyList<int> Steps, int EditsApplied, int EditsRefused, string? CandidateHash, string Action, string? Reason,
     ValidationSummary? Validation, int FirstSample);
 
 /// <summary>One of a step's proposals (<c>training.proposals</c> &gt; 1), in <c>history.json</c>.</summary>
@@ -168,17 +168,17 @@ public sealed record CombinationSummary(IReadOnlyList<int> Steps, int EditsAppli
 /// <param name="Breaks">Passed tasks of the step its candidate failed in the pre-screen (null when not pre-screened).</param>
 /// <param name="Outcome"><c>gated</c> (went to the validation gate: the step's verdict is its), <c>not_chosen</c> (passed the pre-screen, another had more net fixes), <c>reject</c> (failed the pre-screen; its edits are in the rejected-edit buffer) or <c>skip</c> (no candidate).</param>
 /// <param name="Reason">Why it was skipped or rejected.</param>
-public sealed record ProposalSummary(int Proposal, int EditsSelected, int EditsApplied, string? CandidateHash, int? Fixes, int? Breaks, string Outcome, string? Reason);
+internal sealed record ProposalSummary(int Proposal, int EditsSelected, int EditsApplied, string? CandidateHash, int? Fixes, int? Breaks, string Outcome, string? Reason);
 
 /// <summary>A skill's scores in <c>summary.json</c>.</summary>
 /// <param name="Hash">Skill hash.</param>
 /// <param name="Validation">Mean validation score in [0,1].</param>
 /// <param name="Test">Mean test score in [0,1], when the test split was scored.</param>
 /// <param name="TestTasks">Test tasks scored.</param>
-public sealed record SkillScores(string Hash, double? Validation, double? Test, int TestTasks);
+internal sealed record SkillScores(string Hash, double? Validation, double? Test, int TestTasks);
 
 /// <summary>The end-of-run report (<c>summary.json</c>).</summary>
-public sealed record RunSummary
+internal sealed record RunSummary
 {
     /// <summary>File format version.</summary>
     public int SchemaVersion { get; init; } = 1;

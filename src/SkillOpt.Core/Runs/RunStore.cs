@@ -10,7 +10,7 @@ namespace SkillOpt.Core.Runs;
 /// system refuses (disk full, read-only, permission, the folder gone) is an <see cref="OutputWriteException"/>
 /// (<c>SKOPT2010</c>) that leaves the last checkpoint intact, so the run resumes once the condition is fixed.
 /// </summary>
-public sealed class RunStore
+internal sealed class RunStore
 {
     /// <summary>Opens (and creates) the run folder at <paramref name="root"/>.</summary>
     /// <param name="root">The run folder.</param>

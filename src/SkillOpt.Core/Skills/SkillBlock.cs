@@ -1,7 +1,7 @@
 namespace SkillOpt.Core.Skills;
 
 /// <summary>The Markdown construct an addressable <see cref="SkillBlock"/> was parsed from.</summary>
-public enum SkillBlockKind
+internal enum SkillBlockKind
 {
     /// <summary>An ATX (<c># Title</c>) or setext (underlined) heading. Id prefix <c>h</c>.</summary>
     Heading,
@@ -50,14 +50,14 @@ public enum SkillBlockKind
 /// Text of the nearest top-level heading at or before this block, without <c>#</c> marks or setext underline;
 /// a heading block's own section is its own text; <see langword="null"/> before the first heading.
 /// </param>
-public sealed record SkillBlock(string Id, SkillBlockKind Kind, int Start, int Length, int Line, string Text, bool IsProtected, string? Section)
+internal sealed record SkillBlock(string Id, SkillBlockKind Kind, int Start, int Length, int Line, string Text, bool IsProtected, string? Section)
 {
     /// <summary>0-based offset one past the block's last character (<c>Start + Length</c>).</summary>
     public int End => Start + Length;
 }
 
 /// <summary>Which marker syntax delimits a <see cref="ProtectedRegion"/>.</summary>
-public enum RegionMarkerSyntax
+internal enum RegionMarkerSyntax
 {
     /// <summary>
     /// Ours: <c>&lt;!-- skillopt:protected --&gt;</c> … <c>&lt;!-- /skillopt:protected --&gt;</c> and
@@ -83,7 +83,7 @@ public enum RegionMarkerSyntax
 /// <param name="Length">Length up to the end of the closing marker's line, line break excluded.</param>
 /// <param name="Line">1-based line of the opening marker.</param>
 /// <param name="Kind"><c>"protected"</c>, <c>"slow-update"</c> (either syntax) or <c>"appendix"</c> (the reference's protected appendix).</param>
-public sealed record ProtectedRegion(int Start, int Length, int Line, string Kind)
+internal sealed record ProtectedRegion(int Start, int Length, int Line, string Kind)
 {
     /// <summary>Kind name of an ordinary protected region (<c>skillopt:protected</c>).</summary>
     public const string ProtectedKind = "protected";

@@ -25,7 +25,7 @@ namespace SkillOpt.Core.Skills;
 /// (the line may be indented or have trailing spaces). A region closes with the closing marker of its own syntax and kind.
 /// Instances are thread-safe.
 /// </remarks>
-public sealed partial class SkillDocument
+internal sealed partial class SkillDocument
 {
     /// <summary>Markdown comment that opens an ordinary protected region.</summary>
     public const string ProtectedOpenMarker = "<!-- skillopt:protected -->";

@@ -10,7 +10,7 @@ namespace SkillOpt.Core.Skills;
 /// Codes: <see cref="SkillFile.MalformedMarkersCode"/>, <see cref="SkillFile.NotUtf8Code"/>,
 /// <see cref="SkillFile.BinaryContentCode"/>, <see cref="SkillFile.OverTokenLimitCode"/>.
 /// </summary>
-public sealed class SkillFileException : FileDiagnosticException
+internal sealed class SkillFileException : FileDiagnosticException
 {
     /// <summary>Creates the exception.</summary>
     /// <param name="code">One of the <c>SKOPT11xx</c> codes of <see cref="SkillFile"/>.</param>
@@ -30,7 +30,7 @@ public sealed class SkillFileException : FileDiagnosticException
 /// well-formed protected-region markers; and checks its size before any model call. Every refusal is a
 /// <see cref="SkillFileException"/> located in the file.
 /// </summary>
-public static class SkillFile
+internal static class SkillFile
 {
     /// <summary>The protected-region markers are unterminated, unmatched, nested, mismatched, or there are two slow-update blocks.</summary>
     public const string MalformedMarkersCode = "SKOPT1101";

@@ -7,7 +7,7 @@ namespace SkillOpt.Core.Skills;
 /// closing marker of the wrong kind or syntax, or more than one slow-update block. <see cref="SkillFile.Read"/> turns
 /// it into a <see cref="SkillFileException"/> located in the skill file (<see cref="SkillFile.MalformedMarkersCode"/>).
 /// </summary>
-public sealed class SkillFormatException : Exception
+internal sealed class SkillFormatException : Exception
 {
     /// <summary>Creates the exception for a problem found on a given line.</summary>
     /// <param name="message">Human-readable description of the problem, conventionally starting with "Line N: ".</param>

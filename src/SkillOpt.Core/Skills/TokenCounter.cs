@@ -1,7 +1,7 @@
 namespace SkillOpt.Core.Skills;
 
 /// <summary>Counts the tokens a piece of text costs in a model's context (used for the skill's token budget).</summary>
-public interface ITokenCounter
+internal interface ITokenCounter
 {
     /// <summary>Returns the number of tokens in <paramref name="text"/>.</summary>
     /// <param name="text">The text to measure; must not be <see langword="null"/>.</param>
@@ -16,7 +16,7 @@ public interface ITokenCounter
 /// (https://help.openai.com/en/articles/4936856-what-are-tokens-and-how-to-count-them); it is exact
 /// enough for a length budget and needs no model-specific vocabulary. Use <see cref="Instance"/>.
 /// </summary>
-public sealed class ApproximateTokenCounter : ITokenCounter
+internal sealed class ApproximateTokenCounter : ITokenCounter
 {
     /// <summary>Characters per token assumed by the estimate (4, from OpenAI's rule of thumb).</summary>
     public const int CharactersPerToken = 4;

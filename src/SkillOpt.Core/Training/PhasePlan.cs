@@ -1,7 +1,7 @@
 namespace SkillOpt.Core.Training;
 
 /// <summary>Kinds of phases of a run.</summary>
-public enum PhaseKind
+internal enum PhaseKind
 {
     /// <summary>Score the initial skill on the validation split.</summary>
     Baseline,
@@ -21,10 +21,10 @@ public enum PhaseKind
 /// <param name="Epoch">1-based epoch, 0 for baseline and test.</param>
 /// <param name="Step">1-based global step (steps only, else 0).</param>
 /// <param name="Batch">0-based batch index within the epoch (steps only).</param>
-public sealed record Phase(int Index, PhaseKind Kind, int Epoch, int Step, int Batch);
+internal sealed record Phase(int Index, PhaseKind Kind, int Epoch, int Step, int Batch);
 
 /// <summary>The deterministic sequence of phases of a run; a checkpoint is the count of finished phases.</summary>
-public static class PhasePlan
+internal static class PhasePlan
 {
     /// <summary>Builds the plan.</summary>
     /// <param name="epochs">Epochs.</param>

@@ -10,13 +10,13 @@ namespace SkillOpt.Core.Training;
 /// <param name="Tokens">Input plus output tokens of both roles.</param>
 /// <param name="CostUsd">Cost in US dollars, when the pricing table has the models; else null.</param>
 /// <param name="WallSeconds">Wall time in seconds.</param>
-public sealed record Spending(long TargetCalls, long OptimizerCalls, long Tokens, double? CostUsd, double WallSeconds);
+internal sealed record Spending(long TargetCalls, long OptimizerCalls, long Tokens, double? CostUsd, double WallSeconds);
 
 /// <summary>
 /// The run's budgets (<c>budget</c> section): measures spending from the per-stage accounting, estimates before the run
 /// how many steps a budget allows, and says when a limit is reached.
 /// </summary>
-public sealed class RunBudget
+internal sealed class RunBudget
 {
     private readonly SkillOptOptions _options;
 
@@ -125,4 +125,4 @@ public sealed class RunBudget
 }
 
 /// <summary>Thrown inside a phase when a budget limit is reached; the loop stops cleanly and writes the best skill and the summary.</summary>
-public sealed class BudgetExhaustedException(string message) : Exception(message);
+internal sealed class BudgetExhaustedException(string message) : Exception(message);

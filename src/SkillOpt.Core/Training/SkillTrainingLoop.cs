@@ -24,7 +24,7 @@ namespace SkillOpt.Core.Training;
 /// <see cref="MetaSkillPhase"/>, <see cref="EarlyStopping"/>, <see cref="TestPhase"/>); this class runs the plan of phases
 /// and checkpoints each in the run folder, so re-running with the same folder resumes after the last finished phase.
 /// </summary>
-public sealed class SkillTrainingLoop
+internal sealed class SkillTrainingLoop
 {
     private readonly SkillOptOptions _options;
     private readonly TrainingContext _context;

@@ -6,7 +6,7 @@ namespace SkillOpt.Core.Training;
 /// <param name="Epoch">1-based epoch, 0 outside epochs.</param>
 /// <param name="Step">1-based global step, 0 outside steps.</param>
 /// <param name="TotalSteps">Steps in the whole run.</param>
-public sealed record TrainingProgress(string Stage, string Message, int Epoch, int Step, int TotalSteps)
+internal sealed record TrainingProgress(string Stage, string Message, int Epoch, int Step, int TotalSteps)
 {
     /// <summary>
     /// The stage of the event that opens each phase (its <see cref="Message"/> is the phase kind: <c>baseline</c>,

@@ -11,7 +11,7 @@ namespace SkillOpt.Core.Training;
 /// contains any literal seen so far is rejected (REFERENCE.md weakness 10: the optimizer copies gold answers into the skill).
 /// Literals shorter than <see cref="MinimumLength"/> characters are ignored: they occur in ordinary prose.
 /// </summary>
-public sealed class VerifierLeakGuard
+internal sealed class VerifierLeakGuard
 {
     /// <summary>Shortest literal guarded, in characters (2: a one-character literal such as "3" matches too much prose).</summary>
     public const int MinimumLength = 2;

@@ -12,7 +12,7 @@ namespace SkillOpt.Providers;
 /// </summary>
 /// <remarks>The price is looked up (see <see cref="ModelPricing.Find"/>) by the model id in the response, then by the
 /// configured model. Streaming is served by one non-streaming call returned as updates.</remarks>
-public sealed class UsageAccountingChatClient : DelegatingChatClient
+internal sealed class UsageAccountingChatClient : DelegatingChatClient
 {
     private readonly TimeProvider _time;
     private readonly IReadOnlyDictionary<string, ModelPrice>? _prices;

@@ -5,7 +5,7 @@ using Microsoft.Extensions.AI;
 namespace SkillOpt.Providers;
 
 /// <summary>How a call that the ledger records ended.</summary>
-public enum UsageCallOutcome
+internal enum UsageCallOutcome
 {
     /// <summary>The provider answered; tokens and cost count.</summary>
     Succeeded,
@@ -20,7 +20,7 @@ public enum UsageCallOutcome
 /// reasoning tokens, wall time and cost in US dollars. Fed by <see cref="UsageAccountingChatClient"/> and by
 /// <see cref="Add(UsageSnapshot)"/> (usage reported by other processes); read with <see cref="Snapshot"/>.
 /// </summary>
-public sealed class UsageLedger
+internal sealed class UsageLedger
 {
     /// <summary>Stage recorded for calls that carry no <c>skillopt.stage</c>.</summary>
     public const string UnstagedStage = "unstaged";
@@ -130,7 +130,7 @@ public sealed class UsageLedger
 }
 
 /// <summary>Totals of one (role, stage) pair, or of a whole snapshot. JSON names are snake_case (<c>input_tokens</c>, ...).</summary>
-public sealed record UsageEntry
+internal sealed record UsageEntry
 {
     /// <summary>Role, for example <c>target</c>; <c>*</c> in <see cref="UsageSnapshot.Total"/>.</summary>
     public string Role { get; init; } = "";
@@ -170,7 +170,7 @@ public sealed record UsageEntry
 }
 
 /// <summary>A point-in-time copy of a <see cref="UsageLedger"/>, serialisable to JSON for <c>summary.json</c>.</summary>
-public sealed record UsageSnapshot
+internal sealed record UsageSnapshot
 {
     /// <summary>Options (read-only) that give the snapshot's JSON shape: snake_case names, indented.</summary>
     public static JsonSerializerOptions JsonOptions { get; } = CreateJsonOptions();

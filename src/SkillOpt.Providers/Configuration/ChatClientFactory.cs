@@ -40,7 +40,7 @@ namespace SkillOpt.Providers;
 /// <see cref="RecordingMode.Replay"/> a <see cref="ReplayChatClient"/> takes the place of everything below the role
 /// defaults: no provider client is built at all, so no key is needed.</para>
 /// </remarks>
-public sealed class ChatClientFactory
+internal sealed class ChatClientFactory
 {
     /// <summary>Provider kind <c>openai</c>.</summary>
     public const string OpenAIProvider = "openai";

@@ -5,7 +5,7 @@ using SkillOpt.Core.Configuration;
 namespace SkillOpt.Providers;
 
 /// <summary>Run-wide settings of the pipelines that <see cref="ChatClientFactory"/> builds (the per-role settings are in <see cref="ModelRoleOptions"/>).</summary>
-public sealed class ChatPipelineOptions
+internal sealed class ChatPipelineOptions
 {
     /// <summary>Ledger that records every call's tokens, wall time and cost; <see langword="null"/> records nothing.</summary>
     public UsageLedger? Ledger { get; set; }

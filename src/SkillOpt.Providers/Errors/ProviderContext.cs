@@ -15,7 +15,7 @@ namespace SkillOpt.Providers;
 /// The base URL the calls go to, as <see cref="DisplayEndpoint"/> shows it (scheme, host, port and path only: never user
 /// information or a query, where a credential could hide); <see langword="null"/> when there is none (scripted).
 /// </param>
-public sealed record ProviderContext(string Provider, string Role, string Model, string? ApiKeyEnv = null, string? Endpoint = null)
+internal sealed record ProviderContext(string Provider, string Role, string Model, string? ApiKeyEnv = null, string? Endpoint = null)
 {
     /// <summary>Returns <c>provider 'p' (role 'r', model 'm', endpoint 'e')</c>, the prefix used in error messages.</summary>
     public override string ToString() => Endpoint is { Length: > 0 } endpoint

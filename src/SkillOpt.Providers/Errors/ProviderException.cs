@@ -3,7 +3,7 @@ using System.Net;
 namespace SkillOpt.Providers;
 
 /// <summary>What went wrong in a failed model call.</summary>
-public enum ProviderErrorKind
+internal enum ProviderErrorKind
 {
     /// <summary>The provider answered with an HTTP error status (see <see cref="ProviderException.StatusCode"/>).</summary>
     HttpStatus,
@@ -25,7 +25,7 @@ public enum ProviderErrorKind
 /// persisted through every retry. The message names the provider, role, model, endpoint and HTTP status; it never
 /// contains the API key.
 /// </summary>
-public class ProviderException : Exception
+internal class ProviderException : Exception
 {
     /// <summary>Creates the exception.</summary>
     /// <param name="message">Full, human-readable message (already free of secrets).</param>
@@ -85,7 +85,7 @@ public class ProviderException : Exception
 /// model, endpoint and the last failure's status. Callers must stop the run with an error instead of scoring tasks as
 /// failed: an outage must never look like failed tasks.
 /// </summary>
-public sealed class ProviderUnavailableException : ProviderException
+internal sealed class ProviderUnavailableException : ProviderException
 {
     /// <summary>Creates the exception.</summary>
     /// <param name="message">Full, human-readable message (already free of secrets).</param>
@@ -110,7 +110,7 @@ public sealed class ProviderUnavailableException : ProviderException
 /// before any call is made. The message names the role and the setting or environment variable to fix;
 /// it never contains a key.
 /// </summary>
-public sealed class ProviderConfigurationException : Exception
+internal sealed class ProviderConfigurationException : Exception
 {
     /// <summary>Creates the exception.</summary>
     /// <param name="message">Full, human-readable message.</param>
@@ -134,7 +134,7 @@ public sealed class ProviderConfigurationException : Exception
 /// In replay mode no recorded response matches a request. The message gives the request key, the model and the
 /// first 200 characters of the last user message, so the missing recording can be identified and re-recorded.
 /// </summary>
-public sealed class RecordingMissException : Exception
+internal sealed class RecordingMissException : Exception
 {
     /// <summary>Creates the exception.</summary>
     /// <param name="message">Full, human-readable message.</param>

@@ -16,7 +16,7 @@ namespace SkillOpt.Providers;
 /// with <c>SkillOpt</c>). A verifier process joins its rollout's trace through the W3C <c>TRACEPARENT</c> variable the
 /// trainer sets (see <see cref="RemoteParent"/>). Message contents are never recorded in spans.
 /// </remarks>
-public static class ProviderTelemetry
+internal static class ProviderTelemetry
 {
     /// <summary>Activity source of the model-call spans (<c>SkillOpt.Providers</c>).</summary>
     public const string ModelCallsSourceName = "SkillOpt.Providers";

@@ -10,7 +10,7 @@ namespace SkillOpt.Providers;
 /// <remarks>A file holds <c>schema_version</c>, <c>key</c>, <c>provider</c>, <c>model</c>, <c>last_user_message</c> (first 200
 /// characters) and the <c>response</c> (a <see cref="ChatResponse"/> in Microsoft.Extensions.AI's JSON form). Failed calls are
 /// not recorded. Streaming is served by one non-streaming call returned as updates.</remarks>
-public sealed class RecordingChatClient : DelegatingChatClient
+internal sealed class RecordingChatClient : DelegatingChatClient
 {
     private readonly RecordingStore _store;
 

@@ -17,7 +17,7 @@ namespace SkillOpt.Providers;
 /// except those whose key starts with <c>skillopt.</c> (so the stage tag does not change the key). JSON objects are
 /// written with sorted property names. Never included: API keys, endpoints, headers.
 /// </remarks>
-public static class RecordingKey
+internal static class RecordingKey
 {
     /// <summary>Computes the key of a request.</summary>
     /// <param name="provider">Provider kind, for example <c>openai</c>.</param>

@@ -1,7 +1,7 @@
 namespace SkillOpt.Providers;
 
 /// <summary>Whether model responses are recorded to, or replayed from, a folder of JSON files (one per request key).</summary>
-public enum RecordingMode
+internal enum RecordingMode
 {
     /// <summary>Every call goes to the provider; nothing is written.</summary>
     Off,

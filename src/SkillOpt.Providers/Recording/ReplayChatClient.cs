@@ -8,7 +8,7 @@ namespace SkillOpt.Providers;
 /// </summary>
 /// <remarks>Replayed responses carry <see cref="ReplayedPropertyKey"/> = <see langword="true"/> in
 /// <see cref="ChatResponse.AdditionalProperties"/>, so <see cref="UsageAccountingChatClient"/> counts them as replays.</remarks>
-public sealed class ReplayChatClient : IChatClient
+internal sealed class ReplayChatClient : IChatClient
 {
     /// <summary><see cref="ChatResponse.AdditionalProperties"/> key set to <see langword="true"/> on replayed responses.</summary>
     public const string ReplayedPropertyKey = "skillopt.replayed";

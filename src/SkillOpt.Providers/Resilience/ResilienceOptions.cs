@@ -5,7 +5,7 @@ namespace SkillOpt.Providers;
 /// breaker, rate limits and the per-attempt timeout. <see cref="ChatClientFactory"/> fills <see cref="MaxRetries"/>,
 /// <see cref="Timeout"/>, <see cref="MaxConcurrency"/> and <see cref="RequestsPerMinute"/> from the role's settings.
 /// </summary>
-public sealed class ResilienceOptions
+internal sealed class ResilienceOptions
 {
     /// <summary>Most retries of one call after the first attempt (default 6; 0 disables retries).</summary>
     public int MaxRetries { get; set; } = 6;

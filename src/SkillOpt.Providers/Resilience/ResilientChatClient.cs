@@ -34,7 +34,7 @@ namespace SkillOpt.Providers;
 /// are not provider errors (argument errors, bugs, a missing recording) and cancellation by the caller pass through
 /// unchanged. Streaming is served by one non-streaming call returned as updates.</para>
 /// </remarks>
-public sealed class ResilientChatClient : DelegatingChatClient
+internal sealed class ResilientChatClient : DelegatingChatClient
 {
     private readonly ResilienceOptions _options;
     private readonly TimeProvider _time;

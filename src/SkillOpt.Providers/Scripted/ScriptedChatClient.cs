@@ -16,7 +16,7 @@ namespace SkillOpt.Providers.Scripted;
 /// Usage is reported as an approximation (characters / 4) so that token accounting has something to count. The
 /// configured latency is waited on the given <see cref="TimeProvider"/> and honours cancellation.
 /// </remarks>
-public sealed class ScriptedChatClient : IChatClient
+internal sealed class ScriptedChatClient : IChatClient
 {
     private readonly TimeProvider _time;
     private int _calls;

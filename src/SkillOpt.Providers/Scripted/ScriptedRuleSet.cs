@@ -8,7 +8,7 @@ using YamlDotNet.RepresentationModel;
 namespace SkillOpt.Providers.Scripted;
 
 /// <summary>A rules file that the <see cref="ScriptedChatClient"/> cannot use, with the file, line and column (1-based) of the problem (code SKOPT2201).</summary>
-public sealed class ScriptedRulesException : SkillOpt.Core.FileDiagnosticException
+internal sealed class ScriptedRulesException : SkillOpt.Core.FileDiagnosticException
 {
     /// <summary>Diagnostic code of every rules-file error.</summary>
     public const string DiagnosticCode = "SKOPT2201";
@@ -28,13 +28,13 @@ public sealed class ScriptedRulesException : SkillOpt.Core.FileDiagnosticExcepti
 /// <summary>A tool call a rule makes the scripted model request.</summary>
 /// <param name="Name">Tool name.</param>
 /// <param name="Arguments">Arguments as a JSON object (string values may hold <c>$1</c>-style substitutions).</param>
-public sealed record ScriptedToolCall(string Name, JsonObject Arguments);
+internal sealed record ScriptedToolCall(string Name, JsonObject Arguments);
 
 /// <summary>
 /// One rule: conditions on the request (all must hold), an optional list of keywords the skill must contain, and what to
 /// answer. Text conditions are ordinal and case-sensitive; regular expressions use .NET syntax.
 /// </summary>
-public sealed record ScriptedRule
+internal sealed record ScriptedRule
 {
     /// <summary>Optional name, shown in diagnostics.</summary>
     public string? Name { get; init; }
@@ -70,7 +70,7 @@ public sealed record ScriptedRule
 /// The rules of a <see cref="ScriptedChatClient"/>, loaded from a YAML or JSON file (see docs/verifiers.md, "Scripted
 /// models"). Top-level keys: <c>default</c>, <c>latency_ms</c>, <c>rules</c> and <c>keyword_target</c>.
 /// </summary>
-public sealed class ScriptedRuleSet
+internal sealed class ScriptedRuleSet
 {
     private static readonly string[] TopKeys = ["default", "latency_ms", "rules", "keyword_target"];
     private static readonly string[] RuleKeys = ["name", "when", "requires", "reply", "reply_json", "tool_calls", "otherwise"];

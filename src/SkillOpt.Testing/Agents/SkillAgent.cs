@@ -95,7 +95,7 @@ public sealed class SkillAgent
     public SkillAgentOptions Options { get; }
 
     /// <summary>Everything the agent saw and did so far, without the system message (it is the skill).</summary>
-    public IReadOnlyList<TranscriptMessage> Transcript { get { lock (_gate) { return _transcript.ToList(); } } }
+    internal IReadOnlyList<TranscriptMessage> Transcript { get { lock (_gate) { return _transcript.ToList(); } } }
 
     /// <summary>Tokens and calls spent so far.</summary>
     public TokenUsage Usage { get { lock (_gate) { return _usage; } } }

@@ -13,7 +13,7 @@ namespace SkillOpt.Testing.Gate;
 /// The recording folder holds one <c>{sha256 request key}.json</c> per recorded target request and <c>skill.md</c>, the
 /// skill text the recording (and the receipt) was made with, so that a hand edit can be shown as a diff.
 /// </summary>
-public sealed class ApprovalFiles
+internal sealed class ApprovalFiles
 {
     /// <summary>The name of the approved skill's copy inside a recording folder.</summary>
     public const string SkillCopyName = "skill.md";

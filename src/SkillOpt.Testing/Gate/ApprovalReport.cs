@@ -12,7 +12,7 @@ namespace SkillOpt.Testing.Gate;
 /// <param name="NotEqual">(received, committed) pairs whose contents differ.</param>
 /// <param name="Delete">Committed paths that approving removes (recorded requests the received recording no longer has).</param>
 /// <param name="Equal">Received paths whose committed counterpart has the same content.</param>
-public sealed record ApprovalReport(ApprovalFiles Files, IReadOnlyList<string> New, IReadOnlyList<(string Received, string Committed)> NotEqual,
+internal sealed record ApprovalReport(ApprovalFiles Files, IReadOnlyList<string> New, IReadOnlyList<(string Received, string Committed)> NotEqual,
     IReadOnlyList<string> Delete, IReadOnlyList<string> Equal)
 {
     /// <summary>True when no received file exists.</summary>

@@ -5,7 +5,7 @@ using SkillOpt.Core.Rollouts;
 namespace SkillOpt.Testing.Gate;
 
 /// <summary>The verdict of a live re-check.</summary>
-public enum LiveVerdict
+internal enum LiveVerdict
 {
     /// <summary>No drop: as many or more tasks improved than regressed (or nothing changed).</summary>
     Holds,
@@ -19,7 +19,7 @@ public enum LiveVerdict
 /// <param name="TaskId">Task id.</param>
 /// <param name="Approved">Outcome in the receipt.</param>
 /// <param name="Live">Outcome in the live run.</param>
-public sealed record TaskFlip(string TaskId, ReceiptTask Approved, ReceiptTask Live);
+internal sealed record TaskFlip(string TaskId, ReceiptTask Approved, ReceiptTask Live);
 
 /// <summary>The result of <see cref="LiveComparison.Compare"/>.</summary>
 /// <param name="Verdict">Holds, inconclusive or regressed.</param>
@@ -34,7 +34,7 @@ public sealed record TaskFlip(string TaskId, ReceiptTask Approved, ReceiptTask L
 /// <param name="Alpha">Significance level used.</param>
 /// <param name="Flips">Tasks whose outcome or score changed, sorted by id.</param>
 /// <param name="NotCompared">Tasks of the receipt's test split that were not scored in both runs (errored, skipped or missing), sorted.</param>
-public sealed record LiveComparisonResult(LiveVerdict Verdict, int Pairs, int Wins, int Losses, bool Graded, double? PValue, double? UpperBound,
+internal sealed record LiveComparisonResult(LiveVerdict Verdict, int Pairs, int Wins, int Losses, bool Graded, double? PValue, double? UpperBound,
     double ApprovedMean, double LiveMean, double Alpha, IReadOnlyList<TaskFlip> Flips, IReadOnlyList<string> NotCompared)
 {
     /// <summary>One paragraph for people: the counts, the test and the verdict.</summary>
@@ -62,7 +62,7 @@ public sealed record LiveComparisonResult(LiveVerdict Verdict, int Pairs, int Wi
 /// significant drop is <see cref="LiveVerdict.Regressed"/>; more regressions than improvements (binary) or a lower mean
 /// (graded) without significance is <see cref="LiveVerdict.Inconclusive"/>; anything else <see cref="LiveVerdict.Holds"/>.
 /// </summary>
-public static class LiveComparison
+internal static class LiveComparison
 {
     /// <summary>Compares the receipt's test outcomes with live results.</summary>
     /// <param name="approved">The receipt's test split, by task id.</param>

@@ -12,7 +12,7 @@ namespace SkillOpt.Testing.Gate;
 /// <summary>One task's outcome in a <see cref="ScoreReceipt"/>.</summary>
 /// <param name="Outcome"><c>passed</c>, <c>failed</c>, <c>errored</c> or <c>skipped</c>.</param>
 /// <param name="Score">Score in [0, 1] (rounded to 6 decimals) for <c>passed</c> and <c>failed</c>; <see langword="null"/> otherwise.</param>
-public sealed record ReceiptTask(string Outcome, double? Score)
+internal sealed record ReceiptTask(string Outcome, double? Score)
 {
     /// <summary>True for <c>passed</c> and <c>failed</c> (evidence about the skill).</summary>
     public bool IsScored => Outcome is "passed" or "failed";
@@ -47,7 +47,7 @@ public sealed record ReceiptTask(string Outcome, double? Score)
 /// <param name="Errored">Errored tasks (not evidence).</param>
 /// <param name="Skipped">Skipped tasks (not evidence).</param>
 /// <param name="MeanScore">Mean score in [0, 1] over passed and failed tasks (rounded to 6 decimals); 0 when none.</param>
-public sealed record ReceiptTotals(int Tasks, int Passed, int Failed, int Errored, int Skipped, double MeanScore)
+internal sealed record ReceiptTotals(int Tasks, int Passed, int Failed, int Errored, int Skipped, double MeanScore)
 {
     /// <summary>Passed plus failed tasks.</summary>
     public int Scored => Passed + Failed;
@@ -71,7 +71,7 @@ public sealed record ReceiptTotals(int Tasks, int Passed, int Failed, int Errore
 /// <param name="MaxOutputTokens">Output token limit, when configured.</param>
 /// <param name="ReasoningEffort">Reasoning effort, when configured.</param>
 /// <param name="Seed">The role's configured seed, when set (each task also sends its sample index as the seed).</param>
-public sealed record ReceiptTarget(string Provider, string Model, double? Temperature = null, int? MaxOutputTokens = null, string? ReasoningEffort = null, long? Seed = null)
+internal sealed record ReceiptTarget(string Provider, string Model, double? Temperature = null, int? MaxOutputTokens = null, string? ReasoningEffort = null, long? Seed = null)
 {
     /// <summary>True for the providers whose replies are simulated, not a language model's (<c>simlab</c>, <c>scripted</c>).</summary>
     public bool IsSimulated => Provider is "simlab" or "scripted";
@@ -103,7 +103,7 @@ public sealed record ReceiptTarget(string Provider, string Model, double? Temper
 /// <param name="Validation">Outcomes on the validation split, by task id.</param>
 /// <param name="Test">Outcomes on the test split, by task id.</param>
 /// <param name="RecordingKeys">How many recorded target requests the recording holds.</param>
-public sealed record ScoreReceipt(
+internal sealed record ScoreReceipt(
     string Skill,
     string SkillFile,
     string SkillSha256,

@@ -5,7 +5,7 @@ using DiffPlex;
 namespace SkillOpt.Testing.Gate;
 
 /// <summary>Line diffs of skill texts (DiffPlex), in the unified format reviewers and <c>git diff</c> use.</summary>
-public static class SkillDiff
+internal static class SkillDiff
 {
     /// <summary>
     /// Returns the unified diff (<c>--- a</c>, <c>+++ b</c>, <c>@@ -l,n +l,n @@</c> hunks with <paramref name="context"/> lines

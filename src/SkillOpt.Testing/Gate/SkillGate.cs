@@ -9,7 +9,7 @@ using SkillOpt.Testing.Verifiers;
 namespace SkillOpt.Testing.Gate;
 
 /// <summary>How a gate check ended.</summary>
-public enum GateStatus
+internal enum GateStatus
 {
     /// <summary>The check passed.</summary>
     Passed,
@@ -24,10 +24,10 @@ public enum GateStatus
 /// <summary>The result of one gate check.</summary>
 /// <param name="Status">Passed, failed, warning or skipped.</param>
 /// <param name="Message">What was checked and found; for failures, what to do (the exact commands).</param>
-public sealed record GateOutcome(GateStatus Status, string Message);
+internal sealed record GateOutcome(GateStatus Status, string Message);
 
 /// <summary>Diagnostic codes of the skill gate (SKOPT32xx; see docs/diagnostics.md).</summary>
-public static class GateCodes
+internal static class GateCodes
 {
     /// <summary>The committed skill does not match its receipt (edited without approval).</summary>
     public const string SkillChanged = "SKOPT3201";
@@ -52,7 +52,7 @@ public static class GateCodes
 /// verifier assembly declares (or <c>SKILLOPT_SKILL_FILE</c>), its approval files sit beside it (see <see cref="ApprovalFiles"/>),
 /// the configuration is the declared one (or <c>SKILLOPT_CONFIG</c>).
 /// </summary>
-public sealed class SkillGate
+internal sealed class SkillGate
 {
     /// <summary>Set to <c>1</c> or <c>true</c> to run the live check (<c>SKILLOPT_LIVE</c>).</summary>
     public const string LiveVariable = "SKILLOPT_LIVE";

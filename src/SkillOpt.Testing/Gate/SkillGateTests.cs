@@ -22,7 +22,7 @@ public abstract class SkillGateTests(string skill)
 
     /// <summary>Creates the gate (the running test assembly is the verifier assembly).</summary>
     /// <exception cref="ArgumentException">The assembly declares no such skill.</exception>
-    protected virtual SkillGate CreateGate() => new(GetType().Assembly, Skill);
+    private protected virtual SkillGate CreateGate() => new(GetType().Assembly, Skill);
 
     private SkillGate Start([System.Runtime.CompilerServices.CallerMemberName] string test = "")
     {

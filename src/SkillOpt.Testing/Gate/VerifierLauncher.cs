@@ -10,13 +10,13 @@ namespace SkillOpt.Testing.Gate;
 /// <summary>One skill task as the verifier lists it.</summary>
 /// <param name="TaskId">Stable task id.</param>
 /// <param name="Split">Split: <c>train</c>, <c>val</c> or <c>test</c>.</param>
-public sealed record ListedTask(string TaskId, string Split);
+internal sealed record ListedTask(string TaskId, string Split);
 
 /// <summary>What a verifier process run produced.</summary>
 /// <param name="Results">One result per requested task; a task without a result file is Errored with the output's tail.</param>
 /// <param name="ExitCode">The process's exit code, or <see langword="null"/> when it was killed at the timeout.</param>
 /// <param name="Output">The process's whole standard output and error.</param>
-public sealed record VerifierRun(IReadOnlyList<RolloutResult> Results, int? ExitCode, string Output);
+internal sealed record VerifierRun(IReadOnlyList<RolloutResult> Results, int? ExitCode, string Output);
 
 /// <summary>
 /// Starts a verifier test executable with the same contract as the <c>skillopt</c> trainer (docs/verifiers.md):
@@ -25,7 +25,7 @@ public sealed record VerifierRun(IReadOnlyList<RolloutResult> Results, int? Exit
 /// The skill gate uses it to run its own test assembly in replay or live mode; the start command and the task listing
 /// are <see cref="VerifierExecutable"/>'s, the same the trainer uses.
 /// </summary>
-public sealed class VerifierLauncher
+internal sealed class VerifierLauncher
 {
     private readonly VerifierExecutable _executable;
 

@@ -11,7 +11,7 @@ namespace SkillOpt.Testing.Verifiers;
 /// through <see cref="ChatClientFactory"/>, with the <c>scripted</c> provider mapped to <see cref="ScriptedChatClient"/>
 /// (its <c>endpoint</c> is the rules file, relative to the configuration file's folder).
 /// </summary>
-public static class RoleChatClients
+internal static class RoleChatClients
 {
     /// <summary>Builds the client of <paramref name="role"/>.</summary>
     /// <param name="role"><c>target</c> or <c>optimizer</c>.</param>

@@ -11,7 +11,7 @@ namespace SkillOpt.Testing.Verifiers;
 /// read big-endian, give <c>u</c> in [0, 1) (top 53 bits / 2^53); <c>u &lt; train</c> is train, <c>u &lt; train + val</c>
 /// is validation, the rest is test.
 /// </summary>
-public static class SkillSplits
+internal static class SkillSplits
 {
     /// <summary>The train split.</summary>
     public const string Train = "train";

@@ -14,7 +14,7 @@ namespace SkillOpt.Testing.Verifiers;
 /// row's own id (<see cref="ISkillTask.TaskId"/>, or a public <c>TaskId</c> or <c>Id</c> property of an argument) or else
 /// <c>h</c> followed by 12 hex digits of the SHA-256 of the row's arguments serialised as JSON.
 /// </summary>
-public static class SkillTaskId
+internal static class SkillTaskId
 {
     /// <summary>Most characters of one id segment; longer segments are cut and suffixed with a hash.</summary>
     public const int MaxSegmentLength = 80;

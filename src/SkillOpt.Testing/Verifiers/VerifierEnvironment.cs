@@ -6,7 +6,7 @@ namespace SkillOpt.Testing.Verifiers;
 /// The environment variables the <c>skillopt</c> trainer sets for a verifier process (the contract between the trainer
 /// and a verifier executable; see docs/verifiers.md). Secrets are never passed this way or as arguments.
 /// </summary>
-public static class VerifierEnvironment
+internal static class VerifierEnvironment
 {
     /// <summary>Path of the candidate skill file the target model must use (<c>SKILLOPT_SKILL_FILE</c>).</summary>
     public const string SkillFile = "SKILLOPT_SKILL_FILE";

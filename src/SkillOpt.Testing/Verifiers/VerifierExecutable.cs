@@ -8,17 +8,17 @@ namespace SkillOpt.Testing.Verifiers;
 /// <param name="Skill">Skill name (trait <c>skillopt.skill</c>).</param>
 /// <param name="Split">Split (trait <c>skillopt.split</c>).</param>
 /// <param name="DisplayName">xUnit display name.</param>
-public sealed record VerifierTask(string TaskId, string Skill, string Split, string DisplayName);
+internal sealed record VerifierTask(string TaskId, string Skill, string Split, string DisplayName);
 
 /// <summary>Listing the verifier's tasks failed.</summary>
 /// <param name="message">Why.</param>
-public sealed class VerifierListingException(string message) : Exception(message);
+internal sealed class VerifierListingException(string message) : Exception(message);
 
 /// <summary>
 /// A verifier test executable (an xUnit v3 test project's output): how to start it (<c>dotnet &lt;assembly&gt;</c> with the
 /// same .NET host as the trainer, or its apphost), and its task list (<c>-list full/json</c>).
 /// </summary>
-public sealed class VerifierExecutable
+internal sealed class VerifierExecutable
 {
     /// <summary>Opens the verifier at <paramref name="path"/> (its <c>.dll</c>, or its apphost next to the <c>.dll</c>).</summary>
     /// <param name="path">Path of the verifier assembly or apphost.</param>

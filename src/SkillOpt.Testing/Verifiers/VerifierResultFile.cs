@@ -12,7 +12,7 @@ namespace SkillOpt.Testing.Verifiers;
 /// <param name="SkillHash">Hex SHA-256 of the skill text the target model was given; <see langword="null"/> when no agent ran.</param>
 /// <param name="SampleIndex">The sample index the task ran with.</param>
 /// <param name="Stage">The stage named by the trainer, when one was.</param>
-public sealed record VerifierResult(RolloutResult Result, int SchemaVersion, string? SkillHash, int? SampleIndex, string? Stage);
+internal sealed record VerifierResult(RolloutResult Result, int SchemaVersion, string? SkillHash, int? SampleIndex, string? Stage);
 
 /// <summary>
 /// The per-task result file, the contract between a verifier process and the trainer: one JSON file per task in
@@ -21,7 +21,7 @@ public sealed record VerifierResult(RolloutResult Result, int SchemaVersion, str
 /// (plus <c>skill_hash</c>, <c>sample_index</c> and <c>stage</c>). Every string but the ids is passed through
 /// <see cref="SecretRedaction"/> when the file is written and again when it is read.
 /// </summary>
-public static class VerifierResultFile
+internal static class VerifierResultFile
 {
     /// <summary>The version written by this library.</summary>
     public const int SchemaVersion = 1;

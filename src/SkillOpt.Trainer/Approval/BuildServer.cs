@@ -4,7 +4,7 @@ namespace SkillOpt.Trainer.Approval;
 /// Detects a build server (CI) from the environment, like Verify and DiffEngine do: auto-approval is refused there unless
 /// forced, so that a pipeline never approves its own training result.
 /// </summary>
-public static class BuildServer
+internal static class BuildServer
 {
     /// <summary>Variables whose presence reveals a build server (<c>CI</c> counts unless it is <c>false</c> or <c>0</c>).</summary>
     public static IReadOnlyList<string> Variables { get; } =

@@ -6,7 +6,7 @@ namespace SkillOpt.Trainer.Approval;
 /// Opens the user's diff tool on a received skill and its committed counterpart through DiffEngine, which does nothing on
 /// build servers, under AI command-line agents, or when <c>DiffEngine_Disabled=true</c>.
 /// </summary>
-public static class DiffTool
+internal static class DiffTool
 {
     /// <summary>Launches the diff tool (received on the left, committed on the right) and says what happened.</summary>
     /// <param name="received">The received file.</param>

@@ -16,7 +16,7 @@ namespace SkillOpt.Trainer.Approval;
 /// <summary>What to do with received files once written.</summary>
 /// <param name="Approve">Approve them at once (<c>--approve</c>).</param>
 /// <param name="Force">Approve even on a build server (<c>--force-approve</c>).</param>
-public sealed record ApprovalRequest(bool Approve, bool Force)
+internal sealed record ApprovalRequest(bool Approve, bool Force)
 {
     /// <summary>Fails fast when auto-approval is asked for on a build server without <see cref="Force"/>.</summary>
     /// <param name="detectBuildServer">Returns what reveals a build server, or <see langword="null"/>.</param>
@@ -42,7 +42,7 @@ public sealed record ApprovalRequest(bool Approve, bool Force)
 /// committed files → they are removed again ("nothing to approve"); otherwise they are approved (<c>--approve</c>) or left
 /// for review with a diff tool opened locally.
 /// </summary>
-public static class ReceivedWriter
+internal static class ReceivedWriter
 {
     /// <summary>The sample index of the final evaluation (each task sends it to the target as its seed).</summary>
     public const int SampleIndex = 0;

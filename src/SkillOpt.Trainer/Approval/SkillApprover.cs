@@ -6,7 +6,7 @@ namespace SkillOpt.Trainer.Approval;
 /// <summary>Approval cannot proceed: nothing to approve, or the received files do not belong together.</summary>
 /// <param name="message">Why.</param>
 /// <param name="nothingPending">True when no received file exists.</param>
-public sealed class ApprovalException(string message, bool nothingPending = false) : Exception(message)
+internal sealed class ApprovalException(string message, bool nothingPending = false) : Exception(message)
 {
     /// <summary>True when no received file exists.</summary>
     public bool NothingPending { get; } = nothingPending;
@@ -21,7 +21,7 @@ public sealed class ApprovalException(string message, bool nothingPending = fals
 /// lost), the next approval of that skill reads the journal and finishes the renames it lists, since the files were
 /// validated before it was written, so no committed file stays missing.
 /// </summary>
-public static class SkillApprover
+internal static class SkillApprover
 {
     private static readonly AsyncLocal<Action<int>?> s_afterRename = new();
 

@@ -9,7 +9,7 @@ namespace SkillOpt.Trainer.Approval;
 /// <param name="Label">What this side is (<c>approved</c>, <c>received</c>, <c>origin/main</c>…).</param>
 /// <param name="Receipt">The score receipt, if any.</param>
 /// <param name="Skill">The skill text, if known.</param>
-public sealed record ReportSide(string Label, ScoreReceipt? Receipt, string? Skill);
+internal sealed record ReportSide(string Label, ScoreReceipt? Receipt, string? Skill);
 
 /// <summary>
 /// The Markdown summary of a skill change, fit for a pull-request comment or a GitHub job summary: the validation and test
@@ -17,7 +17,7 @@ public sealed record ReportSide(string Label, ScoreReceipt? Receipt, string? Ski
 /// the training run's validation per step when the run folder is known, why the run's and the receipt's scores differ, the
 /// tasks whose outcome flipped, and the skill diff (DiffPlex, unified format).
 /// </summary>
-public static class SkillReport
+internal static class SkillReport
 {
     /// <summary>Renders the report.</summary>
     /// <param name="skill">Skill name.</param>

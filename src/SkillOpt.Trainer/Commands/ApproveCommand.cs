@@ -12,7 +12,7 @@ namespace SkillOpt.Trainer.Commands;
 /// <c>--skill</c>); else every <c>*.received.receipt.json</c> under the current folder, and every interrupted approval's
 /// journal (<c>.*.received.approving.json</c>, see <see cref="SkillApprover"/>) (bin, obj and dot-folders skipped).
 /// </summary>
-public static class ApproveCommand
+internal static class ApproveCommand
 {
     private static readonly HashSet<string> SkippedFolders = new(StringComparer.OrdinalIgnoreCase) { "bin", "obj", "node_modules", "TestResults", "artifacts" };
 

@@ -9,7 +9,7 @@ using SkillOpt.Trainer.Verifiers;
 namespace SkillOpt.Trainer.Commands;
 
 /// <summary>What every command resolves first: the verifier, the skill, its skill file and its configuration.</summary>
-public sealed class CommandContext
+internal sealed class CommandContext
 {
     private CommandContext(VerifierExecutable verifier, string skill, string skillFile, string? configPath, SkillOptOptions options)
     {

@@ -7,7 +7,7 @@ namespace SkillOpt.Trainer.Commands;
 /// Ctrl+C and SIGTERM: the first signal cancels <see cref="Token"/> (stop launching work, let running verifier processes
 /// finish within the grace period, checkpoint); the second one calls <see cref="KillNow"/>.
 /// </summary>
-public sealed class Interruption : IDisposable
+internal sealed class Interruption : IDisposable
 {
     private readonly CancellationTokenSource _cts = new();
     private readonly List<PosixSignalRegistration> _registrations = [];

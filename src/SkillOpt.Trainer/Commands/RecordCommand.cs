@@ -10,7 +10,7 @@ namespace SkillOpt.Trainer.Commands;
 /// responses recorded, and writes the received receipt and recording for approval. The command the gate prints when a
 /// verifier prompt changed (a replay miss) or when a hand edit should be accepted with its evidence.
 /// </summary>
-public static class RecordCommand
+internal static class RecordCommand
 {
     /// <summary>Builds the <c>record</c> command.</summary>
     /// <param name="console">Where progress and diagnostics go.</param>

@@ -20,7 +20,7 @@ namespace SkillOpt.Trainer.Commands;
 /// <c>--html</c> writes the HTML report of a run folder (<see cref="HtmlRunReport"/>); <c>--compare</c> compares run folders
 /// (<see cref="RunComparison"/>).
 /// </summary>
-public static class ReportCommand
+internal static class ReportCommand
 {
     /// <summary>The variable GitHub Actions sets to the job summary file.</summary>
     public const string GitHubStepSummary = "GITHUB_STEP_SUMMARY";

@@ -14,7 +14,7 @@ namespace SkillOpt.Trainer.Commands;
 /// (<see cref="SimulatedModels"/>) at the start and at the end, and the output folder gets a
 /// <c>simulated.json</c> marker: results produced this way are simulations, never model results.
 /// </summary>
-public sealed class SimLabHosting : IAsyncDisposable
+internal sealed class SimLabHosting : IAsyncDisposable
 {
     /// <summary>The environment variable that names the scenario (a built-in name or a scenario file).</summary>
     public const string ScenarioVariable = "SKILLOPT_SIMLAB_SCENARIO";

@@ -14,7 +14,7 @@ namespace SkillOpt.Trainer.Commands;
 /// with SIGTERM, so that the trainer never trains on alone with nobody reading its output.</item>
 /// </list>
 /// </summary>
-public sealed class StopFileWatcher : IDisposable
+internal sealed class StopFileWatcher : IDisposable
 {
     /// <summary>The environment variable that names the stop file.</summary>
     public const string Variable = "SKILLOPT_STOP_FILE";

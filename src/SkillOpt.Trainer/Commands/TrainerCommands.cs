@@ -22,7 +22,7 @@ using SkillOpt.Trainer.Verifiers;
 namespace SkillOpt.Trainer.Commands;
 
 /// <summary>The <c>skillopt</c> command line: <c>list</c>, <c>train</c> and <c>eval</c>.</summary>
-public static class TrainerCommands
+internal static class TrainerCommands
 {
     /// <summary>Parses <paramref name="args"/> and runs the command; returns the exit code.</summary>
     /// <param name="args">Command-line arguments.</param>

@@ -4,7 +4,7 @@ namespace SkillOpt.Trainer.Commands;
 /// <param name="code">Diagnostic code (see <see cref="Console.TrainerDiagnostics"/>).</param>
 /// <param name="message">Message.</param>
 /// <param name="origin">File the diagnostic is about, if any.</param>
-public sealed class TrainerException(string code, string message, string? origin = null) : Exception(message)
+internal sealed class TrainerException(string code, string message, string? origin = null) : Exception(message)
 {
     /// <summary>Diagnostic code.</summary>
     public string Code { get; } = code;

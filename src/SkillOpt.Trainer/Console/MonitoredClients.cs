@@ -7,7 +7,7 @@ namespace SkillOpt.Trainer.Console;
 /// <summary>A rollout runner that tells a <see cref="TrainingMonitor"/> about every batch it runs (planned, then finished with its results).</summary>
 /// <param name="inner">The runner that does the work.</param>
 /// <param name="monitor">The monitor.</param>
-public sealed class MonitoredRolloutRunner(IRolloutRunner inner, TrainingMonitor monitor) : IRolloutRunner
+internal sealed class MonitoredRolloutRunner(IRolloutRunner inner, TrainingMonitor monitor) : IRolloutRunner
 {
     /// <inheritdoc/>
     public async Task<IReadOnlyList<RolloutResult>> RunAsync(RolloutRequest request, CancellationToken cancellationToken)
@@ -23,7 +23,7 @@ public sealed class MonitoredRolloutRunner(IRolloutRunner inner, TrainingMonitor
 /// <summary>An optimizer chat client that tells a <see cref="TrainingMonitor"/> about every call and its tokens (by the stage the request names).</summary>
 /// <param name="inner">The client that does the work.</param>
 /// <param name="monitor">The monitor.</param>
-public sealed class MonitoredChatClient(IChatClient inner, TrainingMonitor monitor) : DelegatingChatClient(inner)
+internal sealed class MonitoredChatClient(IChatClient inner, TrainingMonitor monitor) : DelegatingChatClient(inner)
 {
     /// <inheritdoc/>
     public override async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)

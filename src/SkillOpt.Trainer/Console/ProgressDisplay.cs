@@ -5,7 +5,7 @@ using Spectre.Console.Rendering;
 namespace SkillOpt.Trainer.Console;
 
 /// <summary>How <c>skillopt train</c> shows progress (<c>--progress</c>).</summary>
-public enum ProgressMode
+internal enum ProgressMode
 {
     /// <summary>A live panel in an interactive terminal; lines when output is redirected, under MSBuild or in CI.</summary>
     Auto,
@@ -22,7 +22,7 @@ public enum ProgressMode
 /// terminal): a Spectre.Console panel with the phase, step and epoch, rollouts done of asked for, elapsed time and time
 /// left, target and optimizer calls, tokens and cost so far, and the last gate verdict, redrawn twice a second.
 /// </summary>
-public abstract class ProgressDisplay : IAsyncDisposable
+internal abstract class ProgressDisplay : IAsyncDisposable
 {
     /// <summary>Quiet time after which lines mode prints a progress line (15 s).</summary>
     public static readonly TimeSpan LinesInterval = TimeSpan.FromSeconds(15);

@@ -9,7 +9,7 @@ namespace SkillOpt.Trainer.Console;
 /// origin is a file, a file with <c>(line,col)</c>, or <c>skillopt</c>). Thread-safe; one line per call. While a live
 /// progress panel runs (<see cref="ProgressDisplay"/>), both go through the terminal above the panel instead.
 /// </summary>
-public sealed class TrainerConsole(TextWriter output, TextWriter error) : IProgress<TrainingProgress>
+internal sealed class TrainerConsole(TextWriter output, TextWriter error) : IProgress<TrainingProgress>
 {
     private readonly object _gate = new();
     private IAnsiConsole? _terminal;

@@ -4,7 +4,7 @@ namespace SkillOpt.Trainer.Console;
 /// Diagnostic codes of the trainer and the verifier runs (SKOPT2xxx; SKOPT1xxx are configuration errors from
 /// <c>SkillOptConfigLoader</c> and skill-file errors from <c>SkillFile</c>). Documented in docs/diagnostics.md.
 /// </summary>
-public static class TrainerDiagnostics
+internal static class TrainerDiagnostics
 {
     /// <summary>The verifier executable does not exist or cannot be started.</summary>
     public const string VerifierNotFound = "SKOPT2001";

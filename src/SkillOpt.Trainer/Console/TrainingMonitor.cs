@@ -21,7 +21,7 @@ namespace SkillOpt.Trainer.Console;
 /// <param name="Remaining">Time left for the remaining steps at the pace of the steps finished in this process; null before one finished.</param>
 /// <param name="Spending">Target and optimizer calls, tokens and cost (US dollars, when <c>pricing</c> has both models) so far, over resumed sessions too.</param>
 /// <param name="LastGate">The last gate verdict in plain words, or null.</param>
-public sealed record ProgressSnapshot(string Phase, int Epoch, int Step, int TotalSteps, string? Stage, int RolloutsDone, int RolloutsPlanned, int RolloutsErrored,
+internal sealed record ProgressSnapshot(string Phase, int Epoch, int Step, int TotalSteps, string? Stage, int RolloutsDone, int RolloutsPlanned, int RolloutsErrored,
     TimeSpan? StageRemaining, TimeSpan Elapsed, TimeSpan? Remaining, Spending Spending, string? LastGate)
 {
     /// <summary>Where the run is, as the progress lines print it: <c>[epoch 1 step 2/8] </c> (or empty outside epochs).</summary>
@@ -62,7 +62,7 @@ public sealed record ProgressSnapshot(string Phase, int Epoch, int Step, int Tot
 /// optimizer call (<see cref="MonitoredChatClient"/>), and the usage of earlier sessions from the run folder's checkpoint.
 /// Thread-safe. Time comes from a <see cref="TimeProvider"/>, so tests can drive it.
 /// </summary>
-public sealed class TrainingMonitor : IProgress<TrainingProgress>
+internal sealed class TrainingMonitor : IProgress<TrainingProgress>
 {
     private readonly object _gate = new();
     private readonly TimeProvider _time;

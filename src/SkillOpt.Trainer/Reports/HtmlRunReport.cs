@@ -24,7 +24,7 @@ namespace SkillOpt.Trainer.Reports;
 /// JSON whose <c>&lt;</c>, <c>&gt;</c>, <c>&amp;</c> and quotes are escaped, read with <c>JSON.parse</c> and drawn as canvas
 /// text, never as markup.
 /// </summary>
-public static class HtmlRunReport
+internal static class HtmlRunReport
 {
     /// <summary>The report's file name in the run folder.</summary>
     public const string FileName = "report.html";

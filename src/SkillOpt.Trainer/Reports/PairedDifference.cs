@@ -12,7 +12,7 @@ namespace SkillOpt.Trainer.Reports;
 /// <param name="Mean">Mean difference, in score units ([−1, 1]).</param>
 /// <param name="Lower">Lower bound of the 95% interval, or null when n &lt; 2.</param>
 /// <param name="Upper">Upper bound of the 95% interval, or null when n &lt; 2.</param>
-public sealed record PairedDifference(int Tasks, double Mean, double? Lower, double? Upper)
+internal sealed record PairedDifference(int Tasks, double Mean, double? Lower, double? Upper)
 {
     /// <summary>The confidence level of the interval (0.95).</summary>
     public const double Level = 0.95;

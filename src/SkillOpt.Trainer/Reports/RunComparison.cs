@@ -8,7 +8,7 @@ namespace SkillOpt.Trainer.Reports;
 /// <param name="Run">The run folder.</param>
 /// <param name="Validation">The best skill's validation score per task (mean over its stored draws).</param>
 /// <param name="Test">The best skill's test score per task.</param>
-public sealed record ComparedRun(RunFolder Run, IReadOnlyDictionary<string, double> Validation, IReadOnlyDictionary<string, double> Test);
+internal sealed record ComparedRun(RunFolder Run, IReadOnlyDictionary<string, double> Validation, IReadOnlyDictionary<string, double> Test);
 
 /// <summary>
 /// <c>skillopt report --compare &lt;run&gt; &lt;run&gt; …</c>: one table of runs (skill, preset, models, seed, splits, best
@@ -16,7 +16,7 @@ public sealed record ComparedRun(RunFolder Run, IReadOnlyDictionary<string, doub
 /// from the first on the tasks both scored, with a 95% interval (<see cref="PairedDifference"/>). As Markdown and as
 /// self-contained HTML.
 /// </summary>
-public static class RunComparison
+internal static class RunComparison
 {
     /// <summary>Reads the best skill's per-task scores of each run.</summary>
     /// <param name="runs">The run folders, the first being the baseline of the differences.</param>

@@ -10,7 +10,7 @@ namespace SkillOpt.Trainer.Reports;
 /// <summary>A model role of a run as <c>run_info.json</c> records it (never an endpoint or a key).</summary>
 /// <param name="Provider">Provider kind after environment overrides (<c>openai</c>, <c>simlab</c>…).</param>
 /// <param name="Model">Model id after environment overrides.</param>
-public sealed record RunModel(string Provider, string Model)
+internal sealed record RunModel(string Provider, string Model)
 {
     /// <summary>True for providers whose replies are simulated (<c>simlab</c>, <c>scripted</c>).</summary>
     public bool IsSimulated => Provider is "simlab" or "scripted";
@@ -23,7 +23,7 @@ public sealed record RunModel(string Provider, string Model)
 /// <c>run_info.json</c>: what a run was started with, written by <c>skillopt train</c> into the run folder for the reports:
 /// the skill, the verifier, both models and the whole configuration (endpoints removed; keys are never in it).
 /// </summary>
-public sealed record RunInfo
+internal sealed record RunInfo
 {
     /// <summary>File format version.</summary>
     public int SchemaVersion { get; init; } = 1;
@@ -85,7 +85,7 @@ public sealed record RunInfo
 /// A finished (or interrupted) run folder read for the reports: summary, history, checkpoint, tasks, run info, skills by
 /// hash and stored evaluations (docs/run-folder.md). Reading never changes the folder.
 /// </summary>
-public sealed class RunFolder
+internal sealed class RunFolder
 {
     private RunFolder(string root)
     {

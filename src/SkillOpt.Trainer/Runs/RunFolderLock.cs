@@ -12,7 +12,7 @@ namespace SkillOpt.Trainer.Runs;
 /// <param name="StartedAt">When the trainer process started (UTC).</param>
 /// <param name="Host">The machine's name.</param>
 /// <param name="Command">What it is doing, e.g. <c>skillopt train --skill math</c>.</param>
-public sealed record RunFolderHolder(int ProcessId, DateTimeOffset StartedAt, string Host, string Command)
+internal sealed record RunFolderHolder(int ProcessId, DateTimeOffset StartedAt, string Host, string Command)
 {
     /// <summary>One line for messages: <c>process 4242 on build-7, started 2026-12-06 10:42:01Z (skillopt train --skill math)</c>.</summary>
     public override string ToString() =>
@@ -28,7 +28,7 @@ public sealed record RunFolderHolder(int ProcessId, DateTimeOffset StartedAt, st
 /// released, and the next trainer takes the folder over and says so. While held, the run folder is protected
 /// (<see cref="AtomicFile.Protect"/>): if it vanishes, writes fail with <c>SKOPT2010</c> instead of creating it again.
 /// </summary>
-public sealed class RunFolderLock : IDisposable
+internal sealed class RunFolderLock : IDisposable
 {
     /// <summary>The lock file's name in the run folder.</summary>
     public const string LockFileName = ".skillopt.lock";

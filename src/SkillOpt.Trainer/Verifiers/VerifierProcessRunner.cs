@@ -10,7 +10,7 @@ using SkillOpt.Testing.Verifiers;
 namespace SkillOpt.Trainer.Verifiers;
 
 /// <summary>Settings of a <see cref="VerifierProcessRunner"/>.</summary>
-public sealed class VerifierRunnerOptions
+internal sealed class VerifierRunnerOptions
 {
     /// <summary>Verifier processes run side by side (<c>rollouts.concurrency</c>).</summary>
     public int Concurrency { get; init; } = 4;
@@ -49,7 +49,7 @@ public sealed class VerifierRunnerOptions
 /// <param name="Cancelled">Killed or stopped because the run was cancelled.</param>
 /// <param name="Elapsed">Wall time.</param>
 /// <param name="OutputTail">The last lines of its output.</param>
-public sealed record VerifierProcessReport(string Folder, int Tasks, int Reported, int? ExitCode, bool TimedOut, bool Cancelled, TimeSpan Elapsed, string OutputTail)
+internal sealed record VerifierProcessReport(string Folder, int Tasks, int Reported, int? ExitCode, bool TimedOut, bool Cancelled, TimeSpan Elapsed, string OutputTail)
 {
     /// <summary>True when the process ended abnormally (not 0 or 1, xUnit's "all passed" and "some failed").</summary>
     public bool Crashed => !TimedOut && !Cancelled && ExitCode is not (0 or 1);
@@ -65,7 +65,7 @@ public sealed record VerifierProcessReport(string Folder, int Tasks, int Reporte
 /// (<see cref="SecretRedaction"/>) and capped at <see cref="VerifierRunnerOptions.MaxOutputBytes"/> (head and tail kept,
 /// the cut noted); a run folder that cannot be written stops the run with <c>SKOPT2010</c>.
 /// </summary>
-public sealed class VerifierProcessRunner : IRolloutRunner
+internal sealed class VerifierProcessRunner : IRolloutRunner
 {
     private readonly VerifierExecutable _verifier;
     private readonly VerifierRunnerOptions _options;

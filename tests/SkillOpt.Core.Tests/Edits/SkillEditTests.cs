@@ -35,8 +35,9 @@ public sealed class SkillEditTests
     [InlineData("InsertAfter", EditOperation.InsertAfter)]
     [InlineData(" REPLACE ", EditOperation.Replace)]
     [InlineData("delete", EditOperation.Delete)]
-    public void TryParseOperation_AcceptsWireNamesAndVariants(string name, EditOperation expected)
+    public void TryParseOperation_AcceptsWireNamesAndVariants(string name, object operation)
     {
+        var expected = (EditOperation)operation; // object: the Core types are internal, a public test method cannot take them
         Assert.True(SkillEdit.TryParseOperation(name, out var op));
         Assert.Equal(expected, op);
     }

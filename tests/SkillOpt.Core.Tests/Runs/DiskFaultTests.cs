@@ -36,8 +36,9 @@ public class DiskFaultTests
     [InlineData(30, OutputWriteFailure.ReadOnly, "remount it writable")]
     [InlineData(13, OutputWriteFailure.PermissionDenied, "give this user write access")]
     [InlineData(5, OutputWriteFailure.Other, "fix the cause")]
-    public void A_refused_write_keeps_the_old_file_leaves_no_temp_file_and_says_what_to_do(int errno, OutputWriteFailure failure, string advice)
+    public void A_refused_write_keeps_the_old_file_leaves_no_temp_file_and_says_what_to_do(int errno, object writeFailure, string advice)
     {
+        var failure = (OutputWriteFailure)writeFailure; // object: the Core types are internal, a public test method cannot take them
         var folder = Directory.CreateTempSubdirectory("skillopt-disk-").FullName;
         try
         {

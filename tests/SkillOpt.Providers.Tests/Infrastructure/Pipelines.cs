@@ -4,7 +4,7 @@ using SkillOpt.Core.Configuration;
 namespace SkillOpt.Providers.Tests.Infrastructure;
 
 /// <summary>Builds pipelines through <see cref="ChatClientFactory"/> against a loopback server.</summary>
-public static class Pipelines
+internal static class Pipelines
 {
     public const string OpenAIKey = "sk-test-openai-0123456789abcdef";
     public const string AnthropicKey = "fake-anthropic-key-0123456789abcdef";
