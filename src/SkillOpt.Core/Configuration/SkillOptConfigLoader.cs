@@ -27,7 +27,7 @@ internal static partial class SkillOptConfigLoader
         ArgumentNullException.ThrowIfNull(path);
         if (!System.IO.File.Exists(path))
         {
-            throw new SkillOptConfigException("SKOPT1004", path, 0, 0, null,
+            throw new SkillOptConfigException(DiagnosticCodes.ConfigFileUnreadable, path, 0, 0, null,
                 Directory.Exists(path) ? "the configuration path is a folder, not a file" : "the configuration file does not exist");
         }
         string text;
@@ -37,7 +37,7 @@ internal static partial class SkillOptConfigLoader
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw new SkillOptConfigException("SKOPT1004", path, 0, 0, null, $"the configuration file cannot be read: {ex.Message}", ex);
+            throw new SkillOptConfigException(DiagnosticCodes.ConfigFileUnreadable, path, 0, 0, null, $"the configuration file cannot be read: {ex.Message}", ex);
         }
         return Parse(text, path);
     }
@@ -91,7 +91,7 @@ internal static partial class SkillOptConfigLoader
                 return string.IsNullOrWhiteSpace(v) ? null : v.Trim();
             }
             void Fail(string name, string value, string message) =>
-                throw new SkillOptConfigException("SKOPT1005", "skillopt", 0, 0, name, $"the environment variable {name}='{Shorten(value)}' is invalid: {message}");
+                throw new SkillOptConfigException(DiagnosticCodes.ConfigInvalidEnvironment, "skillopt", 0, 0, name, $"the environment variable {name}='{Shorten(value)}' is invalid: {message}");
 
             var provider = Var("PROVIDER", out var providerVar);
             if (provider is not null && !Providers.Contains(provider, StringComparer.OrdinalIgnoreCase))
@@ -106,7 +106,7 @@ internal static partial class SkillOptConfigLoader
             if (Var("API_KEY_ENV", out var keyVar) is { } keyEnv && !VariableName().IsMatch(keyEnv))
             {
                 // The value is not quoted: a key pasted here by mistake must not reach the output.
-                throw new SkillOptConfigException("SKOPT1005", "skillopt", 0, 0, keyVar,
+                throw new SkillOptConfigException(DiagnosticCodes.ConfigInvalidEnvironment, "skillopt", 0, 0, keyVar,
                     $"the environment variable {keyVar} is invalid: expected the name of an environment variable (letters, digits and '_', not starting with a digit), never the key itself (it overrides models.{role}.api_key_env)");
             }
             if (Var("MODEL", out var modelVar) is { } model && model.Length > 256)
@@ -141,17 +141,17 @@ internal static partial class SkillOptConfigLoader
         }
         catch (YamlException ex)
         {
-            throw new SkillOptConfigException("SKOPT1003", fileName, Line(ex.Start), Column(ex.Start), null, $"malformed YAML: {Inner(ex).Message}", ex);
+            throw new SkillOptConfigException(DiagnosticCodes.ConfigMalformedYaml, fileName, Line(ex.Start), Column(ex.Start), null, $"malformed YAML: {Inner(ex).Message}", ex);
         }
         catch (ArgumentException ex)
         {
             // YamlDotNet reports a key written twice in one mapping this way
-            throw new SkillOptConfigException("SKOPT1003", fileName, 1, 1, null, $"malformed YAML: {ex.Message}", ex);
+            throw new SkillOptConfigException(DiagnosticCodes.ConfigMalformedYaml, fileName, 1, 1, null, $"malformed YAML: {ex.Message}", ex);
         }
         if (stream.Documents.Count > 1)
         {
             var second = stream.Documents[1].RootNode.Start;
-            throw new SkillOptConfigException("SKOPT1003", fileName, Line(second), Column(second), null,
+            throw new SkillOptConfigException(DiagnosticCodes.ConfigMalformedYaml, fileName, Line(second), Column(second), null,
                 "the file holds several YAML documents (---); keep one");
         }
         var root = stream.Documents.Count == 0 ? null : stream.Documents[0].RootNode;
@@ -161,7 +161,7 @@ internal static partial class SkillOptConfigLoader
         }
         if (root is not YamlMappingNode)
         {
-            throw new SkillOptConfigException("SKOPT1002", fileName, Line(root.Start), Column(root.Start), null,
+            throw new SkillOptConfigException(DiagnosticCodes.ConfigInvalidValue, fileName, Line(root.Start), Column(root.Start), null,
                 $"the file must be a mapping of keys (preset:, training:, models:, …), not {SchemaWalker.Describe(root)}");
         }
         return root;
@@ -194,7 +194,7 @@ internal static partial class SkillOptConfigLoader
             {
                 if (k is not YamlScalarNode { Value: { Length: > 0 } name } || IsNull(k))
                 {
-                    throw new SkillOptConfigException("SKOPT1001", fileName, Line(k.Start), Column(k.Start), path.Length == 0 ? null : path,
+                    throw new SkillOptConfigException(DiagnosticCodes.ConfigUnknownKey, fileName, Line(k.Start), Column(k.Start), path.Length == 0 ? null : path,
                         $"a key{(path.Length == 0 ? "" : $" in '{path}'")} must be a name, not {Describe(k)}");
                 }
                 var keyPath = path.Length == 0 ? name : path + "." + name;
@@ -209,7 +209,7 @@ internal static partial class SkillOptConfigLoader
                 {
                     var known = Properties(type).Select(p => Naming.Apply(p.Name)).ToList();
                     var hint = Closest(name, known) is { } c ? $" (did you mean '{c}'?)" : $" (known keys: {string.Join(", ", known)})";
-                    throw new SkillOptConfigException("SKOPT1001", fileName, Line(k.Start), Column(k.Start), keyPath,
+                    throw new SkillOptConfigException(DiagnosticCodes.ConfigUnknownKey, fileName, Line(k.Start), Column(k.Start), keyPath,
                         $"unknown key '{name}'{(path.Length == 0 ? "" : $" in '{path}'")}{hint}");
                 }
                 var schema = property.PropertyType == typeof(ModelRoleOptions) ? schemaPath + ".*" : (schemaPath.Length == 0 ? name : schemaPath + "." + name);
@@ -283,7 +283,7 @@ internal static partial class SkillOptConfigLoader
         }
 
         private SkillOptConfigException Invalid(Mark at, string path, string? value, string message) =>
-            new("SKOPT1002", fileName, Line(at), Column(at), path,
+            new(DiagnosticCodes.ConfigInvalidValue, fileName, Line(at), Column(at), path,
                 value is null ? message : $"invalid value '{Shorten(value)}' for key '{path}': {message}");
 
         private static bool IsSection(Type t) => t != typeof(string) && !t.IsValueType;
@@ -339,9 +339,9 @@ internal static partial class SkillOptConfigLoader
         // The schema walk catches what YamlDotNet would refuse; this is the fallback for anything it does not foresee.
         var at = keys.FirstOrDefault(k => SameMark(k.ValueStart, ex.Start)) ?? keys.FirstOrDefault(k => SameMark(k.KeyStart, ex.Start));
         return at is not null
-            ? new SkillOptConfigException("SKOPT1002", fileName, Line(ex.Start), Column(ex.Start), at.Path,
+            ? new SkillOptConfigException(DiagnosticCodes.ConfigInvalidValue, fileName, Line(ex.Start), Column(ex.Start), at.Path,
                 $"invalid value{(at.ScalarValue is null ? "" : $" '{Shorten(at.ScalarValue)}'")} for key '{at.Path}': {Inner(ex).Message}", ex)
-            : new SkillOptConfigException("SKOPT1003", fileName, Line(ex.Start), Column(ex.Start), null, $"malformed YAML: {Inner(ex).Message}", ex);
+            : new SkillOptConfigException(DiagnosticCodes.ConfigMalformedYaml, fileName, Line(ex.Start), Column(ex.Start), null, $"malformed YAML: {Inner(ex).Message}", ex);
     }
 
     private static bool SameMark(Mark a, Mark b) => a.Line == b.Line && a.Column == b.Column;
@@ -392,7 +392,7 @@ internal static partial class SkillOptConfigLoader
         {
             var k = keys.FirstOrDefault(x => x.Path == path);
             var (line, column) = k is null ? (1, 1) : k.ScalarValue is null ? (Line(k.KeyStart), Column(k.KeyStart)) : (Line(k.ValueStart), Column(k.ValueStart));
-            throw new SkillOptConfigException("SKOPT1002", fileName, line, column, path,
+            throw new SkillOptConfigException(DiagnosticCodes.ConfigInvalidValue, fileName, line, column, path,
                 $"invalid value{(k?.ScalarValue is null ? "" : $" '{Shorten(k.ScalarValue)}'")} for key '{path}': {message}");
         }
         void OneOf(string path, string? v, params string[] allowed)
@@ -423,7 +423,7 @@ internal static partial class SkillOptConfigLoader
             {
                 // The value is not quoted: a key pasted here by mistake must not reach the output.
                 var k = keys.FirstOrDefault(x => x.Path == $"models.{role}.api_key_env");
-                throw new SkillOptConfigException("SKOPT1002", fileName, k is null ? 1 : Line(k.ValueStart), k is null ? 1 : Column(k.ValueStart), $"models.{role}.api_key_env",
+                throw new SkillOptConfigException(DiagnosticCodes.ConfigInvalidValue, fileName, k is null ? 1 : Line(k.ValueStart), k is null ? 1 : Column(k.ValueStart), $"models.{role}.api_key_env",
                     $"invalid value for key 'models.{role}.api_key_env': expected the name of an environment variable (letters, digits and '_', not starting with a digit), never the key itself");
             }
         }

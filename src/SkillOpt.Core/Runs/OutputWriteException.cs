@@ -25,7 +25,7 @@ internal enum OutputWriteFailure
 internal sealed class OutputWriteException : IOException
 {
     /// <summary>The diagnostic code of every write failure.</summary>
-    public const string DiagnosticCode = "SKOPT2010";
+    public const string DiagnosticCode = DiagnosticCodes.OutputWriteFailed;
 
     private const int EPERM = 1, EACCES = 13, ENOSPC = 28, EROFS = 30, EDQUOT = 122, EDQUOTDarwin = 69;
     private const int WinAccessDenied = unchecked((int)0x80070005), WinWriteProtect = unchecked((int)0x80070013),

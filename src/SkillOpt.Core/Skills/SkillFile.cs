@@ -33,19 +33,19 @@ internal sealed class SkillFileException : FileDiagnosticException
 internal static class SkillFile
 {
     /// <summary>The protected-region markers are unterminated, unmatched, nested, mismatched, or there are two slow-update blocks.</summary>
-    public const string MalformedMarkersCode = "SKOPT1101";
+    public const string MalformedMarkersCode = DiagnosticCodes.SkillMalformedMarkers;
 
     /// <summary>The file is not valid UTF-8 (an invalid byte sequence, or a UTF-16/UTF-32 byte-order mark).</summary>
-    public const string NotUtf8Code = "SKOPT1102";
+    public const string NotUtf8Code = DiagnosticCodes.SkillNotUtf8;
 
     /// <summary>The file holds binary content: a NUL byte or another control character that text never has.</summary>
-    public const string BinaryContentCode = "SKOPT1103";
+    public const string BinaryContentCode = DiagnosticCodes.SkillBinaryContent;
 
     /// <summary>The skill is larger than <c>skill.max_initial_tokens</c>.</summary>
-    public const string OverTokenLimitCode = "SKOPT1104";
+    public const string OverTokenLimitCode = DiagnosticCodes.SkillOverTokenLimit;
 
     /// <summary>Warning: the initial skill is larger than <c>skill.token_budget</c>, so no edit set may grow it.</summary>
-    public const string OverTokenBudgetCode = "SKOPT1105";
+    public const string OverTokenBudgetCode = DiagnosticCodes.SkillOverTokenBudget;
 
     private static ReadOnlySpan<byte> Utf8Bom => [0xEF, 0xBB, 0xBF];
 

@@ -11,7 +11,7 @@ namespace SkillOpt.Providers.Scripted;
 internal sealed class ScriptedRulesException : SkillOpt.Core.FileDiagnosticException
 {
     /// <summary>Diagnostic code of every rules-file error.</summary>
-    public const string DiagnosticCode = "SKOPT2201";
+    public const string DiagnosticCode = DiagnosticCodes.ScriptedRules;
 
     /// <summary>Creates the exception.</summary>
     /// <param name="file">The rules file.</param>

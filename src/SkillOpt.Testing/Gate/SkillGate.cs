@@ -26,25 +26,25 @@ internal enum GateStatus
 /// <param name="Message">What was checked and found; for failures, what to do (the exact commands).</param>
 internal sealed record GateOutcome(GateStatus Status, string Message);
 
-/// <summary>Diagnostic codes of the skill gate (SKOPT32xx; see docs/diagnostics.md).</summary>
+/// <summary>The diagnostic codes of the skill gate (names for entries of <see cref="DiagnosticCodes"/>, the one table of codes; docs/diagnostics.md).</summary>
 internal static class GateCodes
 {
     /// <summary>The committed skill does not match its receipt (edited without approval).</summary>
-    public const string SkillChanged = "SKOPT3201";
+    public const string SkillChanged = DiagnosticCodes.GateSkillChanged;
     /// <summary>Received files are waiting for approval.</summary>
-    public const string Pending = "SKOPT3202";
+    public const string Pending = DiagnosticCodes.GatePending;
     /// <summary>The replayed test split differs from the receipt.</summary>
-    public const string ReplayDiffers = "SKOPT3203";
+    public const string ReplayDiffers = DiagnosticCodes.GateReplayDiffers;
     /// <summary>The replay asked for a request that was never recorded (a verifier prompt, tool or option changed).</summary>
-    public const string RecordingMiss = "SKOPT3204";
+    public const string RecordingMiss = DiagnosticCodes.GateRecordingMiss;
     /// <summary>The live re-run of the test split dropped significantly.</summary>
-    public const string LiveRegression = "SKOPT3205";
+    public const string LiveRegression = DiagnosticCodes.GateLiveRegression;
     /// <summary>Warning: the live re-run dropped, but not significantly.</summary>
-    public const string LiveInconclusive = "SKOPT3206";
+    public const string LiveInconclusive = DiagnosticCodes.GateLiveInconclusive;
     /// <summary>The skill has no (valid) approved receipt or recording.</summary>
-    public const string NotApproved = "SKOPT3207";
+    public const string NotApproved = DiagnosticCodes.GateNotApproved;
     /// <summary>The verifier could not be listed or run, or too many live tasks errored.</summary>
-    public const string VerifierRun = "SKOPT3208";
+    public const string VerifierRun = DiagnosticCodes.GateVerifierRun;
 }
 
 /// <summary>

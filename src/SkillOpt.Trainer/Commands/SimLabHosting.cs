@@ -26,13 +26,13 @@ internal sealed class SimLabHosting : IAsyncDisposable
     public const string MarkerFileName = "simulated.json";
 
     /// <summary>Warning: a model role is simulated by SimLab (documented in docs/diagnostics.md).</summary>
-    public const string SimulatedModels = "SKOPT2301";
+    public const string SimulatedModels = DiagnosticCodes.SimulatedModels;
 
     /// <summary>Error: the simulated target was asked a task its scenario does not know, so the command stops (docs/diagnostics.md).</summary>
-    public const string UnknownTasks = "SKOPT2302";
+    public const string UnknownTasks = DiagnosticCodes.UnknownTasks;
 
     /// <summary>Warning: with <see cref="UnknownTasksVariable"/> = <c>warn</c>, the share of asked tasks the scenario did not know (docs/diagnostics.md).</summary>
-    public const string UnknownTasksWarning = "SKOPT2303";
+    public const string UnknownTasksWarning = DiagnosticCodes.UnknownTasksWarning;
 
     /// <summary>
     /// The environment variable that says what a task the scenario does not know does: <c>error</c> (default: the command
