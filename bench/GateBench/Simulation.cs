@@ -1,3 +1,4 @@
+// Longer than 400 lines: the gate-level simulation: every policy's decision over the same drawn candidates, kept together so that they stay comparable.
 using System.Globalization;
 using SkillOpt.Core.Gates;
 using SkillOpt.Core.Rollouts;

@@ -1,3 +1,4 @@
+// Longer than 400 lines: the benchmark command: options, the run matrix, resume and the docs/benchmarks.md writer in one program.
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;

@@ -74,6 +74,8 @@ internal static class DiagnosticCodes
     public const string UnknownTasks = "SKOPT2302";
     /// <summary>Warning: how many asked tasks the scenario did not know (<c>SKILLOPT_SIMLAB_UNKNOWN_TASKS=warn</c>).</summary>
     public const string UnknownTasksWarning = "SKOPT2303";
+    /// <summary>A SimLab scenario (file or built-in name) cannot be used.</summary>
+    public const string SimLabScenarioInvalid = "SKOPT2304";
 
     /// <summary>Auto-approval asked for on a build server without <c>--force-approve</c>.</summary>
     public const string AutoApproveOnBuildServer = "SKOPT3001";

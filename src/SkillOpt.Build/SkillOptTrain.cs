@@ -1,3 +1,4 @@
+// Longer than 400 lines: an MSBuild task is one class; its parameters, each documented for the targets, are half of it.
 using System;
 using System.Collections.Generic;
 using System.Globalization;

@@ -1,3 +1,4 @@
+// Longer than 400 lines: one reply builder per optimizer stage (reflection, merge, ranking, slow update, meta skill), sharing the prompt parsing and the seeded draws.
 using System.Globalization;
 using System.Text;
 using System.Text.Json;

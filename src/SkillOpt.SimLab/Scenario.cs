@@ -1,3 +1,4 @@
+// Longer than 400 lines: the scenario file's model, one small class per section, documented key by key (src/SkillOpt.SimLab/README.md mirrors it).
 namespace SkillOpt.SimLab;
 
 /// <summary>

@@ -1,3 +1,4 @@
+// Longer than 400 lines: reads and checks every section of a scenario file with its line and column, and builds the built-in scenarios.
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -9,11 +10,11 @@ using YamlDotNet.Serialization.NamingConventions;
 
 namespace SkillOpt.SimLab;
 
-/// <summary>A scenario file that cannot be used (code SIMLAB001); the message starts with <c>file(line,col):</c> where a line is known.</summary>
+/// <summary>A scenario file that cannot be used (code SKOPT2304); the message starts with <c>file(line,col):</c> where a line is known.</summary>
 internal sealed class ScenarioException : SkillOpt.Core.FileDiagnosticException
 {
     /// <summary>Diagnostic code of every scenario error.</summary>
-    public const string DiagnosticCode = "SIMLAB001";
+    public const string DiagnosticCode = DiagnosticCodes.SimLabScenarioInvalid;
 
     /// <summary>Creates the exception.</summary>
     /// <param name="file">Scenario file (or <c>builtin:NAME</c>).</param>

@@ -1,3 +1,4 @@
+// Longer than 400 lines: one fixture of loopback-server cases for retry, Retry-After, breaker, timeout and rate limits.
 using System.Globalization;
 using System.Net;
 using Microsoft.Extensions.Logging;

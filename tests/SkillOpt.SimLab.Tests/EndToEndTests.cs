@@ -196,6 +196,6 @@ public class CommandTests
         Assert.Contains("simulated", output.ToString(), StringComparison.Ordinal);
         var error = new StringWriter();
         Assert.Equal(1, await SimLabCommand.RunAsync(["serve", "--scenario", "nope"], TextWriter.Null, error));
-        Assert.Contains("SIMLAB001", error.ToString(), StringComparison.Ordinal);
+        Assert.Contains("error SKOPT2304", error.ToString(), StringComparison.Ordinal);
     }
 }

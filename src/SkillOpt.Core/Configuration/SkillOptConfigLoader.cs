@@ -1,3 +1,4 @@
+// Longer than 400 lines: one YAML walk that locates every error (file, line, column, key) for every section of skillopt.yaml; the ranges are in ConfigRanges.
 using System.Globalization;
 using System.Reflection;
 using System.Text.RegularExpressions;

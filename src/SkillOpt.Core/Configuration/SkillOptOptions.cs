@@ -1,7 +1,7 @@
 namespace SkillOpt.Core.Configuration;
 
 /// <summary>
-/// The whole <c>skillopt.yaml</c>. Defaults are the reference's (microsoft/SkillOpt, see REFERENCE.md: 4 epochs, batch 40,
+/// The whole <c>skillopt.yaml</c>. Defaults are the reference's (microsoft/SkillOpt at commit bdfdc30, docs/method.md: 4 epochs, batch 40,
 /// minibatch 8, merge fan-in 8, 16 parallel optimizer calls, learning rate 4→2 by cosine). Settings left unset take their
 /// value from <see cref="Preset"/>: <c>default</c> (our safer behaviour) or <c>classic</c> (the reference's behaviour, for
 /// comparisons).

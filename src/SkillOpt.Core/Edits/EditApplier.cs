@@ -1,3 +1,4 @@
+// Longer than 400 lines: the edit rules apply in one ordered pass (fields, markers, anchors, regions, duplicates, budget) and the classic matching beside it; each rule is documented where it is applied.
 using System.Globalization;
 using System.Text.RegularExpressions;
 using SkillOpt.Core.Skills;

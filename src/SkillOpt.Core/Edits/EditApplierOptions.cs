@@ -14,7 +14,7 @@ internal sealed class EditApplierOptions
     /// unlimited. When the edited skill is over the budget and larger than before, the whole edit set is rejected
     /// (<see cref="EditRejectionReason.OverTokenBudget"/>); edit sets that shrink or keep an over-budget skill's size
     /// still apply. Default 2,000: the reference's trained skills end at about 500–3,300 tokens and its paper reports
-    /// a median near 920 tokens (arXiv 2605.23904, summarised in the project's REFERENCE.md); 2,000 allows about twice
+    /// a median near 920 tokens (arXiv 2605.23904); 2,000 allows about twice
     /// that median while cutting the unbounded tail. Ignored when <see cref="ClassicMatching"/> is set.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">Set to a negative value.</exception>

@@ -1,3 +1,4 @@
+// Longer than 400 lines: the parser of the skill document: blocks, anchors and both syntaxes of protected regions depend on one Markdig walk.
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;

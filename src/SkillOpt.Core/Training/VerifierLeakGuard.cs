@@ -8,7 +8,7 @@ namespace SkillOpt.Core.Training;
 /// <summary>
 /// Keeps verifier text away from the optimizer: the literals each verifier reports (<see cref="RolloutResult.VerifierLiterals"/>:
 /// gold answers, expected values) are redacted from trajectories before reflection, and a proposed edit whose content
-/// contains any literal seen so far is rejected (REFERENCE.md weakness 10: the optimizer copies gold answers into the skill).
+/// contains any literal seen so far is rejected (docs/method.md, "The classic preset", row 3: the reference's optimizer copies gold answers into the skill).
 /// Literals shorter than <see cref="MinimumLength"/> characters are ignored: they occur in ordinary prose.
 /// </summary>
 internal sealed class VerifierLeakGuard

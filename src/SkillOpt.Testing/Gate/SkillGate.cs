@@ -1,3 +1,4 @@
+// Longer than 400 lines: the four gate checks (approved, nothing pending, replay, live) share the gate's files, verifier launch and messages.
 using System.Globalization;
 using System.Reflection;
 using System.Text;

@@ -1,3 +1,4 @@
+// Longer than 400 lines: the command-line definitions of list, train and eval with their shared option handling; the other commands have files of their own.
 using SkillOpt.Core;
 using System.CommandLine;
 using System.Diagnostics;

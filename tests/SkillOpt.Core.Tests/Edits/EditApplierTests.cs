@@ -1,3 +1,4 @@
+// Longer than 400 lines: one test class per rule would scatter the shared skill fixtures; cases follow the rules of EditApplier in order.
 using SkillOpt.Core.Edits;
 using SkillOpt.Core.Skills;
 
