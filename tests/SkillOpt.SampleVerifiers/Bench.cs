@@ -4,10 +4,10 @@ using SkillOpt.Testing;
 
 namespace SkillOpt.SampleVerifiers;
 
-/// <summary>The rollout benchmark's 64 tasks (skill "bench"): one 200 ms model call each.</summary>
+/// <summary>The rollout benchmark's 256 tasks (skill "bench"): one 200 ms model call each.</summary>
 public class Bench
 {
-    public static IEnumerable<object[]> Numbers => Enumerable.Range(1, 64).Select(i => new object[] { i });
+    public static IEnumerable<object[]> Numbers => Enumerable.Range(1, 256).Select(i => new object[] { i });
 
     [SkillTheory(Skill = "bench")]
     [MemberData(nameof(Numbers))]

@@ -49,7 +49,7 @@ public class VerifierExecutionTests
         Assert.All(tasks, t => Assert.Equal("arith", t.Skill));
         // Theory rows whose data xUnit cannot serialise (UnitTask, RateTask) are still one task each.
         Assert.Equal(4, tasks.Count(t => t.TaskId.StartsWith("arith/Rates.", StringComparison.Ordinal)));
-        Assert.Equal(64, (await verifier.ListAsync(Env(), "bench", TestContext.Current.CancellationToken)).Count);
+        Assert.Equal(256, (await verifier.ListAsync(Env(), "bench", TestContext.Current.CancellationToken)).Count);
 
         // The skill declarations are read from the assembly's metadata, paths resolved against the project.
         var arith = verifier.Project.Find("arith")!;
@@ -201,9 +201,11 @@ public class VerifierExecutionTests
 
     private static RolloutRequest Request(IReadOnlyList<string> ids) => new(TrainedSkill, Sha256(TrainedSkill), ids, 0, "rollout");
 
+    // The tests above are of one verifier process per batch slot (their folders pNN); WorkerPoolTests covers the workers.
     private static VerifierProcessRunner Runner(TempFolder dir, int concurrency, TimeSpan timeout, params (string, string?)[] env) =>
         new(new VerifierExecutable(ToolPaths.SampleVerifiers), new VerifierRunnerOptions
         {
+            Isolation = VerifierIsolation.Process,
             Concurrency = concurrency,
             Timeout = timeout,
             ConfigPath = ToolPaths.ArithConfig,

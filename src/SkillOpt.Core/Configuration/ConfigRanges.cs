@@ -79,6 +79,7 @@ internal static class ConfigRanges
         ["rollouts.errored_retries"] = Between(0, 10),
         ["rollouts.max_error_rate"] = Between(0, 1),
         ["rollouts.concurrency"] = Between(1, 256),
+        ["rollouts.workers"] = Between(0, 64),
         ["rollouts.timeout_seconds"] = Above(0, 86_400, "seconds"),
         ["rollouts.max_output_bytes"] = Between(4_096, 1_073_741_824, "bytes"),
         ["splits.train"] = Between(0, 1),

@@ -413,6 +413,7 @@ internal static partial class SkillOptConfigLoader
         OneOf("training.rejected_edits.scope", t.RejectedEdits.Scope, "run", "epoch");
         OneOf("skill.matching", o.Skill.Matching, "strict", "classic");
         OneOf("gate.kind", o.Gate.Kind, "strict", "paired");
+        OneOf("rollouts.isolation", o.Rollouts.Isolation, "worker", "process");
         if (o.Budget.MaxCostUsd is not null && Accounting.ModelPricing.Find(o.Pricing, o.Models.Target.Model) is null && Accounting.ModelPricing.Find(o.Pricing, o.Models.Optimizer.Model) is null) { Fail("budget.max_cost_usd", "needs a 'pricing' entry for the target or optimizer model"); }
         if (Math.Abs(o.Splits.Train + o.Splits.Val + o.Splits.Test - 1) > 1e-6) { Fail("splits", "train + val + test must equal 1"); }
         if (o.Splits.Val <= 0) { Fail("splits.val", "the validation split must not be empty"); }

@@ -342,9 +342,19 @@ public sealed class RolloutOptions
     public int ErroredRetries { get; set; } = 1;
     /// <summary>Largest fraction in [0,1] of a rollout's tasks that may stay Errored before the run stops (default 0.25).</summary>
     public double MaxErrorRate { get; set; } = 0.25;
-    /// <summary>Verifier processes run side by side (default 4).</summary>
+    /// <summary>Rollouts in flight at once (default 4); with <c>isolation: process</c>, verifier processes side by side.</summary>
     public int Concurrency { get; set; } = 4;
-    /// <summary>Seconds one verifier process may run before it is killed and its tasks are Errored (default 600).</summary>
+    /// <summary>
+    /// How rollouts run (default <c>worker</c>): <c>worker</c>, long-lived verifier processes that each serve many rollouts
+    /// concurrently; <c>process</c>, one verifier process per batch slot, started and ended with the batch.
+    /// </summary>
+    public string Isolation { get; set; } = "worker";
+    /// <summary>Most verifier workers alive at once with <c>isolation: worker</c>; 0 (default) = the machine's core count.</summary>
+    public int Workers { get; set; }
+    /// <summary>
+    /// Seconds one verifier process (<c>isolation: process</c>) or one rollout (<c>isolation: worker</c>) may run before the
+    /// process or the rollout's worker is killed and its tasks are Errored (default 600).
+    /// </summary>
     public double TimeoutSeconds { get; set; } = 600;
     /// <summary>
     /// Most bytes of one verifier process's output (standard output and error, UTF-8) kept in its <c>output.log</c>

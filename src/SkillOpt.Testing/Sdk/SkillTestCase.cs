@@ -110,6 +110,11 @@ public class SkillTestCase : XunitTestCase, ISelfExecutingXunitTestCase
     public async ValueTask<RunSummary> Run(ExplicitOption explicitOption, IMessageBus messageBus, object?[] constructorArguments, ExceptionAggregator aggregator,
         CancellationTokenSource cancellationTokenSource)
     {
+        if (SkillWorker.TryBecomeHost())
+        {
+            // SKILLOPT_WORKER: this process serves rollouts until the trainer closes its standard input.
+            return await SkillWorker.ServeAsync(this, cancellationTokenSource.Token).ConfigureAwait(false);
+        }
         var scope = SkillTaskScope.Begin(this);
         var bus = new SkillResultMessageBus(messageBus, scope);
         try

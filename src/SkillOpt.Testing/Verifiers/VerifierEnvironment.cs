@@ -91,11 +91,30 @@ internal static class VerifierEnvironment
         _ => "off",
     };
 
-    /// <summary>Reads a variable; <see langword="null"/> when unset or blank.</summary>
+    /// <summary>
+    /// Set by the trainer for a long-lived verifier worker (<c>SKILLOPT_WORKER</c>, the protocol version, <c>1</c>): the
+    /// process serves many rollouts over the named pipe <see cref="WorkerPipe"/> instead of running its filtered test once.
+    /// </summary>
+    internal const string Worker = "SKILLOPT_WORKER";
+
+    /// <summary>Name of the named pipe a verifier worker serves its rollouts over (<c>SKILLOPT_WORKER_PIPE</c>).</summary>
+    internal const string WorkerPipe = "SKILLOPT_WORKER_PIPE";
+
+    /// <summary>The per-rollout variables of the rollout running on this flow in a worker (they win over the process's).</summary>
+    private static readonly AsyncLocal<IReadOnlyDictionary<string, string?>?> RolloutVariables = new();
+
+    /// <summary>Gives the rollout running on this flow (and the flows it starts) its own values of the per-rollout variables.</summary>
+    /// <param name="variables">Variable names and values (a <see langword="null"/> value hides the process's value).</param>
+    internal static void SetForRollout(IReadOnlyDictionary<string, string?>? variables) => RolloutVariables.Value = variables;
+
+    /// <summary>
+    /// Reads a variable; <see langword="null"/> when unset or blank. In a verifier worker the rollout's own values (sent
+    /// with its request) win over the process's environment.
+    /// </summary>
     /// <param name="name">Variable name.</param>
     public static string? Get(string name)
     {
-        var v = Environment.GetEnvironmentVariable(name);
+        var v = RolloutVariables.Value is { } rollout && rollout.TryGetValue(name, out var own) ? own : Environment.GetEnvironmentVariable(name);
         return string.IsNullOrWhiteSpace(v) ? null : v.Trim();
     }
 

@@ -358,6 +358,8 @@ internal static class TrainerCommands
         var runner = new VerifierProcessRunner(ctx.Verifier, new VerifierRunnerOptions
         {
             Concurrency = c,
+            Isolation = string.Equals(ctx.Options.Rollouts.Isolation, "process", StringComparison.OrdinalIgnoreCase) ? VerifierIsolation.Process : VerifierIsolation.Worker,
+            Workers = ctx.Options.Rollouts.Workers > 0 ? ctx.Options.Rollouts.Workers : Math.Clamp(Environment.ProcessorCount, 1, 64),
             Timeout = Seconds(timeout ?? ctx.Options.Rollouts.TimeoutSeconds, "--timeout", allowZero: false),
             GracePeriod = grace,
             MaxOutputBytes = ctx.Options.Rollouts.MaxOutputBytes,
@@ -369,7 +371,13 @@ internal static class TrainerCommands
         {
             if (r.TimedOut)
             {
-                console.Warning(TrainerDiagnostics.VerifierTimedOut, $"a verifier process ran past {r.Elapsed.TotalSeconds:0.#} s and was killed; {r.Tasks - r.Reported} of its {r.Tasks} tasks are Errored (see {Path.Combine(r.Folder, "output.log")})");
+                console.Warning(TrainerDiagnostics.VerifierTimedOut, r.Worker is not null
+                    ? $"a rollout ran past {r.Elapsed.TotalSeconds:0.#} s and its verifier worker was killed; the task is Errored (see {Path.Combine(r.Folder, "output.log")})"
+                    : $"a verifier process ran past {r.Elapsed.TotalSeconds:0.#} s and was killed; {r.Tasks - r.Reported} of its {r.Tasks} tasks are Errored (see {Path.Combine(r.Folder, "output.log")})");
+            }
+            else if (r.Crashed && r.Worker is not null)
+            {
+                console.Warning(TrainerDiagnostics.VerifierCrashed, $"verifier worker {r.Worker} ended with a rollout in flight (exit code {r.ExitCode?.ToString(CultureInfo.InvariantCulture) ?? "none"}); the task is Errored, the worker is replaced and the run goes on: {Last(r.OutputTail)} (see {Path.Combine(r.Folder, "output.log")})");
             }
             else if (r.Crashed)
             {
@@ -453,6 +461,11 @@ internal static class TrainerCommands
         catch (Exception ex)
         {
             console.Error(TrainerDiagnostics.Unexpected, $"{ex.GetType().Name}: {ex.Message}" + (verbose ? "\n" + ex.StackTrace : " (run with --verbose for the stack trace)"));
+        }
+        finally
+        {
+            // the verifier workers end once their rollouts finish, their logs complete
+            await VerifierWorkerPool.StopAllAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
         }
         return TrainerDiagnostics.ExitError;
     }

@@ -9,13 +9,38 @@ using SkillOpt.Testing.Verifiers;
 
 namespace SkillOpt.Trainer.Verifiers;
 
+/// <summary>How a <see cref="VerifierProcessRunner"/> runs rollouts (<c>rollouts.isolation</c>).</summary>
+internal enum VerifierIsolation
+{
+    /// <summary>Long-lived verifier workers, each serving many rollouts concurrently (the default).</summary>
+    Worker,
+
+    /// <summary>One verifier process per (batch, slot), started for the batch and ended with it.</summary>
+    Process,
+}
+
 /// <summary>Settings of a <see cref="VerifierProcessRunner"/>.</summary>
 internal sealed class VerifierRunnerOptions
 {
-    /// <summary>Verifier processes run side by side (<c>rollouts.concurrency</c>).</summary>
+    /// <summary>
+    /// Rollouts in flight at once across the run (<c>rollouts.concurrency</c>); with <see cref="VerifierIsolation.Process"/>,
+    /// verifier processes run side by side.
+    /// </summary>
     public int Concurrency { get; init; } = 4;
 
-    /// <summary>Most time one verifier process may run before it is killed (<c>rollouts.timeout_seconds</c>).</summary>
+    /// <summary>Long-lived workers or one process per batch slot (<c>rollouts.isolation</c>, default <see cref="VerifierIsolation.Worker"/>).</summary>
+    public VerifierIsolation Isolation { get; init; } = VerifierIsolation.Worker;
+
+    /// <summary>
+    /// Most verifier workers alive at once with <see cref="VerifierIsolation.Worker"/> (<c>rollouts.workers</c>; default the
+    /// machine's core count, at most 64). Independent of <see cref="Concurrency"/>: each worker runs many rollouts concurrently.
+    /// </summary>
+    public int Workers { get; init; } = Math.Clamp(System.Environment.ProcessorCount, 1, 64);
+
+    /// <summary>
+    /// Most time one verifier process may run before it is killed (<c>rollouts.timeout_seconds</c>); with
+    /// <see cref="VerifierIsolation.Worker"/>, most time one rollout may run before its worker is killed.
+    /// </summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromMinutes(10);
 
     /// <summary>After cancellation, how long running processes may take to finish before they are killed.</summary>
@@ -49,10 +74,19 @@ internal sealed class VerifierRunnerOptions
 /// <param name="Cancelled">Killed or stopped because the run was cancelled.</param>
 /// <param name="Elapsed">Wall time.</param>
 /// <param name="OutputTail">The last lines of its output.</param>
-internal sealed record VerifierProcessReport(string Folder, int Tasks, int Reported, int? ExitCode, bool TimedOut, bool Cancelled, TimeSpan Elapsed, string OutputTail)
+/// <param name="Worker">
+/// With <see cref="VerifierIsolation.Worker"/>: the report is of one rollout (its folder, one task), and this is the number
+/// of the worker that ran it (1-based, in start order); <see langword="null"/> for a verifier process of its own.
+/// </param>
+/// <param name="WorkerEnded">The rollout's worker ended (crash, <c>Environment.Exit</c>) while the rollout was in flight.</param>
+internal sealed record VerifierProcessReport(string Folder, int Tasks, int Reported, int? ExitCode, bool TimedOut, bool Cancelled, TimeSpan Elapsed, string OutputTail,
+    int? Worker = null, bool WorkerEnded = false)
 {
-    /// <summary>True when the process ended abnormally (not 0 or 1, xUnit's "all passed" and "some failed").</summary>
-    public bool Crashed => !TimedOut && !Cancelled && ExitCode is not (0 or 1);
+    /// <summary>
+    /// True when the process ended abnormally (not 0 or 1, xUnit's "all passed" and "some failed"), or the rollout's worker
+    /// ended with the rollout in flight.
+    /// </summary>
+    public bool Crashed => !TimedOut && !Cancelled && (WorkerEnded || ExitCode is not (0 or 1));
 }
 
 /// <summary>
@@ -84,6 +118,7 @@ internal sealed class VerifierProcessRunner : IRolloutRunner
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Concurrency, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxTasksPerProcess, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxOutputBytes, 1024);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.Workers, 1);
         _slots = new SemaphoreSlim(options.Concurrency, options.Concurrency);
         AtomicFile.CreateDirectory(options.WorkDirectory);
         _batches = Directory.GetDirectories(options.WorkDirectory).Length;
@@ -105,6 +140,7 @@ internal sealed class VerifierProcessRunner : IRolloutRunner
                 TryKill(p);
             }
         }
+        _pool?.KillAll("the run was stopped");
     }
 
     /// <inheritdoc/>
@@ -125,6 +161,14 @@ internal sealed class VerifierProcessRunner : IRolloutRunner
         var skillFile = Path.Combine(folder, "skill.md");
         AtomicFile.WriteAllText(skillFile, request.Skill);
 
+        if (_options.Isolation == VerifierIsolation.Worker && !WorkerPool.Unsupported)
+        {
+            var served = await Task.WhenAll(request.TaskIds.Select((id, i) =>
+                RunInWorkerAsync(request, id, skillFile, Path.Combine(folder, string.Create(CultureInfo.InvariantCulture, $"r{i:D3}")), cancellationToken))).ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+            BatchEnded?.Invoke(request, WorkerPool.Started, sw.Elapsed);
+            return served;
+        }
         var perProcess = Math.Min(_options.MaxTasksPerProcess, (request.TaskIds.Count + _options.Concurrency - 1) / _options.Concurrency);
         var processes = (request.TaskIds.Count + perProcess - 1) / perProcess;
         var chunks = Enumerable.Range(0, processes).Select(k => request.TaskIds.Where((_, i) => i % processes == k).ToList()).ToList();
@@ -133,6 +177,118 @@ internal sealed class VerifierProcessRunner : IRolloutRunner
         cancellationToken.ThrowIfCancellationRequested();
         BatchEnded?.Invoke(request, processes, sw.Elapsed);
         return results;
+    }
+
+    /// <summary>Verifier processes started so far by this runner's worker pool (shared with runners of the same verifier and settings).</summary>
+    public int WorkersStarted => _options.Isolation == VerifierIsolation.Worker ? WorkerPool.Started : 0;
+
+    /// <summary>Process ids of the live workers of this runner's pool (empty with <see cref="VerifierIsolation.Process"/> or before the first rollout).</summary>
+    public IReadOnlyList<int> WorkerProcessIds => _pool?.ProcessIds ?? [];
+
+    private VerifierWorkerPool WorkerPool => _pool ??= VerifierWorkerPool.For(_verifier, _options.Environment, _options.Workers, _options.MaxOutputBytes,
+        Path.Combine(Path.GetDirectoryName(Path.GetFullPath(_options.WorkDirectory))!, "workers"));
+
+    private VerifierWorkerPool? _pool;
+
+    private async Task<RolloutResult> RunInWorkerAsync(RolloutRequest request, string taskId, string skillFile, string folder, CancellationToken ct)
+    {
+        try
+        {
+            await _slots.WaitAsync(ct).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return RolloutResult.Errored(taskId, "cancelled before the rollout started");
+        }
+        try
+        {
+            var resultsDir = AtomicFile.CreateDirectory(Path.Combine(folder, "results"));
+            var variables = new Dictionary<string, string?>
+            {
+                [VerifierEnvironment.SkillFile] = skillFile,
+                [VerifierEnvironment.ResultsDir] = resultsDir,
+                [VerifierEnvironment.SampleIndex] = request.SampleIndex.ToString(CultureInfo.InvariantCulture),
+                [VerifierEnvironment.Config] = _options.ConfigPath,
+                [VerifierEnvironment.Stage] = request.Stage,
+            };
+            var output = new OutputTracker(Path.Combine(folder, "output.log"), _options.MaxOutputBytes);
+            var sw = Stopwatch.StartNew();
+            var timedOut = false;
+            var cancelled = false;
+            int? workerNumber = null;
+            WorkerRolloutOutcome outcome;
+            try
+            {
+                var rollout = WorkerPool.Start(taskId, variables, output.Stdout);
+                workerNumber = rollout.WorkerNumber;
+                using var timeout = new CancellationTokenSource(_options.Timeout);
+                using var stopping = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, ct);
+                var stop = Task.Delay(System.Threading.Timeout.Infinite, stopping.Token);
+                if (await Task.WhenAny(rollout.Completion, stop).ConfigureAwait(false) != rollout.Completion)
+                {
+                    if (timeout.IsCancellationRequested)
+                    {
+                        timedOut = true;
+                        rollout.KillWorker($"the verifier worker was killed because another of its rollouts ('{taskId}') ran past rollouts.timeout_seconds ({_options.Timeout.TotalSeconds:0.#} s)");
+                    }
+                    else
+                    {
+                        // Cancelled: let the rollout finish within the grace period (and the timeout), then kill its worker.
+                        cancelled = true;
+                        var grace = Task.Delay(_options.GracePeriod, timeout.Token);
+                        if (await Task.WhenAny(rollout.Completion, grace).ConfigureAwait(false) != rollout.Completion)
+                        {
+                            rollout.KillWorker("the run was cancelled");
+                        }
+                    }
+                }
+                outcome = await rollout.Completion.WaitAsync(TimeSpan.FromSeconds(60), CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                outcome = new WorkerRolloutOutcome(WorkerRolloutEnd.WorkerDied, "the verifier worker did not end 60 s after it was killed", null);
+            }
+            finally
+            {
+                output.Dispose();
+            }
+            if (output.WriteError is { } writeError)
+            {
+                throw OutputWriteException.From(output.Path, Path.GetDirectoryName(_options.WorkDirectory) ?? _options.WorkDirectory, writeError);
+            }
+            if (outcome.End == WorkerRolloutEnd.WorkerDied && !timedOut && !cancelled && !ct.IsCancellationRequested)
+            {
+                // The worker ended with this rollout in flight, perhaps because of another rollout: run it again alone, in a
+                // verifier process of its own, so that only the rollout that crashes the verifier is Errored.
+                return (await RunOneAsync(request, [taskId], skillFile, Path.Combine(folder, "isolated"), ct).ConfigureAwait(false))[0];
+            }
+            var result = outcome.End == WorkerRolloutEnd.Done ? ReadResult(request, taskId, resultsDir) : null;
+            var reported = result is null ? 0 : 1;
+            if (result is null)
+            {
+                var state = output.StateOf(taskId);
+                var reason = timedOut
+                    ? $"the rollout ran past rollouts.timeout_seconds ({_options.Timeout.TotalSeconds:0.#} s) and its verifier worker was killed; this task {state}."
+                    : cancelled
+                        ? $"the run was cancelled; this task {state}."
+                        : outcome.End switch
+                        {
+                            WorkerRolloutEnd.Refused => $"the verifier worker did not run this task: {outcome.Detail}",
+                            WorkerRolloutEnd.WorkerDied => $"{outcome.Detail}; this task {state}.",
+                            _ => $"the verifier worker finished the rollout without a result for this task; is '{taskId}' a [SkillFact]/[SkillTheory] task of this verifier?",
+                        };
+                var tail = output.Tail();
+                result = RolloutResult.Errored(taskId, tail.Length == 0 ? reason : $"{reason} Output tail:\n{tail}");
+            }
+            var died = outcome.End == WorkerRolloutEnd.WorkerDied && !timedOut && !cancelled;
+            ProcessEnded?.Invoke(new VerifierProcessReport(folder, 1, reported, died ? outcome.ExitCode : timedOut ? null : 0, timedOut, cancelled, sw.Elapsed,
+                died ? outcome.Detail ?? "" : output.Tail(), workerNumber, died));
+            return result;
+        }
+        finally
+        {
+            _slots.Release();
+        }
     }
 
     private async Task<IReadOnlyList<RolloutResult>> RunProcessAsync(RolloutRequest request, IReadOnlyList<string> tasks, string skillFile, string folder, CancellationToken ct)
@@ -342,7 +498,7 @@ internal sealed class VerifierProcessRunner : IRolloutRunner
     /// saying how much was cut, the last half), the last lines in memory for reasons, and which tasks started and finished.
     /// A write error (disk full…) stops the logging and is kept in <see cref="WriteError"/>.
     /// </summary>
-    private sealed class OutputTracker : IDisposable
+    internal sealed class OutputTracker : IDisposable
     {
         private const int TailLines = 15;
         private const int MaxLineChars = 1 << 20;
