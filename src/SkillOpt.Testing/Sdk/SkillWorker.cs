@@ -86,21 +86,22 @@ internal static class SkillWorker
                     continue;
                 }
                 JsonObject request;
+                string? type;
                 long id;
                 try
                 {
                     request = JsonNode.Parse(line)!.AsObject();
+                    type = request["type"]?.GetValue<string>();
+                    if (type == "exit")
+                    {
+                        break;
+                    }
                     id = request["id"]!.GetValue<long>();
                 }
                 catch (Exception ex) when (ex is JsonException or InvalidOperationException or NullReferenceException or FormatException)
                 {
                     Send(new JsonObject { ["$skillopt"] = "error", ["message"] = $"not a request: {ex.Message}" });
                     continue;
-                }
-                var type = request["type"]?.GetValue<string>();
-                if (type == "exit")
-                {
-                    break;
                 }
                 var task = request["task"]?.GetValue<string>();
                 if (type != "run" || task is null || !cases.TryGetValue(task, out var testCase))

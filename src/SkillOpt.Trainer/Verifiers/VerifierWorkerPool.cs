@@ -193,7 +193,7 @@ internal sealed class VerifierWorkerPool
     internal sealed class Worker
     {
         private static int _pipes;
-        private readonly VerifierWorkerPool _pool;
+        private readonly string _hostTask;
         private readonly object _gate = new();
         private readonly Dictionary<long, WorkerRollout> _pending = [];
         private readonly VerifierProcessRunner.OutputTracker _log;
@@ -209,7 +209,7 @@ internal sealed class VerifierWorkerPool
 
         public Worker(VerifierWorkerPool pool, int number, string hostTask)
         {
-            _pool = pool;
+            _hostTask = hostTask;
             Number = number;
             var folder = AtomicFile.CreateDirectory(Path.Combine(pool.LogDirectory, string.Create(CultureInfo.InvariantCulture, $"w{number:D3}")));
             _log = new VerifierProcessRunner.OutputTracker(Path.Combine(folder, "output.log"), pool._maxOutputBytes);
@@ -248,8 +248,11 @@ internal sealed class VerifierWorkerPool
 
         public bool Ended { get { lock (_gate) { return _ended; } } }
 
-        /// <summary>Ended before it served anything: it does not speak the protocol (an older SkillOpt.Testing).</summary>
-        public bool NeverReady { get { lock (_gate) { return _ended && !_ready && _killReason is null; } } }
+        /// <summary>
+        /// Ended without serving, after running its host task as an ordinary test: it does not speak the protocol (a
+        /// verifier built against a SkillOpt.Testing without worker mode).
+        /// </summary>
+        public bool NeverReady { get { lock (_gate) { return _ended && !_ready && _killReason is null && _log.StateOf(_hostTask) != "had not started"; } } }
 
         public int InFlight { get { lock (_gate) { return _pending.Count; } } }
 
