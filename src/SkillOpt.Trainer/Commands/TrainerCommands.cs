@@ -423,6 +423,7 @@ internal static class TrainerCommands
     internal static async Task<int> Guard(TrainerConsole console, bool verbose, Func<Task<int>> action)
     {
         console.Verbose = verbose;
+        VerifierWorkerPool.BeginScope();
         try
         {
             return await action().ConfigureAwait(false);
@@ -465,7 +466,7 @@ internal static class TrainerCommands
         finally
         {
             // the verifier workers end once their rollouts finish, their logs complete
-            await VerifierWorkerPool.StopAllAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+            await VerifierWorkerPool.EndScopeAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
         }
         return TrainerDiagnostics.ExitError;
     }

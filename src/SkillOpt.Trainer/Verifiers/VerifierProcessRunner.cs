@@ -76,7 +76,7 @@ internal sealed class VerifierRunnerOptions
 /// <param name="OutputTail">The last lines of its output.</param>
 /// <param name="Worker">
 /// With <see cref="VerifierIsolation.Worker"/>: the report is of one rollout (its folder, one task), and this is the number
-/// of the worker that ran it (1-based, in start order); <see langword="null"/> for a verifier process of its own.
+/// of the worker that ran it (its log is <c>workers/wNNN/output.log</c>); <see langword="null"/> for a verifier process of its own.
 /// </param>
 /// <param name="WorkerEnded">The rollout's worker ended (crash, <c>Environment.Exit</c>) while the rollout was in flight.</param>
 internal sealed record VerifierProcessReport(string Folder, int Tasks, int Reported, int? ExitCode, bool TimedOut, bool Cancelled, TimeSpan Elapsed, string OutputTail,

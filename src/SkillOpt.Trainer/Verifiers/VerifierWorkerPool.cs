@@ -32,7 +32,7 @@ internal sealed record WorkerRolloutOutcome(WorkerRolloutEnd End, string? Detail
 /// environment. A rollout goes to the live worker with the fewest rollouts in flight (a new worker is started while
 /// fewer than the count run and all are busy). A worker that ends errors only its own in-flight rollouts and is replaced
 /// by the next request. Each worker gets a named pipe of its own for the protocol (its standard output and error go to its
-/// <c>output.log</c>); workers end on an <c>exit</c> request (<see cref="StopAllAsync"/>), or when the trainer exits and
+/// <c>output.log</c>); workers end on an <c>exit</c> request (<see cref="EndScopeAsync"/>), or when the trainer exits and
 /// their pipe closes.
 /// </summary>
 internal sealed class VerifierWorkerPool
@@ -89,7 +89,18 @@ internal sealed class VerifierWorkerPool
         {
             key.Append('|').Append(k).Append('=').Append(v);
         }
-        return Shared.GetOrAdd(key.ToString(), _ => new VerifierWorkerPool(verifier, environment, size, maxOutputBytes, logDirectory));
+        var pool = Shared.GetOrAdd(key.ToString(), k => new VerifierWorkerPool(verifier, environment, size, maxOutputBytes, logDirectory) { _key = k });
+        if (Scope.Value is { } scope)
+        {
+            lock (scope)
+            {
+                if (!scope.Contains(pool))
+                {
+                    scope.Add(pool);
+                }
+            }
+        }
+        return pool;
     }
 
     /// <summary>
@@ -109,8 +120,8 @@ internal sealed class VerifierWorkerPool
             var idle = _workers.OrderBy(w => w.InFlight).FirstOrDefault();
             if (idle is null || (idle.InFlight > 0 && _workers.Count < _size))
             {
-                var n = Interlocked.Increment(ref _started);
-                idle = new Worker(this, n, taskId);
+                Interlocked.Increment(ref _started);
+                idle = new Worker(this, taskId);
                 _workers.Add(idle);
             }
             worker = idle;
@@ -131,18 +142,38 @@ internal sealed class VerifierWorkerPool
     }
 
     private bool _unsupported;
+    private string _key = "";
 
     /// <summary>
-    /// Asks every worker of every pool to end once its rollouts finish (an <c>exit</c> request), waits up to
-    /// <paramref name="wait"/> for each, then kills those still running. The trainer calls this before it exits, so that
-    /// the workers' logs are complete.
+    /// Starts collecting the pools first used on this flow (a trainer command): <see cref="EndScopeAsync"/> stops their
+    /// workers when the command ends.
+    /// </summary>
+    public static void BeginScope() => Scope.Value = new List<VerifierWorkerPool>();
+
+    /// <summary>
+    /// Asks every worker of the pools first used since <see cref="BeginScope"/> to end once its rollouts finish (an
+    /// <c>exit</c> request), waits up to <paramref name="wait"/> for each, then kills those still running, and waits
+    /// (at most a minute) for the logs of workers that ended earlier (a crash) to be complete. The trainer calls this
+    /// when a command ends.
     /// </summary>
     /// <param name="wait">How long a worker may take to end.</param>
-    public static async Task StopAllAsync(TimeSpan wait)
+    public static async Task EndScopeAsync(TimeSpan wait)
     {
-        var workers = new List<Worker>();
-        foreach (var pool in Shared.Values)
+        var pools = Scope.Value;
+        Scope.Value = null;
+        if (pools is null)
         {
+            return;
+        }
+        List<VerifierWorkerPool> ended;
+        lock (pools)
+        {
+            ended = [.. pools];
+        }
+        var workers = new List<Worker>();
+        foreach (var pool in ended)
+        {
+            Shared.TryRemove(new KeyValuePair<string, VerifierWorkerPool>(pool._key, pool));
             lock (pool._gate)
             {
                 workers.AddRange(pool._workers.Where(w => !w.Ended));
@@ -150,7 +181,20 @@ internal sealed class VerifierWorkerPool
             }
         }
         await Task.WhenAll(workers.Select(w => w.StopAsync(wait))).ConfigureAwait(false);
+        try
+        {
+            await Task.WhenAll(Unfinished.Where(kv => ended.Contains(kv.Key.Pool)).Select(kv => kv.Value)).WaitAsync(TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // their logs stay as far as they got
+        }
     }
+
+    private static readonly AsyncLocal<List<VerifierWorkerPool>?> Scope = new();
+
+    /// <summary>Workers whose process and log are not finished yet.</summary>
+    private static readonly ConcurrentDictionary<Worker, Task> Unfinished = new();
 
     /// <summary>Kills every worker (their in-flight rollouts end as <see cref="WorkerRolloutEnd.WorkerDied"/>).</summary>
     /// <param name="reason">Why, for the rollouts' reasons.</param>
@@ -175,7 +219,7 @@ internal sealed class VerifierWorkerPool
         /// <summary>Completes when the rollout ends.</summary>
         public Task<WorkerRolloutOutcome> Completion => _done.Task;
 
-        /// <summary>The worker's number in this pool (1-based, in start order).</summary>
+        /// <summary>The worker's number: its log folder is <c>wNNN</c> (1-based, the first free one).</summary>
         public int WorkerNumber => worker.Number;
 
         internal long Id => id;
@@ -207,11 +251,12 @@ internal sealed class VerifierWorkerPool
         private bool _ended;
         private bool _ready;
 
-        public Worker(VerifierWorkerPool pool, int number, string hostTask)
+        public Worker(VerifierWorkerPool pool, string hostTask)
         {
+            Pool = pool;
             _hostTask = hostTask;
-            Number = number;
-            var folder = AtomicFile.CreateDirectory(Path.Combine(pool.LogDirectory, string.Create(CultureInfo.InvariantCulture, $"w{number:D3}")));
+            var folder = NewLogFolder(pool.LogDirectory);
+            Number = int.Parse(Path.GetFileName(folder)[1..], CultureInfo.InvariantCulture);
             _log = new VerifierProcessRunner.OutputTracker(Path.Combine(folder, "output.log"), pool._maxOutputBytes);
             // short: on Unix a pipe is a socket file whose path has a small length limit
             var pipeName = string.Create(CultureInfo.InvariantCulture, $"skopt-{Environment.ProcessId}-{Interlocked.Increment(ref _pipes)}-{Guid.NewGuid().ToString("N")[..8]}");
@@ -229,6 +274,7 @@ internal sealed class VerifierWorkerPool
                 _process = new Process { StartInfo = psi, EnableRaisingEvents = true };
                 _process.Start();
                 ProcessId = _process.Id;
+                Unfinished[this] = _exited.Task;
                 _ = RunAsync(_process, _pipe);
             }
             catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException or IOException)
@@ -243,6 +289,27 @@ internal sealed class VerifierWorkerPool
         }
 
         public int Number { get; }
+
+        public VerifierWorkerPool Pool { get; }
+
+        /// <summary>The first free <c>wNNN</c> folder (pools and trainers that resume share the log folder: nothing is overwritten).</summary>
+        private static string NewLogFolder(string logDirectory)
+        {
+            lock (LogFolderGate)
+            {
+                AtomicFile.CreateDirectory(logDirectory);
+                for (var n = 1; ; n++)
+                {
+                    var folder = Path.Combine(logDirectory, string.Create(CultureInfo.InvariantCulture, $"w{n:D3}"));
+                    if (!Directory.Exists(folder))
+                    {
+                        return AtomicFile.CreateDirectory(folder);
+                    }
+                }
+            }
+        }
+
+        private static readonly object LogFolderGate = new();
 
         public int? ProcessId { get; private set; }
 
@@ -404,6 +471,7 @@ internal sealed class VerifierWorkerPool
             }
             await pipe.DisposeAsync().ConfigureAwait(false);
             process.Dispose();
+            Unfinished.TryRemove(this, out _);
             _exited.TrySetResult();
         }
 
