@@ -20,7 +20,8 @@ Directory.CreateDirectory(work);
 var rules = Path.Combine(work, "target.rules.yaml");
 File.WriteAllText(rules, $"latency_ms: {latencyMs}\nrules:\n  - when:\n      user_matches: 'Echo (\\d+)'\n    reply: \"Final answer: $1\"\n");
 var config = Path.Combine(work, "skillopt.yaml");
-File.WriteAllText(config, $"models:\n  target:\n    provider: scripted\n    endpoint: {rules}\n");
+// concurrency: the per-process limit on target calls in flight (models.target.concurrency, default 8) must not be what is measured
+File.WriteAllText(config, $"models:\n  target:\n    provider: scripted\n    endpoint: {rules}\n    concurrency: 256\n");
 
 var verifier = new VerifierExecutable(verifierPath);
 var env = new Dictionary<string, string?> { [VerifierEnvironment.Config] = config };
