@@ -53,7 +53,7 @@ internal static class ReceivedWriter
     /// <param name="tasks">Every task of the skill with its split.</param>
     /// <param name="skillText">The skill to evaluate and propose (the trained best skill, or the committed one for <c>record</c>).</param>
     /// <param name="workDirectory">Folder for the evaluation's rollouts (result files and output logs).</param>
-    /// <param name="concurrency">Verifier processes side by side (<see langword="null"/>: <c>rollouts.concurrency</c>).</param>
+    /// <param name="concurrency">Rollouts in flight at once (<see langword="null"/>: <c>rollouts.concurrency</c>).</param>
     /// <param name="timeout">Seconds per verifier process (<see langword="null"/>: <c>rollouts.timeout_seconds</c>).</param>
     /// <param name="grace">Grace period after Ctrl+C.</param>
     /// <param name="approval">Whether to approve at once.</param>

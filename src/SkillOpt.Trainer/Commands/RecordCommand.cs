@@ -18,7 +18,7 @@ internal static class RecordCommand
     {
         var command = new Command("record", "Re-score the committed skill on the validation and test splits against the target model, recording its responses; writes SKILL.received.receipt.json and SKILL.received.recording/ for approval.");
         var common = TrainerCommands.Common(command, "The skill to score (default: the committed skill file the verifier declares); the received files go beside it.");
-        var concurrency = new Option<int?>("--concurrency") { Description = "Verifier processes side by side (default: rollouts.concurrency)." };
+        var concurrency = new Option<int?>("--concurrency") { Description = "Rollouts in flight at once (default: rollouts.concurrency)." };
         var timeout = new Option<double?>("--timeout") { Description = "Seconds one verifier process may run (default: rollouts.timeout_seconds)." };
         var output = new Option<string?>("--work") { Description = "Folder for the evaluation's rollouts (default: .skillopt/records/<skill>-<hash>)." };
         command.Options.Add(concurrency);

@@ -100,7 +100,7 @@ internal static class TrainerCommands
         var command = new Command("train", "Train the skill: the SkillOpt loop with the verifier executable as the rollout engine. Re-running with the same run folder resumes.");
         var common = Common(command, "The initial skill (default: the committed skill file the verifier declares).");
         var run = new Option<string?>("--run") { Description = "Run folder (default: .skillopt/runs/<skill> under the current directory)." };
-        var concurrency = new Option<int?>("--concurrency") { Description = "Verifier processes side by side (default: rollouts.concurrency)." };
+        var concurrency = new Option<int?>("--concurrency") { Description = "Rollouts in flight at once (default: rollouts.concurrency)." };
         var timeout = new Option<double?>("--timeout") { Description = "Seconds one verifier process may run (default: rollouts.timeout_seconds)." };
         var grace = new Option<double>("--grace") { Description = "Seconds running verifier processes get to finish after Ctrl+C (default 10).", DefaultValueFactory = _ => 10 };
         var progress = new Option<ProgressMode>("--progress")
@@ -224,7 +224,7 @@ internal static class TrainerCommands
         var targetProvider = new Option<string?>("--target-provider") { Description = "Use another target provider (passed to the verifiers as SKILLOPT_TARGET_PROVIDER)." };
         var targetModel = new Option<string?>("--target-model") { Description = "Use another target model (SKILLOPT_TARGET_MODEL)." };
         var targetEndpoint = new Option<string?>("--target-endpoint") { Description = "Use another target endpoint (SKILLOPT_TARGET_ENDPOINT)." };
-        var concurrency = new Option<int?>("--concurrency") { Description = "Verifier processes side by side (default: rollouts.concurrency)." };
+        var concurrency = new Option<int?>("--concurrency") { Description = "Rollouts in flight at once (default: rollouts.concurrency)." };
         var timeout = new Option<double?>("--timeout") { Description = "Seconds one verifier process may run (default: rollouts.timeout_seconds)." };
         foreach (var o in new Option[] { split, sample, output, targetProvider, targetModel, targetEndpoint, concurrency, timeout })
         {

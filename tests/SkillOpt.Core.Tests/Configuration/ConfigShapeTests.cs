@@ -71,6 +71,7 @@ public class ConfigShapeTests
     [InlineData("rollouts:\n  concurrency: 100000\n", "rollouts.concurrency", "must be 1 to 256")]
     [InlineData("rollouts:\n  concurrency: -4\n", "rollouts.concurrency", "must be 1 to 256")]
     [InlineData("rollouts:\n  max_output_bytes: 10\n", "rollouts.max_output_bytes", "4,096 to 1,073,741,824 bytes")]
+    [InlineData("rollouts:\n  workers: 65\n", "rollouts.workers", "must be 0 to 64")]
     [InlineData("training:\n  epochs: 0\n", "training.epochs", "must be 1 to 1,000")]
     [InlineData("gate:\n  max_draws: 0x7fffffff\n", "gate.max_draws", "must be 1 to 100")]
     [InlineData("budget:\n  max_cost_usd: -3\n", "budget.max_cost_usd", "more than 0")]
@@ -94,6 +95,7 @@ public class ConfigShapeTests
     [InlineData("? [a, b]\n: 1\n", "SKOPT1001", "must be a name")]
     [InlineData("models:\n  target:\n    api_key_env: sk-proj-abcdefghijklmnop\n", "SKOPT1002", "never the key itself")]
     [InlineData("models:\n  target:\n    provider: openai\n    endpoint: not a url\n", "SKOPT1002", "absolute http:// or https:// URL")]
+    [InlineData("rollouts:\n  isolation: thread\n", "SKOPT1002", "'rollouts.isolation': expected one of worker, process")]
     public void Other_shapes_get_a_coded_error_too(string yaml, string code, string says)
     {
         var ex = Refused(yaml);
