@@ -1,3 +1,4 @@
+// Longer than 400 lines: the runner and the output tracker it shares with the worker pool (redaction, the output cap, which task was running) belong together.
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;

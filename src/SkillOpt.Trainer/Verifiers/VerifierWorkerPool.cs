@@ -1,3 +1,4 @@
+// Longer than 400 lines: the pool and its workers (process, pipe, protocol messages, replacement) are one state machine.
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
