@@ -106,9 +106,11 @@ internal static class ProviderTelemetry
     /// <see cref="TraceParentVariable"/>; <see langword="null"/> when nothing listens.
     /// </summary>
     /// <param name="taskId">The task's id, recorded as <c>skillopt.task_id</c> (when known).</param>
-    public static Activity? StartTask(string? taskId)
+    /// <param name="environment">Reads a variable (in a verifier worker, the rollout's own values win over the process's);
+    /// <see langword="null"/> uses <see cref="Environment.GetEnvironmentVariable(string)"/>.</param>
+    public static Activity? StartTask(string? taskId, Func<string, string?>? environment = null)
     {
-        var parent = Activity.Current is null ? RemoteParent() : null;
+        var parent = Activity.Current is null ? RemoteParent(environment) : null;
         var activity = parent is { } remote
             ? Source.StartActivity("skillopt.task", ActivityKind.Internal, remote)
             : Source.StartActivity("skillopt.task", ActivityKind.Internal);

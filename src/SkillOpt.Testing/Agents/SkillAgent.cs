@@ -115,7 +115,7 @@ public sealed class SkillAgent
     {
         ArgumentNullException.ThrowIfNull(task);
         ArgumentNullException.ThrowIfNull(tools);
-        using var taskSpan = SkillOpt.Providers.ProviderTelemetry.StartTask(_scope?.TaskId);
+        using var taskSpan = SkillOpt.Providers.ProviderTelemetry.StartTask(_scope?.TaskId, VerifierEnvironment.Get);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _scope is null ? CancellationToken.None : Xunit.TestContext.Current.CancellationToken);
         var ct = linked.Token;
         var allTools = Options.Tools.Concat(tools).ToList();

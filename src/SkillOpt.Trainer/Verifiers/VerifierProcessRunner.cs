@@ -211,7 +211,11 @@ internal sealed class VerifierProcessRunner : IRolloutRunner
                 [VerifierEnvironment.SampleIndex] = request.SampleIndex.ToString(CultureInfo.InvariantCulture),
                 [VerifierEnvironment.Config] = _options.ConfigPath,
                 [VerifierEnvironment.Stage] = request.Stage,
+                // the rollout's own trace parent (none hides the worker's): its model-call spans join this rollout's trace
+                [SkillOpt.Providers.ProviderTelemetry.TraceParentVariable] = null,
+                [SkillOpt.Providers.ProviderTelemetry.TraceStateVariable] = null,
             };
+            SkillOpt.Providers.ProviderTelemetry.PropagateTo(Activity.Current, variables);
             var output = new OutputTracker(Path.Combine(folder, "output.log"), _options.MaxOutputBytes);
             var sw = Stopwatch.StartNew();
             var timedOut = false;
