@@ -409,10 +409,10 @@ internal static partial class SkillOptConfigLoader
         OneOf("training.learning_rate.schedule", t.LearningRate.Schedule, "constant", "linear", "cosine");
         if (t.LearningRate.Max < t.LearningRate.Min) { Fail("training.learning_rate.max", $"must be at least training.learning_rate.min ({t.LearningRate.Min})"); }
         if (t.Proposals > 1 && !(o.Gate.Prescreen.Enabled ?? !o.IsClassic)) { Fail("training.proposals", "more than 1 needs gate.prescreen.enabled, which chooses the proposal to gate"); }
-        if (t.EarlyStopping.Ceiling == true && (o.Gate.Kind ?? (o.IsClassic ? "strict" : "paired")) != "paired") { Fail("training.early_stopping.ceiling", "needs gate.kind: paired, whose acceptance boundary it checks"); }
+        if (t.EarlyStopping.Ceiling == true && !GateKinds.IsPaired(o.Gate.Kind ?? GateKinds.PresetDefault(o.IsClassic))) { Fail("training.early_stopping.ceiling", "needs gate.kind: paired or posterior, whose acceptance boundary it checks"); }
         OneOf("training.rejected_edits.scope", t.RejectedEdits.Scope, "run", "epoch");
         OneOf("skill.matching", o.Skill.Matching, "strict", "classic");
-        OneOf("gate.kind", o.Gate.Kind, "strict", "paired");
+        OneOf("gate.kind", o.Gate.Kind, "strict", "paired", "posterior");
         OneOf("rollouts.isolation", o.Rollouts.Isolation, "worker", "process");
         if (o.Budget.MaxCostUsd is not null && Accounting.ModelPricing.Find(o.Pricing, o.Models.Target.Model) is null && Accounting.ModelPricing.Find(o.Pricing, o.Models.Optimizer.Model) is null) { Fail("budget.max_cost_usd", "needs a 'pricing' entry for the target or optimizer model"); }
         if (Math.Abs(o.Splits.Train + o.Splits.Val + o.Splits.Test - 1) > 1e-6) { Fail("splits", "train + val + test must equal 1"); }

@@ -51,7 +51,7 @@ public sealed class SkillOptOptions
         Skill.TokenBudget ??= classic ? 0 : 2000;
         Skill.DuplicateSimilarity ??= classic ? 2.0 : 0.85;
         Skill.Matching ??= classic ? "classic" : "strict";
-        Gate.Kind ??= classic ? "strict" : "paired";
+        Gate.Kind ??= GateKinds.PresetDefault(classic);
         Gate.Sequential ??= !classic;
         Gate.VetoRegressions ??= !classic;
         Gate.FinalAnalysis ??= !classic;
@@ -64,7 +64,7 @@ public sealed class SkillOptOptions
         Training.SlowUpdate.ReuseStepRollouts ??= !classic;
         Training.SlowUpdate.SkipUnchanged ??= !classic;
         Training.EarlyStopping.Patience ??= classic ? 0 : 10;
-        Training.EarlyStopping.Ceiling ??= !classic && Gate.Kind == "paired";
+        Training.EarlyStopping.Ceiling ??= !classic && GateKinds.IsPaired(Gate.Kind);
         Training.Proposals ??= 1;
         Training.MetaSkill.InLastEpoch ??= classic;
         return this;
@@ -129,11 +129,12 @@ public sealed class EarlyStoppingOptions
 
     /// <summary>
     /// Stop training once the current skill fails too few validation tasks for the paired gate to accept any candidate
-    /// (default preset: true; classic: false; needs <c>gate.kind: paired</c>). A candidate can only win a pair the current
-    /// skill failed, and acceptance needs at least <see cref="Gates.PairedSequentialGate.WinsToAccept"/> wins without a loss
-    /// (5 at the defaults, through the final analysis; 9, ⌈ln(1/α) / ln(2θ₁)⌉, for the SPRT alone); when the
-    /// current skill's failures in this validation round give a one-sided Clopper–Pearson upper bound u (at <c>gate.power</c>) on its
-    /// failure rate with <c>gate.max_draws</c> × |validation| × u below that count, even a candidate that passed every task
+    /// (default preset: true; classic: false; needs a paired gate, <c>gate.kind: paired</c> or <c>posterior</c>). A candidate can only
+    /// win a pair the current skill failed, and acceptance needs at least the gate's wins without a loss
+    /// (<see cref="Gates.PairedSequentialGate.WinsToAccept"/>: 5 at the defaults, through the final analysis; 9,
+    /// ⌈ln(1/α) / ln(2θ₁)⌉, for the SPRT alone; <see cref="Gates.PosteriorPairedGate.WinsToAccept"/>: 2 at the defaults); when the
+    /// current skill's failures in this validation round give a one-sided Clopper–Pearson upper bound u (at <c>gate.power</c>; 0.8 for the
+    /// posterior gate) on its failure rate with the gate's most draws × |validation| × u below that count, even a candidate that passed every task
     /// would most likely not be accepted, so the remaining steps are skipped. Checked after the baseline, every step and
     /// every slow update, on pass/fail results only (graded verifiers are gated by a t bound, not the SPRT). Stopping never
     /// raises the false-accept rate: it only removes chances to accept.
@@ -223,10 +224,11 @@ public sealed class SkillEditOptions
 public sealed class GateOptions
 {
     /// <summary>
-    /// <c>paired</c> (default: candidate and current skill scored on the same tasks and samples; pass/fail verifiers get
+    /// <c>paired</c> (candidate and current skill scored on the same tasks and samples; pass/fail verifiers get
     /// the sequential probability ratio test of <see cref="Gates.PairedSequentialGate"/>, or the exact sign test with
-    /// <see cref="Sequential"/> off; graded ones a paired t bound) or <c>strict</c> (classic: candidate mean &gt; stored
-    /// current mean, ties reject).
+    /// <see cref="Sequential"/> off; graded ones a paired t bound), <c>posterior</c> (paired too, decided on the posterior
+    /// probability that the candidate is better: <see cref="Gates.PosteriorPairedGate"/> with <see cref="Posterior"/> and
+    /// <see cref="ChunkSize"/>) or <c>strict</c> (classic: candidate mean &gt; stored current mean, ties reject).
     /// </summary>
     public string? Kind { get; set; }
     /// <summary>One-sided significance level of the paired gate, in (0, 0.5] (default 0.05): the largest accepted false-accept rate per candidate.</summary>
@@ -274,8 +276,7 @@ public sealed class GateOptions
 /// <summary>
 /// The <c>gate.posterior</c> section: the settings of <see cref="Gates.PosteriorPairedGate"/>, the quality-first training
 /// gate that accepts a candidate on the posterior probability that it is better (docs/method.md, "Quality-first accept
-/// decisions"). The training loop does not select it yet (<c>gate.kind</c> is <c>paired</c> or <c>strict</c>); the keys are
-/// validated so that configurations can carry them.
+/// decisions"), selected with <c>gate.kind: posterior</c>.
 /// </summary>
 public sealed class PosteriorGateOptions
 {

@@ -51,4 +51,27 @@ internal static class PairedScoring
         var losses = pairs.Count(x => Beats(x.Incumbent, x.Candidate));
         return new GateDecision(verdict, reason, c, i, new Evaluation(context.CandidateHash, context.ValidationSample, candidate), skipped, p, wins, losses, pairs.Count);
     }
+
+    /// <summary>
+    /// The ceiling rule of the paired gates: from the current skill's f failures in m scored pass/fail measurements, the
+    /// one-sided Clopper–Pearson upper bound u at <paramref name="confidence"/> (<see cref="PairedStatistics.FailureRateUpperBound"/>)
+    /// bounds the failures a gate's <paramref name="draws"/> draws of n tasks would hold, about draws·n·u; below
+    /// <paramref name="winsToAccept"/>, even a candidate that passes every task would most likely stay short of acceptance.
+    /// Null when it could be accepted, when nothing is scored, or when a result is graded (graded verifiers are not gated on wins).
+    /// </summary>
+    public static string? CeilingReason(IReadOnlyList<RolloutResult> currentSkill, int validationTasks, int draws, int winsToAccept, double confidence)
+    {
+        ArgumentNullException.ThrowIfNull(currentSkill);
+        ArgumentOutOfRangeException.ThrowIfLessThan(validationTasks, 1);
+        var scored = currentSkill.Where(r => r.IsScored).ToList();
+        if (scored.Count == 0 || scored.Any(r => r.Score is > 0 and < 1))
+        {
+            return null;
+        }
+        var failures = scored.Count(r => r.Outcome != TaskOutcome.Passed);
+        var u = PairedStatistics.FailureRateUpperBound(failures, scored.Count, 1 - confidence);
+        var expected = draws * validationTasks * u;
+        return expected >= winsToAccept ? null : string.Create(CultureInfo.InvariantCulture,
+            $"the current skill failed {failures} of {scored.Count} validation measurements this round; at the {confidence:P0} upper bound of its failure rate ({u:0.###}) a gate's {draws} draw(s) of {validationTasks} tasks hold about {expected:0.#} failures to win, fewer than the {winsToAccept} wins without a loss acceptance needs (training.early_stopping.ceiling)");
+    }
 }

@@ -45,7 +45,7 @@ namespace SkillOpt.Core.Gates;
 /// <param name="finalAnalysis">After the last draw, test a candidate the SPRT left undecided with the α it did not spend.</param>
 /// <exception cref="ArgumentOutOfRangeException">On construction: α outside (0, 0.5], power outside (0, 1) or θ₁ outside (0.5, 1).</exception>
 internal sealed class PairedSequentialGate(double alpha = 0.05, bool sequential = true, int chunkSize = 8, bool vetoRegressions = true, int vetoMinSamples = 3,
-    int maxDraws = 3, double alternative = 0.7, double power = 0.8, bool finalAnalysis = true) : IValidationGate
+    int maxDraws = 3, double alternative = 0.7, double power = 0.8, bool finalAnalysis = true) : IPairedGate
 {
     /// <summary>Offset added to the sample index of a veto re-check, so it is a draw no other evaluation uses.</summary>
     public const int VetoRecheckSampleOffset = 1_000_000;
@@ -88,20 +88,7 @@ internal sealed class PairedSequentialGate(double alpha = 0.05, bool sequential 
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="validationTasks"/> is less than 1.</exception>
     public string? CeilingReason(IReadOnlyList<RolloutResult> currentSkill, int validationTasks)
     {
-        ArgumentNullException.ThrowIfNull(currentSkill);
-        ArgumentOutOfRangeException.ThrowIfLessThan(validationTasks, 1);
-        var scored = currentSkill.Where(r => r.IsScored).ToList();
-        if (scored.Count == 0 || scored.Any(r => r.Score is > 0 and < 1))
-        {
-            return null;
-        }
-        var failures = scored.Count(r => r.Outcome != TaskOutcome.Passed);
-        var u = PairedStatistics.FailureRateUpperBound(failures, scored.Count, 1 - power);
-        var draws = sequential ? MaxDraws : 1;
-        var expected = draws * validationTasks * u;
-        var needed = WinsToAccept;
-        return expected >= needed ? null : string.Create(CultureInfo.InvariantCulture,
-            $"the current skill failed {failures} of {scored.Count} validation measurements this round; at the {power:P0} upper bound of its failure rate ({u:0.###}) a gate's {draws} draw(s) of {validationTasks} tasks hold about {expected:0.#} failures to win, fewer than the {needed} wins without a loss acceptance needs (training.early_stopping.ceiling)");
+        return PairedScoring.CeilingReason(currentSkill, validationTasks, sequential ? MaxDraws : 1, WinsToAccept, power);
     }
 
     /// <inheritdoc />

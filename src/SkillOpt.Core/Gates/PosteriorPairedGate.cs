@@ -32,8 +32,11 @@ namespace SkillOpt.Core.Gates;
 /// SIMULATED; <see cref="PairedPosterior.NullAcceptanceProbability"/> gives one final look's share). Strict control belongs
 /// at approval, where the received skill is compared with the committed one (<see cref="ApprovalComparison"/>).
 /// </summary>
-internal sealed class PosteriorPairedGate : IValidationGate
+internal sealed class PosteriorPairedGate : IPairedGate
 {
+    /// <summary>Confidence of the ceiling rule's upper bound on the current skill's failure rate (the paired sequential gate's default power).</summary>
+    private const double CeilingConfidence = 0.8;
+
     private readonly double _threshold;
     private readonly double _prior;
     private readonly double _stop;
@@ -77,6 +80,15 @@ internal sealed class PosteriorPairedGate : IValidationGate
     /// the current skill than this cannot accept any candidate.
     /// </summary>
     public int WinsToAccept => Math.Max(1, Enumerable.Range(0, 64).First(w => PairedPosterior.ProbabilityBetter(w, 0, _prior, _prior) >= _threshold));
+
+    /// <summary>
+    /// The ceiling rule (<c>training.early_stopping.ceiling</c>): with the current skill's failure rate at its one-sided 80%
+    /// Clopper–Pearson upper bound u, a gate's <see cref="MaxDraws"/> draws of the validation split hold about
+    /// <see cref="MaxDraws"/>·n·u failures to win; below <see cref="WinsToAccept"/> (2 at the defaults) no candidate is likely
+    /// to be accepted.
+    /// </summary>
+    string? IPairedGate.CeilingReason(IReadOnlyList<RolloutResult> currentSkill, int validationTasks) =>
+        PairedScoring.CeilingReason(currentSkill, validationTasks, MaxDraws, WinsToAccept, CeilingConfidence);
 
     /// <inheritdoc />
     public async Task<GateDecision> DecideAsync(GateContext context, CancellationToken cancellationToken)

@@ -68,14 +68,14 @@ internal sealed class EarlyStopping(TrainingContext context, RolloutPhase rollou
 
     /// <summary>
     /// Why training should stop at the ceiling (<c>training.early_stopping.ceiling</c>, see
-    /// <see cref="PairedSequentialGate.CeilingReason"/>), or null. Decided on the current skill's results in the current
+    /// <see cref="IPairedGate.CeilingReason"/>), or null. Decided on the current skill's results in the current
     /// validation round only. A skill accepted in this phase has none yet; when its results as a candidate (the previous
     /// round's draws, biased upwards since they got it accepted) already put it at the ceiling, it is measured on this round's
     /// first draw, which the next gate would score anyway (the rollout cache keeps it), and the decision rests on that draw.
     /// </summary>
     public async Task<string?> CeilingAsync(RunScope run, RunState state, CancellationToken ct)
     {
-        if (!context.Settings.EarlyStopping.Ceiling || gate.Gate is not PairedSequentialGate paired)
+        if (!context.Settings.EarlyStopping.Ceiling || gate.Paired is not { } paired)
         {
             return null;
         }

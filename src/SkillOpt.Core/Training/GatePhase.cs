@@ -30,16 +30,22 @@ internal sealed class GatePhase
         _rollouts = rollouts;
         _applier = applier;
         var g = context.Settings.Gate;
-        Gate = gate ?? (g.Paired
-            ? new PairedSequentialGate(g.Alpha, g.Sequential, g.ChunkSize, g.VetoRegressions, g.VetoMinSamples, g.MaxDraws, g.AlternativeWinShare, g.Power, g.FinalAnalysis)
-            : new StrictImprovementGate());
+        Gate = gate ?? g.Kind switch
+        {
+            "paired" => new PairedSequentialGate(g.Alpha, g.Sequential, g.ChunkSize, g.VetoRegressions, g.VetoMinSamples, g.MaxDraws, g.AlternativeWinShare, g.Power, g.FinalAnalysis),
+            "posterior" => new PosteriorPairedGate(g.Posterior.Threshold, g.Posterior.Prior, g.Posterior.StopProbability, g.ChunkSize, g.Posterior.MaxDraws),
+            _ => new StrictImprovementGate(),
+        };
     }
 
     /// <summary>The gate in use.</summary>
     public IValidationGate Gate { get; }
 
+    /// <summary>The gate as a paired gate (<c>paired</c>, <c>posterior</c>): it measures the current skill itself; null for the strict gate.</summary>
+    public IPairedGate? Paired => Gate as IPairedGate;
+
     /// <summary>Validation samples per round: the paired gate's most draws D (1 for the strict gate).</summary>
-    public int DrawsPerRound => Gate is PairedSequentialGate p ? p.MaxDraws : 1;
+    public int DrawsPerRound => Paired?.MaxDraws ?? 1;
 
     /// <summary>
     /// First sample index of the current validation round. A round lasts from one acceptance to the next (round r = r
@@ -65,7 +71,7 @@ internal sealed class GatePhase
         store.SaveSkill(candidate.Hash, candidate.Text);
         AtomicFile.WriteAllText(Path.Combine(folder, "candidate_skill.md"), candidate.Text);
         // The paired gate measures the current skill itself, lazily and through the cache; the strict gate trusts its stored evaluation.
-        var incumbentEval = Gate is PairedSequentialGate ? new Evaluation(state.CurrentHash, 0, []) : await IncumbentEvaluationAsync(run, state, ct).ConfigureAwait(false);
+        var incumbentEval = Paired is not null ? new Evaluation(state.CurrentHash, 0, []) : await IncumbentEvaluationAsync(run, state, ct).ConfigureAwait(false);
         var current = store.ReadSkill(state.CurrentHash);
         var sw = Stopwatch.StartNew();
         var decision = await Gate.DecideAsync(new GateContext(candidate.Text, candidate.Hash, current, state.CurrentHash, incumbentEval, run.Splits.Validation,
@@ -90,8 +96,8 @@ internal sealed class GatePhase
                     IncumbentSample = decision.Candidate.SampleIndex,
                     Accepted = s.Accepted + 1,
                 };
-                // paired: an accepted candidate is significantly better than the current skill, so it is the new best
-                if (Gate is PairedSequentialGate || decision.CandidateScore > s.BestScore)
+                // paired: an accepted candidate is judged better than the current skill on the same draws, so it is the new best
+                if (Paired is not null || decision.CandidateScore > s.BestScore)
                 {
                     s = s with { BestHash = candidate.Hash, BestScore = decision.CandidateScore };
                 }

@@ -98,10 +98,10 @@ internal sealed class RunBudget
     {
         var t = _options.Training;
         var batch = Math.Min(t.BatchSize, trainTasks);
-        var paired = _options.Gate.Kind == "paired";
+        var paired = GateKinds.IsPaired(_options.Gate.Kind);
         var proposals = Math.Max(1, t.Proposals ?? 1);
         var prescreen = _options.Gate.Prescreen.Enabled == true ? proposals * (_options.Gate.Prescreen.FailedTasks + _options.Gate.Prescreen.PassedTasks) : 0;
-        var validation = paired && _options.Gate.Sequential == true ? validationTasks / 2.0 : validationTasks;
+        var validation = paired && (_options.Gate.Sequential == true || GateKinds.Normalize(_options.Gate.Kind) == "posterior") ? validationTasks / 2.0 : validationTasks;
         var targetPerStep = batch + prescreen + validation;
         var minibatches = Math.Ceiling(batch / (double)t.MinibatchSize);
         var optimizerPerStep = proposals * (minibatches + Math.Ceiling(minibatches / t.MergeFanIn) + 2);

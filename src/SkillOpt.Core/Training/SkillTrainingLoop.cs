@@ -44,7 +44,7 @@ internal sealed class SkillTrainingLoop
     /// <param name="runFolder">Run folder; created when missing, resumed when it holds a checkpoint.</param>
     /// <param name="progress">Receives one event per stage; may be null.</param>
     /// <param name="optimizerOptions">Options copied into every optimizer request (model id, temperature…); may be null.</param>
-    /// <param name="gate">The validation gate; by default the one <c>gate.kind</c> names (<see cref="PairedSequentialGate"/> or <see cref="StrictImprovementGate"/>).</param>
+    /// <param name="gate">The validation gate; by default the one <c>gate.kind</c> names (<see cref="PairedSequentialGate"/>, <see cref="PosteriorPairedGate"/> or <see cref="StrictImprovementGate"/>).</param>
     public SkillTrainingLoop(SkillOptOptions options, IRolloutRunner runner, IChatClient optimizerClient, string runFolder,
         IProgress<TrainingProgress>? progress = null, ChatOptions? optimizerOptions = null, IValidationGate? gate = null)
     {

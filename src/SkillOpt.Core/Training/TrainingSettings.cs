@@ -52,8 +52,9 @@ internal sealed record TrainingSettings(string Preset, int Seed, int Epochs, int
             new RejectedEditSettings(t.RejectedEdits.Scope == "epoch", Value(t.RejectedEdits.Enforce)),
             new EarlyStoppingSettings(Value(t.EarlyStopping.Patience), Value(t.EarlyStopping.Ceiling)),
             new PrescreenSettings(Value(g.Prescreen.Enabled), g.Prescreen.FailedTasks, g.Prescreen.PassedTasks),
-            new GateSettings(g.Kind == "paired", g.Alpha, Value(g.Sequential), g.ChunkSize, Value(g.VetoRegressions), g.VetoMinSamples, g.MaxDraws,
-                g.AlternativeWinShare, g.Power, Value(g.FinalAnalysis), Value(g.CombineInconclusive)),
+            new GateSettings(GateKinds.Normalize(g.Kind), g.Alpha, Value(g.Sequential), g.ChunkSize, Value(g.VetoRegressions), g.VetoMinSamples, g.MaxDraws,
+                g.AlternativeWinShare, g.Power, Value(g.FinalAnalysis), Value(g.CombineInconclusive),
+                new PosteriorGateSettings(g.Posterior.Threshold, g.Posterior.Prior, g.Posterior.StopProbability, g.Posterior.MaxDraws)),
             new EditApplierOptions
             {
                 TokenBudget = Value(o.Skill.TokenBudget),
@@ -116,19 +117,27 @@ internal sealed record EarlyStoppingSettings(int Patience, bool Ceiling);
 internal sealed record PrescreenSettings(bool Enabled, int FailedTasks, int PassedTasks);
 
 /// <summary>The validation gate (<c>gate</c>).</summary>
-/// <param name="Paired"><c>gate.kind: paired</c> (else <c>strict</c>).</param>
+/// <param name="Kind"><c>gate.kind</c>: <c>paired</c>, <c>posterior</c> or <c>strict</c>.</param>
 /// <param name="Alpha">One-sided significance level.</param>
 /// <param name="Sequential">Score in chunks and stop once decided.</param>
 /// <param name="ChunkSize">Validation tasks per chunk.</param>
 /// <param name="VetoRegressions">The non-regression veto.</param>
 /// <param name="VetoMinSamples">Measurements that make a task reliably passing.</param>
-/// <param name="MaxDraws">Most draws per candidate.</param>
+/// <param name="MaxDraws">Most draws per candidate (paired gate).</param>
 /// <param name="AlternativeWinShare">θ₁ of the SPRT.</param>
 /// <param name="Power">1 − β of the SPRT.</param>
 /// <param name="FinalAnalysis">Exact final test after the last draw.</param>
 /// <param name="CombineInconclusive">Most inconclusive step candidates combined into one (0 or 1 = off).</param>
-internal sealed record GateSettings(bool Paired, double Alpha, bool Sequential, int ChunkSize, bool VetoRegressions, int VetoMinSamples, int MaxDraws,
-    double AlternativeWinShare, double Power, bool FinalAnalysis, int CombineInconclusive);
+/// <param name="Posterior">The posterior gate's settings (<c>gate.posterior</c>).</param>
+internal sealed record GateSettings(string Kind, double Alpha, bool Sequential, int ChunkSize, bool VetoRegressions, int VetoMinSamples, int MaxDraws,
+    double AlternativeWinShare, double Power, bool FinalAnalysis, int CombineInconclusive, PosteriorGateSettings Posterior);
+
+/// <summary>The posterior gate (<c>gate.posterior</c>, <see cref="Gates.PosteriorPairedGate"/>).</summary>
+/// <param name="Threshold">Posterior probability P(θ &gt; ½) a candidate needs after its last draw.</param>
+/// <param name="Prior">a of the symmetric Beta(a, a) prior on the win share θ.</param>
+/// <param name="StopProbability">Predictive probability at which the gate stops before its last draw.</param>
+/// <param name="MaxDraws">Most draws per candidate.</param>
+internal sealed record PosteriorGateSettings(double Threshold, double Prior, double StopProbability, int MaxDraws);
 
 /// <summary>Rollouts (<c>rollouts</c>).</summary>
 /// <param name="Cache">Results are cached by (skill, task, sample, target settings).</param>

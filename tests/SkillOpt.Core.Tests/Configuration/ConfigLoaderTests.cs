@@ -128,8 +128,9 @@ public class ConfigLoaderTests
             var ex = Assert.Throws<SkillOptConfigException>(() => SkillOptConfigLoader.Parse(yaml, "skillopt.yaml"));
             Assert.Equal(("SKOPT1002", key, line), (ex.Code, ex.Key, ex.Line));
         }
-        // not selectable until the training loop wires it
-        Assert.Equal("gate.kind", Assert.Throws<SkillOptConfigException>(() => SkillOptConfigLoader.Parse("gate:\n  kind: posterior\n", "skillopt.yaml")).Key);
+        Assert.Equal("gate.kind", Assert.Throws<SkillOptConfigException>(() => SkillOptConfigLoader.Parse("gate:\n  kind: bayes\n", "skillopt.yaml")).Key);
+        var posterior = SkillOptConfigLoader.Parse("preset: classic\ngate:\n  kind: posterior\n  posterior:\n    threshold: 0.8\ntraining:\n  early_stopping:\n    ceiling: true\n", "skillopt.yaml");
+        Assert.Equal(("posterior", 0.8, true), (posterior.Gate.Kind, posterior.Gate.Posterior.Threshold, posterior.Training.EarlyStopping.Ceiling));
     }
 
     [Fact]
