@@ -56,14 +56,14 @@ public sealed class SkillOptOptions
         Gate.VetoRegressions ??= !classic;
         Gate.FinalAnalysis ??= !classic;
         Gate.Prescreen.Enabled ??= !classic;
-        Gate.CombineInconclusive ??= classic ? 0 : 2;
+        Gate.CombineInconclusive ??= !classic && GateKinds.Normalize(Gate.Kind) == "paired" ? 2 : 0;
         Rollouts.Cache ??= !classic;
         Training.RejectedEdits.Scope ??= classic ? "epoch" : "run";
         Training.RejectedEdits.Enforce ??= !classic;
         Training.SlowUpdate.Gated ??= !classic;
         Training.SlowUpdate.ReuseStepRollouts ??= !classic;
         Training.SlowUpdate.SkipUnchanged ??= !classic;
-        Training.EarlyStopping.Patience ??= classic ? 0 : 10;
+        Training.EarlyStopping.Patience ??= classic ? 0 : GateKinds.Normalize(Gate.Kind) == "paired" ? 10 : 15;
         Training.EarlyStopping.Ceiling ??= !classic && GateKinds.IsPaired(Gate.Kind);
         Training.Proposals ??= 1;
         Training.MetaSkill.InLastEpoch ??= classic;
@@ -122,8 +122,10 @@ public sealed class EarlyStoppingOptions
     /// <summary>
     /// Steps in a row without an accepted edit after which training stops (0 = never). An accepted slow update resets the
     /// count; a step whose candidate was inconclusive, rejected or never built counts. Checked after every step and slow
-    /// update. Default preset 10, one epoch of the reference's run (400 train tasks, batch 40); classic 0, as the reference
-    /// always runs every epoch.
+    /// update. Default preset 15 (10 with <c>gate.kind: paired</c>, one epoch of the reference's run: 400 train tasks, batch 40);
+    /// classic 0, as the reference always runs every epoch. With the posterior gate, accepted edits arrive every five steps
+    /// or so with long gaps, and a patience of 10 stopped most simulated small-effect runs while useful candidates were
+    /// still coming (docs/method.md, "Early stopping in small-effect worlds").
     /// </summary>
     public int? Patience { get; set; }
 
@@ -226,9 +228,9 @@ public sealed class GateOptions
     /// <summary>
     /// <c>paired</c> (candidate and current skill scored on the same tasks and samples; pass/fail verifiers get
     /// the sequential probability ratio test of <see cref="Gates.PairedSequentialGate"/>, or the exact sign test with
-    /// <see cref="Sequential"/> off; graded ones a paired t bound), <c>posterior</c> (paired too, decided on the posterior
-    /// probability that the candidate is better: <see cref="Gates.PosteriorPairedGate"/> with <see cref="Posterior"/> and
-    /// <see cref="ChunkSize"/>) or <c>strict</c> (classic: candidate mean &gt; stored current mean, ties reject).
+    /// <see cref="Sequential"/> off; graded ones a paired t bound), <c>posterior</c> (the default preset's: paired too,
+    /// decided on the posterior probability that the candidate is better: <see cref="Gates.PosteriorPairedGate"/> with
+    /// <see cref="Posterior"/> and <see cref="ChunkSize"/>) or <c>strict</c> (classic: candidate mean &gt; stored current mean, ties reject).
     /// </summary>
     public string? Kind { get; set; }
     /// <summary>One-sided significance level of the paired gate, in (0, 0.5] (default 0.05): the largest accepted false-accept rate per candidate.</summary>
@@ -259,7 +261,8 @@ public sealed class GateOptions
     /// <summary>Passing measurements (with no failure) that make a task "reliably passing" for the veto (default 3).</summary>
     public int VetoMinSamples { get; set; } = 3;
     /// <summary>
-    /// Most inconclusive step candidates combined into one (default preset 2; classic 0; 0 or 1 = off). A step candidate the
+    /// Most inconclusive step candidates combined into one (default preset: 2 with <c>gate.kind: paired</c>, else 0; classic 0;
+    /// 0 or 1 = off); with the posterior gate it changed nothing measurable (docs/method.md). A step candidate the
     /// paired gate calls inconclusive (it won more validation tasks than it lost, without reaching significance) keeps its
     /// edits in a pool; when the pool holds two or more, their edits are applied together to the current skill and that
     /// combined candidate is gated on fresh validation samples (both skills redrawn), so gains each too small to show on a

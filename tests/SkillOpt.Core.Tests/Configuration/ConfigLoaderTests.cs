@@ -19,7 +19,7 @@ public class ConfigLoaderTests
         Assert.True(o.Training.SlowUpdate.Gated);
         Assert.Equal("run", o.Training.RejectedEdits.Scope);
         Assert.True(o.Training.RejectedEdits.Enforce);
-        Assert.Equal(("paired", 0.05, true, true, true, true), (o.Gate.Kind, o.Gate.Alpha, o.Gate.Sequential, o.Gate.VetoRegressions, o.Gate.Prescreen.Enabled, o.Rollouts.Cache));
+        Assert.Equal(("posterior", 0.05, true, true, true, true), (o.Gate.Kind, o.Gate.Alpha, o.Gate.Sequential, o.Gate.VetoRegressions, o.Gate.Prescreen.Enabled, o.Rollouts.Cache));
         Assert.True(o.Gate.FinalAnalysis);
         Assert.False(SkillOptConfigLoader.Parse("gate:\n  final_analysis: false\n", "skillopt.yaml").Gate.FinalAnalysis);
     }
@@ -137,7 +137,9 @@ public class ConfigLoaderTests
     public void Early_stopping_and_slow_update_reuse_follow_the_preset_and_are_checked()
     {
         var d = SkillOptConfigLoader.Parse("", "skillopt.yaml");
-        Assert.Equal((10, true), (d.Training.EarlyStopping.Patience, d.Training.SlowUpdate.ReuseStepRollouts));
+        Assert.Equal((15, true), (d.Training.EarlyStopping.Patience, d.Training.SlowUpdate.ReuseStepRollouts));
+        // the paired sequential gate keeps the patience it was measured with
+        Assert.Equal(10, SkillOptConfigLoader.Parse("gate:\n  kind: paired\n", "skillopt.yaml").Training.EarlyStopping.Patience);
         var c = SkillOptConfigLoader.Parse("preset: classic\n", "skillopt.yaml");
         Assert.Equal((0, false), (c.Training.EarlyStopping.Patience, c.Training.SlowUpdate.ReuseStepRollouts));
         var set = SkillOptConfigLoader.Parse("preset: classic\ntraining:\n  early_stopping:\n    patience: 5\n", "skillopt.yaml");

@@ -96,9 +96,11 @@ public class CombinationTests
     }
 
     [Fact]
-    public void Combination_is_on_in_the_default_preset_and_off_in_classic()
+    public void Combination_is_on_with_the_paired_sequential_gate_and_off_with_the_posterior_gate_and_in_classic()
     {
-        Assert.Equal(2, new SkillOptOptions().ApplyPreset().Gate.CombineInconclusive);
+        // the default preset's posterior gate: combining measured nothing (docs/method.md), so it is off
+        Assert.Equal(0, new SkillOptOptions().ApplyPreset().Gate.CombineInconclusive);
+        Assert.Equal(2, new SkillOptOptions { Gate = { Kind = "paired" } }.ApplyPreset().Gate.CombineInconclusive);
         Assert.Equal(0, new SkillOptOptions { Preset = "classic" }.ApplyPreset().Gate.CombineInconclusive);
         var ex = Assert.Throws<SkillOptConfigException>(() => SkillOptConfigLoader.Parse("gate:\n  combine_inconclusive: -1\n", "skillopt.yaml"));
         Assert.Contains("gate.combine_inconclusive", ex.Message, StringComparison.Ordinal);

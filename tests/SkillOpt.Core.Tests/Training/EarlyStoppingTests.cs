@@ -68,16 +68,20 @@ public class EarlyStoppingTests
     [Fact]
     public async Task Training_stops_at_the_ceiling_once_the_current_skill_passes_every_validation_task()
     {
+        // the paired sequential gate's ceiling (5 wins without a loss); the posterior gate's (2 wins) is in PosteriorGateLoopTests
         var on = Options(patience: 0);
+        on.Gate.Kind = "paired";
         on.Training.EarlyStopping.Ceiling = true;
         var folder = NewFolder();
         var early = await TrainAsync(on, folder);
-        var full = await TrainAsync(Options(patience: 0), NewFolder());
+        var off = Options(patience: 0);
+        off.Gate.Kind = "paired";
+        var full = await TrainAsync(off, NewFolder());
 
         Assert.Null(full.Summary.EarlyStopping);
         var steps = early.History.Where(h => h.Kind == "step").ToList();
         Assert.InRange(steps.Count, 1, 5);
-        // 20 validation tasks, all passed: u = 1 − 0.2^(1/20) = 0.077, and 3 draws × 20 × 0.077 = 4.6 < 9 wins
+        // 20 validation tasks, all passed: u = 1 − 0.2^(1/20) = 0.077, and 3 draws × 20 × 0.077 = 4.6 < 5 wins
         Assert.StartsWith("the current skill failed 0 of 20 validation measurements this round", early.Summary.EarlyStopping, StringComparison.Ordinal);
         Assert.EndsWith($"(training.early_stopping.ceiling); steps {steps.Count + 1}–6 and their slow updates skipped", early.Summary.EarlyStopping, StringComparison.Ordinal);
         Assert.Contains(early.Progress.Events, e => e.Stage == "run" && e.Message.StartsWith("early stopping: the current skill failed 0 of 20", StringComparison.Ordinal));
@@ -103,6 +107,7 @@ public class EarlyStoppingTests
     public async Task A_skill_that_already_passes_every_validation_task_stops_after_the_baseline()
     {
         var options = Options(patience: 0);
+        options.Gate.Kind = "paired";
         options.Training.EarlyStopping.Ceiling = null; // the default preset's value
         var progress = new Progress();
         var runner = new ScriptedRunner();
@@ -115,6 +120,15 @@ public class EarlyStoppingTests
         Assert.Equal(summary.Initial.Hash, summary.Best.Hash);
         Assert.Equal(1.0, summary.Best.Test);
         Assert.Equal(20 + 10, runner.Calls); // the baseline's validation and the test split, nothing else
+
+        // the default preset's posterior gate accepts on 2 wins: one clean draw of 20 tasks (3 × 20 × 0.077 = 4.6 failures
+        // to win) does not rule that out, so the run goes on; its steps pre-screen away the harmful rule and validate nothing
+        var posterior = Options(patience: 0);
+        posterior.Training.EarlyStopping.Ceiling = null;
+        var goesOn = await new SkillTrainingLoop(posterior, new ScriptedRunner(), new ScriptedOptimizer(), NewFolder())
+            .RunAsync(perfect, new ScriptedWorld().Splits(), TestContext.Current.CancellationToken);
+        Assert.Equal("posterior", posterior.Gate.Kind);
+        Assert.Equal((6, (string?)null, summary.Best.Hash), (goesOn.Steps, goesOn.EarlyStopping, goesOn.Best.Hash));
 
         // the classic preset has no ceiling rule and trains every step
         var classic = HarnessConfig.Options();

@@ -35,7 +35,7 @@ public class RunBudgetTests
         // the (100,000 − 400) / 152 the target budget allows.
         var text = new RunBudget(Options("default", o => { o.Budget.MaxTargetCalls = 100_000; o.Budget.MaxOptimizerCalls = 40; })).Estimate(40, 400, 200);
         Assert.Equal("pre-flight estimate: about 152 target and 8 optimizer calls per step; budget.max_optimizer_calls allows about 5 of the 40 planned steps"
-            + " (early stopping may end the run sooner: after 10 steps in a row without an accepted edit, or once the current skill fails too few validation tasks for a candidate to be accepted)", text);
+            + " (early stopping may end the run sooner: after 15 steps in a row without an accepted edit, or once the current skill fails too few validation tasks for a candidate to be accepted)", text);
     }
 
     [Fact]
