@@ -31,7 +31,7 @@ internal sealed record Variant(string Name, string Preset, IReadOnlyList<string>
         new("default-no-early-stopping", "default", ["training.early_stopping.patience=0", "training.early_stopping.ceiling=false"], "early stopping off (patience 0, no ceiling rule)"),
         new("default-no-prescreen", "default", ["gate.prescreen.enabled=false"], "pre-screen off"),
         new("default-no-cache", "default", ["rollouts.cache=false"], "rollout cache off"),
-        new("default-strict-gate", "default", ["gate.kind=strict", "training.early_stopping.ceiling=false"], "paired gate off (the strict gate; the ceiling rule needs the paired gate)"),
+        new("default-strict-gate", "default", ["gate.kind=strict", "training.early_stopping.ceiling=false"], "posterior gate off (the strict gate; the ceiling rule needs a paired gate)"),
     ];
 
     public static Variant? Find(string name) => All.FirstOrDefault(v => v.Name == name);
@@ -43,7 +43,7 @@ internal sealed record Variant(string Name, string Preset, IReadOnlyList<string>
 /// <param name="Kind"><c>step</c>, <c>combination</c> or <c>slow_update</c>.</param>
 /// <param name="Step">The step (0 for slow updates).</param>
 /// <param name="Verdict"><c>accept</c>, <c>reject</c> or <c>inconclusive</c>.</param>
-/// <param name="Gate"><c>prescreen</c> (rejected before any validation), <c>paired</c> or <c>strict</c>.</param>
+/// <param name="Gate"><c>prescreen</c> (rejected before any validation), <c>posterior</c>, <c>paired</c> or <c>strict</c>.</param>
 /// <param name="DeltaVal">True effect on the run's validation tasks (expected score).</param>
 /// <param name="DeltaTest">True effect on the run's test tasks (expected score).</param>
 /// <param name="Tasks">Tasks the deciding check scored.</param>
@@ -85,6 +85,12 @@ internal sealed record RunResult
     public int ProceduresInBest { get; init; }
     public int Procedures { get; init; }
     public IReadOnlyList<CandidateResult> Candidates { get; init; } = [];
+    /// <summary>
+    /// The approval check's verdict on the best skill against the initial one (the committed skill) on the run's test split,
+    /// sample 0, at α = 0.05 (<see cref="SkillOpt.Core.Gates.ApprovalComparison"/>): true when shown better; null when the
+    /// best skill is the initial one (nothing to approve) or the run was measured before the bench recorded it.
+    /// </summary>
+    public bool? ApprovalShownBetter { get; init; }
 
     [System.Text.Json.Serialization.JsonIgnore]
     public string Key => $"{Shape}|{Scenario}|{Preset}|{Seed}";

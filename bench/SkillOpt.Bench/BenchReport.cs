@@ -90,6 +90,7 @@ internal static class BenchReport
             Compare(sb, runs, scenarios, groups);
         }
         Truth(sb, runs, scenarios);
+        Approval(sb, runs, scenarios);
         Ablations(sb, runs, scenarios);
         if (context.PerSeed)
         {
@@ -224,6 +225,43 @@ internal static class BenchReport
                 sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
                     $"| {scenario} | {g.Key} | {rs.Count} | {F(rs.Average(r => r.Accepted), "0.00")} | {F(rs.Average(r => r.Candidates.Count(c => c.AtValidation)), "0.0")} (+{F(rs.Average(r => r.Candidates.Count(c => !c.AtValidation)), "0.0")}) | {Share(Useful)} | {Share(0.05)} | {harmful.Count(c => c.Verdict == "accept")}/{harmful.Count} | {rs.Count(r => r.StoppedEarly)}/{rs.Count} | {rs.Count(r => r.BestIsInitial)}/{rs.Count} | {F(rs.Average(r => r.ProceduresInBest), "0.0")} of {rs[0].Procedures} |"));
             }
+        }
+        sb.AppendLine();
+    }
+
+    private static void Approval(StringBuilder sb, List<RunResult> runs, List<string> scenarios)
+    {
+        var measured = runs.Where(r => r.Preset == "default" && r.ApprovalShownBetter is not null).ToList();
+        if (measured.Count == 0)
+        {
+            return;
+        }
+        sb.AppendLine("### The approval check");
+        sb.AppendLine();
+        sb.AppendLine("The trainer's approval check applied to each `default` run: the best skill (received) against the initial one (committed) on the run's test split, sample 0, one-sided exact sign test at α = 0.05. A *false approval* is a received skill shown better whose true expected test score (SimLab's) is not higher than the committed one's; the denominator is every run whose received skill differs from the committed one and is not truly better. Runs whose best skill is the initial one have nothing to approve and are left out. 95% Clopper–Pearson intervals; all seeds.");
+        sb.AppendLine();
+        sb.AppendLine("| scenario | runs with a changed skill | shown better | truly better | false approvals (not truly better, shown better) |");
+        sb.AppendLine("|---|---|---|---|---|");
+        var nullWorlds = new List<RunResult>();
+        foreach (var scenario in scenarios)
+        {
+            var rs = measured.Where(r => r.Scenario == scenario).ToList();
+            if (rs.Count == 0)
+            {
+                continue;
+            }
+            var notBetter = rs.Where(r => r.ExpectedBestTest <= r.ExpectedInitialTest + 1e-9).ToList();
+            if (scenario.StartsWith("null", StringComparison.Ordinal))
+            {
+                nullWorlds.AddRange(notBetter);
+            }
+            sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {scenario} | {rs.Count} | {rs.Count(r => r.ApprovalShownBetter == true)} | {rs.Count - notBetter.Count} | {Rate(notBetter.Count(r => r.ApprovalShownBetter == true), notBetter.Count)} |"));
+        }
+        if (nullWorlds.Count > 0)
+        {
+            sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                $"| null worlds together | {nullWorlds.Count} | | 0 | {Rate(nullWorlds.Count(r => r.ApprovalShownBetter == true), nullWorlds.Count)} |"));
         }
         sb.AppendLine();
     }

@@ -8,6 +8,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.Extensions.AI;
 using SkillOpt.Core.Configuration;
+using SkillOpt.Core.Gates;
 using SkillOpt.Core.Rollouts;
 using SkillOpt.Core.Training;
 using SkillOpt.Providers;
@@ -247,6 +248,13 @@ namespace SkillOpt.Bench
                 diagnosis = w.ToString();
             }
             var st = server.Statistics;
+            bool? approval = null;
+            if (summary.Best.Hash != summary.Initial.Hash && loop.Store.ReadEvaluation("test", summary.Best.Hash, 0) is { } received
+                && loop.Store.ReadEvaluation("test", summary.Initial.Hash, 0) is { } committed)
+            {
+                var byTask = committed.Results.ToDictionary(r => r.TaskId, StringComparer.Ordinal);
+                approval = ApprovalComparison.Compare(received.Results.Where(r => byTask.ContainsKey(r.TaskId)).Select(r => (r, byTask[r.TaskId])), 0.05, 1, summary.Initial.Hash).ShownBetter;
+            }
             return (new RunResult
             {
                 Shape = shape.Name,
@@ -277,6 +285,7 @@ namespace SkillOpt.Bench
                 ProceduresInBest = SimLabOracle.ProceduresIn(scenario, best).Count,
                 Procedures = scenario.Procedures.Count,
                 Candidates = candidates,
+                ApprovalShownBetter = approval,
             }, diagnosis);
         }
 
