@@ -73,10 +73,9 @@ internal sealed class GatePhase
         // The paired gate measures the current skill itself, lazily and through the cache; the strict gate trusts its stored evaluation.
         var incumbentEval = Paired is not null ? new Evaluation(state.CurrentHash, 0, []) : await IncumbentEvaluationAsync(run, state, ct).ConfigureAwait(false);
         var current = store.ReadSkill(state.CurrentHash);
-        var sw = Stopwatch.StartNew();
+        // wall time is accounted by the evaluations inside the gate (stage validate), not around it: counted once
         var decision = await Gate.DecideAsync(new GateContext(candidate.Text, candidate.Hash, current, state.CurrentHash, incumbentEval, run.Splits.Validation,
             EvaluateValidation, _context.Settings.Seed, firstSample, IncumbentHistory(run, state)), ct).ConfigureAwait(false);
-        _context.Usage.AddWallTime(ChatStage.Validate, sw.Elapsed.TotalSeconds);
         AtomicFile.WriteJson(Path.Combine(folder, $"validation_{candidate.ShortHash}.json"), decision.Candidate);
         var plain = GateExplanation.Describe(decision, Gate.Name);
         AtomicFile.WriteJson(Path.Combine(folder, "decision.json"), new

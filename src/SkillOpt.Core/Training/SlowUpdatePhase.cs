@@ -92,7 +92,6 @@ internal sealed class SlowUpdatePhase(TrainingContext context, RolloutPhase roll
         var (tasks, sample) = su.ReuseStepRollouts && ReusableStep(run.History, phase.Epoch, previousHash, state.CurrentHash) is { } step
             ? (context.Batch(run.Splits, phase.Epoch, (step - 1) % context.BatchesPerEpoch(run.Splits)).Take(su.SampleSize).ToList(), step)
             : (context.Order(run.Splits.Train, $"slow_update:{phase.Epoch}").Take(su.SampleSize).ToList(), EpochComparison.PreviousSample(phase.Epoch));
-        var sw = Stopwatch.StartNew();
         var before = await rollouts.RunTasksAsync(previous, previousHash, tasks, sample, ChatStage.SlowUpdateRollout, reuse: true, ct).ConfigureAwait(false);
         var after = previousHash == state.CurrentHash ? before : await rollouts.RunTasksAsync(current, state.CurrentHash, tasks, sample, ChatStage.SlowUpdateRollout, reuse: true, ct).ConfigureAwait(false);
         if (!context.Settings.AllowVerifierText)
@@ -101,6 +100,8 @@ internal sealed class SlowUpdatePhase(TrainingContext context, RolloutPhase roll
             after = after with { Results = after.Results.Select(context.LeakGuard.Redact).ToList() };
         }
         var comparison = Compare(before, after);
+        // the rollouts above are accounted to their own stage (slow_update_rollout); this stage is the optimizer call
+        var sw = Stopwatch.StartNew();
         var reply = await optimizer.SlowUpdateAsync(previous, current, comparison, tasks.Count, su.MaxWords, ct).ConfigureAwait(false);
         context.Usage.AddWallTime(ChatStage.SlowUpdate, sw.Elapsed.TotalSeconds);
         return (comparison, reply);
@@ -113,10 +114,10 @@ internal sealed class SlowUpdatePhase(TrainingContext context, RolloutPhase roll
     private async Task<(string Comparison, StructuredReply<SlowUpdateReply> Reply)> ReferenceGuidanceAsync(RunScope run, RunState state, Phase phase, string previousHash,
         string previous, string current, string folder, CancellationToken ct)
     {
-        var sw = Stopwatch.StartNew();
         var (comparison, tasks) = await epochComparison.CompareAsync(run, previousHash, state.CurrentHash, phase.Epoch, ct).ConfigureAwait(false);
         AtomicFile.WriteAllText(Path.Combine(folder, EpochComparison.FileName), comparison);
         var guidance = SkillDocument.Parse(current).SlowUpdateGuidance ?? "";
+        var sw = Stopwatch.StartNew(); // the comparison's rollouts are accounted to their own stage
         var reply = await optimizer.SlowUpdateAsync(previous, current, guidance, comparison, tasks, ct).ConfigureAwait(false);
         context.Usage.AddWallTime(ChatStage.SlowUpdate, sw.Elapsed.TotalSeconds);
         return (comparison, reply);
