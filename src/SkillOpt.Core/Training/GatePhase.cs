@@ -21,6 +21,8 @@ internal sealed class GatePhase
 
     private readonly TrainingContext _context;
     private readonly RolloutPhase _rollouts;
+    private readonly object _pendingGate = new();
+    private Dictionary<(string Hash, int Sample), Dictionary<string, RolloutResult>>? _pendingValidation;
     private readonly EditApplier _applier;
 
     /// <summary>Creates the phase with <paramref name="gate"/>, or the gate <c>gate.kind</c> names.</summary>
@@ -73,9 +75,23 @@ internal sealed class GatePhase
         // The paired gate measures the current skill itself, lazily and through the cache; the strict gate trusts its stored evaluation.
         var incumbentEval = Paired is not null ? new Evaluation(state.CurrentHash, 0, []) : await IncumbentEvaluationAsync(run, state, ct).ConfigureAwait(false);
         var current = store.ReadSkill(state.CurrentHash);
-        // wall time is accounted by the evaluations inside the gate (stage validate), not around it: counted once
-        var decision = await Gate.DecideAsync(new GateContext(candidate.Text, candidate.Hash, current, state.CurrentHash, incumbentEval, run.Splits.Validation,
-            EvaluateValidation, _context.Settings.Seed, firstSample, IncumbentHistory(run, state)), ct).ConfigureAwait(false);
+        // wall time is accounted by the evaluations inside the gate (stage validate), not around it: counted once.
+        // A sequential gate scores chunk after chunk; each skill's evaluation file is written once when the gate ends
+        // (also when it is interrupted), not rewritten after every chunk (the rollout cache keeps every result meanwhile).
+        GateDecision decision;
+        lock (_pendingGate)
+        {
+            _pendingValidation = new Dictionary<(string Hash, int Sample), Dictionary<string, RolloutResult>>();
+        }
+        try
+        {
+            decision = await Gate.DecideAsync(new GateContext(candidate.Text, candidate.Hash, current, state.CurrentHash, incumbentEval, run.Splits.Validation,
+                EvaluateValidation, _context.Settings.Seed, firstSample, IncumbentHistory(run, state)), ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            FlushPendingValidation();
+        }
         AtomicFile.WriteJson(Path.Combine(folder, $"validation_{candidate.ShortHash}.json"), decision.Candidate);
         var plain = GateExplanation.Describe(decision, Gate.Name);
         AtomicFile.WriteJson(Path.Combine(folder, "decision.json"), new
@@ -160,14 +176,46 @@ internal sealed class GatePhase
     /// Scores a skill on validation tasks for the gate. With the reference's selection cache (<c>classic</c>), a skill already
     /// validated on these tasks and sample is judged on that stored validation again instead of being measured afresh.
     /// </summary>
-    private Task<Evaluation> EvaluateValidation(string skill, string hash, IReadOnlyList<string> tasks, int sample, CancellationToken ct)
+    private async Task<Evaluation> EvaluateValidation(string skill, string hash, IReadOnlyList<string> tasks, int sample, CancellationToken ct)
     {
         if (_context.Settings.Reference.SelectionCache && _context.Store.ReadEvaluation("val", hash, sample) is { } stored
             && tasks.All(t => stored.Results.Any(r => r.TaskId == t)))
         {
-            return Task.FromResult(new Evaluation(hash, sample, [.. tasks.Select(t => stored.Results.First(r => r.TaskId == t))]));
+            return new Evaluation(hash, sample, [.. tasks.Select(t => stored.Results.First(r => r.TaskId == t))]);
         }
-        return _rollouts.EvaluateAsync("val", skill, hash, tasks, sample, ChatStage.Validate, ct);
+        var eval = await _rollouts.RunTasksAsync(skill, hash, tasks, sample, ChatStage.Validate, reuse: _rollouts.Cache is not null, ct).ConfigureAwait(false);
+        lock (_pendingGate)
+        {
+            if (_pendingValidation is { } pending)
+            {
+                if (!pending.TryGetValue((hash, sample), out var byTask))
+                {
+                    pending[(hash, sample)] = byTask = new Dictionary<string, RolloutResult>(StringComparer.Ordinal);
+                }
+                foreach (var r in eval.Results)
+                {
+                    byTask[r.TaskId] = r;
+                }
+                return eval;
+            }
+        }
+        _rollouts.StoreEvaluation("val", hash, sample, eval.Results);
+        return eval;
+    }
+
+    /// <summary>Writes the validation results the gate scored, one evaluation file per (skill, sample).</summary>
+    private void FlushPendingValidation()
+    {
+        Dictionary<(string Hash, int Sample), Dictionary<string, RolloutResult>>? pending;
+        lock (_pendingGate)
+        {
+            pending = _pendingValidation;
+            _pendingValidation = null;
+        }
+        foreach (var ((hash, sample), byTask) in pending ?? [])
+        {
+            _rollouts.StoreEvaluation("val", hash, sample, byTask.Values);
+        }
     }
 
     /// <summary>The strict gate's incumbent evidence: the stored validation of the skill credited with the current score, scored again only when tasks are missing.</summary>

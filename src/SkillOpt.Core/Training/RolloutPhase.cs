@@ -41,12 +41,22 @@ internal sealed class RolloutPhase
     public async Task<Evaluation> EvaluateAsync(string split, string skill, string hash, IReadOnlyList<string> tasks, int sample, string stage, CancellationToken ct)
     {
         var eval = await RunTasksAsync(skill, hash, tasks, sample, stage, reuse: Cache is not null, ct).ConfigureAwait(false);
+        StoreEvaluation(split, hash, sample, eval.Results);
+        return eval;
+    }
+
+    /// <summary>
+    /// Merges <paramref name="results"/> into the stored evaluation of (<paramref name="split"/>, skill, sample) — a task's
+    /// new result replaces its old one; errored results are not stored — and writes it once.
+    /// </summary>
+    public void StoreEvaluation(string split, string hash, int sample, IReadOnlyCollection<RolloutResult> results)
+    {
         var store = _context.Store;
         var stored = store.ReadEvaluation(split, hash, sample);
-        var merged = (stored?.Results ?? []).Where(r => !tasks.Contains(r.TaskId, StringComparer.Ordinal))
-            .Concat(eval.Results.Where(r => r.Outcome != TaskOutcome.Errored)).OrderBy(r => r.TaskId, StringComparer.Ordinal).ToList();
+        var fresh = results.Select(r => r.TaskId).ToHashSet(StringComparer.Ordinal);
+        var merged = (stored?.Results ?? []).Where(r => !fresh.Contains(r.TaskId))
+            .Concat(results.Where(r => r.Outcome != TaskOutcome.Errored)).OrderBy(r => r.TaskId, StringComparer.Ordinal).ToList();
         store.WriteEvaluation(split, new Evaluation(hash, sample, merged));
-        return eval;
     }
 
     /// <summary>
