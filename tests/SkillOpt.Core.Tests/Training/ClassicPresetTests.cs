@@ -1,3 +1,4 @@
+// Longer than 400 lines: every item in which classic reproduces the reference (step buffer, epoch comparison, placeholder, promotion, schedule) is checked on one shared scripted run.
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.AI;
 using SkillOpt.Core.Accounting;
