@@ -1,4 +1,4 @@
-// Longer than 400 lines: every item in which classic reproduces the reference (step buffer, epoch comparison, placeholder, promotion, schedule) is checked on one shared scripted run.
+// Longer than 400 lines: one test per item in which classic reproduces the reference (reflection, merge, trajectories, step buffer, epoch comparison, slow update, meta skill, promotion), all sharing one scripted training helper.
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.AI;
 using SkillOpt.Core.Accounting;
