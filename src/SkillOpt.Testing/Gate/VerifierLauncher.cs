@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -113,41 +112,38 @@ internal sealed class VerifierLauncher
 
     private async Task<(int? Exit, string Output)> RunProcessAsync(IEnumerable<string> args, IReadOnlyDictionary<string, string?> environment, TimeSpan timeout, CancellationToken ct)
     {
-        var psi = _executable.StartInfo(args, environment);
-        using var process = new Process { StartInfo = psi };
         var all = new StringBuilder();
-        process.OutputDataReceived += (_, e) =>
+        void OnLine(string line)
         {
-            if (e.Data is null) return;
-            lock (all) { all.AppendLine(e.Data); }
-        };
-        process.ErrorDataReceived += (_, e) =>
-        {
-            if (e.Data is null) return;
-            lock (all) { all.AppendLine(e.Data); }
-        };
-        if (!process.Start())
-        {
-            throw new InvalidOperationException($"Could not start {VerifierExecutable.DotnetHost} exec {AssemblyPath}.");
+            lock (all)
+            {
+                all.AppendLine(line);
+            }
         }
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        using var process = _executable.Process(args, environment, OnLine, OnLine);
+        try
+        {
+            process.Start();
+        }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            throw new InvalidOperationException($"Could not start {VerifierExecutable.DotnetHost} exec {AssemblyPath}: {ex.Message}", ex);
+        }
         using var limit = new CancellationTokenSource(timeout);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(limit.Token, ct);
         int? exit;
         try
         {
-            await process.WaitForExitAsync(linked.Token).ConfigureAwait(false);
-            process.WaitForExit();
-            exit = process.ExitCode;
+            exit = await process.WaitForExitAsync(linked.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
-            try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+            process.Kill();
             await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
             ct.ThrowIfCancellationRequested();
             exit = null;
         }
+        await process.WaitForOutputAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
         lock (all)
         {
             return (exit, all.ToString());

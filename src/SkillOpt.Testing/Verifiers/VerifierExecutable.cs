@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using System.Text.Json;
+using SkillOpt.Core.Processes;
 
 namespace SkillOpt.Testing.Verifiers;
 
@@ -55,48 +55,37 @@ internal sealed class VerifierExecutable
     /// <summary>The .NET host the verifier runs under: <c>DOTNET_HOST_PATH</c>, else this process's host when it is <c>dotnet</c>, else <c>DOTNET_ROOT</c>, else <c>dotnet</c> on the PATH.</summary>
     public static string DotnetHost { get; } = FindHost();
 
-    /// <summary>Returns a start description: <c>dotnet &lt;assembly&gt; {arguments}</c>, environment added, output redirected.</summary>
+    /// <summary>
+    /// Describes a verifier process (not started): <c>dotnet exec &lt;assembly&gt; {arguments}</c> in the verifier's folder,
+    /// <c>NO_COLOR=1</c> and <c>DOTNET_TieredPGO=0</c> (unless set here) under <paramref name="environment"/>.
+    /// </summary>
     /// <param name="arguments">Arguments for the test executable.</param>
     /// <param name="environment">Variables to set (a <see langword="null"/> value removes one).</param>
-    public ProcessStartInfo StartInfo(IEnumerable<string> arguments, IReadOnlyDictionary<string, string?> environment)
+    /// <param name="onStdout">Receives each line of standard output.</param>
+    /// <param name="onStderr">Receives each line of standard error.</param>
+    public ChildProcess Process(IEnumerable<string> arguments, IReadOnlyDictionary<string, string?> environment, Action<string>? onStdout = null, Action<string>? onStderr = null) =>
+        new(Start(arguments, environment, onStdout, onStderr));
+
+    private ChildProcessStart Start(IEnumerable<string> arguments, IReadOnlyDictionary<string, string?> environment, Action<string>? onStdout, Action<string>? onStderr)
     {
-        var psi = new ProcessStartInfo(DotnetHost)
-        {
-            WorkingDirectory = Directory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = false,
-            UseShellExecute = false,
-            CreateNoWindow = true,
-            StandardOutputEncoding = System.Text.Encoding.UTF8,
-            StandardErrorEncoding = System.Text.Encoding.UTF8,
-        };
-        psi.ArgumentList.Add("exec");
-        psi.ArgumentList.Add(AssemblyPath);
-        foreach (var a in arguments)
-        {
-            psi.ArgumentList.Add(a);
-        }
         // Colour codes would pollute the JSON lines.
-        psi.Environment["NO_COLOR"] = "1";
+        var variables = new List<KeyValuePair<string, string?>> { new("NO_COLOR", "1") };
         // Verifier processes live for seconds: dynamic PGO's instrumentation costs more start-up time than it gains
         // (about 10% of a process's CPU time in bench/RolloutBench). A value set by the user wins.
         if (string.IsNullOrEmpty(System.Environment.GetEnvironmentVariable("DOTNET_TieredPGO")))
         {
-            psi.Environment["DOTNET_TieredPGO"] = "0";
+            variables.Add(new("DOTNET_TieredPGO", "0"));
         }
-        foreach (var (k, v) in environment)
+        variables.AddRange(environment);
+        return new ChildProcessStart
         {
-            if (v is null)
-            {
-                psi.Environment.Remove(k);
-            }
-            else
-            {
-                psi.Environment[k] = v;
-            }
-        }
-        return psi;
+            FileName = DotnetHost,
+            Arguments = ["exec", AssemblyPath, .. arguments],
+            WorkingDirectory = Directory,
+            Environment = variables,
+            OnStdout = onStdout,
+            OnStderr = onStderr,
+        };
     }
 
     /// <summary>Lists the verifier's skill tasks (<c>-list full/json</c>), optionally only those of <paramref name="skill"/>.</summary>
@@ -112,25 +101,22 @@ internal sealed class VerifierExecutable
             args.Add("-trait");
             args.Add($"skillopt.skill={skill}");
         }
-        using var process = Process.Start(StartInfo(args, environment)) ?? throw new VerifierListingException($"Could not start {DotnetHost} {AssemblyPath}.");
-        var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
-        var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
+        ChildProcessResult run;
         try
         {
-            await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+            run = await ChildProcess.RunAsync(Start(args, environment, null, null), cancellationToken).ConfigureAwait(false);
         }
-        catch (OperationCanceledException)
+        catch (System.ComponentModel.Win32Exception ex)
         {
-            try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
-            throw;
+            throw new VerifierListingException($"Could not start {DotnetHost} {AssemblyPath}: {ex.Message}");
         }
-        var text = await stdout.ConfigureAwait(false);
-        var err = await stderr.ConfigureAwait(false);
+        var text = run.Stdout;
+        var err = run.Stderr;
         var start = text.IndexOf('[', StringComparison.Ordinal);
         var end = text.LastIndexOf(']');
-        if (process.ExitCode != 0 || start < 0 || end < start)
+        if (run.ExitCode != 0 || start < 0 || end < start)
         {
-            throw new VerifierListingException($"`{Path.GetFileName(AssemblyPath)} -list full/json` exited with code {process.ExitCode} without a task list. Output: {Tail(text + "\n" + err, 1500)}");
+            throw new VerifierListingException($"`{Path.GetFileName(AssemblyPath)} -list full/json` exited with code {run.ExitCode} without a task list. Output: {Tail(text + "\n" + err, 1500)}");
         }
         var tasks = new List<VerifierTask>();
         try

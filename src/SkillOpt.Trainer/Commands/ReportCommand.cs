@@ -2,6 +2,7 @@ using SkillOpt.Core;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text;
+using SkillOpt.Core.Processes;
 using SkillOpt.Core.Runs;
 using SkillOpt.Testing.Gate;
 using SkillOpt.Testing.Verifiers;
@@ -213,42 +214,24 @@ internal static class ReportCommand
     /// <summary>The file's content at a git revision (<c>git show rev:./name</c> in its folder); <see langword="null"/> when it did not exist there.</summary>
     private static async Task<string?> GitShowAsync(string directory, string revision, string name, CancellationToken ct)
     {
-        var psi = new ProcessStartInfo("git")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            StandardOutputEncoding = new UTF8Encoding(false),
-        };
-        foreach (var a in new[] { "-C", directory, "show", $"{revision}:./{name}" })
-        {
-            psi.ArgumentList.Add(a);
-        }
-        Process process;
+        ChildProcessResult git;
         try
         {
-            process = Process.Start(psi) ?? throw new InvalidOperationException("git did not start");
+            git = await ChildProcess.RunAsync(new ChildProcessStart { FileName = "git", Arguments = ["-C", directory, "show", $"{revision}:./{name}"] }, ct).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException)
+        catch (System.ComponentModel.Win32Exception ex)
         {
             throw new TrainerException(TrainerDiagnostics.ReportInputs, $"--base needs git: {ex.Message}");
         }
-        using (process)
+        var error = git.Stderr;
+        if (git.ExitCode == 0)
         {
-            var stdout = process.StandardOutput.ReadToEndAsync(ct);
-            var stderr = process.StandardError.ReadToEndAsync(ct);
-            await process.WaitForExitAsync(ct).ConfigureAwait(false);
-            var text = await stdout.ConfigureAwait(false);
-            var error = await stderr.ConfigureAwait(false);
-            if (process.ExitCode == 0)
-            {
-                return text;
-            }
-            if (error.Contains("does not exist", StringComparison.OrdinalIgnoreCase) || error.Contains("exists on disk, but not in", StringComparison.OrdinalIgnoreCase))
-            {
-                return null;
-            }
-            throw new TrainerException(TrainerDiagnostics.ReportInputs, $"git show {revision}:./{name} failed: {error.Trim()}", directory);
+            return git.Stdout;
         }
+        if (error.Contains("does not exist", StringComparison.OrdinalIgnoreCase) || error.Contains("exists on disk, but not in", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+        throw new TrainerException(TrainerDiagnostics.ReportInputs, $"git show {revision}:./{name} failed: {error.Trim()}", directory);
     }
 }

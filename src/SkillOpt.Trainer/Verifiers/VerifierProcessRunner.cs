@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using SkillOpt.Core;
 using SkillOpt.Core.Rollouts;
+using SkillOpt.Core.Processes;
 using SkillOpt.Core.Runs;
 using SkillOpt.Testing.Verifiers;
 
@@ -106,7 +107,7 @@ internal sealed class VerifierProcessRunner : IRolloutRunner
     private readonly VerifierRunnerOptions _options;
     private readonly SemaphoreSlim _slots;
     private readonly object _gate = new();
-    private readonly HashSet<Process> _running = [];
+    private readonly HashSet<ChildProcess> _running = [];
     private int _batches;
 
     /// <summary>Creates a runner.</summary>
@@ -138,7 +139,7 @@ internal sealed class VerifierProcessRunner : IRolloutRunner
         {
             foreach (var p in _running)
             {
-                TryKill(p);
+                p.Kill();
             }
         }
         _pool?.KillAll("the run was stopped");
@@ -335,28 +336,19 @@ internal sealed class VerifierProcessRunner : IRolloutRunner
         };
         // The verifier's model-call spans join this rollout's trace (W3C TRACEPARENT).
         SkillOpt.Providers.ProviderTelemetry.PropagateTo(Activity.Current, env);
-        var psi = _verifier.StartInfo(args, env);
         var output = new OutputTracker(Path.Combine(folder, "output.log"), _options.MaxOutputBytes);
+        var process = _verifier.Process(args, env, output.Stdout, output.Stderr);
         var sw = Stopwatch.StartNew();
         int? exitCode = null;
         var timedOut = false;
         var cancelled = false;
-        Process? process = null;
         try
         {
-            process = new Process { StartInfo = psi, EnableRaisingEvents = true };
-            if (!process.Start())
-            {
-                throw new InvalidOperationException("the process did not start");
-            }
             lock (_gate)
             {
                 _running.Add(process);
             }
-            var pumps = Task.WhenAll(
-                OutputTracker.PumpAsync(process.StandardOutput, output.Stdout),
-                OutputTracker.PumpAsync(process.StandardError, output.Stderr));
-
+            process.Start();
             using var timeout = new CancellationTokenSource(_options.Timeout);
             using var stopping = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, ct);
             var exited = process.WaitForExitAsync(CancellationToken.None);
@@ -366,7 +358,7 @@ internal sealed class VerifierProcessRunner : IRolloutRunner
                 if (timeout.IsCancellationRequested)
                 {
                     timedOut = true;
-                    TryKill(process);
+                    process.Kill();
                 }
                 else
                 {
@@ -375,21 +367,17 @@ internal sealed class VerifierProcessRunner : IRolloutRunner
                     var grace = Task.Delay(_options.GracePeriod, timeout.Token);
                     if (await Task.WhenAny(exited, grace).ConfigureAwait(false) != exited)
                     {
-                        TryKill(process);
+                        process.Kill();
                     }
                 }
             }
-            await exited.WaitAsync(TimeSpan.FromSeconds(30), CancellationToken.None).ConfigureAwait(false);
-            try
-            {
-                // the rest of the output; a grandchild that keeps the pipes open is not waited for long
-                await pumps.WaitAsync(TimeSpan.FromSeconds(30), CancellationToken.None).ConfigureAwait(false);
-            }
-            catch (TimeoutException)
+            var code = await exited.WaitAsync(TimeSpan.FromSeconds(30), CancellationToken.None).ConfigureAwait(false);
+            // the rest of the output; a grandchild that keeps the pipes open is not waited for long
+            if (!await process.WaitForOutputAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false))
             {
                 output.Stderr("skillopt: stopped reading the output: the pipes stayed open 30 s after the process ended");
             }
-            exitCode = timedOut || (cancelled && process.ExitCode is not (0 or 1)) ? null : process.ExitCode;
+            exitCode = timedOut || (cancelled && code is not (0 or 1)) ? null : code;
         }
         catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException or TimeoutException)
         {
@@ -397,14 +385,11 @@ internal sealed class VerifierProcessRunner : IRolloutRunner
         }
         finally
         {
-            if (process is not null)
+            lock (_gate)
             {
-                lock (_gate)
-                {
-                    _running.Remove(process);
-                }
-                process.Dispose();
+                _running.Remove(process);
             }
+            process.Dispose();
             output.Dispose();
         }
         if (output.WriteError is { } writeError)
@@ -473,21 +458,6 @@ internal sealed class VerifierProcessRunner : IRolloutRunner
     /// <summary>Raised when a result file is unreadable or does not match its request (path, why).</summary>
     public event Action<string, string>? BadResult;
 
-    private static void TryKill(Process p)
-    {
-        try
-        {
-            if (!p.HasExited)
-            {
-                p.Kill(entireProcessTree: true);
-            }
-        }
-        catch (Exception ex) when (ex is InvalidOperationException or System.ComponentModel.Win32Exception or NotSupportedException)
-        {
-            // already gone
-        }
-    }
-
     private static string Safe(string s)
     {
         var sb = new StringBuilder(s.Length);
@@ -506,7 +476,6 @@ internal sealed class VerifierProcessRunner : IRolloutRunner
     internal sealed class OutputTracker : IDisposable
     {
         private const int TailLines = 15;
-        private const int MaxLineChars = 1 << 20;
         private readonly object _gate = new();
         private readonly StreamWriter? _log;
         private readonly long _headBudget;
@@ -545,52 +514,6 @@ internal sealed class VerifierProcessRunner : IRolloutRunner
 
         /// <summary>The error that stopped the log, if any.</summary>
         public Exception? WriteError { get; private set; }
-
-        /// <summary>Reads <paramref name="reader"/> to its end, line by line (a line longer than 1 Mi characters is cut), handing each line to <paramref name="onLine"/>.</summary>
-        public static async Task PumpAsync(StreamReader reader, Action<string?> onLine)
-        {
-            var buffer = new char[16_384];
-            var line = new StringBuilder();
-            long dropped = 0;
-            int n;
-            while ((n = await reader.ReadAsync(buffer.AsMemory()).ConfigureAwait(false)) > 0)
-            {
-                var start = 0;
-                for (var i = 0; i < n; i++)
-                {
-                    if (buffer[i] != '\n')
-                    {
-                        continue;
-                    }
-                    Append(buffer, start, i - start);
-                    Emit();
-                    start = i + 1;
-                }
-                Append(buffer, start, n - start);
-            }
-            if (line.Length > 0 || dropped > 0)
-            {
-                Emit();
-            }
-
-            void Append(char[] chars, int from, int count)
-            {
-                var room = Math.Max(0, MaxLineChars - line.Length);
-                line.Append(chars, from, Math.Min(room, count));
-                dropped += Math.Max(0, count - room);
-            }
-
-            void Emit()
-            {
-                if (line.Length > 0 && line[^1] == '\r')
-                {
-                    line.Length--;
-                }
-                onLine(dropped > 0 ? line + string.Create(CultureInfo.InvariantCulture, $"… [skillopt: {dropped} more characters of this line cut]") : line.ToString());
-                line.Clear();
-                dropped = 0;
-            }
-        }
 
         public void Stdout(string? line)
         {

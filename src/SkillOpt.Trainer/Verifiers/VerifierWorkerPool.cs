@@ -1,11 +1,11 @@
 // Longer than 400 lines: the pool and its workers (process, pipe, protocol messages, replacement) are one state machine.
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Globalization;
 using System.IO.Pipes;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using SkillOpt.Core.Processes;
 using SkillOpt.Core.Runs;
 using SkillOpt.Testing.Verifiers;
 
@@ -242,7 +242,7 @@ internal sealed class VerifierWorkerPool
         private readonly object _gate = new();
         private readonly Dictionary<long, WorkerRollout> _pending = [];
         private readonly VerifierProcessRunner.OutputTracker _log;
-        private readonly Process? _process;
+        private readonly ChildProcess? _process;
         private readonly NamedPipeServerStream? _pipe;
         private readonly StreamWriter? _writer;
         private readonly Task _connected = Task.CompletedTask;
@@ -266,13 +266,12 @@ internal sealed class VerifierWorkerPool
                 [VerifierEnvironment.Worker] = "1",
                 [VerifierEnvironment.WorkerPipe] = pipeName,
             };
-            var psi = pool._verifier.StartInfo(["-automated", "-noColor", "-noLogo", "-trait", $"skillopt.task={hostTask}"], env);
             try
             {
                 _pipe = new NamedPipeServerStream(pipeName, PipeDirection.InOut, 1, PipeTransmissionMode.Byte, PipeOptions.Asynchronous);
                 _writer = new StreamWriter(_pipe, new UTF8Encoding(false), 1 << 16, leaveOpen: true) { AutoFlush = false };
                 _connected = _pipe.WaitForConnectionAsync();
-                _process = new Process { StartInfo = psi, EnableRaisingEvents = true };
+                _process = pool._verifier.Process(["-automated", "-noColor", "-noLogo", "-trait", $"skillopt.task={hostTask}"], env, _log.Stdout, _log.Stderr);
                 _process.Start();
                 ProcessId = _process.Id;
                 Unfinished[this] = _exited.Task;
@@ -285,6 +284,7 @@ internal sealed class VerifierWorkerPool
                 _ended = true;
                 _log.Dispose();
                 _pipe?.Dispose();
+                _process?.Dispose();
                 _exited.TrySetResult();
             }
         }
@@ -367,17 +367,7 @@ internal sealed class VerifierWorkerPool
                 }
                 _killReason ??= reason;
             }
-            try
-            {
-                if (!_process.HasExited)
-                {
-                    _process.Kill(entireProcessTree: true);
-                }
-            }
-            catch (Exception ex) when (ex is InvalidOperationException or System.ComponentModel.Win32Exception or NotSupportedException)
-            {
-                // already gone
-            }
+            _process.Kill();
         }
 
         private readonly SemaphoreSlim _writeGate = new(1, 1);
@@ -405,12 +395,9 @@ internal sealed class VerifierWorkerPool
             }
         }
 
-        private async Task RunAsync(Process process, NamedPipeServerStream pipe)
+        private async Task RunAsync(ChildProcess process, NamedPipeServerStream pipe)
         {
-            var pumps = Task.WhenAll(
-                VerifierProcessRunner.OutputTracker.PumpAsync(process.StandardOutput, _log.Stdout),
-                VerifierProcessRunner.OutputTracker.PumpAsync(process.StandardError, _log.Stderr));
-            var exit = process.WaitForExitAsync();
+            var exit = process.WaitForExitAsync(CancellationToken.None);
             try
             {
                 if (await Task.WhenAny(_connected, exit).ConfigureAwait(false) == _connected && _connected.IsCompletedSuccessfully)
@@ -437,21 +424,16 @@ internal sealed class VerifierWorkerPool
             try
             {
                 await exit.WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
-                await pumps.WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+                if (!await process.WaitForOutputAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false))
+                {
+                    _log.Stderr("skillopt: stopped reading the verifier worker's output: the pipes stayed open 30 s after the process ended");
+                }
             }
             catch (Exception ex) when (ex is TimeoutException or IOException or InvalidOperationException)
             {
                 _log.Stderr($"skillopt: stopped reading the verifier worker's output: {ex.Message}");
             }
-            int? exitCode = null;
-            try
-            {
-                exitCode = process.HasExited ? process.ExitCode : null;
-            }
-            catch (InvalidOperationException)
-            {
-                // no exit code
-            }
+            var exitCode = process.ExitCode;
             List<WorkerRollout> orphans;
             string reason;
             lock (_gate)
