@@ -174,7 +174,9 @@ internal static partial class SkillOptConfigLoader
     /// <summary>Checks the node tree against the option types: known keys, mappings where sections are, typed and in-range scalars.</summary>
     private sealed class SchemaWalker(string fileName, List<KeyInfo> keys)
     {
-        private static readonly NullabilityInfoContext Nullability = new();
+        // one per walk: NullabilityInfoContext caches without locks and is not safe for concurrent use (bench runs and tests load
+        // configurations in parallel)
+        private readonly NullabilityInfoContext _nullability = new();
 
         public static bool IsNull(YamlNode node) =>
             node is YamlScalarNode { Style: ScalarStyle.Plain or ScalarStyle.Any, Value: null or "" or "~" or "null" or "Null" or "NULL" };
@@ -215,7 +217,7 @@ internal static partial class SkillOptConfigLoader
                 }
                 var schema = property.PropertyType == typeof(ModelRoleOptions) ? schemaPath + ".*" : (schemaPath.Length == 0 ? name : schemaPath + "." + name);
                 var nullable = Nullable.GetUnderlyingType(property.PropertyType) is not null
-                    || (!property.PropertyType.IsValueType && Nullability.Create(property).WriteState == NullabilityState.Nullable);
+                    || (!property.PropertyType.IsValueType && _nullability.Create(property).WriteState == NullabilityState.Nullable);
                 Value(v, property.PropertyType, nullable, keyPath, schema, k.Start);
             }
         }
