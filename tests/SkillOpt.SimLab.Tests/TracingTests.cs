@@ -47,6 +47,9 @@ public class TracingTests
             if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
         }
         tracing.ForceFlush();
+        // Stop listening before reading: other tests trace SkillOpt sources at the same time, and the in-memory exporter's
+        // list is not safe to read while their spans are still being added to it.
+        tracing.Dispose();
 
         // Other tests may trace at the same time: keep this training's trace only.
         var training = Assert.Single(exported, a => a.OperationName == "skillopt.training" && a.GetTagItem("skillopt.run_folder") as string == folder);
