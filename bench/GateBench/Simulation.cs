@@ -188,7 +188,8 @@ internal sealed class Simulation
         "sprt" => new PairedSequentialGate(_policy.Get("alpha", 0.05), true, (int)_policy.Get("chunk", 8), _policy.Get("veto", 1) > 0, 3,
             (int)_policy.Get("draws", 3), _policy.Get("alt", 0.7), _policy.Get("power", 0.8), _policy.Get("final", 1) > 0),
         // unset keys take the gate's own defaults (threshold 0.7, prior 3, stop 0.1, chunk 8, draws 3)
-        "posterior" => new PosteriorPairedGate(_policy.Get("threshold", 0.7), _policy.Get("prior", 3), _policy.Get("stop", 0.1), (int)_policy.Get("chunk", 8), (int)_policy.Get("draws", 3)),
+        "posterior" => new PosteriorPairedGate(_policy.Get("threshold", 0.7), _policy.Get("prior", 3), _policy.Get("stop", 0.1), (int)_policy.Get("chunk", 8), (int)_policy.Get("draws", 3),
+            _policy.Settings.TryGetValue("accept", out var a) ? a : null),
         _ => null,
     };
 

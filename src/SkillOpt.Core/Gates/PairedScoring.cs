@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text;
 using SkillOpt.Core.Rollouts;
@@ -74,4 +75,58 @@ internal static class PairedScoring
         return expected >= winsToAccept ? null : string.Create(CultureInfo.InvariantCulture,
             $"the current skill failed {failures} of {scored.Count} validation measurements this round; at the {confidence:P0} upper bound of its failure rate ({u:0.###}) a gate's {draws} draw(s) of {validationTasks} tasks hold about {expected:0.#} failures to win, fewer than the {winsToAccept} wins without a loss acceptance needs (training.early_stopping.ceiling)");
     }
+}
+
+/// <summary>
+/// The pairs a paired gate has scored so far and their tally — wins, losses, whether any score is graded — shared by
+/// <see cref="PairedSequentialGate"/> and <see cref="PosteriorPairedGate"/>, which differ only in when they stop.
+/// </summary>
+internal sealed class PairedTally(GateContext context)
+{
+    /// <summary>Every candidate result scored so far (errored ones included), in scoring order.</summary>
+    public List<RolloutResult> CandidateResults { get; } = [];
+
+    /// <summary>The scored (candidate, current skill) pairs so far, in scoring order.</summary>
+    public List<(RolloutResult Candidate, RolloutResult Incumbent)> Pairs { get; } = [];
+
+    /// <summary>Pairs the candidate passed and the current skill did not.</summary>
+    public int Wins { get; private set; }
+
+    /// <summary>Pairs the current skill passed and the candidate did not.</summary>
+    public int Losses { get; private set; }
+
+    /// <summary>True once a pair holds a score strictly between 0 and 1 (a graded verifier).</summary>
+    public bool Graded { get; private set; }
+
+    /// <summary>
+    /// Scores <paramref name="part"/> of the draw with sample index <paramref name="sample"/> for both skills (the current
+    /// skill through the rollout cache) and yields each scored pair after adding it to the tally, so a caller that stops in
+    /// the middle of a chunk leaves the later pairs out of it.
+    /// </summary>
+    public async IAsyncEnumerable<(RolloutResult Candidate, RolloutResult Incumbent)> ScoreAsync(IReadOnlyList<string> part, int sample,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        foreach (var (c, i) in await PairedScoring.ScoreAsync(context, part, sample, CandidateResults, cancellationToken).ConfigureAwait(false))
+        {
+            Pairs.Add((c, i));
+            Graded |= PairedScoring.IsGraded(c, i);
+            Wins += PairedScoring.Beats(c, i) ? 1 : 0;
+            Losses += PairedScoring.Beats(i, c) ? 1 : 0;
+            yield return (c, i);
+        }
+    }
+
+    /// <summary>Scores and tallies the whole of <paramref name="part"/> (see <see cref="ScoreAsync"/>).</summary>
+    public async Task ScoreAllAsync(IReadOnlyList<string> part, int sample, CancellationToken cancellationToken)
+    {
+        await foreach (var _ in ScoreAsync(part, sample, cancellationToken).ConfigureAwait(false))
+        {
+        }
+    }
+
+    /// <summary>Candidate minus current-skill score of every pair (graded verifiers' paired t statistics).</summary>
+    public List<double> Differences() => [.. Pairs.Select(p => p.Candidate.Score - p.Incumbent.Score)];
+
+    /// <summary>The decision with this tally's scores and counts (<see cref="PairedScoring.Decide"/>).</summary>
+    public GateDecision Decide(GateVerdict verdict, string reason, double? p) => PairedScoring.Decide(verdict, reason, context, CandidateResults, Pairs, p);
 }

@@ -96,10 +96,7 @@ internal sealed class PairedSequentialGate(double alpha = 0.05, bool sequential 
     {
         var history = context.IncumbentHistory ?? new Dictionary<string, IReadOnlyList<RolloutResult>>();
         bool Reliable(string task) => history.TryGetValue(task, out var h) && h.Count >= vetoMinSamples && h.All(r => r.Outcome == TaskOutcome.Passed);
-        var candidateResults = new List<RolloutResult>();
-        var pairs = new List<(RolloutResult Candidate, RolloutResult Incumbent)>();
-        int wins = 0, losses = 0;
-        var graded = false;
+        var tally = new PairedTally(context);
         var draws = sequential ? MaxDraws : 1;
         var maxLlr = 0.0;
         var llr = 0.0;
@@ -112,98 +109,84 @@ internal sealed class PairedSequentialGate(double alpha = 0.05, bool sequential 
             var done = 0;
             while (done < order.Count)
             {
-                var chunk = sequential && !graded ? Math.Max(1, chunkSize) : order.Count;
+                var chunk = sequential && !tally.Graded ? Math.Max(1, chunkSize) : order.Count;
                 var part = order.Skip(done).Take(chunk).ToList();
                 done += part.Count;
-                foreach (var (c, i) in await PairedScoring.ScoreAsync(context, part, sample, candidateResults, cancellationToken).ConfigureAwait(false))
+                await foreach (var (c, _) in tally.ScoreAsync(part, sample, cancellationToken).ConfigureAwait(false))
                 {
-                    pairs.Add((c, i));
-                    graded |= PairedScoring.IsGraded(c, i);
-                    wins += PairedScoring.Beats(c, i) ? 1 : 0;
-                    losses += PairedScoring.Beats(i, c) ? 1 : 0;
                     if (vetoRegressions && c.Outcome != TaskOutcome.Passed && Reliable(c.TaskId) && !await PassesRecheckAsync(context, c.TaskId, sample, cancellationToken).ConfigureAwait(false))
                     {
-                        return Decide(GateVerdict.Reject, $"non-regression veto: the candidate fails task {c.TaskId} in 3 of 3 draws, which the current skill passed in all {history[c.TaskId].Count} measurements",
-                            context, candidateResults, pairs, null);
+                        return tally.Decide(GateVerdict.Reject, $"non-regression veto: the candidate fails task {c.TaskId} in 3 of 3 draws, which the current skill passed in all {history[c.TaskId].Count} measurements", null);
                     }
                 }
-                if (graded || !sequential)
+                if (tally.Graded || !sequential)
                 {
                     continue;
                 }
-                llr = PairedStatistics.SprtLogLikelihoodRatio(wins, losses, _alternative);
-                looks.Add(wins + losses);
+                llr = PairedStatistics.SprtLogLikelihoodRatio(tally.Wins, tally.Losses, _alternative);
+                looks.Add(tally.Wins + tally.Losses);
                 maxLlr = Math.Max(maxLlr, llr);
                 if (llr >= _bounds.Upper)
                 {
-                    return Decide(GateVerdict.Accept, Describe($"Λ = {Math.Exp(llr):0.##} ≥ 1/α = {1 / alpha:0.##}: significant at α={alpha}", wins, losses, pairs.Count, draw + 1),
-                        context, candidateResults, pairs, AnytimeP(maxLlr));
+                    return tally.Decide(GateVerdict.Accept, Describe($"Λ = {Math.Exp(llr):0.##} ≥ 1/α = {1 / alpha:0.##}: significant at α={alpha}", tally, draw + 1), AnytimeP(maxLlr));
                 }
                 if (llr <= _bounds.Lower)
                 {
-                    return Decide(GateVerdict.Reject, Describe($"Λ = {Math.Exp(llr):0.###} ≤ β/(1−α) = {Math.Exp(_bounds.Lower):0.###}: futile (a gain of θ₁ = {_alternative} is unlikely)", wins, losses, pairs.Count, draw + 1),
-                        context, candidateResults, pairs, AnytimeP(maxLlr));
+                    return tally.Decide(GateVerdict.Reject, Describe($"Λ = {Math.Exp(llr):0.###} ≤ β/(1−α) = {Math.Exp(_bounds.Lower):0.###}: futile (a gain of θ₁ = {_alternative} is unlikely)", tally, draw + 1), AnytimeP(maxLlr));
                 }
             }
 
-            if (graded)
+            if (tally.Graded)
             {
-                var diffs = pairs.Select(p => p.Candidate.Score - p.Incumbent.Score).ToList();
+                var diffs = tally.Differences();
                 var lower = PairedStatistics.PairedLowerBound(diffs, alpha);
                 var upper = PairedStatistics.PairedUpperBound(diffs, alpha);
                 var mean = diffs.Count == 0 ? 0 : diffs.Average();
                 var verdict = lower > 0 ? GateVerdict.Accept : mean <= 0 || upper < 0 ? GateVerdict.Reject : GateVerdict.Inconclusive;
-                return Decide(verdict, string.Create(CultureInfo.InvariantCulture, $"paired t: mean difference {mean:+0.####;-0.####;0}, one-sided {1 - alpha:P0} bounds [{lower:0.####}, {upper:0.####}] over {diffs.Count} tasks"),
-                    context, candidateResults, pairs, null);
+                return tally.Decide(verdict, string.Create(CultureInfo.InvariantCulture, $"paired t: mean difference {mean:+0.####;-0.####;0}, one-sided {1 - alpha:P0} bounds [{lower:0.####}, {upper:0.####}] over {diffs.Count} tasks"), null);
             }
-            if (sequential && !graded && draw + 1 < draws)
+            if (sequential && !tally.Graded && draw + 1 < draws)
             {
                 // Another draw is paid for only while the candidate leads and, at its pace so far, would end significant
                 // (stochastic curtailment). Both rules only stop early, so they can only lower the false-accept rate.
-                if (wins <= losses)
+                if (tally.Wins <= tally.Losses)
                 {
-                    return Decide(GateVerdict.Reject, Describe($"Λ = {Math.Exp(llr):0.###}: no more wins than losses after a whole draw", wins, losses, pairs.Count, draw + 1),
-                        context, candidateResults, pairs, AnytimeP(maxLlr));
+                    return tally.Decide(GateVerdict.Reject, Describe($"Λ = {Math.Exp(llr):0.###}: no more wins than losses after a whole draw", tally, draw + 1), AnytimeP(maxLlr));
                 }
                 if (finalAnalysis)
                 {
                     var scale = (double)draws / (draw + 1);
                     // half-way paces round away from zero (3 wins in 2 of 3 draws pace to 5, not to the even 4)
-                    var (pacedWins, pacedLosses) = ((int)Math.Round(wins * scale, MidpointRounding.AwayFromZero), (int)Math.Round(losses * scale, MidpointRounding.AwayFromZero));
+                    var (pacedWins, pacedLosses) = ((int)Math.Round(tally.Wins * scale, MidpointRounding.AwayFromZero), (int)Math.Round(tally.Losses * scale, MidpointRounding.AwayFromZero));
                     var paced = PairedStatistics.SignTestPValue(pacedWins, pacedLosses);
                     if (paced > alpha)
                     {
-                        return Decide(GateVerdict.Inconclusive, Describe($"at this pace {draws} draws would give {pacedWins} wins, {pacedLosses} losses, sign test p = {paced:0.###} > α = {alpha}", wins, losses, pairs.Count, draw + 1),
-                            context, candidateResults, pairs, AnytimeP(maxLlr));
+                        return tally.Decide(GateVerdict.Inconclusive, Describe($"at this pace {draws} draws would give {pacedWins} wins, {pacedLosses} losses, sign test p = {paced:0.###} > α = {alpha}", tally, draw + 1), AnytimeP(maxLlr));
                     }
                 }
                 else if (llr * draws / (draw + 1) < _bounds.Upper)
                 {
-                    return Decide(GateVerdict.Inconclusive, Describe($"Λ = {Math.Exp(llr):0.###}: at this pace {draws} draws would not reach 1/α = {1 / alpha:0.##}", wins, losses, pairs.Count, draw + 1),
-                        context, candidateResults, pairs, AnytimeP(maxLlr));
+                    return tally.Decide(GateVerdict.Inconclusive, Describe($"Λ = {Math.Exp(llr):0.###}: at this pace {draws} draws would not reach 1/α = {1 / alpha:0.##}", tally, draw + 1), AnytimeP(maxLlr));
                 }
             }
             if (!sequential)
             {
-                var p = PairedStatistics.SignTestPValue(wins, losses);
-                var verdict = p <= alpha ? GateVerdict.Accept : wins <= losses ? GateVerdict.Reject : GateVerdict.Inconclusive;
-                return Decide(verdict, string.Create(CultureInfo.InvariantCulture, $"sign test over {pairs.Count} tasks: {wins} wins, {losses} losses, p = {p:0.####}: {(verdict == GateVerdict.Accept ? $"significant at α={alpha}" : verdict == GateVerdict.Reject ? "no more wins than losses" : $"not significant at α={alpha}")}"),
-                    context, candidateResults, pairs, p);
+                var p = PairedStatistics.SignTestPValue(tally.Wins, tally.Losses);
+                var verdict = p <= alpha ? GateVerdict.Accept : tally.Wins <= tally.Losses ? GateVerdict.Reject : GateVerdict.Inconclusive;
+                return tally.Decide(verdict, string.Create(CultureInfo.InvariantCulture, $"sign test over {tally.Pairs.Count} tasks: {tally.Wins} wins, {tally.Losses} losses, p = {p:0.####}: {(verdict == GateVerdict.Accept ? $"significant at α={alpha}" : verdict == GateVerdict.Reject ? "no more wins than losses" : $"not significant at α={alpha}")}"), p);
             }
         }
-        if (finalAnalysis && sequential && looks.Count > 0 && wins > losses)
+        if (finalAnalysis && sequential && looks.Count > 0 && tally.Wins > tally.Losses)
         {
             var nullDistribution = PairedStatistics.TruncatedSprtNullDistribution(looks, alpha, _alternative);
-            var p = nullDistribution.PValue(wins);
+            var p = nullDistribution.PValue(tally.Wins);
             var needed = nullDistribution.WinsToAccept(alpha);
-            var accepted = wins >= needed;
-            return Decide(accepted ? GateVerdict.Accept : GateVerdict.Inconclusive,
-                Describe($"Λ = {Math.Exp(llr):0.###} crossed neither boundary in {draws} draw(s); final analysis (the SPRT spent {nullDistribution.SprtSpent:0.####} of α = {alpha} over {looks.Count} looks): {needed} wins needed, p = {p:0.####}: {(accepted ? "significant" : "not significant")}", wins, losses, pairs.Count, draws),
-                context, candidateResults, pairs, p);
+            var accepted = tally.Wins >= needed;
+            return tally.Decide(accepted ? GateVerdict.Accept : GateVerdict.Inconclusive,
+                Describe($"Λ = {Math.Exp(llr):0.###} crossed neither boundary in {draws} draw(s); final analysis (the SPRT spent {nullDistribution.SprtSpent:0.####} of α = {alpha} over {looks.Count} looks): {needed} wins needed, p = {p:0.####}: {(accepted ? "significant" : "not significant")}", tally, draws), p);
         }
-        var final = wins > losses ? GateVerdict.Inconclusive : GateVerdict.Reject;
-        return Decide(final, Describe($"Λ = {Math.Exp(llr):0.###} crossed neither boundary in {draws} draw(s): {(final == GateVerdict.Reject ? "no more wins than losses" : "not significant")}", wins, losses, pairs.Count, draws),
-            context, candidateResults, pairs, AnytimeP(maxLlr));
+        var final = tally.Wins > tally.Losses ? GateVerdict.Inconclusive : GateVerdict.Reject;
+        return tally.Decide(final, Describe($"Λ = {Math.Exp(llr):0.###} crossed neither boundary in {draws} draw(s): {(final == GateVerdict.Reject ? "no more wins than losses" : "not significant")}", tally, draws), AnytimeP(maxLlr));
     }
 
     /// <summary>The anytime-valid p-value of the SPRT so far: min(1, 1 / max Λ) (Ville's inequality).</summary>
@@ -223,9 +206,7 @@ internal sealed class PairedSequentialGate(double alpha = 0.05, bool sequential 
         return false;
     }
 
-    private static string Describe(FormattableString verdict, int wins, int losses, int pairs, int draws) =>
-        string.Create(CultureInfo.InvariantCulture, $"SPRT over {pairs} paired tasks ({draws} draw(s)): {wins} wins, {losses} losses; {verdict.ToString(CultureInfo.InvariantCulture)}");
+    private static string Describe(FormattableString verdict, PairedTally tally, int draws) =>
+        string.Create(CultureInfo.InvariantCulture, $"SPRT over {tally.Pairs.Count} paired tasks ({draws} draw(s)): {tally.Wins} wins, {tally.Losses} losses; {verdict.ToString(CultureInfo.InvariantCulture)}");
 
-    private static GateDecision Decide(GateVerdict verdict, string reason, GateContext context, List<RolloutResult> candidate,
-        List<(RolloutResult Candidate, RolloutResult Incumbent)> pairs, double? p) => PairedScoring.Decide(verdict, reason, context, candidate, pairs, p);
 }

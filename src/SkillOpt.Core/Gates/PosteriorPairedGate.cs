@@ -40,6 +40,7 @@ internal sealed class PosteriorPairedGate : IPairedGate
     private readonly double _threshold;
     private readonly double _prior;
     private readonly double _stop;
+    private readonly double _earlyAccept;
     private readonly int _chunkSize;
 
     /// <summary>Creates the gate.</summary>
@@ -48,8 +49,10 @@ internal sealed class PosteriorPairedGate : IPairedGate
     /// <param name="stopProbability">Predictive probability in [0, 0.5) at which the gate stops early (default 0.1); 0 never stops before the last draw.</param>
     /// <param name="chunkSize">Validation tasks per chunk (≥ 1, default 8).</param>
     /// <param name="maxDraws">Most draws (passes over the validation split, each with its own sample index) per candidate (≥ 1, default 3).</param>
+    /// <param name="earlyAcceptProbability">Predictive probability in (0.5, 1] at or above which the gate accepts before the last draw
+    /// (default: 1 − <paramref name="stopProbability"/>, or never when that is 0).</param>
     /// <exception cref="ArgumentOutOfRangeException">A parameter is outside its range.</exception>
-    public PosteriorPairedGate(double threshold = 0.7, double prior = 3, double stopProbability = 0.1, int chunkSize = 8, int maxDraws = 3)
+    public PosteriorPairedGate(double threshold = 0.7, double prior = 3, double stopProbability = 0.1, int chunkSize = 8, int maxDraws = 3, double? earlyAcceptProbability = null)
     {
         if (threshold is <= 0.5 or >= 1 || double.IsNaN(threshold))
         {
@@ -65,7 +68,12 @@ internal sealed class PosteriorPairedGate : IPairedGate
         }
         ArgumentOutOfRangeException.ThrowIfLessThan(chunkSize, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxDraws, 1);
+        if (earlyAcceptProbability is { } e && (e is <= 0.5 or > 1 || double.IsNaN(e)))
+        {
+            throw new ArgumentOutOfRangeException(nameof(earlyAcceptProbability), e, "the early-accept probability must be in (0.5, 1]");
+        }
         (_threshold, _prior, _stop, _chunkSize, MaxDraws) = (threshold, prior, stopProbability, chunkSize, maxDraws);
+        _earlyAccept = earlyAcceptProbability ?? (stopProbability > 0 ? 1 - stopProbability : double.PositiveInfinity);
     }
 
     /// <inheritdoc />
@@ -94,10 +102,7 @@ internal sealed class PosteriorPairedGate : IPairedGate
     public async Task<GateDecision> DecideAsync(GateContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var candidateResults = new List<RolloutResult>();
-        var pairs = new List<(RolloutResult Candidate, RolloutResult Incumbent)>();
-        int wins = 0, losses = 0;
-        var graded = false;
+        var tally = new PairedTally(context);
         var n = context.ValidationTasks.Count;
         for (var draw = 0; draw < MaxDraws; draw++)
         {
@@ -106,16 +111,10 @@ internal sealed class PosteriorPairedGate : IPairedGate
             var done = 0;
             while (done < order.Count)
             {
-                var part = order.Skip(done).Take(graded ? order.Count : _chunkSize).ToList();
+                var part = order.Skip(done).Take(tally.Graded ? order.Count : _chunkSize).ToList();
                 done += part.Count;
-                foreach (var (c, i) in await PairedScoring.ScoreAsync(context, part, sample, candidateResults, cancellationToken).ConfigureAwait(false))
-                {
-                    pairs.Add((c, i));
-                    graded |= PairedScoring.IsGraded(c, i);
-                    wins += PairedScoring.Beats(c, i) ? 1 : 0;
-                    losses += PairedScoring.Beats(i, c) ? 1 : 0;
-                }
-                if (graded)
+                await tally.ScoreAllAsync(part, sample, cancellationToken).ConfigureAwait(false);
+                if (tally.Graded)
                 {
                     continue;
                 }
@@ -124,43 +123,39 @@ internal sealed class PosteriorPairedGate : IPairedGate
                 {
                     break;
                 }
-                var remaining = PairedPosterior.ExpectedDiscordant(wins + losses, pairs.Count, remainingTasks);
-                var predictive = PairedPosterior.PredictiveProbabilityOfAcceptance(wins, losses, remaining, _threshold, _prior, _prior);
-                if (_stop > 0 && predictive >= 1 - _stop)
+                var remaining = PairedPosterior.ExpectedDiscordant(tally.Wins + tally.Losses, tally.Pairs.Count, remainingTasks);
+                var predictive = PairedPosterior.PredictiveProbabilityOfAcceptance(tally.Wins, tally.Losses, remaining, _threshold, _prior, _prior);
+                if (predictive >= _earlyAccept)
                 {
-                    return Decide(GateVerdict.Accept, Describe($"predictive probability of acceptance {predictive:0.###} ≥ {1 - _stop:0.##} with about {remaining} discordant pairs to come: accepted early", wins, losses, pairs.Count, draw + 1), context, candidateResults, pairs);
+                    return tally.Decide(GateVerdict.Accept, Describe($"predictive probability of acceptance {predictive:0.###} ≥ {_earlyAccept:0.##} with about {remaining} discordant pairs to come: accepted early", tally, draw + 1), null);
                 }
                 if (_stop > 0 && predictive <= _stop)
                 {
-                    return Decide(NotAccepted(wins, losses), Describe($"predictive probability of acceptance {predictive:0.###} ≤ {_stop:0.##} with about {remaining} discordant pairs to come: stopped", wins, losses, pairs.Count, draw + 1), context, candidateResults, pairs);
+                    return tally.Decide(NotAccepted(tally), Describe($"predictive probability of acceptance {predictive:0.###} ≤ {_stop:0.##} with about {remaining} discordant pairs to come: stopped", tally, draw + 1), null);
                 }
             }
-            if (graded)
+            if (tally.Graded)
             {
-                var diffs = pairs.Select(p => p.Candidate.Score - p.Incumbent.Score).ToList();
+                var diffs = tally.Differences();
                 var lower = PairedStatistics.PairedLowerBound(diffs, 1 - _threshold);
                 var mean = diffs.Count == 0 ? 0 : diffs.Average();
                 var verdict = lower > 0 ? GateVerdict.Accept : mean > 0 ? GateVerdict.Inconclusive : GateVerdict.Reject;
-                return Decide(verdict, string.Create(CultureInfo.InvariantCulture, $"paired t: mean difference {mean:+0.####;-0.####;0}, one-sided {_threshold:P0} lower bound {lower:0.####} over {diffs.Count} tasks"),
-                    context, candidateResults, pairs);
+                return tally.Decide(verdict, string.Create(CultureInfo.InvariantCulture, $"paired t: mean difference {mean:+0.####;-0.####;0}, one-sided {_threshold:P0} lower bound {lower:0.####} over {diffs.Count} tasks"), null);
             }
-            if (draw + 1 < MaxDraws && wins <= losses)
+            if (draw + 1 < MaxDraws && tally.Wins <= tally.Losses)
             {
-                return Decide(GateVerdict.Reject, Describe($"no more wins than losses after a whole draw", wins, losses, pairs.Count, draw + 1), context, candidateResults, pairs);
+                return tally.Decide(GateVerdict.Reject, Describe($"no more wins than losses after a whole draw", tally, draw + 1), null);
             }
         }
-        var posterior = PairedPosterior.ProbabilityBetter(wins, losses, _prior, _prior);
+        var posterior = PairedPosterior.ProbabilityBetter(tally.Wins, tally.Losses, _prior, _prior);
         var accepted = posterior >= _threshold;
-        return Decide(accepted ? GateVerdict.Accept : NotAccepted(wins, losses),
-            Describe($"{(accepted ? "≥" : "<")} {_threshold:0.##}: {(accepted ? "accepted" : "not accepted")}", wins, losses, pairs.Count, MaxDraws), context, candidateResults, pairs);
+        return tally.Decide(accepted ? GateVerdict.Accept : NotAccepted(tally),
+            Describe($"{(accepted ? "≥" : "<")} {_threshold:0.##}: {(accepted ? "accepted" : "not accepted")}", tally, MaxDraws), null);
     }
 
-    private static GateVerdict NotAccepted(int wins, int losses) => wins > losses ? GateVerdict.Inconclusive : GateVerdict.Reject;
+    private static GateVerdict NotAccepted(PairedTally tally) => tally.Wins > tally.Losses ? GateVerdict.Inconclusive : GateVerdict.Reject;
 
-    private string Describe(FormattableString verdict, int wins, int losses, int pairs, int draws) =>
+    private string Describe(FormattableString verdict, PairedTally tally, int draws) =>
         string.Create(CultureInfo.InvariantCulture,
-            $"posterior over {pairs} paired tasks ({draws} draw(s)): {wins} wins, {losses} losses, P(better) = {PairedPosterior.ProbabilityBetter(wins, losses, _prior, _prior):0.###}; {verdict.ToString(CultureInfo.InvariantCulture)}");
-
-    private static GateDecision Decide(GateVerdict verdict, string reason, GateContext context, List<RolloutResult> candidate,
-        List<(RolloutResult Candidate, RolloutResult Incumbent)> pairs) => PairedScoring.Decide(verdict, reason, context, candidate, pairs, null);
+            $"posterior over {tally.Pairs.Count} paired tasks ({draws} draw(s)): {tally.Wins} wins, {tally.Losses} losses, P(better) = {PairedPosterior.ProbabilityBetter(tally.Wins, tally.Losses, _prior, _prior):0.###}; {verdict.ToString(CultureInfo.InvariantCulture)}");
 }

@@ -70,14 +70,26 @@ internal sealed class PrescreenPhase(TrainingContext context, RolloutPhase rollo
         var before = rollout.Results.Where(r => tasks.Contains(r.TaskId) && r.IsScored).ToList();
         var cs = eval.Scored.Any() ? eval.Scored.Average(r => r.Score) : 0;
         var isScore = before.Count == 0 ? 0 : before.Average(r => r.Score);
-        if (failed.Count > 0 && fixes == 0)
+        var (ok, reason) = Rule(failed.Count, fixes, passed.Count, breaks, p.RequireFix);
+        return new PrescreenResult(ok, reason, fixes, breaks.Count, cs, isScore, tasks.Count);
+    }
+
+    /// <summary>
+    /// The pre-screen's rule: a candidate re-run on <paramref name="failedTasks"/> failed and <paramref name="passedTasks"/> passed
+    /// tasks of its step goes on to validation unless it fixes none of the failed ones (only when <paramref name="requireFix"/>
+    /// and there were any) or breaks more passed tasks than it fixes.
+    /// </summary>
+    /// <returns>Whether it goes on, and the reason in words (the first three broken task ids).</returns>
+    internal static (bool Passed, string Reason) Rule(int failedTasks, int fixes, int passedTasks, IReadOnlyList<string> broken, bool requireFix)
+    {
+        if (requireFix && failedTasks > 0 && fixes == 0)
         {
-            return new PrescreenResult(false, $"fixes none of {failed.Count} failed tasks", fixes, breaks.Count, cs, isScore, tasks.Count);
+            return (false, $"fixes none of {failedTasks} failed tasks");
         }
-        if (breaks.Count > fixes)
+        if (broken.Count > fixes)
         {
-            return new PrescreenResult(false, $"fixes {fixes} of {failed.Count} failed tasks but breaks {breaks.Count} of {passed.Count} passed ones ({string.Join(", ", breaks.Take(3))})", fixes, breaks.Count, cs, isScore, tasks.Count);
+            return (false, $"fixes {fixes} of {failedTasks} failed tasks but breaks {broken.Count} of {passedTasks} passed ones ({string.Join(", ", broken.Take(3))})");
         }
-        return new PrescreenResult(true, $"fixes {fixes} of {failed.Count} failed tasks, breaks {breaks.Count} of {passed.Count} passed ones", fixes, breaks.Count, cs, isScore, tasks.Count);
+        return (true, $"fixes {fixes} of {failedTasks} failed tasks, breaks {broken.Count} of {passedTasks} passed ones");
     }
 }

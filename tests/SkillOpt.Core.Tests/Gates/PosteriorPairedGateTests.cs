@@ -45,6 +45,23 @@ public class PosteriorPairedGateTests
     }
 
     [Fact]
+    public async Task A_separate_early_accept_probability_keeps_scoring_a_clear_improvement_longer()
+    {
+        // the same clear improvement as above: with early acceptance only once the final decision is certain (predictive
+        // probability 1), the gate scores more tasks before it accepts than at the default 1 − 0.1
+        var usual = new Scripted((s, t, _) => t < 10 || s == "candidate");
+        await new PosteriorPairedGate().DecideAsync(usual.Context(), CancellationToken.None);
+        var w = new Scripted((s, t, _) => t < 10 || s == "candidate");
+        var d = await new PosteriorPairedGate(earlyAcceptProbability: 1).DecideAsync(w.Context(), CancellationToken.None);
+        Assert.Equal(GateVerdict.Accept, d.Verdict);
+        Assert.Contains("≥ 1 with", d.Reason);
+        Assert.True(w.CandidateTasks > usual.CandidateTasks, $"{w.CandidateTasks} against {usual.CandidateTasks} tasks");
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => new PosteriorPairedGate(earlyAcceptProbability: 0.5));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new PosteriorPairedGate(earlyAcceptProbability: 1.01));
+    }
+
+    [Fact]
     public async Task A_harmful_candidate_is_stopped_after_its_first_chunk()
     {
         // the incumbent passes t00–t29, the candidate nothing: the first chunk of 8 holds only losses and ties
