@@ -10,7 +10,7 @@ namespace GateBench;
 /// (strict &gt; of a fresh full draw against the stored score of the current skill's accepting draw, no pre-screen),
 /// <c>sprt</c> (<see cref="PairedSequentialGate"/>: alpha, alt, power, draws, chunk, final, veto), <c>default</c> (today's
 /// default preset: sprt with pre-screen and combine=2), <c>posterior</c> (<see cref="PosteriorPairedGate"/>: threshold,
-/// prior, stop, chunk, draws), and two bounds that are not gates: <c>oracle</c> (accepts exactly the candidates that are
+/// prior, stop, chunk, draws, accept — the early-accept probability, 1 − stop unless set), and two bounds that are not gates: <c>oracle</c> (accepts exactly the candidates that are
 /// truly better, at no cost) and <c>all</c> (accepts every candidate). Keys for every paired policy: prescreen (0/1; default
 /// 1), combine (K inconclusive candidates combined, 0 = off), patience (steps without an accepted edit before stopping,
 /// 0 = never), fresh (0: keep the round's samples after an acceptance instead of fresh ones), check (a non-regression check

@@ -72,6 +72,8 @@ internal sealed record Shape(string Name, int Train, int Val, int Test, int Batc
     [
         new("small", 120, 60, 60, 12, 2),     // the shape
         new("reference", 400, 200, 200, 40, 4), // the reference's default shape
+        new("small-long", 120, 60, 60, 12, 4),     // the small splits with the reference's 40 steps
+        new("reference-short", 400, 200, 200, 40, 2), // the reference's splits with the small shape's 20 steps
     ];
 
     public static Shape Named(string name) =>
