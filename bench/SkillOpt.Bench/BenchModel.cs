@@ -30,7 +30,6 @@ internal sealed record Variant(string Name, string Preset, IReadOnlyList<string>
         new("default", "default", [], "the default preset"),
         new("default-no-early-stopping", "default", ["training.early_stopping.patience=0", "training.early_stopping.ceiling=false"], "early stopping off (patience 0, no ceiling rule)"),
         new("default-no-prescreen", "default", ["gate.prescreen.enabled=false"], "pre-screen off"),
-        new("default-prescreen-harm-only", "default", ["gate.prescreen.require_fix=false"], "pre-screen without the rule that a candidate must fix a failed task"),
         new("default-no-cache", "default", ["rollouts.cache=false"], "rollout cache off"),
         new("default-strict-gate", "default", ["gate.kind=strict", "training.early_stopping.ceiling=false"], "posterior gate off (the strict gate; the ceiling rule needs a paired gate)"),
     ];

@@ -312,7 +312,7 @@ public sealed class ApprovalOptions
 
 /// <summary>
 /// The <c>gate.prescreen</c> section: before validation a candidate is run on some failed and some passed tasks of its step;
-/// it goes on only when it fixes at least one failed task (when the step had any; <see cref="PrescreenOptions.RequireFix"/>) and breaks no more passed tasks than it fixes.
+/// it goes on only when it fixes at least one failed task (when the step had any) and breaks no more passed tasks than it fixes.
 /// </summary>
 public sealed class PrescreenOptions
 {
@@ -322,12 +322,6 @@ public sealed class PrescreenOptions
     public int FailedTasks { get; set; } = 8;
     /// <summary>Most passed tasks of the step re-run with the candidate (default 4).</summary>
     public int PassedTasks { get; set; } = 4;
-    /// <summary>
-    /// Whether a candidate must fix at least one of the failed tasks it is re-run on (default true). False keeps only the harm
-    /// rule (no more passed tasks broken than failed ones fixed), so an edit that helps elsewhere than on its step's failures
-    /// — an optimizer that named the wrong cause — still reaches validation.
-    /// </summary>
-    public bool RequireFix { get; set; } = true;
 }
 
 /// <summary>The <c>budget</c> section: the run stops cleanly (best skill and summary written) when a limit is reached. Unset = no limit.</summary>

@@ -70,19 +70,19 @@ internal sealed class PrescreenPhase(TrainingContext context, RolloutPhase rollo
         var before = rollout.Results.Where(r => tasks.Contains(r.TaskId) && r.IsScored).ToList();
         var cs = eval.Scored.Any() ? eval.Scored.Average(r => r.Score) : 0;
         var isScore = before.Count == 0 ? 0 : before.Average(r => r.Score);
-        var (ok, reason) = Rule(failed.Count, fixes, passed.Count, breaks, p.RequireFix);
+        var (ok, reason) = Rule(failed.Count, fixes, passed.Count, breaks);
         return new PrescreenResult(ok, reason, fixes, breaks.Count, cs, isScore, tasks.Count);
     }
 
     /// <summary>
     /// The pre-screen's rule: a candidate re-run on <paramref name="failedTasks"/> failed and <paramref name="passedTasks"/> passed
-    /// tasks of its step goes on to validation unless it fixes none of the failed ones (only when <paramref name="requireFix"/>
-    /// and there were any) or breaks more passed tasks than it fixes.
+    /// tasks of its step goes on to validation unless it fixes none of the failed ones (when there were any) or breaks more
+    /// passed tasks than it fixes.
     /// </summary>
     /// <returns>Whether it goes on, and the reason in words (the first three broken task ids).</returns>
-    internal static (bool Passed, string Reason) Rule(int failedTasks, int fixes, int passedTasks, IReadOnlyList<string> broken, bool requireFix)
+    internal static (bool Passed, string Reason) Rule(int failedTasks, int fixes, int passedTasks, IReadOnlyList<string> broken)
     {
-        if (requireFix && failedTasks > 0 && fixes == 0)
+        if (failedTasks > 0 && fixes == 0)
         {
             return (false, $"fixes none of {failedTasks} failed tasks");
         }

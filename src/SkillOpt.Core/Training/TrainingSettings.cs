@@ -51,7 +51,7 @@ internal sealed record TrainingSettings(string Preset, int Seed, int Epochs, int
             new MetaSkillSettings(t.MetaSkill.Enabled, t.MetaSkill.MaxWords, Value(t.MetaSkill.InLastEpoch)),
             new RejectedEditSettings(t.RejectedEdits.Scope == "epoch", Value(t.RejectedEdits.Enforce)),
             new EarlyStoppingSettings(Value(t.EarlyStopping.Patience), Value(t.EarlyStopping.Ceiling)),
-            new PrescreenSettings(Value(g.Prescreen.Enabled), g.Prescreen.FailedTasks, g.Prescreen.PassedTasks, g.Prescreen.RequireFix),
+            new PrescreenSettings(Value(g.Prescreen.Enabled), g.Prescreen.FailedTasks, g.Prescreen.PassedTasks),
             new GateSettings(GateKinds.Normalize(g.Kind), g.Alpha, Value(g.Sequential), g.ChunkSize, Value(g.VetoRegressions), g.VetoMinSamples, g.MaxDraws,
                 g.AlternativeWinShare, g.Power, Value(g.FinalAnalysis), Value(g.CombineInconclusive),
                 new PosteriorGateSettings(g.Posterior.Threshold, g.Posterior.Prior, g.Posterior.StopProbability, g.Posterior.MaxDraws)),
@@ -114,8 +114,7 @@ internal sealed record EarlyStoppingSettings(int Patience, bool Ceiling);
 /// <param name="Enabled">Candidates are pre-screened before validation.</param>
 /// <param name="FailedTasks">Most failed tasks of the step re-run with the candidate.</param>
 /// <param name="PassedTasks">Most passed tasks of the step re-run with the candidate.</param>
-/// <param name="RequireFix">Whether the candidate must fix at least one of the failed ones (else only the harm rule applies).</param>
-internal sealed record PrescreenSettings(bool Enabled, int FailedTasks, int PassedTasks, bool RequireFix = true);
+internal sealed record PrescreenSettings(bool Enabled, int FailedTasks, int PassedTasks);
 
 /// <summary>The validation gate (<c>gate</c>).</summary>
 /// <param name="Kind"><c>gate.kind</c>: <c>paired</c>, <c>posterior</c> or <c>strict</c>.</param>
