@@ -10,7 +10,9 @@ namespace GateBench;
 /// (strict &gt; of a fresh full draw against the stored score of the current skill's accepting draw, no pre-screen),
 /// <c>sprt</c> (<see cref="PairedSequentialGate"/>: alpha, alt, power, draws, chunk, final, veto), <c>default</c> (today's
 /// default preset: sprt with pre-screen and combine=2), <c>posterior</c> (<see cref="PosteriorPairedGate"/>: threshold,
-/// prior, stop, chunk, draws, accept — the early-accept probability, 1 − stop unless set), and two bounds that are not gates: <c>oracle</c> (accepts exactly the candidates that are
+/// prior, stop, chunk, draws, accept — the early-accept probability, 1 − stop unless set), <c>value</c>
+/// (<see cref="ValueOfInformationGate"/>: lambda — the score one paired task must be worth — or c, the same per whole
+/// validation split (lambda = c / tasks), tau, margin, chunk, draws, eb), and two bounds that are not gates: <c>oracle</c> (accepts exactly the candidates that are
 /// truly better, at no cost) and <c>all</c> (accepts every candidate). Keys for every paired policy: prescreen (0/1; default
 /// 1), combine (K inconclusive candidates combined, 0 = off), patience (steps without an accepted edit before stopping,
 /// 0 = never), fresh (0: keep the round's samples after an acceptance instead of fresh ones), check (a non-regression check
@@ -43,10 +45,10 @@ internal sealed record PolicySpec(string Label, string Name, IReadOnlyDictionary
                 settings.TryAdd("prescreen", 1);
                 settings.TryAdd("combine", 2);
                 break;
-            case "reference" or "sprt" or "posterior" or "oracle" or "all":
+            case "reference" or "sprt" or "posterior" or "value" or "oracle" or "all":
                 break;
             default:
-                throw new ArgumentException($"unknown policy '{name}' (reference, default, sprt, posterior, oracle, all)");
+                throw new ArgumentException($"unknown policy '{name}' (reference, default, sprt, posterior, value, oracle, all)");
         }
         return new PolicySpec(text, name, settings);
     }
@@ -190,6 +192,7 @@ internal sealed class Simulation
         // unset keys take the gate's own defaults (threshold 0.7, prior 3, stop 0.1, chunk 8, draws 3)
         "posterior" => new PosteriorPairedGate(_policy.Get("threshold", 0.7), _policy.Get("prior", 3), _policy.Get("stop", 0.1), (int)_policy.Get("chunk", 8), (int)_policy.Get("draws", 3),
             _policy.Settings.TryGetValue("accept", out var a) ? a : null),
+        "value" => new ValueOfInformationGate(_policy.Settings.TryGetValue("c", out var c) ? c / _shape.Val : _policy.Get("lambda", 1e-4), _policy.Get("tau", 0.05), _policy.Get("margin", 0), (int)_policy.Get("chunk", 8), (int)_policy.Get("draws", 3), _policy.Get("eb", 0) > 0),
         _ => null,
     };
 
@@ -197,6 +200,7 @@ internal sealed class Simulation
     {
         PairedSequentialGate p => p.MaxDraws,
         PosteriorPairedGate q => q.MaxDraws,
+        ValueOfInformationGate v => v.MaxDraws,
         _ => 1,
     };
 
