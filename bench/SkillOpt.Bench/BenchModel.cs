@@ -22,7 +22,7 @@ internal sealed record Shape(string Name, int Train, int Val, int Test, int Batc
 }
 
 /// <summary>What a run trains with: a preset, plus settings that switch one of its savings off (the ablations).</summary>
-internal sealed record Variant(string Name, string Preset, IReadOnlyList<string> Settings, string Description)
+internal sealed record Variant(string Name, string Preset, IReadOnlyList<string> Settings, string Description, double? ValuePrice = null)
 {
     public static IReadOnlyList<Variant> All { get; } =
     [
@@ -32,6 +32,8 @@ internal sealed record Variant(string Name, string Preset, IReadOnlyList<string>
         new("default-no-prescreen", "default", ["gate.prescreen.enabled=false"], "pre-screen off"),
         new("default-no-cache", "default", ["rollouts.cache=false"], "rollout cache off"),
         new("default-strict-gate", "default", ["gate.kind=strict", "training.early_stopping.ceiling=false"], "posterior gate off (the strict gate; the ceiling rule needs a paired gate)"),
+        new("default-value-2e4", "default", [], "the value-of-information gate instead of the posterior one, 2·10⁻⁴ of score per paired task", 2e-4),
+        new("default-value-1e4", "default", [], "the value-of-information gate instead of the posterior one, 10⁻⁴ of score per paired task", 1e-4),
     ];
 
     public static Variant? Find(string name) => All.FirstOrDefault(v => v.Name == name);

@@ -234,7 +234,8 @@ namespace SkillOpt.Bench
             {
                 Directory.Delete(folder, recursive: true);
             }
-            var loop = new SkillTrainingLoop(options, runner, optimizer, folder, optimizerOptions: new ChatOptions { ModelId = scenario.Models.Optimizer });
+            var gate = Variant.Find(preset)?.ValuePrice is { } price ? new ValueOfInformationGate(price, 0.06) : null;
+            var loop = new SkillTrainingLoop(options, runner, optimizer, folder, optimizerOptions: new ChatOptions { ModelId = scenario.Models.Optimizer }, gate: gate);
             var sw = Stopwatch.StartNew();
             var summary = await loop.RunAsync(scenario.InitialSkill, splits).ConfigureAwait(false);
             sw.Stop();

@@ -5,37 +5,11 @@ namespace SkillOpt.Core.Tests.Gates;
 
 public class PosteriorPairedGateTests
 {
-    private static readonly string[] Tasks = Enumerable.Range(0, 40).Select(i => $"t{i:D2}").ToArray();
-
-    private static int N(string t) => int.Parse(t[1..]);
-
-    /// <summary>Outcomes from a rule on (skill, task number, sample); records what the gate asked for.</summary>
-    private sealed class Scripted(Func<string, int, int, bool> passes)
-    {
-        public int CandidateTasks { get; private set; }
-        public SortedSet<int> Samples { get; } = [];
-
-        public Task<Evaluation> Evaluate(string skill, string hash, IReadOnlyList<string> tasks, int sample, CancellationToken ct)
-        {
-            CandidateTasks += skill == "candidate" ? tasks.Count : 0;
-            Samples.Add(sample);
-            return Task.FromResult(new Evaluation(hash, sample, [.. tasks.Select(t => new RolloutResult
-            {
-                TaskId = t,
-                Outcome = passes(skill, N(t), sample) ? TaskOutcome.Passed : TaskOutcome.Failed,
-                Score = passes(skill, N(t), sample) ? 1 : 0,
-            })]));
-        }
-
-        public GateContext Context(int firstSample = 0) =>
-            new("candidate", "c", "incumbent", "i", new Evaluation("i", 0, []), Tasks, Evaluate, Seed: 3, ValidationSample: firstSample);
-    }
-
     [Fact]
     public async Task A_clear_improvement_is_accepted_within_the_first_draw()
     {
         // the incumbent passes t00–t09, the candidate every task: every discordant pair is a win
-        var w = new Scripted((s, t, _) => t < 10 || s == "candidate");
+        var w = new ScriptedValidation((s, t, _) => t < 10 || s == "candidate");
         var d = await new PosteriorPairedGate().DecideAsync(w.Context(), CancellationToken.None);
         Assert.Equal(GateVerdict.Accept, d.Verdict);
         Assert.Contains("accepted early", d.Reason);
@@ -49,9 +23,9 @@ public class PosteriorPairedGateTests
     {
         // the same clear improvement as above: with early acceptance only once the final decision is certain (predictive
         // probability 1), the gate scores more tasks before it accepts than at the default 1 − 0.1
-        var usual = new Scripted((s, t, _) => t < 10 || s == "candidate");
+        var usual = new ScriptedValidation((s, t, _) => t < 10 || s == "candidate");
         await new PosteriorPairedGate().DecideAsync(usual.Context(), CancellationToken.None);
-        var w = new Scripted((s, t, _) => t < 10 || s == "candidate");
+        var w = new ScriptedValidation((s, t, _) => t < 10 || s == "candidate");
         var d = await new PosteriorPairedGate(earlyAcceptProbability: 1).DecideAsync(w.Context(), CancellationToken.None);
         Assert.Equal(GateVerdict.Accept, d.Verdict);
         Assert.Contains("≥ 1 with", d.Reason);
@@ -65,7 +39,7 @@ public class PosteriorPairedGateTests
     public async Task A_harmful_candidate_is_stopped_after_its_first_chunk()
     {
         // the incumbent passes t00–t29, the candidate nothing: the first chunk of 8 holds only losses and ties
-        var w = new Scripted((s, t, _) => s != "candidate" && t < 30);
+        var w = new ScriptedValidation((s, t, _) => s != "candidate" && t < 30);
         var d = await new PosteriorPairedGate().DecideAsync(w.Context(), CancellationToken.None);
         Assert.Equal(GateVerdict.Reject, d.Verdict);
         Assert.Contains("stopped", d.Reason);
@@ -77,7 +51,7 @@ public class PosteriorPairedGateTests
     {
         // no discordant pair: the predictive probability stays between the stops (a few pairs could still come), and a
         // second draw is paid for only while the candidate leads
-        var w = new Scripted((_, t, _) => t < 30);
+        var w = new ScriptedValidation((_, t, _) => t < 30);
         var d = await new PosteriorPairedGate().DecideAsync(w.Context(), CancellationToken.None);
         Assert.Equal(GateVerdict.Reject, d.Verdict);
         Assert.Contains("no more wins than losses after a whole draw", d.Reason);
@@ -91,7 +65,7 @@ public class PosteriorPairedGateTests
         // every draw the candidate wins t20–t27 and loses t00–t03: 8 wins to 4 losses, P(better) = 1 − P(Bin(17, ½) ≥ 11)
         // = 0.834 after one draw with the Beta(3, 3) prior (the sign test's p = 0.194 there; the SPRT with the final
         // analysis needs all three draws)
-        var w = new Scripted((s, t, _) => s == "candidate" ? t is >= 4 and < 28 : t < 20);
+        var w = new ScriptedValidation((s, t, _) => s == "candidate" ? t is >= 4 and < 28 : t < 20);
         var d = await new PosteriorPairedGate().DecideAsync(w.Context(), CancellationToken.None);
         Assert.Equal(GateVerdict.Accept, d.Verdict);
         Assert.True(w.Samples.Count <= 2);
@@ -102,7 +76,7 @@ public class PosteriorPairedGateTests
     {
         // every draw 5 wins (t20–t24) to 4 losses (t00–t03); uniform prior, two draws, stopping disabled so both are
         // scored: 10 to 8 gives P(better) = 1 − P(Bin(19, ½) ≥ 11) = 0.676 < 0.7
-        var w = new Scripted((s, t, _) => s == "candidate" ? t is >= 4 and < 25 : t < 20);
+        var w = new ScriptedValidation((s, t, _) => s == "candidate" ? t is >= 4 and < 25 : t < 20);
         var d = await new PosteriorPairedGate(prior: 1, stopProbability: 0, maxDraws: 2).DecideAsync(w.Context(), CancellationToken.None);
         Assert.True(d.Verdict == GateVerdict.Inconclusive, d.Reason);
         Assert.Contains("10 wins, 8 losses, P(better) = 0.676", d.Reason);
@@ -110,7 +84,7 @@ public class PosteriorPairedGateTests
         Assert.Equal(80, w.CandidateTasks);
 
         // a lower threshold accepts the same evidence
-        var w2 = new Scripted((s, t, _) => s == "candidate" ? t is >= 4 and < 25 : t < 20);
+        var w2 = new ScriptedValidation((s, t, _) => s == "candidate" ? t is >= 4 and < 25 : t < 20);
         var d2 = await new PosteriorPairedGate(threshold: 0.6, prior: 1, stopProbability: 0, maxDraws: 2).DecideAsync(w2.Context(), CancellationToken.None);
         Assert.Equal(GateVerdict.Accept, d2.Verdict);
     }
@@ -118,7 +92,7 @@ public class PosteriorPairedGateTests
     [Fact]
     public async Task The_round_sets_the_sample_indices()
     {
-        var w = new Scripted((s, t, _) => s == "candidate" ? t is >= 4 and < 25 : t < 20);
+        var w = new ScriptedValidation((s, t, _) => s == "candidate" ? t is >= 4 and < 25 : t < 20);
         await new PosteriorPairedGate(stopProbability: 0, maxDraws: 3).DecideAsync(w.Context(firstSample: 6), CancellationToken.None);
         Assert.Equal([6, 7, 8], w.Samples);
     }
@@ -126,13 +100,13 @@ public class PosteriorPairedGateTests
     [Fact]
     public async Task Graded_scores_use_the_paired_t_bound_at_the_threshold()
     {
-        var w = new Scripted((_, _, _) => false);
+        var w = new ScriptedValidation((_, _, _) => false);
         Task<Evaluation> Graded(string skill, string hash, IReadOnlyList<string> tasks, int sample, CancellationToken ct) =>
             Task.FromResult(new Evaluation(hash, sample, [.. tasks.Select(t => new RolloutResult
             {
                 TaskId = t,
                 Outcome = TaskOutcome.Failed,
-                Score = skill == "candidate" ? 0.6 + N(t) % 3 * 0.05 : 0.4 + N(t) % 2 * 0.05,
+                Score = skill == "candidate" ? 0.6 + ScriptedValidation.N(t) % 3 * 0.05 : 0.4 + ScriptedValidation.N(t) % 2 * 0.05,
             })]));
         var d = await new PosteriorPairedGate().DecideAsync(w.Context() with { Evaluate = Graded }, CancellationToken.None);
         Assert.Equal(GateVerdict.Accept, d.Verdict);

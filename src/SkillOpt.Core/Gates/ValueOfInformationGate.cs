@@ -1,9 +1,8 @@
 using System.Globalization;
 using MathNet.Numerics.Distributions;
-using SkillOpt.Core.Gates;
 using SkillOpt.Core.Rollouts;
 
-namespace GateBench;
+namespace SkillOpt.Core.Gates;
 
 /// <summary>
 /// A training gate that decides on the expected gain of accepting and scores more pairs only while the information they
@@ -18,12 +17,12 @@ namespace GateBench;
 /// precision 1/priorSd² + m/s².</item>
 /// <item>Stopping now is worth max(μ − margin, 0) (accept exactly when the posterior mean gain exceeds <c>margin</c>).
 /// Scoring k more pairs is worth the expected value of that maximum after them; the gate goes on while, for some k among
-/// one chunk, two, four, … up to the pairs left, the gain in value exceeds <c>callValue</c> × k. A candidate whose gain is
-/// near zero either way stops early, because its decision matters little; a clear one stops early because its decision
-/// is known.</item>
+/// one chunk, two, four, … up to the pairs left, the gain in value exceeds <c>callValue</c> × k. A clear candidate stops
+/// early because its decision is known; a marginal one is scored while the information is worth its price, so the price
+/// sets how long.</item>
 /// </list>
-/// Measured with GateBench only (docs/method.md, "Later attempts to move the frontier"): it traces the same quality-per-call
-/// frontier as <see cref="PosteriorPairedGate"/>, so it is not a gate of the trainer.
+/// Not selectable in skillopt.yaml: measured with GateBench and the SimLab benchmark (docs/method.md, "Later attempts to
+/// move the frontier"), which construct it directly.
 /// </summary>
 internal sealed class ValueOfInformationGate : IPairedGate
 {
@@ -93,9 +92,10 @@ internal sealed class ValueOfInformationGate : IPairedGate
                     break;
                 }
                 var (mean, variance, s2) = Posterior(tally);
-                if (!WorthMore(mean, variance, s2, remaining, out var best))
+                if (!WorthMore(mean, variance, s2, remaining, out var next))
                 {
-                    return Verdict(tally, mean, variance, $"no more pairs are worth their calls (the most, {best.Pairs} more, would add {best.Gain:0.#####} of expected value for {_callValue * best.Pairs:0.#####}): decided now");
+                    return Verdict(tally, mean, variance, string.Create(CultureInfo.InvariantCulture,
+                        $"no more pairs are worth their price (another {Math.Min(_chunkSize, remaining)} would add {next:0.######} of expected gain for {_callValue * Math.Min(_chunkSize, remaining):0.######}): decided now"));
                 }
             }
         }
@@ -117,12 +117,15 @@ internal sealed class ValueOfInformationGate : IPairedGate
             $"value of information over {tally.Pairs.Count} paired tasks: {tally.Wins} wins, {tally.Losses} losses, posterior gain {mean:+0.####;-0.####;0} ± {Math.Sqrt(variance):0.####} {(accepted ? ">" : "≤")} {_margin:0.###}; {when}"), null);
     }
 
-    /// <summary>True when some horizon of k more pairs (one chunk, two, four, …, all that are left) is worth more than k calls.</summary>
-    private bool WorthMore(double mean, double variance, double s2, int remaining, out (int Pairs, double Gain) best)
+    /// <summary>
+    /// True when some horizon of k more pairs (one chunk, two, four, …, all that are left) is worth more than k calls;
+    /// <paramref name="nextChunk"/> is what one more chunk would add to the expected value of the decision.
+    /// </summary>
+    private bool WorthMore(double mean, double variance, double s2, int remaining, out double nextChunk)
     {
-        best = (0, 0);
+        nextChunk = 0;
         var now = Math.Max(mean - _margin, 0);
-        for (var k = _chunkSize; ; k = Math.Min(remaining, k * 2))
+        for (var k = Math.Min(_chunkSize, remaining); ; k = Math.Min(remaining, k * 2))
         {
             var after = 1 / (1 / variance + k / s2);
             var spread = Math.Sqrt(Math.Max(variance - after, 0));
@@ -132,9 +135,9 @@ internal sealed class ValueOfInformationGate : IPairedGate
                 var z = (mean - _margin) / spread;
                 gain = spread * Normal.PDF(0, 1, z) + (mean - _margin) * Normal.CDF(0, 1, z) - now;
             }
-            if (gain - _callValue * k > best.Gain - _callValue * best.Pairs)
+            if (k <= _chunkSize)
             {
-                best = (k, gain);
+                nextChunk = gain;
             }
             if (gain > _callValue * k)
             {
