@@ -124,6 +124,46 @@ internal sealed class PairedTally(GateContext context)
         }
     }
 
+    /// <summary>
+    /// Scores the candidate chunk by chunk, draw after draw (at most <paramref name="maxDraws"/>, sample indices from
+    /// <see cref="GateContext.ValidationSample"/>), each draw in its seeded task order (<see cref="PairedScoring.Order"/>).
+    /// After each chunk <paramref name="afterChunk"/> gets the draw (0-based) and the tasks left in every draw still to
+    /// come, and after each whole draw <paramref name="afterDraw"/> gets the draw; either returns a decision to stop with,
+    /// or null to go on.
+    /// </summary>
+    /// <param name="maxDraws">Most draws (≥ 1).</param>
+    /// <param name="chunkSize">Tasks in the next chunk (read before each chunk, so a gate can switch to whole draws).</param>
+    /// <param name="afterChunk">The look after a chunk.</param>
+    /// <param name="afterDraw">The look after a draw, or null for none.</param>
+    /// <param name="cancellationToken">Cancels the scoring.</param>
+    /// <returns>The decision a look returned, or null when every draw was scored without one.</returns>
+    public async Task<GateDecision?> ScoreDrawsAsync(int maxDraws, Func<int> chunkSize, Func<int, int, GateDecision?> afterChunk,
+        Func<int, GateDecision?>? afterDraw, CancellationToken cancellationToken)
+    {
+        var n = context.ValidationTasks.Count;
+        for (var draw = 0; draw < maxDraws; draw++)
+        {
+            var sample = context.ValidationSample + draw;
+            var order = PairedScoring.Order(context, sample);
+            var done = 0;
+            while (done < order.Count)
+            {
+                var part = order.Skip(done).Take(chunkSize()).ToList();
+                done += part.Count;
+                await ScoreAllAsync(part, sample, cancellationToken).ConfigureAwait(false);
+                if (afterChunk(draw, (maxDraws - draw - 1) * n + (order.Count - done)) is { } decided)
+                {
+                    return decided;
+                }
+            }
+            if (afterDraw?.Invoke(draw) is { } atDraw)
+            {
+                return atDraw;
+            }
+        }
+        return null;
+    }
+
     /// <summary>Candidate minus current-skill score of every pair (graded verifiers' paired t statistics).</summary>
     public List<double> Differences() => [.. Pairs.Select(p => p.Candidate.Score - p.Incumbent.Score)];
 

@@ -103,25 +103,12 @@ internal sealed class PosteriorPairedGate : IPairedGate
     {
         ArgumentNullException.ThrowIfNull(context);
         var tally = new PairedTally(context);
-        var n = context.ValidationTasks.Count;
-        for (var draw = 0; draw < MaxDraws; draw++)
-        {
-            var sample = context.ValidationSample + draw;
-            var order = PairedScoring.Order(context, sample);
-            var done = 0;
-            while (done < order.Count)
+        var decided = await tally.ScoreDrawsAsync(MaxDraws, () => tally.Graded ? context.ValidationTasks.Count : _chunkSize,
+            (draw, remainingTasks) =>
             {
-                var part = order.Skip(done).Take(tally.Graded ? order.Count : _chunkSize).ToList();
-                done += part.Count;
-                await tally.ScoreAllAsync(part, sample, cancellationToken).ConfigureAwait(false);
-                if (tally.Graded)
+                if (tally.Graded || remainingTasks == 0)
                 {
-                    continue;
-                }
-                var remainingTasks = (MaxDraws - draw - 1) * n + (order.Count - done);
-                if (remainingTasks == 0)
-                {
-                    break;
+                    return null;
                 }
                 var remaining = PairedPosterior.ExpectedDiscordant(tally.Wins + tally.Losses, tally.Pairs.Count, remainingTasks);
                 var predictive = PairedPosterior.PredictiveProbabilityOfAcceptance(tally.Wins, tally.Losses, remaining, _threshold, _prior, _prior);
@@ -129,23 +116,27 @@ internal sealed class PosteriorPairedGate : IPairedGate
                 {
                     return tally.Decide(GateVerdict.Accept, Describe($"predictive probability of acceptance {predictive:0.###} ≥ {_earlyAccept:0.##} with about {remaining} discordant pairs to come: accepted early", tally, draw + 1), null);
                 }
-                if (_stop > 0 && predictive <= _stop)
+                return _stop > 0 && predictive <= _stop
+                    ? tally.Decide(NotAccepted(tally), Describe($"predictive probability of acceptance {predictive:0.###} ≤ {_stop:0.##} with about {remaining} discordant pairs to come: stopped", tally, draw + 1), null)
+                    : null;
+            },
+            draw =>
+            {
+                if (tally.Graded)
                 {
-                    return tally.Decide(NotAccepted(tally), Describe($"predictive probability of acceptance {predictive:0.###} ≤ {_stop:0.##} with about {remaining} discordant pairs to come: stopped", tally, draw + 1), null);
+                    var diffs = tally.Differences();
+                    var lower = PairedStatistics.PairedLowerBound(diffs, 1 - _threshold);
+                    var mean = diffs.Count == 0 ? 0 : diffs.Average();
+                    var verdict = lower > 0 ? GateVerdict.Accept : mean > 0 ? GateVerdict.Inconclusive : GateVerdict.Reject;
+                    return tally.Decide(verdict, string.Create(CultureInfo.InvariantCulture, $"paired t: mean difference {mean:+0.####;-0.####;0}, one-sided {_threshold:P0} lower bound {lower:0.####} over {diffs.Count} tasks"), null);
                 }
-            }
-            if (tally.Graded)
-            {
-                var diffs = tally.Differences();
-                var lower = PairedStatistics.PairedLowerBound(diffs, 1 - _threshold);
-                var mean = diffs.Count == 0 ? 0 : diffs.Average();
-                var verdict = lower > 0 ? GateVerdict.Accept : mean > 0 ? GateVerdict.Inconclusive : GateVerdict.Reject;
-                return tally.Decide(verdict, string.Create(CultureInfo.InvariantCulture, $"paired t: mean difference {mean:+0.####;-0.####;0}, one-sided {_threshold:P0} lower bound {lower:0.####} over {diffs.Count} tasks"), null);
-            }
-            if (draw + 1 < MaxDraws && tally.Wins <= tally.Losses)
-            {
-                return tally.Decide(GateVerdict.Reject, Describe($"no more wins than losses after a whole draw", tally, draw + 1), null);
-            }
+                return draw + 1 < MaxDraws && tally.Wins <= tally.Losses
+                    ? tally.Decide(GateVerdict.Reject, Describe($"no more wins than losses after a whole draw", tally, draw + 1), null)
+                    : null;
+            }, cancellationToken).ConfigureAwait(false);
+        if (decided is not null)
+        {
+            return decided;
         }
         var posterior = PairedPosterior.ProbabilityBetter(tally.Wins, tally.Losses, _prior, _prior);
         var accepted = posterior >= _threshold;

@@ -75,29 +75,21 @@ internal sealed class ValueOfInformationGate : IPairedGate
     {
         ArgumentNullException.ThrowIfNull(context);
         var tally = new PairedTally(context);
-        var n = context.ValidationTasks.Count;
-        for (var draw = 0; draw < MaxDraws; draw++)
+        var decided = await tally.ScoreDrawsAsync(MaxDraws, () => _chunkSize, (_, remaining) =>
         {
-            var sample = context.ValidationSample + draw;
-            var order = PairedScoring.Order(context, sample);
-            var done = 0;
-            while (done < order.Count)
+            if (remaining == 0)
             {
-                var part = order.Skip(done).Take(_chunkSize).ToList();
-                done += part.Count;
-                await tally.ScoreAllAsync(part, sample, cancellationToken).ConfigureAwait(false);
-                var remaining = (MaxDraws - draw - 1) * n + (order.Count - done);
-                if (remaining == 0)
-                {
-                    break;
-                }
-                var (mean, variance, s2) = Posterior(tally);
-                if (!WorthMore(mean, variance, s2, remaining, out var next))
-                {
-                    return Verdict(tally, mean, variance, string.Create(CultureInfo.InvariantCulture,
-                        $"no more pairs are worth their price (another {Math.Min(_chunkSize, remaining)} would add {next:0.######} of expected gain for {_callValue * Math.Min(_chunkSize, remaining):0.######}): decided now"));
-                }
+                return null;
             }
+            var (mean, variance, s2) = Posterior(tally);
+            return WorthMore(mean, variance, s2, remaining, out var next)
+                ? null
+                : Verdict(tally, mean, variance, string.Create(CultureInfo.InvariantCulture,
+                    $"no more pairs are worth their price (another {Math.Min(_chunkSize, remaining)} would add {next:0.######} of expected gain for {_callValue * Math.Min(_chunkSize, remaining):0.######}): decided now"));
+        }, null, cancellationToken).ConfigureAwait(false);
+        if (decided is not null)
+        {
+            return decided;
         }
         var (m, v, _) = Posterior(tally);
         return Verdict(tally, m, v, $"after {MaxDraws} draw(s)");
