@@ -12,7 +12,8 @@ namespace GateBench;
 /// default preset: sprt with pre-screen and combine=2), <c>posterior</c> (<see cref="PosteriorPairedGate"/>: threshold,
 /// prior, stop, chunk, draws, accept — the early-accept probability, 1 − stop unless set), <c>value</c>
 /// (<see cref="ValueOfInformationGate"/>: lambda — the score one paired task must be worth — or c, the same per whole
-/// validation split (lambda = c / tasks), tau, margin, chunk, draws, eb), and two bounds that are not gates: <c>oracle</c> (accepts exactly the candidates that are
+/// validation split (lambda = c / tasks), tau, margin, chunk, draws, eb). Key for every paired policy: noflaky (1: the
+/// flaky tasks' results are left out of the gate's evidence, an oracle), and two bounds that are not gates: <c>oracle</c> (accepts exactly the candidates that are
 /// truly better, at no cost) and <c>all</c> (accepts every candidate). Keys for every paired policy: prescreen (0/1; default
 /// 1), combine (K inconclusive candidates combined, 0 = off), patience (steps without an accepted edit before stopping,
 /// 0 = never), fresh (0: keep the round's samples after an acceptance instead of fresh ones), check (a non-regression check
@@ -173,10 +174,14 @@ internal sealed class Simulation
     {
         var s = _skills[hash];
         var before = _validation;
+        // noflaky=1: the world's flaky tasks are scored (and paid for) but left out of the evidence, as if errored (an oracle)
+        var skipFlaky = _policy.Get("noflaky", 0) > 0;
         var results = taskIds.Select(id =>
         {
             var pass = Outcome(s, _world.ById[id], sample, Spend.Validation, cache: true);
-            return new RolloutResult { TaskId = id, Outcome = pass ? TaskOutcome.Passed : TaskOutcome.Failed, Score = pass ? 1 : 0 };
+            return skipFlaky && _world.ById[id].Flaky
+                ? new RolloutResult { TaskId = id, Outcome = TaskOutcome.Errored, Score = 0 }
+                : new RolloutResult { TaskId = id, Outcome = pass ? TaskOutcome.Passed : TaskOutcome.Failed, Score = pass ? 1 : 0 };
         }).ToList();
         if (s.Id == _currentId)
         {
