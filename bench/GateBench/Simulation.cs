@@ -12,7 +12,7 @@ namespace GateBench;
 /// default preset: sprt with pre-screen and combine=2), <c>posterior</c> (<see cref="PosteriorPairedGate"/>: threshold,
 /// prior, stop, chunk, draws, accept — the early-accept probability, 1 − stop unless set), <c>value</c>
 /// (<see cref="ValueOfInformationGate"/>: lambda — the score one paired task must be worth — or c, the same per whole
-/// validation split (lambda = c / tasks), tau, margin, chunk, draws, eb). Key for every paired policy: noflaky (1: the
+/// validation split (lambda = c / tasks), tau, margin, chunk, draws). Key for every paired policy: noflaky (1: the
 /// flaky tasks' results are left out of the gate's evidence, an oracle), and two bounds that are not gates: <c>oracle</c> (accepts exactly the candidates that are
 /// truly better, at no cost) and <c>all</c> (accepts every candidate). Keys for every paired policy: prescreen (0/1; default
 /// 1), combine (K inconclusive candidates combined, 0 = off), patience (steps without an accepted edit before stopping,
@@ -197,7 +197,7 @@ internal sealed class Simulation
         // unset keys take the gate's own defaults (threshold 0.7, prior 3, stop 0.1, chunk 8, draws 3)
         "posterior" => new PosteriorPairedGate(_policy.Get("threshold", 0.7), _policy.Get("prior", 3), _policy.Get("stop", 0.1), (int)_policy.Get("chunk", 8), (int)_policy.Get("draws", 3),
             _policy.Settings.TryGetValue("accept", out var a) ? a : null),
-        "value" => new ValueOfInformationGate(_policy.Settings.TryGetValue("c", out var c) ? c / _shape.Val : _policy.Get("lambda", 1e-4), _policy.Get("tau", 0.05), _policy.Get("margin", 0), (int)_policy.Get("chunk", 8), (int)_policy.Get("draws", 3), _policy.Get("eb", 0) > 0),
+        "value" => new ValueOfInformationGate(_policy.Settings.TryGetValue("c", out var c) ? c / _shape.Val : _policy.Get("lambda", 1e-4), _policy.Get("tau", 0.05), _policy.Get("margin", 0), (int)_policy.Get("chunk", 8), (int)_policy.Get("draws", 3)),
         _ => null,
     };
 

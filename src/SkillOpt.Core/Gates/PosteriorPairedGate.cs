@@ -104,36 +104,7 @@ internal sealed class PosteriorPairedGate : IPairedGate
         ArgumentNullException.ThrowIfNull(context);
         var tally = new PairedTally(context);
         var decided = await tally.ScoreDrawsAsync(MaxDraws, () => tally.Graded ? context.ValidationTasks.Count : _chunkSize,
-            (draw, remainingTasks) =>
-            {
-                if (tally.Graded || remainingTasks == 0)
-                {
-                    return null;
-                }
-                var remaining = PairedPosterior.ExpectedDiscordant(tally.Wins + tally.Losses, tally.Pairs.Count, remainingTasks);
-                var predictive = PairedPosterior.PredictiveProbabilityOfAcceptance(tally.Wins, tally.Losses, remaining, _threshold, _prior, _prior);
-                if (predictive >= _earlyAccept)
-                {
-                    return tally.Decide(GateVerdict.Accept, Describe($"predictive probability of acceptance {predictive:0.###} ≥ {_earlyAccept:0.##} with about {remaining} discordant pairs to come: accepted early", tally, draw + 1), null);
-                }
-                return _stop > 0 && predictive <= _stop
-                    ? tally.Decide(NotAccepted(tally), Describe($"predictive probability of acceptance {predictive:0.###} ≤ {_stop:0.##} with about {remaining} discordant pairs to come: stopped", tally, draw + 1), null)
-                    : null;
-            },
-            draw =>
-            {
-                if (tally.Graded)
-                {
-                    var diffs = tally.Differences();
-                    var lower = PairedStatistics.PairedLowerBound(diffs, 1 - _threshold);
-                    var mean = diffs.Count == 0 ? 0 : diffs.Average();
-                    var verdict = lower > 0 ? GateVerdict.Accept : mean > 0 ? GateVerdict.Inconclusive : GateVerdict.Reject;
-                    return tally.Decide(verdict, string.Create(CultureInfo.InvariantCulture, $"paired t: mean difference {mean:+0.####;-0.####;0}, one-sided {_threshold:P0} lower bound {lower:0.####} over {diffs.Count} tasks"), null);
-                }
-                return draw + 1 < MaxDraws && tally.Wins <= tally.Losses
-                    ? tally.Decide(GateVerdict.Reject, Describe($"no more wins than losses after a whole draw", tally, draw + 1), null)
-                    : null;
-            }, cancellationToken).ConfigureAwait(false);
+            (draw, remainingTasks) => AfterChunk(tally, draw, remainingTasks), draw => AfterDraw(tally, draw), cancellationToken).ConfigureAwait(false);
         if (decided is not null)
         {
             return decided;
@@ -142,6 +113,40 @@ internal sealed class PosteriorPairedGate : IPairedGate
         var accepted = posterior >= _threshold;
         return tally.Decide(accepted ? GateVerdict.Accept : NotAccepted(tally),
             Describe($"{(accepted ? "≥" : "<")} {_threshold:0.##}: {(accepted ? "accepted" : "not accepted")}", tally, MaxDraws), null);
+    }
+
+    /// <summary>After a chunk: accept early or stop on the predictive probability of the final decision (pass/fail only).</summary>
+    private GateDecision? AfterChunk(PairedTally tally, int draw, int remainingTasks)
+    {
+        if (tally.Graded || remainingTasks == 0)
+        {
+            return null;
+        }
+        var remaining = PairedPosterior.ExpectedDiscordant(tally.Wins + tally.Losses, tally.Pairs.Count, remainingTasks);
+        var predictive = PairedPosterior.PredictiveProbabilityOfAcceptance(tally.Wins, tally.Losses, remaining, _threshold, _prior, _prior);
+        if (predictive >= _earlyAccept)
+        {
+            return tally.Decide(GateVerdict.Accept, Describe($"predictive probability of acceptance {predictive:0.###} ≥ {_earlyAccept:0.##} with about {remaining} discordant pairs to come: accepted early", tally, draw + 1), null);
+        }
+        return _stop > 0 && predictive <= _stop
+            ? tally.Decide(NotAccepted(tally), Describe($"predictive probability of acceptance {predictive:0.###} ≤ {_stop:0.##} with about {remaining} discordant pairs to come: stopped", tally, draw + 1), null)
+            : null;
+    }
+
+    /// <summary>After a whole draw: graded scores decide on the paired t bound; a candidate that does not lead gets no further draw.</summary>
+    private GateDecision? AfterDraw(PairedTally tally, int draw)
+    {
+        if (tally.Graded)
+        {
+            var diffs = tally.Differences();
+            var lower = PairedStatistics.PairedLowerBound(diffs, 1 - _threshold);
+            var mean = diffs.Count == 0 ? 0 : diffs.Average();
+            var verdict = lower > 0 ? GateVerdict.Accept : mean > 0 ? GateVerdict.Inconclusive : GateVerdict.Reject;
+            return tally.Decide(verdict, string.Create(CultureInfo.InvariantCulture, $"paired t: mean difference {mean:+0.####;-0.####;0}, one-sided {_threshold:P0} lower bound {lower:0.####} over {diffs.Count} tasks"), null);
+        }
+        return draw + 1 < MaxDraws && tally.Wins <= tally.Losses
+            ? tally.Decide(GateVerdict.Reject, Describe($"no more wins than losses after a whole draw", tally, draw + 1), null)
+            : null;
     }
 
     private static GateVerdict NotAccepted(PairedTally tally) => tally.Wins > tally.Losses ? GateVerdict.Inconclusive : GateVerdict.Reject;

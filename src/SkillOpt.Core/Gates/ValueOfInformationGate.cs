@@ -32,8 +32,6 @@ internal sealed class ValueOfInformationGate : IPairedGate
     private readonly double _priorSd;
     private readonly double _margin;
     private readonly int _chunkSize;
-    private readonly bool _empirical;
-    private readonly List<(double Mean, double Variance)> _seen = [];
 
     /// <summary>Creates the gate.</summary>
     /// <param name="callValue">Validation-score gain one more paired task must be expected to bring (&gt; 0; e.g. 1e-4: 100 tasks for 0.01).</param>
@@ -42,8 +40,7 @@ internal sealed class ValueOfInformationGate : IPairedGate
     /// <param name="chunkSize">Validation tasks per chunk (≥ 1, default 8).</param>
     /// <param name="maxDraws">Most draws per candidate (≥ 1, default 3).</param>
     /// <exception cref="ArgumentOutOfRangeException">A parameter is outside its range.</exception>
-    /// <param name="empiricalPrior">After five decisions, take the prior's mean and spread from the run's earlier candidates (empirical Bayes).</param>
-    public ValueOfInformationGate(double callValue = 1e-4, double priorSd = 0.05, double margin = 0, int chunkSize = 8, int maxDraws = 3, bool empiricalPrior = false)
+    public ValueOfInformationGate(double callValue = 1e-4, double priorSd = 0.05, double margin = 0, int chunkSize = 8, int maxDraws = 3)
     {
         if (!(callValue > 0) || double.IsInfinity(callValue))
         {
@@ -59,7 +56,7 @@ internal sealed class ValueOfInformationGate : IPairedGate
         }
         ArgumentOutOfRangeException.ThrowIfLessThan(chunkSize, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxDraws, 1);
-        (_callValue, _priorSd, _margin, _chunkSize, MaxDraws, _empirical) = (callValue, priorSd, margin, chunkSize, maxDraws, empiricalPrior);
+        (_callValue, _priorSd, _margin, _chunkSize, MaxDraws) = (callValue, priorSd, margin, chunkSize, maxDraws);
     }
 
     public string Name => "value";
@@ -75,18 +72,7 @@ internal sealed class ValueOfInformationGate : IPairedGate
     {
         ArgumentNullException.ThrowIfNull(context);
         var tally = new PairedTally(context);
-        var decided = await tally.ScoreDrawsAsync(MaxDraws, () => _chunkSize, (_, remaining) =>
-        {
-            if (remaining == 0)
-            {
-                return null;
-            }
-            var (mean, variance, s2) = Posterior(tally);
-            return WorthMore(mean, variance, s2, remaining, out var next)
-                ? null
-                : Verdict(tally, mean, variance, string.Create(CultureInfo.InvariantCulture,
-                    $"no more pairs are worth their price (another {Math.Min(_chunkSize, remaining)} would add {next:0.######} of expected gain for {_callValue * Math.Min(_chunkSize, remaining):0.######}): decided now"));
-        }, null, cancellationToken).ConfigureAwait(false);
+        var decided = await tally.ScoreDrawsAsync(MaxDraws, () => _chunkSize, (_, remaining) => AfterChunk(tally, remaining), null, cancellationToken).ConfigureAwait(false);
         if (decided is not null)
         {
             return decided;
@@ -95,14 +81,23 @@ internal sealed class ValueOfInformationGate : IPairedGate
         return Verdict(tally, m, v, $"after {MaxDraws} draw(s)");
     }
 
+    /// <summary>After a chunk: decide now when no horizon of more pairs is worth its price.</summary>
+    private GateDecision? AfterChunk(PairedTally tally, int remaining)
+    {
+        if (remaining == 0)
+        {
+            return null;
+        }
+        var (mean, variance, s2) = Posterior(tally);
+        var next = Math.Min(_chunkSize, remaining);
+        return WorthMore(mean, variance, s2, remaining, out var gain)
+            ? null
+            : Verdict(tally, mean, variance, string.Create(CultureInfo.InvariantCulture,
+                $"no more pairs are worth their price (another {next} would add {gain:0.######} of expected gain for {_callValue * next:0.######}): decided now"));
+    }
+
     private GateDecision Verdict(PairedTally tally, double mean, double variance, string when)
     {
-        var diffs = tally.Differences();
-        if (diffs.Count > 0)
-        {
-            var (_, _, s2) = Posterior(tally);
-            _seen.Add((diffs.Average(), s2 / diffs.Count));
-        }
         var accepted = mean > _margin;
         var verdict = accepted ? GateVerdict.Accept : tally.Wins > tally.Losses ? GateVerdict.Inconclusive : GateVerdict.Reject;
         return tally.Decide(verdict, string.Create(CultureInfo.InvariantCulture,
@@ -151,25 +146,14 @@ internal sealed class ValueOfInformationGate : IPairedGate
     /// <summary>The normal posterior of the mean difference from m pairs with these sums (a discordance of 0.3 as half a pair's prior weight on s²).</summary>
     private (double Mean, double Variance, double S2) Posterior(double sum, double sumSquares, int m)
     {
-        var (mu0, tau2) = Prior();
+        var prior = _priorSd * _priorSd;
         if (m == 0)
         {
-            return (mu0, tau2, 0.3);
+            return (0, prior, 0.3);
         }
         var mean = sum / m;
         var s2 = Math.Max((sumSquares + 0.3 * 0.5) / (m + 0.5) - mean * mean, 0.01);
-        var precision = 1 / tau2 + m / s2;
-        return ((mu0 / tau2 + m * mean / s2) / precision, 1 / precision, s2);
-    }
-
-    private (double Mean, double Variance) Prior()
-    {
-        if (!_empirical || _seen.Count < 5)
-        {
-            return (0, _priorSd * _priorSd);
-        }
-        var mu = _seen.Average(x => x.Mean);
-        var spread = _seen.Sum(x => (x.Mean - mu) * (x.Mean - mu)) / (_seen.Count - 1) - _seen.Average(x => x.Variance);
-        return (mu, Math.Max(spread, 0.0001));
+        var precision = 1 / prior + m / s2;
+        return (m * mean / s2 / precision, 1 / precision, s2);
     }
 }
