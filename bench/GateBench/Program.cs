@@ -15,7 +15,7 @@ namespace GateBench
         public static int Run(string[] args)
         {
             var worlds = new Option<string[]>("--world") { Description = $"Worlds ({string.Join(", ", WorldConfig.All.Select(w => w.Name))}); default small-effects.", AllowMultipleArgumentsPerToken = true };
-            var shapes = new Option<string[]>("--shape") { Description = "Shapes: small (120/60/60, batch 12, 2 epochs), reference (400/200/200, batch 40, 4 epochs), small-long (small splits, 4 epochs) and reference-short (reference splits, 2 epochs); default small.", AllowMultipleArgumentsPerToken = true };
+            var shapes = new Option<string[]>("--shape") { Description = "Shapes: small (120/60/60, batch 12, 2 epochs), reference (400/200/200, batch 40, 4 epochs), small-long (small splits, 4 epochs) and reference-short (reference splits, 2 epochs), or train/val/test/batch/epochs (e.g. 240/100/100/24/2); default small.", AllowMultipleArgumentsPerToken = true };
             var policies = new Option<string[]>("--policy") { Description = "Policies, name:key=value,…; a|b alternatives expand (default: reference default posterior).", AllowMultipleArgumentsPerToken = true };
             var seeds = new Option<int>("--seeds") { Description = "Seeds per (world, shape, policy) (default 20).", DefaultValueFactory = _ => 20 };
             var firstSeed = new Option<int>("--first-seed") { Description = "First seed (default 1; docs/method.md tuned on 1–300 and confirmed on 1001–1100 and 2001–2300).", DefaultValueFactory = _ => 1 };

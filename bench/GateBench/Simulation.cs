@@ -18,7 +18,9 @@ namespace GateBench;
 /// 1), combine (K inconclusive candidates combined, 0 = off), patience (steps without an accepted edit before stopping,
 /// 0 = never), fresh (0: keep the round's samples after an acceptance instead of fresh ones), check (a non-regression check
 /// of the current skill against the last checked one on fresh draws after this many accepts, reverting when its posterior
-/// probability of being better is below checkthreshold; 0 = off), checkdraws, checkthreshold, endcheck (0/1: one more at the end).
+/// probability of being better is below checkthreshold; 0 = off), checkdraws, checkthreshold, endcheck (0/1: one more at the end),
+/// bundle (k ≥ 1: the edits of k steps, each step's pre-screened against the skill it was rolled out with, wait and are gated
+/// together against the current skill; the steps between roll out the current skill with the waiting edits; 1 = every step).
 /// </summary>
 internal sealed record PolicySpec(string Label, string Name, IReadOnlyDictionary<string, double> Settings)
 {
@@ -252,6 +254,9 @@ internal sealed class Simulation
         var fresh = _policy.Get("fresh", 1) > 0;
         var checkDraws = (int)_policy.Get("checkdraws", 2);
         var checkThreshold = _policy.Get("checkthreshold", 0.5);
+        var bundle = Math.Max(1, (int)_policy.Get("bundle", 1));
+        var pending = new List<Edit>();
+        var pendingSteps = 0;
         int accepted = 0, inconclusive = 0, gated = 0, rounds = 0, combos = 0, checks = 0, reverts = 0, sinceAccept = 0, sinceCheck = 0;
         int good = 0, goodAccepted = 0, nonImproving = 0, nonImprovingAccepted = 0, harmful = 0, harmfulAccepted = 0;
         double goodShare = 0, goodGain = 0;
@@ -384,10 +389,11 @@ internal sealed class Simulation
             var epoch = (step - 1) / _shape.StepsPerEpoch;
             var index = (step - 1) % _shape.StepsPerEpoch;
             var batch = _world.Train.OrderBy(t => Rng.Hash(_world.Seed, 7, epoch, t.Index)).Skip(index * _shape.Batch).Take(_shape.Batch).ToList();
-            // rollout of the current skill (sample = step), then the candidate of the step
-            var outcomes = batch.Select(t => (Task: t, Pass: Outcome(current, t, step, Spend.Rollout, cache: gate is not null))).ToList();
+            // rollout of the current skill with the edits still waiting for a gate (bundle > 1), then the candidate of the step
+            var rolloutSkill = pending.Count == 0 ? current : NewSkill([.. current.Edits, .. pending]);
+            var outcomes = batch.Select(t => (Task: t, Pass: Outcome(rolloutSkill, t, step, Spend.Rollout, cache: gate is not null))).ToList();
             var edits = Propose(step, LearningRate(step, _shape.Steps));
-            var candidate = NewSkill([.. current.Edits, .. edits]);
+            var candidate = NewSkill([.. current.Edits, .. pending, .. edits]);
             var verdict = GateVerdict.Reject;
             var screened = true;
             if (prescreen)
@@ -397,6 +403,36 @@ internal sealed class Simulation
                 var fixes = failed.Count(t => Outcome(candidate, t, step, Spend.Prescreen, cache: true));
                 var breaks = passed.Count(t => !Outcome(candidate, t, step, Spend.Prescreen, cache: true));
                 screened = !(failed.Count > 0 && fixes == 0) && breaks <= fixes;
+            }
+            if (bundle > 1)
+            {
+                // the step's edits wait (when they passed the pre-screen) until the bundle holds `bundle` steps, then the whole bundle is gated
+                if (screened)
+                {
+                    pending.AddRange(edits);
+                }
+                pendingSteps++;
+                screened = pending.Count > 0 && (pendingSteps >= bundle || step == _shape.Steps);
+                if (screened)
+                {
+                    candidate = NewSkill([.. current.Edits, .. pending]);
+                    edits = [.. pending];
+                    pending.Clear();
+                    pendingSteps = 0;
+                }
+                else if (pending.Count > 0 && pendingSteps < bundle)
+                {
+                    if (patience > 0 && ++sinceAccept >= patience)
+                    {
+                        stoppedAfter = step;
+                        break;
+                    }
+                    continue;
+                }
+                else
+                {
+                    pendingSteps = 0;
+                }
             }
             if (screened)
             {

@@ -77,7 +77,14 @@ internal sealed record Shape(string Name, int Train, int Val, int Test, int Batc
     ];
 
     public static Shape Named(string name) =>
-        All.FirstOrDefault(s => s.Name == name) ?? throw new ArgumentException($"unknown shape '{name}' (known: {string.Join(", ", All.Select(s => s.Name))})");
+        All.FirstOrDefault(s => s.Name == name) ?? Custom(name) ?? throw new ArgumentException($"unknown shape '{name}' (known: {string.Join(", ", All.Select(s => s.Name))})");
+
+    /// <summary>A shape written train/val/test/batch/epochs, e.g. 240/100/100/24/2; null when the name is not of that form.</summary>
+    private static Shape? Custom(string name)
+    {
+        var v = name.Split('/').Select(p => int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : 0).ToArray();
+        return v.Length == 5 && v.All(n => n > 0) ? new Shape(name, v[0], v[1], v[2], v[3], v[4]) : null;
+    }
 
     public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Train}/{Val}/{Test}, batch {Batch}, {Epochs} epochs ({Steps} steps)");
 }
