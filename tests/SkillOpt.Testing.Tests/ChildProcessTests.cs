@@ -74,6 +74,23 @@ public class ChildProcessTests
     }
 
     [Fact]
+    public async Task A_closed_standard_input_is_a_pipe_at_its_end()
+    {
+        SkipUnlessUnix();
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        cancel.CancelAfter(Generous); // a shared standard input that stays open would block the read
+        var result = await ChildProcess.RunAsync(new ChildProcessStart
+        {
+            FileName = "/bin/sh",
+            Arguments = ["-c", "if [ -p /dev/stdin ]; then echo pipe; else echo other; fi; if read -r line; then echo \"read $line\"; else echo end; fi"],
+            CloseStandardInput = true,
+        }, cancel.Token);
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal("pipe\nend\n", result.Stdout);
+    }
+
+    [Fact]
     public async Task Kill_ends_the_process_and_the_child_it_started()
     {
         SkipUnlessUnix();

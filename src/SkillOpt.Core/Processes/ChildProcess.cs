@@ -30,6 +30,12 @@ internal sealed class ChildProcessStart
 
     /// <summary>Also keeps standard output and error as read, line ends included (<see cref="ChildProcess.Stdout"/>, <see cref="ChildProcess.Stderr"/>).</summary>
     public bool KeepText { get; init; }
+
+    /// <summary>
+    /// Gives the process a standard input of its own that is closed at the start, so that it reads end of file at once;
+    /// <see langword="false"/> (the default) lets it share this process's standard input.
+    /// </summary>
+    public bool CloseStandardInput { get; init; }
 }
 
 /// <summary>What <see cref="ChildProcess.RunAsync"/> collected.</summary>
@@ -118,7 +124,7 @@ internal sealed class ChildProcess : IDisposable
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-            RedirectStandardInput = false,
+            RedirectStandardInput = _start.CloseStandardInput,
             UseShellExecute = false,
             CreateNoWindow = true,
             StandardOutputEncoding = new UTF8Encoding(false),
@@ -162,6 +168,10 @@ internal sealed class ChildProcess : IDisposable
             {
                 process.Dispose();
                 throw;
+            }
+            if (_start.CloseStandardInput)
+            {
+                process.StandardInput.Close();
             }
             _process = process;
             Id = process.Id;
@@ -279,6 +289,7 @@ internal sealed class ChildProcess : IDisposable
             OnStdout = start.OnStdout,
             OnStderr = start.OnStderr,
             KeepText = true,
+            CloseStandardInput = start.CloseStandardInput,
         });
         process.Start();
         int code;
