@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using System.Runtime.InteropServices;
+using SkillOpt.Core.Processes;
 
 namespace SkillOpt.Tests.Shared;
 
@@ -9,22 +9,19 @@ internal static class Signals
     private static readonly object SignalGate = new();
 
     /// <summary>Sends SIGINT (what Ctrl+C sends) to one process.</summary>
-    /// <exception cref="InvalidOperationException">kill(2) failed.</exception>
-    public static void Interrupt(Process process)
-    {
-        if (sys_kill(process.Id, 2) != 0)
-        {
-            throw new InvalidOperationException($"kill(SIGINT) failed: {Marshal.GetLastPInvokeError()}");
-        }
-    }
+    /// <exception cref="InvalidOperationException">The process was not started, or kill(2) failed.</exception>
+    public static void Interrupt(ChildProcess process) => Send(process, 2, "SIGINT");
 
     /// <summary>Sends SIGTERM (what CI runners and `kill` send) to one process.</summary>
-    /// <exception cref="InvalidOperationException">kill(2) failed.</exception>
-    public static void Terminate(Process process)
+    /// <exception cref="InvalidOperationException">The process was not started, or kill(2) failed.</exception>
+    public static void Terminate(ChildProcess process) => Send(process, 15, "SIGTERM");
+
+    private static void Send(ChildProcess process, int signal, string name)
     {
-        if (sys_kill(process.Id, 15) != 0)
+        var pid = process.Id ?? throw new InvalidOperationException($"kill({name}): the process was not started.");
+        if (sys_kill(pid, signal) != 0)
         {
-            throw new InvalidOperationException($"kill(SIGTERM) failed: {Marshal.GetLastPInvokeError()}");
+            throw new InvalidOperationException($"kill({name}) failed: {Marshal.GetLastPInvokeError()}");
         }
     }
 
@@ -34,18 +31,19 @@ internal static class Signals
     /// ignores SIGINT (Linux: <c>SigIgn</c> in /proc/self/status), the default disposition is put back for the moment of
     /// the start, and the child inherits that instead.
     /// </summary>
-    public static Process StartWithInterruptsDeliverable(ProcessStartInfo psi)
+    public static void StartWithInterruptsDeliverable(ChildProcess process)
     {
         if (!SigIntIgnored())
         {
-            return Process.Start(psi)!;
+            process.Start();
+            return;
         }
         lock (SignalGate)
         {
             var previous = sys_signal(2, IntPtr.Zero); // SIG_DFL
             try
             {
-                return Process.Start(psi)!;
+                process.Start();
             }
             finally
             {

@@ -6,7 +6,8 @@ namespace SkillOpt.Testing.Tests;
 
 /// <summary>
 /// The one process-launch helper every caller uses (verifier processes and workers, the gate's verifier runs, task
-/// listing, git): arguments, environment, line callbacks, exit codes and killing the process tree. Runs <c>/bin/sh</c>.
+/// listing, git, and the tests and benchmarks that run the built tools): arguments, environment, line callbacks, exit codes
+/// and killing the process tree. Runs <c>/bin/sh</c>.
 /// </summary>
 public class ChildProcessTests
 {

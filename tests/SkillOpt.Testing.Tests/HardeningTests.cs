@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using System.Text.Json;
+using SkillOpt.Core.Processes;
 using SkillOpt.Core.Rollouts;
 using SkillOpt.Core.Runs;
 using SkillOpt.Testing.Tests.Infrastructure;
@@ -102,7 +102,7 @@ public class HardeningTests
         using var dir = new TempFolder();
         var (skill, config) = ArithCopy(dir);
         string[] args = ["train", "--verifier", Verifier, "--skill", "arith", "--skill-file", skill, "--config", config, "--run", "run"];
-        var holding = new TaskCompletionSource<Process>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var holding = new TaskCompletionSource<ChildProcess>(TaskCreationOptions.RunContinuationsAsynchronously);
         // The first trainer's step-1 rollout hangs (the process timeout is long); it holds the folder until it is killed.
         var first = Tool.RunAsync(ToolPaths.Trainer, dir.Path, new Dictionary<string, string?> { ["SKILLOPT_SAMPLE_FAULT"] = "hang" }, TestTimeouts.Trainer,
             (process, line) =>
@@ -114,7 +114,7 @@ public class HardeningTests
             },
             [.. args, "--timeout", "3600"]);
         var holder = await holding.Task.WaitAsync(TestTimeouts.Trainer, TestContext.Current.CancellationToken);
-        var holderId = holder.Id;
+        var holderId = holder.Id!.Value;
 
         var second = await Tool.SkilloptAsync(dir.Path, null, args);
         Assert.Equal(1, second.ExitCode);
@@ -123,7 +123,7 @@ public class HardeningTests
         Assert.False(File.Exists(Path.Combine(dir.Path, "SKILL.received.md")));
 
         // kill -9: the operating system releases the lock; the holder file stays behind
-        holder.Kill(entireProcessTree: true);
+        holder.Kill(); // the whole process tree
         await first;
         Assert.True(File.Exists(dir.Combine("run", ".skillopt.lock.json")));
 

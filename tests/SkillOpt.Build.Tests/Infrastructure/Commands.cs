@@ -1,8 +1,7 @@
 using System.Diagnostics;
 using System.Reflection;
-using System.Runtime.InteropServices;
 using System.Text;
-
+using SkillOpt.Core.Processes;
 using SkillOpt.Tests.Shared;
 
 namespace SkillOpt.Build.Tests.Infrastructure;
@@ -43,7 +42,7 @@ public sealed partial record CommandOutcome(int ExitCode, string Output, TimeSpa
 }
 
 /// <summary>Runs <c>dotnet</c> commands out of process, as a user does from a terminal.</summary>
-public static class Dotnet
+internal static class Dotnet
 {
     /// <summary>The .NET host running the tests (the one the SDK gave), else <c>dotnet</c>.</summary>
     public static string Host { get; } =
@@ -57,7 +56,7 @@ public static class Dotnet
     /// <paramref name="environment"/> on top. <paramref name="onLine"/> sees every output line and may act on the process.
     /// </summary>
     public static Task<CommandOutcome> RunAsync(string workingDirectory, IReadOnlyDictionary<string, string?> environment, TimeSpan timeout,
-        Action<Process, string>? onLine, params string[] args) =>
+        Action<ChildProcess, string>? onLine, params string[] args) =>
         RunAsync(workingDirectory, environment, timeout, onLine, ignoreInterrupts: false, args);
 
     /// <summary>
@@ -65,82 +64,68 @@ public static class Dotnet
     /// in the background: with SIGINT ignored (<c>sh -c 'trap "" INT; exec dotnet …'</c>, Linux and macOS).
     /// </summary>
     public static async Task<CommandOutcome> RunAsync(string workingDirectory, IReadOnlyDictionary<string, string?> environment, TimeSpan timeout,
-        Action<Process, string>? onLine, bool ignoreInterrupts, string[] args)
+        Action<ChildProcess, string>? onLine, bool ignoreInterrupts, string[] args)
     {
-        var psi = new ProcessStartInfo(ignoreInterrupts ? "/bin/sh" : Host)
-        {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        if (ignoreInterrupts)
-        {
-            psi.ArgumentList.Add("-c");
-            psi.ArgumentList.Add("trap '' INT; exec \"$0\" \"$@\"");
-            psi.ArgumentList.Add(Host);
-        }
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-        foreach (var name in psi.Environment.Keys.ToList())
-        {
-            if (name.StartsWith("MSBUILD", StringComparison.OrdinalIgnoreCase) || name.StartsWith("SKILLOPT_", StringComparison.Ordinal)
-                || name.StartsWith("VSTEST", StringComparison.OrdinalIgnoreCase) || name.StartsWith("TESTINGPLATFORM", StringComparison.OrdinalIgnoreCase)
-                || name is "DOTNET_HOST_PATH" or "CI" or "TF_BUILD" or "GITHUB_ACTIONS" or "ContinuousIntegrationBuild" or "NUGET_PACKAGES")
-            {
-                psi.Environment.Remove(name);
-            }
-        }
-        psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        psi.Environment["DOTNET_NOLOGO"] = "1";
-        psi.Environment["DOTNET_SKIP_FIRST_TIME_EXPERIENCE"] = "1";
-        psi.Environment["DiffEngine_Disabled"] = "true";
-        psi.Environment["MSBUILDTERMINALLOGGER"] = "false";
-        foreach (var (k, v) in environment)
-        {
-            psi.Environment[k] = v;
-        }
-
         var sw = Stopwatch.StartNew();
-        using var process = Signals.StartWithInterruptsDeliverable(psi);
-        process.StandardInput.Close();
         var output = new StringBuilder();
-        void Line(string? data)
+        ChildProcess? started = null;
+        void Line(string data)
         {
-            if (data is null)
-            {
-                return;
-            }
             lock (output)
             {
                 output.Append(sw.Elapsed.TotalSeconds.ToString("000.0", System.Globalization.CultureInfo.InvariantCulture)).Append(' ').AppendLine(data);
             }
-            onLine?.Invoke(process, data);
+            onLine?.Invoke(started!, data);
         }
-        process.OutputDataReceived += (_, e) => Line(e.Data);
-        process.ErrorDataReceived += (_, e) => Line(e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        using var process = new ChildProcess(new ChildProcessStart
+        {
+            FileName = ignoreInterrupts ? "/bin/sh" : Host,
+            Arguments = ignoreInterrupts ? ["-c", "trap '' INT; exec \"$0\" \"$@\"", Host, .. args] : args,
+            WorkingDirectory = workingDirectory,
+            Environment =
+            [
+                .. Environment.GetEnvironmentVariables().Keys.Cast<string>().Where(name =>
+                    name.StartsWith("MSBUILD", StringComparison.OrdinalIgnoreCase) || name.StartsWith("SKILLOPT_", StringComparison.Ordinal)
+                    || name.StartsWith("VSTEST", StringComparison.OrdinalIgnoreCase) || name.StartsWith("TESTINGPLATFORM", StringComparison.OrdinalIgnoreCase)
+                    || name is "DOTNET_HOST_PATH" or "CI" or "TF_BUILD" or "GITHUB_ACTIONS" or "ContinuousIntegrationBuild" or "NUGET_PACKAGES")
+                    .Select(name => new KeyValuePair<string, string?>(name, null)),
+                new("DOTNET_CLI_TELEMETRY_OPTOUT", "1"),
+                new("DOTNET_NOLOGO", "1"),
+                new("DOTNET_SKIP_FIRST_TIME_EXPERIENCE", "1"),
+                new("DiffEngine_Disabled", "true"),
+                new("MSBUILDTERMINALLOGGER", "false"),
+                .. environment,
+            ],
+            OnStdout = Line,
+            OnStderr = Line,
+            CloseStandardInput = true,
+        });
+        started = process;
+        Signals.StartWithInterruptsDeliverable(process);
+        int code;
         using var cts = new CancellationTokenSource(timeout);
         try
         {
-            await process.WaitForExitAsync(cts.Token);
+            code = await process.WaitForExitAsync(cts.Token);
         }
         catch (OperationCanceledException)
         {
-            process.Kill(entireProcessTree: true);
+            process.Kill();
             lock (output)
             {
                 throw new TimeoutException($"dotnet {string.Join(' ', args)} did not finish within {timeout.TotalSeconds} s.\n{output}");
             }
         }
-        process.WaitForExit();
+        if (!await process.WaitForOutputAsync(timeout))
+        {
+            lock (output)
+            {
+                throw new TimeoutException($"dotnet {string.Join(' ', args)} exited, but its output did not end within {timeout.TotalSeconds} s.\n{output}");
+            }
+        }
         lock (output)
         {
-            var outcome = new CommandOutcome(process.ExitCode, output.ToString(), sw.Elapsed);
+            var outcome = new CommandOutcome(code, output.ToString(), sw.Elapsed);
             // SKILLOPT_BUILD_TESTS_LOG=<file>: keep every command's output for a look after the run.
             if (Environment.GetEnvironmentVariable("SKILLOPT_BUILD_TESTS_LOG") is { Length: > 0 } log)
             {
@@ -151,7 +136,7 @@ public static class Dotnet
     }
 
     /// <summary>Sends SIGINT (what Ctrl+C sends) to one process (Linux and macOS).</summary>
-    public static void Interrupt(Process process) => Signals.Interrupt(process);
+    public static void Interrupt(ChildProcess process) => Signals.Interrupt(process);
 }
 
 /// <summary>Processes of this machine, read from /proc (Linux).</summary>

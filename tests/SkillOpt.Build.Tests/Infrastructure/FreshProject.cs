@@ -5,7 +5,7 @@ namespace SkillOpt.Build.Tests.Infrastructure;
 /// executable with a PackageReference to SkillOpt.Testing (from the packed folder), a <c>Skill</c> item, GSM8K rows
 /// and the sample's verifier code.
 /// </summary>
-public sealed class FreshProject
+internal sealed class FreshProject
 {
     /// <summary>Training settings small enough for a test: 1 epoch of two steps, no slow or meta update; SimLab models.</summary>
     public const string SmallConfig = """
@@ -85,7 +85,7 @@ public sealed class FreshProject
     public int SkillLine => File.ReadAllLines(ProjectFile).Select((l, i) => (l, i)).First(x => x.l.Contains("<Skill ", StringComparison.Ordinal)).i + 1;
 
     /// <summary>Runs <c>dotnet build -t:TrainSkills {extra}</c> in the project folder (no build servers left behind).</summary>
-    public Task<CommandOutcome> TrainSkillsAsync(Action<System.Diagnostics.Process, string>? onLine = null, params string[] extra) =>
+    public Task<CommandOutcome> TrainSkillsAsync(Action<SkillOpt.Core.Processes.ChildProcess, string>? onLine = null, params string[] extra) =>
         TrainSkillsAsync(new TrainOptions { OnLine = onLine, Extra = extra });
 
     /// <summary>Runs <c>dotnet build -t:TrainSkills</c> as <paramref name="options"/> say.</summary>
@@ -95,10 +95,10 @@ public sealed class FreshProject
 }
 
 /// <summary>How <see cref="FreshProject.TrainSkillsAsync(TrainOptions)"/> runs the build.</summary>
-public sealed record TrainOptions
+internal sealed record TrainOptions
 {
     /// <summary>Sees every output line and may act on the process.</summary>
-    public Action<System.Diagnostics.Process, string>? OnLine { get; init; }
+    public Action<SkillOpt.Core.Processes.ChildProcess, string>? OnLine { get; init; }
 
     /// <summary>Start the build with SIGINT ignored, as a background script does.</summary>
     public bool IgnoreInterrupts { get; init; }

@@ -1,9 +1,7 @@
 using SkillOpt.Testing.Verifiers;
-using System.Diagnostics;
 using System.Reflection;
-using System.Runtime.InteropServices;
 using System.Text;
-using SkillOpt.Trainer.Verifiers;
+using SkillOpt.Core.Processes;
 
 using SkillOpt.Tests.Shared;
 
@@ -38,7 +36,7 @@ public sealed record ProcessOutcome(int ExitCode, string Stdout, string Stderr)
 }
 
 /// <summary>Runs the built tools as processes, the way users and the MSBuild task do.</summary>
-public static class Tool
+internal static class Tool
 {
     public static Task<ProcessOutcome> SkilloptAsync(string workingDirectory, IReadOnlyDictionary<string, string?>? environment, params string[] args) =>
         RunAsync(ToolPaths.Trainer, workingDirectory, environment, TestTimeouts.Trainer, null, args);
@@ -48,70 +46,66 @@ public static class Tool
 
     /// <summary>
     /// Runs <c>dotnet exec {assembly} {args}</c>; <paramref name="onLine"/> sees each stdout line and may act on the process.
-    /// <paramref name="timeout"/> only stops a hung process (take it from <see cref="TestTimeouts"/>, which scales it).
+    /// <paramref name="timeout"/> only stops a hung process (take it from <see cref="TestTimeouts"/>, which scales it), and
+    /// then bounds the wait for the end of its output.
     /// </summary>
     public static async Task<ProcessOutcome> RunAsync(string assembly, string workingDirectory, IReadOnlyDictionary<string, string?>? environment, TimeSpan timeout,
-        Action<Process, string>? onLine, params string[] args)
+        Action<ChildProcess, string>? onLine, params string[] args)
     {
-        var psi = new ProcessStartInfo(VerifierExecutable.DotnetHost)
-        {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        psi.ArgumentList.Add("exec");
-        psi.ArgumentList.Add(assembly);
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-        // Faults and target overrides from the environment of the test run must not leak in.
-        foreach (var name in psi.Environment.Keys.Where(k => k.StartsWith("SKILLOPT_", StringComparison.Ordinal)).ToList())
-        {
-            psi.Environment.Remove(name);
-        }
-        // No test ever opens a diff tool (the trainer launches one through DiffEngine for a new received skill).
-        psi.Environment["DiffEngine_Disabled"] = "true";
-        foreach (var (k, v) in environment ?? new Dictionary<string, string?>())
-        {
-            psi.Environment[k] = v;
-        }
-        using var process = Process.Start(psi)!;
         var stdout = new StringBuilder();
         var stderr = new StringBuilder();
-        process.OutputDataReceived += (_, e) =>
+        ChildProcess? started = null;
+        using var process = new ChildProcess(new ChildProcessStart
         {
-            if (e.Data is null) return;
-            lock (stdout) { stdout.AppendLine(e.Data); }
-            onLine?.Invoke(process, e.Data);
-        };
-        process.ErrorDataReceived += (_, e) =>
-        {
-            if (e.Data is null) return;
-            lock (stderr) { stderr.AppendLine(e.Data); }
-        };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+            FileName = VerifierExecutable.DotnetHost,
+            Arguments = ["exec", assembly, .. args],
+            WorkingDirectory = workingDirectory,
+            Environment =
+            [
+                // Faults and target overrides from the environment of the test run must not leak in.
+                .. Environment.GetEnvironmentVariables().Keys.Cast<string>().Where(k => k.StartsWith("SKILLOPT_", StringComparison.Ordinal))
+                    .Select(k => new KeyValuePair<string, string?>(k, null)),
+                // No test ever opens a diff tool (the trainer launches one through DiffEngine for a new received skill).
+                new("DiffEngine_Disabled", "true"),
+                .. environment ?? new Dictionary<string, string?>(),
+            ],
+            OnStdout = line =>
+            {
+                lock (stdout) { stdout.AppendLine(line); }
+                onLine?.Invoke(started!, line);
+            },
+            OnStderr = line =>
+            {
+                lock (stderr) { stderr.AppendLine(line); }
+            },
+        });
+        started = process;
+        process.Start();
+        int code;
         using var cts = new CancellationTokenSource(timeout);
         try
         {
-            await process.WaitForExitAsync(cts.Token);
+            code = await process.WaitForExitAsync(cts.Token);
         }
         catch (OperationCanceledException)
         {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{Path.GetFileName(assembly)} {string.Join(' ', args)} did not finish within {timeout.TotalSeconds} s.\n{stdout}\n{stderr}");
+            process.Kill();
+            throw new TimeoutException($"{Path.GetFileName(assembly)} {string.Join(' ', args)} did not finish within {timeout.TotalSeconds} s.\n{Text(stdout)}\n{Text(stderr)}");
         }
-        process.WaitForExit();
-        lock (stdout)
+        if (!await process.WaitForOutputAsync(timeout))
         {
-            return new ProcessOutcome(process.ExitCode, stdout.ToString(), stderr.ToString());
+            throw new TimeoutException($"{Path.GetFileName(assembly)} {string.Join(' ', args)} exited, but its output did not end within {timeout.TotalSeconds} s.\n{Text(stdout)}\n{Text(stderr)}");
+        }
+        return new ProcessOutcome(code, Text(stdout), Text(stderr));
+
+        static string Text(StringBuilder sb)
+        {
+            lock (sb) { return sb.ToString(); }
         }
     }
 
     /// <summary>Sends SIGINT (Ctrl+C) to a process (Linux and macOS).</summary>
-    public static void Interrupt(Process process) => Signals.Interrupt(process);
+    public static void Interrupt(ChildProcess process) => Signals.Interrupt(process);
 }
 
 /// <summary>A temporary folder deleted at the end of the test.</summary>
