@@ -1,7 +1,7 @@
-using System.Diagnostics;
 using System.Text.Json;
 using SkillOpt.Core.Configuration;
 using SkillOpt.Core.Harness;
+using SkillOpt.Core.Processes;
 using SkillOpt.Core.Runs;
 using SkillOpt.Core.Training;
 
@@ -128,26 +128,30 @@ public class TrainingLoopTests
 
         var folder = NewFolder();
         var harness = Path.Combine(AppContext.BaseDirectory, "SkillOpt.Core.Harness.dll");
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(harness);
-        psi.ArgumentList.Add(folder);
-        psi.ArgumentList.Add("150");
-        using var process = Process.Start(psi)!;
         var killedAt = "";
         var sawStep4 = false;
-        while (await process.StandardOutput.ReadLineAsync(TestContext.Current.CancellationToken) is { } line)
+        ChildProcess? started = null;
+        using var process = new ChildProcess(new ChildProcessStart
         {
-            // kill (not a graceful stop) while the rollout of step 4 is in flight
-            if (line == "ROLLOUT rollout 4")
+            FileName = "dotnet",
+            Arguments = [harness, folder, "150"],
+            KeepText = true,
+            OnStdout = line =>
             {
-                sawStep4 = true;
-                killedAt = File.ReadAllText(Path.Combine(folder, "runtime_state.json"));
-                process.Kill(entireProcessTree: true);
-                break;
-            }
-        }
+                // kill (not a graceful stop) while the rollout of step 4 is in flight; the lines after it are not looked at
+                if (line == "ROLLOUT rollout 4" && !sawStep4)
+                {
+                    sawStep4 = true;
+                    killedAt = File.ReadAllText(Path.Combine(folder, "runtime_state.json"));
+                    started!.Kill();
+                }
+            },
+        });
+        started = process;
+        process.Start();
         await process.WaitForExitAsync(TestContext.Current.CancellationToken);
-        Assert.True(sawStep4, "the harness never reached step 4: " + await process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken));
+        await process.WaitForOutputAsync(Timeout.InfiniteTimeSpan).WaitAsync(TestContext.Current.CancellationToken);
+        Assert.True(sawStep4, "the harness never reached step 4: " + process.Stderr);
         Assert.False(File.Exists(Path.Combine(folder, "summary.json")));
         var completed = JsonDocument.Parse(killedAt).RootElement.GetProperty("completed_phases").GetInt32();
         Assert.InRange(completed, 4, 5); // baseline + 3 steps (+ nothing of step 4)
