@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using Microsoft.Extensions.AI;
 using SkillOpt.Core.Configuration;
+using SkillOpt.Core.Processes;
 using SkillOpt.Core.Rollouts;
 using SkillOpt.Core.Runs;
 using SkillOpt.Core.Training;
@@ -165,11 +165,19 @@ public class CommandTests
     public async Task Serve_prints_the_url_and_answers_until_stopped()
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "SkillOpt.SimLab.dll");
-        var psi = new ProcessStartInfo("dotnet", $"\"{dll}\" serve --scenario synthetic-clean --port 0") { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var process = Process.Start(psi)!;
+        var firstLine = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var process = new ChildProcess(new ChildProcessStart
+        {
+            FileName = "dotnet",
+            Arguments = [dll, "serve", "--scenario", "synthetic-clean", "--port", "0"],
+            OnStdout = line => firstLine.TrySetResult(line),
+        });
+        process.Start();
         try
         {
-            var line = await process.StandardOutput.ReadLineAsync(TestContext.Current.CancellationToken);
+            // the first line of standard output, or none when it ends without one
+            await Task.WhenAny(firstLine.Task, process.WaitForOutputAsync(Timeout.InfiniteTimeSpan)).WaitAsync(TestContext.Current.CancellationToken);
+            var line = firstLine.Task.IsCompleted ? await firstLine.Task : null;
             Assert.NotNull(line);
             Assert.StartsWith("SimLab (simulated models) listening on http://127.0.0.1:", line, StringComparison.Ordinal);
             var url = line["SimLab (simulated models) listening on ".Length..];
@@ -179,7 +187,7 @@ public class CommandTests
         }
         finally
         {
-            process.Kill(entireProcessTree: true);
+            process.Kill();
             await process.WaitForExitAsync(TestContext.Current.CancellationToken);
         }
     }
