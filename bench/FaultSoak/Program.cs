@@ -4,6 +4,7 @@ using System.Reflection;
 using System.Text;
 using System.Text.Json;
 using FaultSoak;
+using SkillOpt.Core.Processes;
 using SkillOpt.Core.Rollouts;
 using SkillOpt.Core.Runs;
 using SkillOpt.SimLab;
@@ -113,54 +114,54 @@ async Task<Run> TrainAsync(string name, string endpoint, KillPoint? kill)
         File.WriteAllText(Path.Combine(dir, "skillopt.yaml"), config);
     }
     var folder = Path.Combine(work, name);
-    var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = work };
-    foreach (var a in new[] { "exec", trainer, "train", "--verifier", verifier, "--skill", "simmath", "--skill-file", Path.Combine(dir, "SKILL.md"),
-        "--config", Path.Combine(dir, "skillopt.yaml"), "--run", folder, "--verbose" })
-    {
-        psi.ArgumentList.Add(a);
-    }
-    foreach (var key in psi.Environment.Keys.Where(k => k.StartsWith("SKILLOPT_", StringComparison.Ordinal)).ToList())
-    {
-        psi.Environment.Remove(key);
-    }
-    psi.Environment["SKILLOPT_TARGET_ENDPOINT"] = endpoint;
-    psi.Environment["SKILLOPT_OPTIMIZER_ENDPOINT"] = endpoint;
-    psi.Environment["DiffEngine_Disabled"] = "true";
-    var sw = Stopwatch.StartNew();
-    using var process = Process.Start(psi)!;
     var output = new StringBuilder();
     var ended = 0;
     var due = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-    var reading = Task.WhenAll(Pump(process.StandardOutput), Pump(process.StandardError));
+    void Line(string line)
+    {
+        lock (output)
+        {
+            output.AppendLine(line);
+        }
+        if (kill is not null && line.Contains("skillopt: verifier process:", StringComparison.Ordinal) && Interlocked.Increment(ref ended) == kill.AfterProcesses)
+        {
+            due.TrySetResult();
+        }
+    }
+    var sw = Stopwatch.StartNew();
+    using var process = new ChildProcess(new ChildProcessStart
+    {
+        FileName = "dotnet",
+        Arguments = ["exec", trainer, "train", "--verifier", verifier, "--skill", "simmath", "--skill-file", Path.Combine(dir, "SKILL.md"),
+            "--config", Path.Combine(dir, "skillopt.yaml"), "--run", folder, "--verbose"],
+        WorkingDirectory = work,
+        Environment =
+        [
+            .. Environment.GetEnvironmentVariables().Keys.Cast<string>().Where(k => k.StartsWith("SKILLOPT_", StringComparison.Ordinal))
+                .Select(k => new KeyValuePair<string, string?>(k, null)),
+            new("SKILLOPT_TARGET_ENDPOINT", endpoint),
+            new("SKILLOPT_OPTIMIZER_ENDPOINT", endpoint),
+            new("DiffEngine_Disabled", "true"),
+        ],
+        OnStdout = Line,
+        OnStderr = Line,
+    });
+    process.Start();
+    var exited = process.WaitForExitAsync(CancellationToken.None);
     var killed = false;
-    if (kill is not null && await Task.WhenAny(due.Task, process.WaitForExitAsync()) == due.Task)
+    if (kill is not null && await Task.WhenAny(due.Task, exited) == due.Task)
     {
         await Task.Delay(kill.Delay);
-        if (!process.HasExited)
+        if (process.ExitCode is null)
         {
-            process.Kill(entireProcessTree: true);
+            process.Kill();
             killed = true;
         }
     }
-    await process.WaitForExitAsync();
-    await reading;
+    var code = await exited;
+    await process.WaitForOutputAsync(Timeout.InfiniteTimeSpan);
     File.AppendAllText(Path.Combine(work, name + ".log"), output.ToString());
-    return new Run(folder, killed ? -9 : process.ExitCode, killed, sw.Elapsed.TotalSeconds);
-
-    async Task Pump(StreamReader reader)
-    {
-        while (await reader.ReadLineAsync() is { } line)
-        {
-            lock (output)
-            {
-                output.AppendLine(line);
-            }
-            if (kill is not null && line.Contains("skillopt: verifier process:", StringComparison.Ordinal) && Interlocked.Increment(ref ended) == kill.AfterProcesses)
-            {
-                due.TrySetResult();
-            }
-        }
-    }
+    return new Run(folder, killed ? -9 : code, killed, sw.Elapsed.TotalSeconds);
 }
 
 static RunOutcome Outcome(string folder)
