@@ -19,6 +19,7 @@ namespace GateBench;
 /// 0 = never), fresh (0: keep the round's samples after an acceptance instead of fresh ones), check (a non-regression check
 /// of the current skill against the last checked one on fresh draws after this many accepts, reverting when its posterior
 /// probability of being better is below checkthreshold; 0 = off), checkdraws, checkthreshold, endcheck (0/1: one more at the end),
+/// psfailed, pspassed (the pre-screen's failed and passed tasks, default 8 and 4),
 /// bundle (k ≥ 1: the edits of k steps, each step's pre-screened against the skill it was rolled out with, wait and are gated
 /// together against the current skill; the steps between roll out the current skill with the waiting edits; 1 = every step).
 /// </summary>
@@ -398,11 +399,11 @@ internal sealed class Simulation
             var screened = true;
             if (prescreen)
             {
-                var failed = outcomes.Where(o => !o.Pass).Select(o => o.Task).OrderBy(t => Rng.Hash(_world.Seed, 9, step, t.Index)).Take(8).ToList();
-                var passed = outcomes.Where(o => o.Pass).Select(o => o.Task).OrderBy(t => Rng.Hash(_world.Seed, 9, step, t.Index)).Take(4).ToList();
+                var failed = outcomes.Where(o => !o.Pass).Select(o => o.Task).OrderBy(t => Rng.Hash(_world.Seed, 9, step, t.Index)).Take((int)_policy.Get("psfailed", 8)).ToList();
+                var passed = outcomes.Where(o => o.Pass).Select(o => o.Task).OrderBy(t => Rng.Hash(_world.Seed, 9, step, t.Index)).Take((int)_policy.Get("pspassed", 4)).ToList();
                 var fixes = failed.Count(t => Outcome(candidate, t, step, Spend.Prescreen, cache: true));
                 var breaks = passed.Count(t => !Outcome(candidate, t, step, Spend.Prescreen, cache: true));
-                screened = !(failed.Count > 0 && fixes == 0) && breaks <= fixes;
+                screened = SkillOpt.Core.Training.PrescreenPhase.Rule(failed.Count, fixes, passed.Count, [.. Enumerable.Repeat("t", breaks)]).Passed;
             }
             if (bundle > 1)
             {
