@@ -29,10 +29,14 @@ public sealed class TelemetryTests
         using var parent = ParentSource.StartActivity("parent")!; // other tests trace at the same time: keep this trace only
         var response = await time.DriveAsync(client.GetResponseAsync(Ask("hi"), new ChatOptions { Seed = 4 }, Ct));
         tracing.ForceFlush();
+        // Stop listening before reading: other tests' model calls end on their own threads and the in-memory exporter adds
+        // them to this list meanwhile (a List read while it grows throws); the copy skips a slot caught half-written.
+        tracing.Dispose();
+        var spans = exported.ToArray().Where(a => a is not null).ToList();
 
         Assert.Equal("ok", response.Text);
         Assert.Equal(2, server.RequestCount);
-        var span = Assert.Single(exported, a => a.Source.Name == ProviderTelemetry.ModelCallsSourceName && a.TraceId == parent.TraceId);
+        var span = Assert.Single(spans, a => a.Source.Name == ProviderTelemetry.ModelCallsSourceName && a.TraceId == parent.TraceId);
         Assert.Equal(parent.SpanId, span.ParentSpanId);
         Assert.Equal(ActivityKind.Client, span.Kind);
         Assert.Equal("simlab-target", span.GetTagItem("gen_ai.request.model"));

@@ -50,10 +50,11 @@ public class TracingTests
         // Stop listening before reading: other tests trace SkillOpt sources at the same time, and the in-memory exporter's
         // list is not safe to read while their spans are still being added to it.
         tracing.Dispose();
+        var all = exported.ToArray().Where(a => a is not null).ToList(); // a span still being added is skipped, never read half-way
 
         // Other tests may trace at the same time: keep this training's trace only.
-        var training = Assert.Single(exported, a => a.OperationName == "skillopt.training" && a.GetTagItem("skillopt.run_folder") as string == folder);
-        var spans = exported.Where(a => a.TraceId == training.TraceId).ToList();
+        var training = Assert.Single(all, a => a.OperationName == "skillopt.training" && a.GetTagItem("skillopt.run_folder") as string == folder);
+        var spans = all.Where(a => a.TraceId == training.TraceId).ToList();
         var byId = spans.ToDictionary(a => a.SpanId);
         IEnumerable<string> Ancestors(Activity a)
         {
