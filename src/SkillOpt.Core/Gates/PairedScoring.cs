@@ -79,7 +79,8 @@ internal static class PairedScoring
 
 /// <summary>
 /// The pairs a paired gate has scored so far and their tally — wins, losses, whether any score is graded — shared by
-/// <see cref="PairedSequentialGate"/> and <see cref="PosteriorPairedGate"/>, which differ only in when they stop.
+/// <see cref="PairedSequentialGate"/>, <see cref="PosteriorPairedGate"/> and <see cref="ValueOfInformationGate"/>, which
+/// differ only in when they stop.
 /// </summary>
 internal sealed class PairedTally(GateContext context)
 {

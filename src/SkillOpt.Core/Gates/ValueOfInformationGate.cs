@@ -59,15 +59,19 @@ internal sealed class ValueOfInformationGate : IPairedGate
         (_callValue, _priorSd, _margin, _chunkSize, MaxDraws) = (callValue, priorSd, margin, chunkSize, maxDraws);
     }
 
+    /// <inheritdoc />
     public string Name => "value";
 
+    /// <summary>Most draws per candidate.</summary>
     public int MaxDraws { get; }
 
-    public int WinsToAccept => Math.Max(1, Enumerable.Range(1, 64).FirstOrDefault(w => Posterior(w, 0, w).Mean > _margin, 64));
+    /// <summary>The fewest discordant wins, without a loss, whose posterior mean gain exceeds the margin (every pair a difference of +1).</summary>
+    public int WinsToAccept => Math.Max(1, Enumerable.Range(1, 64).FirstOrDefault(w => Posterior(w, w, w).Mean > _margin, 64));
 
     string? IPairedGate.CeilingReason(IReadOnlyList<RolloutResult> currentSkill, int validationTasks) =>
         PairedScoring.CeilingReason(currentSkill, validationTasks, MaxDraws, WinsToAccept, CeilingConfidence);
 
+    /// <inheritdoc />
     public async Task<GateDecision> DecideAsync(GateContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
