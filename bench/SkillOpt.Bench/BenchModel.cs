@@ -30,6 +30,7 @@ internal sealed record Variant(string Name, string Preset, IReadOnlyList<string>
         new("default", "default", [], "the default preset"),
         new("default-no-early-stopping", "default", ["training.early_stopping.patience=0", "training.early_stopping.ceiling=false"], "early stopping off (patience 0, no ceiling rule)"),
         new("default-no-prescreen", "default", ["gate.prescreen.enabled=false"], "pre-screen off"),
+        new("default-always-prescreen", "default", ["gate.prescreen.enabled=true"], "pre-screen on whatever the validation split's size (the default runs it up to 150 validation tasks)"),
         new("default-no-cache", "default", ["rollouts.cache=false"], "rollout cache off"),
         new("default-strict-gate", "default", ["gate.kind=strict", "training.early_stopping.ceiling=false"], "posterior gate off (the strict gate; the ceiling rule needs a paired gate)"),
         new("default-value-2e4", "default", [], "the value-of-information gate instead of the posterior one, 2·10⁻⁴ of score per paired task", 2e-4),

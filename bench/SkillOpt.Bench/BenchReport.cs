@@ -273,9 +273,9 @@ internal static class BenchReport
         {
             return;
         }
-        sb.AppendLine("### Ablations: the default preset with one saving off");
+        sb.AppendLine("### Ablations: the default preset with one setting changed");
         sb.AppendLine();
-        sb.AppendLine("Mean target calls and E[test] of the best skill; under each variant, its difference from `default` on the same seeds (paired 95% t interval of E[test]). What a saving saves is the extra calls its variant makes.");
+        sb.AppendLine("Mean target calls and E[test] of the best skill; under each variant, its difference from `default` on the same seeds (paired 95% t interval of E[test]). What a saving saves is the extra calls its variant makes when it is off.");
         sb.AppendLine();
         sb.AppendLine("| scenario | seeds | classic | default | " + string.Join(" | ", variants.Select(v => v.Description)) + " |");
         sb.AppendLine("|---|---|---|---|" + string.Concat(variants.Select(_ => "---|")));

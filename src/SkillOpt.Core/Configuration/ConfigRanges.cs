@@ -64,6 +64,7 @@ internal static class ConfigRanges
         ["gate.veto_min_samples"] = Between(1, 1_000),
         ["gate.combine_inconclusive"] = Between(0, 100),
         ["gate.prescreen.failed_tasks"] = Between(1, 10_000),
+        ["gate.prescreen.max_validation_tasks"] = Between(0, 10_000_000),
         ["gate.prescreen.passed_tasks"] = Between(0, 10_000),
         ["gate.posterior.threshold"] = new(0.5, true, 1, true),
         ["gate.posterior.prior"] = Above(0, 1_000),

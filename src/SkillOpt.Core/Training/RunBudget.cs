@@ -100,7 +100,8 @@ internal sealed class RunBudget
         var batch = Math.Min(t.BatchSize, trainTasks);
         var paired = GateKinds.IsPaired(_options.Gate.Kind);
         var proposals = Math.Max(1, t.Proposals ?? 1);
-        var prescreen = _options.Gate.Prescreen.Enabled == true ? proposals * (_options.Gate.Prescreen.FailedTasks + _options.Gate.Prescreen.PassedTasks) : 0;
+        var ps = _options.Gate.Prescreen;
+        var prescreen = ps.Enabled == true && (proposals > 1 || ps.MaxValidationTasks is null or 0 || validationTasks <= ps.MaxValidationTasks) ? proposals * (ps.FailedTasks + ps.PassedTasks) : 0;
         var validation = paired && (_options.Gate.Sequential == true || GateKinds.Normalize(_options.Gate.Kind) == "posterior") ? validationTasks / 2.0 : validationTasks;
         var targetPerStep = batch + prescreen + validation;
         var minibatches = Math.Ceiling(batch / (double)t.MinibatchSize);

@@ -100,6 +100,12 @@ internal sealed class SkillTrainingLoop
         {
             _context.Report("budget", estimate, 0, 0, totalSteps);
         }
+        if (state.CompletedPhases == 0 && settings.Prescreen.Enabled && !settings.Prescreen.RunsFor(splits.Validation.Count))
+        {
+            _context.Report("gate", string.Create(CultureInfo.InvariantCulture,
+                $"no pre-screen: the validation split has {splits.Validation.Count} tasks, more than gate.prescreen.max_validation_tasks = {settings.Prescreen.MaxValidationTasks}; every candidate goes to the validation gate"),
+                0, 0, totalSteps);
+        }
         var buffer = RejectedEditBuffer.Load(store.RejectedEditsPath);
         buffer.RollBackTo(state.CompletedPhases);
         var stepBuffer = StepBuffer.Load(_context.StepBufferPath);

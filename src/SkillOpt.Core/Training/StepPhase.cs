@@ -62,7 +62,7 @@ internal sealed class StepPhase(TrainingContext context, RolloutPhase rollouts, 
 
         // 6. pre-screen (of every built proposal), then the gate of the best one
         Proposal chosen;
-        if (settings.Prescreen.Enabled)
+        if (settings.Prescreen.RunsFor(run.Splits.Validation.Count))
         {
             built = await prescreen.ScreenAsync(run, rollout, built, phase, ct).ConfigureAwait(false);
             if (!built.Any(p => p.Screen!.Passed))

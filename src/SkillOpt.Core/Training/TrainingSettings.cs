@@ -51,7 +51,7 @@ internal sealed record TrainingSettings(string Preset, int Seed, int Epochs, int
             new MetaSkillSettings(t.MetaSkill.Enabled, t.MetaSkill.MaxWords, Value(t.MetaSkill.InLastEpoch)),
             new RejectedEditSettings(t.RejectedEdits.Scope == "epoch", Value(t.RejectedEdits.Enforce)),
             new EarlyStoppingSettings(Value(t.EarlyStopping.Patience), Value(t.EarlyStopping.Ceiling)),
-            new PrescreenSettings(Value(g.Prescreen.Enabled), g.Prescreen.FailedTasks, g.Prescreen.PassedTasks),
+            new PrescreenSettings(Value(g.Prescreen.Enabled), (t.Proposals ?? 1) > 1 ? 0 : Value(g.Prescreen.MaxValidationTasks), g.Prescreen.FailedTasks, g.Prescreen.PassedTasks),
             new GateSettings(GateKinds.Normalize(g.Kind), g.Alpha, Value(g.Sequential), g.ChunkSize, Value(g.VetoRegressions), g.VetoMinSamples, g.MaxDraws,
                 g.AlternativeWinShare, g.Power, Value(g.FinalAnalysis), Value(g.CombineInconclusive),
                 new PosteriorGateSettings(g.Posterior.Threshold, g.Posterior.Prior, g.Posterior.StopProbability, g.Posterior.MaxDraws)),
@@ -111,10 +111,16 @@ internal sealed record RejectedEditSettings(bool ResetEachEpoch, bool Enforce);
 internal sealed record EarlyStoppingSettings(int Patience, bool Ceiling);
 
 /// <summary>The pre-screen (<c>gate.prescreen</c>).</summary>
-/// <param name="Enabled">Candidates are pre-screened before validation.</param>
+/// <param name="Enabled">Candidates are pre-screened before validation (within <paramref name="MaxValidationTasks"/>).</param>
+/// <param name="MaxValidationTasks">Most validation tasks for which the pre-screen runs (0 = no limit; always 0 with more than one
+/// proposal per step, whose pre-screen chooses the one to gate).</param>
 /// <param name="FailedTasks">Most failed tasks of the step re-run with the candidate.</param>
 /// <param name="PassedTasks">Most passed tasks of the step re-run with the candidate.</param>
-internal sealed record PrescreenSettings(bool Enabled, int FailedTasks, int PassedTasks);
+internal sealed record PrescreenSettings(bool Enabled, int MaxValidationTasks, int FailedTasks, int PassedTasks)
+{
+    /// <summary>Whether a run with <paramref name="validationTasks"/> validation tasks pre-screens its candidates.</summary>
+    public bool RunsFor(int validationTasks) => Enabled && (MaxValidationTasks == 0 || validationTasks <= MaxValidationTasks);
+}
 
 /// <summary>The validation gate (<c>gate</c>).</summary>
 /// <param name="Kind"><c>gate.kind</c>: <c>paired</c>, <c>posterior</c> or <c>strict</c>.</param>

@@ -1,3 +1,7 @@
+using SkillOpt.Core.Accounting;
+using SkillOpt.Core.Configuration;
+using SkillOpt.Core.Harness;
+using SkillOpt.Core.Runs;
 using SkillOpt.Core.Training;
 
 namespace SkillOpt.Core.Tests.Training;
@@ -19,5 +23,62 @@ public class PrescreenTests
         Assert.Equal(goesOn, ok);
         Assert.StartsWith(reason, why, StringComparison.Ordinal);
         Assert.DoesNotContain("t4", why, StringComparison.Ordinal);
+    }
+
+    private sealed class Progress : IProgress<TrainingProgress>
+    {
+        public List<TrainingProgress> Events { get; } = [];
+        public void Report(TrainingProgress value) { lock (Events) { Events.Add(value); } }
+    }
+
+    [Theory]
+    // gate.prescreen.enabled, gate.prescreen.max_validation_tasks (null = unset), training.proposals → resolved enabled, limit
+    [InlineData(null, null, 1, true, PrescreenOptions.DefaultMaxValidationTasks)] // the default preset's rule
+    [InlineData(true, null, 1, true, 0)]                                           // turned on: whatever the split's size
+    [InlineData(false, null, 1, false, 0)]
+    [InlineData(null, 40, 1, true, 40)]
+    [InlineData(true, 40, 1, true, 40)]
+    [InlineData(null, null, 2, true, 0)]                                           // more proposals need it to choose one
+    public void The_default_preset_pre_screens_up_to_a_validation_split_size(bool? enabled, int? max, int proposals, bool resolvedEnabled, int resolvedMax)
+    {
+        var o = new SkillOptOptions();
+        o.Gate.Prescreen.Enabled = enabled;
+        o.Gate.Prescreen.MaxValidationTasks = max;
+        o.Training.Proposals = proposals;
+        var s = TrainingSettings.Resolve(o).Prescreen;
+        Assert.Equal(resolvedEnabled, s.Enabled);
+        Assert.Equal(proposals > 1 ? 0 : resolvedMax, s.MaxValidationTasks);
+        Assert.Equal(resolvedEnabled, s.RunsFor(resolvedMax == 0 ? 1_000_000 : resolvedMax));
+        Assert.Equal(resolvedEnabled && resolvedMax == 0, s.RunsFor(resolvedMax + 1));
+
+        var classic = new SkillOptOptions { Preset = "classic" };
+        Assert.False(TrainingSettings.Resolve(classic).Prescreen.RunsFor(1));
+    }
+
+    [Theory]
+    [InlineData(20, true)]  // the scripted world has 20 validation tasks
+    [InlineData(19, false)]
+    public async Task A_validation_split_above_the_limit_sends_every_candidate_to_the_gate(int maxValidationTasks, bool prescreened)
+    {
+        var o = HarnessConfig.Options();
+        o.Gate.Prescreen.MaxValidationTasks = maxValidationTasks;
+        var folder = Path.Combine(Path.GetTempPath(), "skillopt-tests", Guid.NewGuid().ToString("N"));
+        var progress = new Progress();
+        var summary = await new SkillTrainingLoop(o, new ScriptedRunner(), new ScriptedOptimizer(), folder, progress)
+            .RunAsync(HarnessConfig.InitialSkill, new ScriptedWorld().Splits(), TestContext.Current.CancellationToken);
+        var history = AtomicFile.ReadJson<List<HistoryRecord>>(Path.Combine(folder, "history.json"))!;
+
+        Assert.Equal(prescreened, summary.Usage.TryGetValue(ChatStage.Prescreen, out var usage) && usage.Calls > 0);
+        Assert.True(summary.Usage[ChatStage.Validate].Calls > 0);
+        var note = progress.Events.Where(e => e.Stage == "gate" && e.Message.StartsWith("no pre-screen:", StringComparison.Ordinal)).ToList();
+        if (prescreened)
+        {
+            Assert.Empty(note);
+        }
+        else
+        {
+            Assert.Equal("no pre-screen: the validation split has 20 tasks, more than gate.prescreen.max_validation_tasks = 19; every candidate goes to the validation gate", Assert.Single(note).Message);
+            Assert.DoesNotContain(history, h => h.Validation?.Gate == "prescreen");
+        }
     }
 }

@@ -30,12 +30,21 @@ public class RunBudgetTests
     [Fact]
     public void Default_estimate_names_both_early_stopping_rules_and_the_tighter_budget()
     {
-        // default: batch 40 + pre-screen 8 + 4 + about half of 200 validation tasks = 152 per step; the baseline and the
-        // current skill's own draws, 2 × 200, are paid once. Optimizer calls: 8 per step, so 40 allow 5 steps, fewer than
-        // the (100,000 − 400) / 152 the target budget allows.
+        // default: batch 40 + about half of 200 validation tasks = 140 per step (no pre-screen above 150 validation tasks);
+        // the baseline and the current skill's own draws, 2 × 200, are paid once. Optimizer calls: 8 per step, so 40 allow
+        // 5 steps, fewer than the (100,000 − 400) / 140 the target budget allows.
         var text = new RunBudget(Options("default", o => { o.Budget.MaxTargetCalls = 100_000; o.Budget.MaxOptimizerCalls = 40; })).Estimate(40, 400, 200);
-        Assert.Equal("pre-flight estimate: about 152 target and 8 optimizer calls per step; budget.max_optimizer_calls allows about 5 of the 40 planned steps"
+        Assert.Equal("pre-flight estimate: about 140 target and 8 optimizer calls per step; budget.max_optimizer_calls allows about 5 of the 40 planned steps"
             + " (early stopping may end the run sooner: after 15 steps in a row without an accepted edit, or once the current skill fails too few validation tasks for a candidate to be accepted)", text);
+    }
+
+    [Fact]
+    public void Default_estimate_counts_the_pre_screen_only_up_to_its_validation_split_size()
+    {
+        // 150 validation tasks: batch 40 + pre-screen 8 + 4 + 75 = 127; 151: no pre-screen, 40 + 75.5 = 116 (rounded)
+        var budget = new RunBudget(Options("default", o => o.Budget.MaxOptimizerCalls = 40));
+        Assert.StartsWith("pre-flight estimate: about 127 target", budget.Estimate(40, 400, 150), StringComparison.Ordinal);
+        Assert.StartsWith("pre-flight estimate: about 116 target", budget.Estimate(40, 400, 151), StringComparison.Ordinal);
     }
 
     [Fact]
