@@ -102,7 +102,8 @@ internal sealed class SkillTrainingLoop
         }
         if (state.CompletedPhases == 0 && settings.Prescreen.Enabled && !settings.Prescreen.RunsFor(splits.Validation.Count))
         {
-            _context.Report("gate", string.Create(CultureInfo.InvariantCulture,
+            // stage "run", not "gate": the live monitor reads every "gate" report as a candidate's verdict
+            _context.Report("run", string.Create(CultureInfo.InvariantCulture,
                 $"no pre-screen: the validation split has {splits.Validation.Count} tasks, more than gate.prescreen.max_validation_tasks = {settings.Prescreen.MaxValidationTasks}; every candidate goes to the validation gate"),
                 0, 0, totalSteps);
         }
