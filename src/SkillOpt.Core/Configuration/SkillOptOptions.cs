@@ -56,7 +56,7 @@ public sealed class SkillOptOptions
         Gate.VetoRegressions ??= !classic;
         Gate.FinalAnalysis ??= !classic;
         // set before Enabled: a pre-screen the user turned on runs whatever the validation split's size
-        Gate.Prescreen.MaxValidationTasks ??= Gate.Prescreen.Enabled is null && !classic && (Training.Proposals ?? 1) <= 1 ? PrescreenOptions.DefaultMaxValidationTasks : 0;
+        Gate.Prescreen.MaxValidationTasks ??= Gate.Prescreen.Enabled is null && !classic ? PrescreenOptions.DefaultMaxValidationTasks : 0;
         Gate.Prescreen.Enabled ??= !classic;
         Gate.CombineInconclusive ??= !classic && GateKinds.Normalize(Gate.Kind) == "paired" ? 2 : 0;
         Rollouts.Cache ??= !classic;

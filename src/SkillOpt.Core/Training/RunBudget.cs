@@ -94,14 +94,19 @@ internal sealed class RunBudget
     /// <param name="trainTasks">Tasks in the train split.</param>
     /// <param name="validationTasks">Tasks in the validation split.</param>
     /// <returns>A sentence, or null when no call budget (<c>budget.max_target_calls</c>, <c>budget.max_optimizer_calls</c>) is set.</returns>
+    /// <exception cref="InvalidOperationException">A call budget is set and the options' preset was not applied.</exception>
     public string? Estimate(int totalSteps, int trainTasks, int validationTasks)
     {
+        if (_options.Budget.MaxTargetCalls is null && _options.Budget.MaxOptimizerCalls is null)
+        {
+            return null;
+        }
         var t = _options.Training;
         var batch = Math.Min(t.BatchSize, trainTasks);
         var paired = GateKinds.IsPaired(_options.Gate.Kind);
         var proposals = Math.Max(1, t.Proposals ?? 1);
-        var ps = _options.Gate.Prescreen;
-        var prescreen = ps.Enabled == true && (proposals > 1 || ps.MaxValidationTasks is null or 0 || validationTasks <= ps.MaxValidationTasks) ? proposals * (ps.FailedTasks + ps.PassedTasks) : 0;
+        var ps = PrescreenSettings.From(_options.Gate.Prescreen, proposals);
+        var prescreen = ps.RunsFor(validationTasks) ? proposals * (ps.FailedTasks + ps.PassedTasks) : 0;
         var validation = paired && (_options.Gate.Sequential == true || GateKinds.Normalize(_options.Gate.Kind) == "posterior") ? validationTasks / 2.0 : validationTasks;
         var targetPerStep = batch + prescreen + validation;
         var minibatches = Math.Ceiling(batch / (double)t.MinibatchSize);
@@ -110,10 +115,6 @@ internal sealed class RunBudget
         var steps = new List<(string Name, double Steps)>();
         if (_options.Budget.MaxTargetCalls is { } mt) { steps.Add(("max_target_calls", Math.Max(0, (mt - fixedTarget) / targetPerStep))); }
         if (_options.Budget.MaxOptimizerCalls is { } mo) { steps.Add(("max_optimizer_calls", mo / optimizerPerStep)); }
-        if (steps.Count == 0)
-        {
-            return null;
-        }
         var (name, n) = steps.MinBy(x => x.Steps);
         var patience = t.EarlyStopping.Patience ?? 0;
         var stops = new List<string>();

@@ -51,7 +51,7 @@ internal sealed record TrainingSettings(string Preset, int Seed, int Epochs, int
             new MetaSkillSettings(t.MetaSkill.Enabled, t.MetaSkill.MaxWords, Value(t.MetaSkill.InLastEpoch)),
             new RejectedEditSettings(t.RejectedEdits.Scope == "epoch", Value(t.RejectedEdits.Enforce)),
             new EarlyStoppingSettings(Value(t.EarlyStopping.Patience), Value(t.EarlyStopping.Ceiling)),
-            new PrescreenSettings(Value(g.Prescreen.Enabled), (t.Proposals ?? 1) > 1 ? 0 : Value(g.Prescreen.MaxValidationTasks), g.Prescreen.FailedTasks, g.Prescreen.PassedTasks),
+            PrescreenSettings.From(g.Prescreen, t.Proposals ?? 1),
             new GateSettings(GateKinds.Normalize(g.Kind), g.Alpha, Value(g.Sequential), g.ChunkSize, Value(g.VetoRegressions), g.VetoMinSamples, g.MaxDraws,
                 g.AlternativeWinShare, g.Power, Value(g.FinalAnalysis), Value(g.CombineInconclusive),
                 new PosteriorGateSettings(g.Posterior.Threshold, g.Posterior.Prior, g.Posterior.StopProbability, g.Posterior.MaxDraws)),
@@ -118,6 +118,17 @@ internal sealed record EarlyStoppingSettings(int Patience, bool Ceiling);
 /// <param name="PassedTasks">Most passed tasks of the step re-run with the candidate.</param>
 internal sealed record PrescreenSettings(bool Enabled, int MaxValidationTasks, int FailedTasks, int PassedTasks)
 {
+    /// <summary>
+    /// Resolves <c>gate.prescreen</c> once the preset filled it; with more than one <paramref name="proposals"/> per step there
+    /// is no size limit, since the pre-screen chooses the proposal to gate.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The preset was not applied (<see cref="PrescreenOptions.Enabled"/> or
+    /// <see cref="PrescreenOptions.MaxValidationTasks"/> unset).</exception>
+    public static PrescreenSettings From(PrescreenOptions options, int proposals) => new(
+        options.Enabled ?? throw new InvalidOperationException("gate.prescreen.enabled was left unset; SkillOptOptions.ApplyPreset must fill it."),
+        proposals > 1 ? 0 : options.MaxValidationTasks ?? throw new InvalidOperationException("gate.prescreen.max_validation_tasks was left unset; SkillOptOptions.ApplyPreset must fill it."),
+        options.FailedTasks, options.PassedTasks);
+
     /// <summary>Whether a run with <paramref name="validationTasks"/> validation tasks pre-screens its candidates.</summary>
     public bool RunsFor(int validationTasks) => Enabled && (MaxValidationTasks == 0 || validationTasks <= MaxValidationTasks);
 }
