@@ -58,6 +58,11 @@ internal static class GateExplanation
                 _ => $"reject — {counts}; a real gain is unlikely",
             };
         }
+        if (action == "reject" && validation.TasksSkipped > 0)
+        {
+            // the strict gate's futility stop: the candidate was scored on part of the split only
+            return string.Create(ci, $"reject — the candidate scored {validation.CandidateScore:0.###} on the first {validation.Tasks} of {validation.Tasks + validation.Errored + validation.TasksSkipped} validation tasks against the current skill's {validation.IncumbentScore:0.###}; it is unlikely to end above it, so scoring stopped");
+        }
         var scores = string.Create(ci, $"the candidate scored {validation.CandidateScore:0.###} against the current skill's {validation.IncumbentScore:0.###} on {validation.Tasks} validation tasks");
         return action switch
         {

@@ -1,3 +1,6 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
 using SkillOpt.Core.Rollouts;
 
 namespace SkillOpt.Core.Gates;
@@ -59,20 +62,159 @@ internal interface IValidationGate
 /// <summary>
 /// The reference's gate: the candidate's mean score on the whole validation split must be strictly greater than the
 /// stored mean of the current skill; ties reject (microsoft/SkillOpt). Every per-task result is kept in the decision.
+/// <para>
+/// With a stop probability above 0 (<c>gate.strict.stop_probability</c>), the candidate is scored in chunks, in a seeded
+/// random order of the tasks (its own for each candidate) that depends on no outcome, and stopped as futile after a chunk once the whole split can no
+/// longer, or is unlikely to, end above the stored mean: when even passing every remaining task would not beat it, or, for
+/// pass/fail verifiers, when the posterior predictive probability that it will (the remaining passes following the
+/// beta-binomial predictive of a uniform prior on the candidate's pass rate; stochastic curtailment, Lan, Simon and
+/// Halperin, Communications in Statistics C 1, 1982) is below the stop probability. A candidate is only ever accepted on
+/// the whole split, so the stored mean of an accepted candidate is always a whole draw, and the gate accepts exactly the
+/// candidates the reference's gate accepts except those a stop turned away (docs/method.md, "The strict gate with a
+/// futility stop").
+/// </para>
 /// </summary>
 internal sealed class StrictImprovementGate : IValidationGate
 {
+    private readonly double _stop;
+    private readonly int _chunkSize;
+
+    /// <summary>Creates the gate.</summary>
+    /// <param name="stopProbability">Predictive probability in [0, 0.5) below which a candidate is stopped as futile (0, the reference's: every candidate is scored on the whole split).</param>
+    /// <param name="chunkSize">Validation tasks per chunk when <paramref name="stopProbability"/> is above 0 (≥ 1, default 8).</param>
+    /// <exception cref="ArgumentOutOfRangeException">A parameter is outside its range.</exception>
+    public StrictImprovementGate(double stopProbability = 0, int chunkSize = 8)
+    {
+        if (stopProbability is < 0 or >= 0.5 || double.IsNaN(stopProbability))
+        {
+            throw new ArgumentOutOfRangeException(nameof(stopProbability), stopProbability, "the stop probability must be in [0, 0.5)");
+        }
+        ArgumentOutOfRangeException.ThrowIfLessThan(chunkSize, 1);
+        (_stop, _chunkSize) = (stopProbability, chunkSize);
+    }
+
     /// <inheritdoc />
     public string Name => "strict";
 
     /// <inheritdoc />
     public async Task<GateDecision> DecideAsync(GateContext context, CancellationToken cancellationToken)
     {
-        var candidate = await context.Evaluate(context.CandidateSkill, context.CandidateHash, context.ValidationTasks, 0, cancellationToken).ConfigureAwait(false);
-        var c = candidate.MeanScore;
+        ArgumentNullException.ThrowIfNull(context);
         var i = context.Incumbent.MeanScore;
+        if (_stop <= 0)
+        {
+            var whole = await context.Evaluate(context.CandidateSkill, context.CandidateHash, context.ValidationTasks, 0, cancellationToken).ConfigureAwait(false);
+            return Decide(whole, i);
+        }
+        // a fresh order for every candidate: with one order for all, a first chunk of hard (or easy) tasks would stop (or
+        // spare) every candidate of the run alike
+        var order = context.ValidationTasks.OrderBy(t => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(
+            string.Create(CultureInfo.InvariantCulture, $"{context.Seed}|strict-order|{context.CandidateHash}|{t}")))), StringComparer.Ordinal).ToList();
+        var results = new List<RolloutResult>(order.Count);
+        for (var start = 0; start < order.Count; start += _chunkSize)
+        {
+            var part = order.Skip(start).Take(_chunkSize).ToList();
+            var eval = await context.Evaluate(context.CandidateSkill, context.CandidateHash, part, 0, cancellationToken).ConfigureAwait(false);
+            results.AddRange(eval.Results);
+            var remaining = order.Count - start - part.Count;
+            if (remaining > 0 && Futility(results, remaining, i) is { } why)
+            {
+                var sofar = new Evaluation(context.CandidateHash, 0, results);
+                return new GateDecision(GateVerdict.Reject,
+                    string.Create(CultureInfo.InvariantCulture, $"candidate {sofar.MeanScore:0.####} on {sofar.ScoredCount} of {order.Count} validation tasks; {why} to beat current {i:0.####}: stopped"),
+                    sofar.MeanScore, i, sofar, TasksSkipped: remaining);
+            }
+        }
+        return Decide(new Evaluation(context.CandidateHash, 0, results), i);
+    }
+
+    private static GateDecision Decide(Evaluation candidate, double i)
+    {
+        var c = candidate.MeanScore;
         return c > i
             ? new GateDecision(GateVerdict.Accept, $"candidate {c:0.####} > current {i:0.####} on {candidate.ScoredCount} validation tasks", c, i, candidate)
             : new GateDecision(GateVerdict.Reject, $"candidate {c:0.####} does not beat current {i:0.####} (strict >, ties reject)", c, i, candidate);
+    }
+
+    /// <summary>
+    /// Why the candidate should stop, or null to go on: it cannot end above <paramref name="i"/> even when it passes the
+    /// <paramref name="remaining"/> tasks, or (pass/fail scores only) the predictive probability that it ends above is below the stop probability.
+    /// </summary>
+    private string? Futility(List<RolloutResult> results, int remaining, double i)
+    {
+        var scored = results.Where(r => r.IsScored).ToList();
+        var sum = scored.Sum(r => r.Score);
+        var total = scored.Count + remaining;
+        if ((sum + remaining) / total <= i)
+        {
+            return "it cannot end above the score";
+        }
+        if (scored.Any(r => r.Score is > 0 and < 1))
+        {
+            return null;
+        }
+        var passes = (int)Math.Round(sum);
+        var predictive = StrictCurtailment.ProbabilityAbove(passes, scored.Count - passes, remaining, i);
+        return predictive < _stop
+            ? string.Create(CultureInfo.InvariantCulture, $"predictive probability {predictive:0.###} < {_stop:0.##}")
+            : null;
+    }
+}
+
+/// <summary>The predictive arithmetic of <see cref="StrictImprovementGate"/>'s futility stop, with MathNet.Numerics' beta-binomial distribution.</summary>
+internal static class StrictCurtailment
+{
+    /// <summary>
+    /// The fewest passes of <paramref name="total"/> pass/fail tasks whose mean is strictly above <paramref name="incumbent"/>
+    /// (the reference gate's comparison), or <paramref name="total"/> + 1 when no count is. E.g. 0.5 of 60: 31.
+    /// </summary>
+    /// <param name="total">Tasks scored in the end (≥ 1).</param>
+    /// <param name="incumbent">The stored mean score in [0,1] to beat.</param>
+    /// <returns>A count from 0 to <paramref name="total"/> + 1.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="total"/> is below 1.</exception>
+    public static int PassesNeeded(int total, double incumbent)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(total, 1);
+        var needed = Math.Clamp((int)Math.Floor(incumbent * total), 0, total + 1);
+        // the same double comparison as the decision (mean > stored), around the floor
+        while (needed > 0 && (needed - 1) / (double)total > incumbent)
+        {
+            needed--;
+        }
+        while (needed <= total && needed / (double)total <= incumbent)
+        {
+            needed++;
+        }
+        return needed;
+    }
+
+    /// <summary>
+    /// The posterior predictive probability that a candidate with <paramref name="passes"/> and <paramref name="failures"/>
+    /// so far ends with a mean strictly above <paramref name="incumbent"/> once <paramref name="remaining"/> more tasks are
+    /// scored: P(R ≥ needed − passes) for R ~ BetaBin(remaining, 1 + passes, 1 + failures), the predictive of a uniform
+    /// prior on its pass rate (Gelman et al., Bayesian Data Analysis, 3rd ed., §2.4). 1 or 0 when the outcome is already
+    /// certain.
+    /// </summary>
+    /// <param name="passes">Tasks passed so far (≥ 0).</param>
+    /// <param name="failures">Tasks failed so far (≥ 0).</param>
+    /// <param name="remaining">Tasks still to score (≥ 0).</param>
+    /// <param name="incumbent">The stored mean score in [0,1] to beat.</param>
+    /// <returns>A probability in [0,1].</returns>
+    /// <exception cref="ArgumentOutOfRangeException">A count is negative, or no task is scored or to come.</exception>
+    public static double ProbabilityAbove(int passes, int failures, int remaining, double incumbent)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(passes);
+        ArgumentOutOfRangeException.ThrowIfNegative(failures);
+        ArgumentOutOfRangeException.ThrowIfNegative(remaining);
+        var toGo = PassesNeeded(passes + failures + remaining, incumbent) - passes;
+        if (toGo <= 0)
+        {
+            return 1;
+        }
+        if (toGo > remaining)
+        {
+            return 0;
+        }
+        return Math.Clamp(1 - MathNet.Numerics.Distributions.BetaBinomial.CDF(remaining, 1 + passes, 1 + failures, toGo - 1), 0, 1);
     }
 }

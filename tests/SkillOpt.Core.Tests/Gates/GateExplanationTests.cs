@@ -37,6 +37,8 @@ public class GateExplanationTests
             GateExplanation.Describe("reject", new ValidationSummary(0.3, 0.5, 6, 0, 22, null, "prescreen"), "pre-screen: fixes 1 of 3 failed tasks but breaks 2 of 3 passed ones (a, b)"));
         Assert.Equal("reject — the candidate scored 0.6 against the current skill's 0.6 on 10 validation tasks; it is not better",
             GateExplanation.Describe("reject", new ValidationSummary(0.6, 0.6, 10, 0, 0, null, "strict"), "candidate 0.6 does not beat current 0.6 (strict >, ties reject)"));
+        Assert.Equal("reject — the candidate scored 0.25 on the first 8 of 60 validation tasks against the current skill's 0.567; it is unlikely to end above it, so scoring stopped",
+            GateExplanation.Describe("reject", new ValidationSummary(0.25, 0.5667, 8, 0, 52, null, "strict"), "candidate 0.25 on 8 of 60 validation tasks; predictive probability 0.026 < 0.05 to beat current 0.5667: stopped"));
         Assert.Equal("skip — no candidate was built (no edits survived)", GateExplanation.Describe("skip", null, "no edits survived"));
     }
 
