@@ -70,6 +70,7 @@ internal static class ConfigRanges
         ["gate.posterior.prior"] = Above(0, 1_000),
         ["gate.posterior.stop_probability"] = new(0, false, 0.5, true),
         ["gate.posterior.max_draws"] = Between(1, 100),
+        ["gate.strict.stop_probability"] = new(0, false, 0.5, true),
         ["approval.alpha"] = Above(0, 0.5),
         ["approval.test_draws"] = Between(1, 100),
         ["budget.max_target_calls"] = Between(1, 1e12),

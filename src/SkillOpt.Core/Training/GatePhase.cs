@@ -36,7 +36,7 @@ internal sealed class GatePhase
         {
             "paired" => new PairedSequentialGate(g.Alpha, g.Sequential, g.ChunkSize, g.VetoRegressions, g.VetoMinSamples, g.MaxDraws, g.AlternativeWinShare, g.Power, g.FinalAnalysis),
             "posterior" => new PosteriorPairedGate(g.Posterior.Threshold, g.Posterior.Prior, g.Posterior.StopProbability, g.ChunkSize, g.Posterior.MaxDraws),
-            _ => new StrictImprovementGate(),
+            _ => new StrictImprovementGate(g.StrictStopProbability, g.ChunkSize),
         };
     }
 

@@ -54,7 +54,7 @@ internal sealed record TrainingSettings(string Preset, int Seed, int Epochs, int
             PrescreenSettings.From(g.Prescreen, t.Proposals ?? 1),
             new GateSettings(GateKinds.Normalize(g.Kind), g.Alpha, Value(g.Sequential), g.ChunkSize, Value(g.VetoRegressions), g.VetoMinSamples, g.MaxDraws,
                 g.AlternativeWinShare, g.Power, Value(g.FinalAnalysis), Value(g.CombineInconclusive),
-                new PosteriorGateSettings(g.Posterior.Threshold, g.Posterior.Prior, g.Posterior.StopProbability, g.Posterior.MaxDraws)),
+                new PosteriorGateSettings(g.Posterior.Threshold, g.Posterior.Prior, g.Posterior.StopProbability, g.Posterior.MaxDraws), Value(g.Strict.StopProbability)),
             new EditApplierOptions
             {
                 TokenBudget = Value(o.Skill.TokenBudget),
@@ -146,8 +146,9 @@ internal sealed record PrescreenSettings(bool Enabled, int MaxValidationTasks, i
 /// <param name="FinalAnalysis">Exact final test after the last draw.</param>
 /// <param name="CombineInconclusive">Most inconclusive step candidates combined into one (0 or 1 = off).</param>
 /// <param name="Posterior">The posterior gate's settings (<c>gate.posterior</c>).</param>
+/// <param name="StrictStopProbability">The strict gate's futility stop (<c>gate.strict.stop_probability</c>; 0 = none).</param>
 internal sealed record GateSettings(string Kind, double Alpha, bool Sequential, int ChunkSize, bool VetoRegressions, int VetoMinSamples, int MaxDraws,
-    double AlternativeWinShare, double Power, bool FinalAnalysis, int CombineInconclusive, PosteriorGateSettings Posterior);
+    double AlternativeWinShare, double Power, bool FinalAnalysis, int CombineInconclusive, PosteriorGateSettings Posterior, double StrictStopProbability);
 
 /// <summary>The posterior gate (<c>gate.posterior</c>, <see cref="Gates.PosteriorPairedGate"/>).</summary>
 /// <param name="Threshold">Posterior probability P(θ &gt; ½) a candidate needs after its last draw.</param>

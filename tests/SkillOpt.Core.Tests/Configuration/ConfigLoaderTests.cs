@@ -20,6 +20,11 @@ public class ConfigLoaderTests
         Assert.Equal("run", o.Training.RejectedEdits.Scope);
         Assert.True(o.Training.RejectedEdits.Enforce);
         Assert.Equal(("posterior", 0.05, true, true, true, true), (o.Gate.Kind, o.Gate.Alpha, o.Gate.Sequential, o.Gate.VetoRegressions, o.Gate.Prescreen.Enabled, o.Rollouts.Cache));
+        Assert.Equal(0.05, o.Gate.Strict.StopProbability);
+        Assert.Equal(0.0, SkillOptConfigLoader.Parse("preset: classic\n", "skillopt.yaml").Gate.Strict.StopProbability);
+        Assert.Equal(0.01, SkillOptConfigLoader.Parse("gate:\n  kind: strict\n  strict:\n    stop_probability: 0.01\n", "skillopt.yaml").Gate.Strict.StopProbability);
+        var bad = Assert.Throws<SkillOptConfigException>(() => SkillOptConfigLoader.Parse("gate:\n  strict:\n    stop_probability: 0.5\n", "skillopt.yaml"));
+        Assert.Equal(("SKOPT1002", "gate.strict.stop_probability", 3), (bad.Code, bad.Key, bad.Line));
         Assert.True(o.Gate.FinalAnalysis);
         Assert.False(SkillOptConfigLoader.Parse("gate:\n  final_analysis: false\n", "skillopt.yaml").Gate.FinalAnalysis);
     }
@@ -138,8 +143,10 @@ public class ConfigLoaderTests
     {
         var d = SkillOptConfigLoader.Parse("", "skillopt.yaml");
         Assert.Equal((15, true), (d.Training.EarlyStopping.Patience, d.Training.SlowUpdate.ReuseStepRollouts));
-        // the paired sequential gate keeps the patience it was measured with
+        // each gate keeps the patience it was measured with: the paired sequential gate 10, the strict gate none
         Assert.Equal(10, SkillOptConfigLoader.Parse("gate:\n  kind: paired\n", "skillopt.yaml").Training.EarlyStopping.Patience);
+        var strictGate = SkillOptConfigLoader.Parse("gate:\n  kind: strict\n", "skillopt.yaml");
+        Assert.Equal((0, false), (strictGate.Training.EarlyStopping.Patience, strictGate.Training.EarlyStopping.Ceiling));
         var c = SkillOptConfigLoader.Parse("preset: classic\n", "skillopt.yaml");
         Assert.Equal((0, false), (c.Training.EarlyStopping.Patience, c.Training.SlowUpdate.ReuseStepRollouts));
         var set = SkillOptConfigLoader.Parse("preset: classic\ntraining:\n  early_stopping:\n    patience: 5\n", "skillopt.yaml");

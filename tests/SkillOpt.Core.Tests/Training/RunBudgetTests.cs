@@ -48,6 +48,18 @@ public class RunBudgetTests
     }
 
     [Fact]
+    public void The_strict_gate_is_estimated_at_half_the_split_with_its_futility_stop_and_the_whole_split_without()
+    {
+        // the default preset with gate.kind strict: batch 40 + about half of 200 (the futility stop) = 140 per step, and the
+        // baseline (200) is paid once, with no draws of the current skill: (1,000 − 200) / 140 = 5.7 steps; without the stop
+        // 40 + 200 = 240, as classic
+        var stop = new RunBudget(Options("default", o => { o.Gate.Kind = "strict"; o.Budget.MaxTargetCalls = 1_000; })).Estimate(40, 400, 200);
+        Assert.Equal("pre-flight estimate: about 140 target and 8 optimizer calls per step; budget.max_target_calls allows about 5 of the 40 planned steps", stop);
+        var whole = new RunBudget(Options("default", o => { o.Gate.Kind = "strict"; o.Gate.Strict.StopProbability = 0; o.Budget.MaxOptimizerCalls = 40; }));
+        Assert.StartsWith("pre-flight estimate: about 240 target", whole.Estimate(40, 400, 200), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Proposals_multiply_the_pre_screen_and_optimizer_calls_and_the_ceiling_is_not_named_when_off()
     {
         var text = new RunBudget(Options("default", o =>

@@ -245,4 +245,21 @@ public class TrainingSafeguardTests
         // (call counts are compared on SimLab scenarios with realistic split sizes: docs/benchmarks.md)
         Assert.True(d.CacheHits > 0);
     }
+
+    [Fact]
+    public async Task The_strict_gate_with_its_futility_stop_reaches_the_classic_result_and_leaves_validation_tasks_unscored()
+    {
+        // the default preset given gate.kind: strict stops futile candidates (gate.strict.stop_probability 0.05); classic's
+        // strict gate scores every candidate on every validation task
+        var classic = SkillOptConfigLoader.Parse("preset: classic\nseed: 7\ntraining:\n  epochs: 3\n  batch_size: 10\n  minibatch_size: 4\n", "c.yaml");
+        var c = await new SkillTrainingLoop(classic, new ScriptedRunner(), new ScriptedOptimizer(), NewFolder())
+            .RunAsync(HarnessConfig.InitialSkill, new ScriptedWorld().Splits(), TestContext.Current.CancellationToken);
+        var strict = SkillOptConfigLoader.Parse("seed: 7\ngate:\n  kind: strict\ntraining:\n  epochs: 3\n  batch_size: 10\n  minibatch_size: 4\n", "s.yaml");
+        Assert.Equal((0.05, 0), (strict.Gate.Strict.StopProbability, strict.Training.EarlyStopping.Patience));
+        var d = await new SkillTrainingLoop(strict, new ScriptedRunner(), new ScriptedOptimizer(), NewFolder())
+            .RunAsync(HarnessConfig.InitialSkill, new ScriptedWorld().Splits(), TestContext.Current.CancellationToken);
+        Assert.True(d.Best.Test >= c.Best.Test, $"strict with the stop {d.Best.Test} vs classic {c.Best.Test}");
+        Assert.True(d.ValidationTasksSkipped > 0, $"{d.ValidationTasksSkipped} validation tasks skipped");
+        Assert.Equal(0, c.ValidationTasksSkipped);
+    }
 }
