@@ -7,7 +7,10 @@ namespace GateBench;
 
 /// <summary>
 /// A policy: a gate and what the loop does around it. Written <c>name:key=value,key=value</c>. Names: <c>reference</c>
-/// (strict &gt; of a fresh full draw against the stored score of the current skill's accepting draw, no pre-screen),
+/// (strict &gt; of a fresh full draw against the stored score of the current skill's accepting draw, no pre-screen; keys:
+/// fut — the futility stop of <see cref="StrictImprovementGate"/>: after each chunk (chunk, default 8) of a fresh seeded order,
+/// stop when the predictive probability of ending above the stored score is below fut, 0 = off; paired — 1: that
+/// probability from two beta-binomials, one per outcome of the stored draw on the unscored tasks, instead of one),
 /// <c>sprt</c> (<see cref="PairedSequentialGate"/>: alpha, alt, power, draws, chunk, final, veto), <c>default</c> (today's
 /// default preset: sprt with pre-screen and combine=2), <c>posterior</c> (<see cref="PosteriorPairedGate"/>: threshold,
 /// prior, stop, chunk, draws, accept — the early-accept probability, 1 − stop unless set), <c>value</c>
@@ -212,6 +215,58 @@ internal sealed class Simulation
         _ => 1,
     };
 
+    /// <summary>
+    /// P(R ≥ r) where R is the candidate's passes on the unscored tasks: those the stored draw passed follow
+    /// BetaBin(n₁, 1 + passes there, 1 + failures there), those it failed BetaBin(n₀, …) likewise, independently.
+    /// </summary>
+    private static double Bb(int n, double a, double b, int k) => n == 0 ? (k == 0 ? 1 : 0) : MathNet.Numerics.Distributions.BetaBinomial.PMF(n, a, b, k);
+
+    private static double PairedTail(IReadOnlyList<SimTask> val, Dictionary<int, bool> scored, Dictionary<int, bool> stored, int r)
+    {
+        if (r <= 0)
+        {
+            return 1;
+        }
+        int p1 = 0, f1 = 0, p0 = 0, f0 = 0, n1 = 0, n0 = 0;
+        foreach (var t in val)
+        {
+            var inc = stored.TryGetValue(t.Index, out var x) && x;
+            if (scored.TryGetValue(t.Index, out var c))
+            {
+                if (inc) { if (c) p1++; else f1++; } else { if (c) p0++; else f0++; }
+            }
+            else if (inc) n1++; else n0++;
+        }
+        var pmf0 = Enumerable.Range(0, n0 + 1).Select(k => Bb(n0, 1 + p0, 1 + f0, k)).ToArray();
+        var total = 0.0;
+        for (var j = 0; j <= n1; j++)
+        {
+            var pj = Bb(n1, 1 + p1, 1 + f1, j);
+            var tail = 0.0;
+            for (var k = Math.Max(0, r - j); k <= n0; k++)
+            {
+                tail += pmf0[k];
+            }
+            total += pj * tail;
+        }
+        return total;
+    }
+
+    /// <summary>P(R ≥ r) for R ~ BetaBinomial(m, a, b).</summary>
+    private static double Tail(int m, double a, double b, int r)
+    {
+        if (r <= 0)
+        {
+            return 1;
+        }
+        var total = 0.0;
+        for (var j = r; j <= m; j++)
+        {
+            total += Math.Exp(MathNet.Numerics.SpecialFunctions.BinomialLn(m, j) + MathNet.Numerics.SpecialFunctions.BetaLn(j + a, m - j + b) - MathNet.Numerics.SpecialFunctions.BetaLn(a, b));
+        }
+        return total;
+    }
+
     /// <summary>The textual learning rate of step t (1-based) of T: cosine from 4 to 2, rounded half to even (the reference's).</summary>
     private static int LearningRate(int t, int total) =>
         (int)Math.Round(2 + (4 - 2) * (1 + Math.Cos(Math.PI * t / total)) / 2, MidpointRounding.ToEven);
@@ -270,9 +325,14 @@ internal sealed class Simulation
 
         // baseline: the reference stores one full draw of the initial skill; the paired gates measure lazily
         var stored = 0.0;
+        var storedOutcomes = new Dictionary<int, bool>();
         if (_policy.Name == "reference")
         {
-            stored = val.Average(t => Outcome(initial, t, referenceSample, Spend.Validation, cache: false) ? 1.0 : 0.0);
+            foreach (var t in val)
+            {
+                storedOutcomes[t.Index] = Outcome(initial, t, referenceSample, Spend.Validation, cache: false);
+            }
+            stored = storedOutcomes.Values.Average(x => x ? 1.0 : 0.0);
             referenceSample++;
         }
 
@@ -291,13 +351,44 @@ internal sealed class Simulation
             }
             else if (gate is null)
             {
-                var score = val.Average(t => Outcome(candidate, t, referenceSample, Spend.Validation, cache: false) ? 1.0 : 0.0);
+                // fut > 0: the same strict decision, stopped after a chunk once the predictive probability (beta-binomial,
+                // uniform prior on the candidate's pass rate) that the whole draw ends above the stored score is below fut
+                var fut = _policy.Get("fut", 0);
+                var chunkSize = (int)_policy.Get("chunk", 8);
+                var order = fut > 0 ? val.OrderBy(t => Rng.Hash(_world.Seed, 7, gated, t.Index)).ToList() : val;
+                int passes = 0, scored = 0;
+                var paired = _policy.Get("paired", 0) > 0;
+                var outcomes = new Dictionary<int, bool>();
+                var needed = (int)Math.Floor(stored * val.Count + 1e-9) + 1;
+                var stopped = false;
+                foreach (var t in order)
+                {
+                    var o = Outcome(candidate, t, referenceSample, Spend.Validation, cache: false);
+                    outcomes[t.Index] = o;
+                    passes += o ? 1 : 0;
+                    scored++;
+                    if (fut > 0 && scored % chunkSize == 0 && scored < val.Count)
+                    {
+                        var left = val.Count - scored;
+                        var p = paired ? PairedTail(val, outcomes, storedOutcomes, needed - passes) : Tail(left, 1 + passes, 1 + scored - passes, needed - passes);
+                        if (needed - passes > left || p < fut)
+                        {
+                            stopped = true;
+                            break;
+                        }
+                    }
+                }
+                var score = passes / (double)scored;
                 referenceSample++;
-                verdict = score > stored ? GateVerdict.Accept : GateVerdict.Reject;
+                verdict = !stopped && score > stored ? GateVerdict.Accept : GateVerdict.Reject;
                 reason = string.Create(CultureInfo.InvariantCulture, $"{score:0.000} vs stored {stored:0.000}");
                 if (verdict == GateVerdict.Accept)
                 {
                     stored = score;
+                    foreach (var (k, v) in outcomes)
+                    {
+                        storedOutcomes[k] = v;
+                    }
                 }
             }
             else
