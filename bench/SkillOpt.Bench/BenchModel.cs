@@ -32,7 +32,8 @@ internal sealed record Variant(string Name, string Preset, IReadOnlyList<string>
         new("default-no-prescreen", "default", ["gate.prescreen.enabled=false"], "pre-screen off"),
         new("default-always-prescreen", "default", ["gate.prescreen.enabled=true"], "pre-screen on whatever the validation split's size (the default runs it up to 150 validation tasks)"),
         new("default-no-cache", "default", ["rollouts.cache=false"], "rollout cache off"),
-        new("default-strict-gate", "default", ["gate.kind=strict", "training.early_stopping.ceiling=false"], "posterior gate off (the strict gate; the ceiling rule needs a paired gate)"),
+        new("default-strict-stop", "default", ["gate.kind=strict"], "the strict gate with its futility stop (gate.strict.stop_probability 0.05) instead of the posterior gate, and no early stopping"),
+        new("default-strict-no-stop", "default", ["gate.kind=strict", "gate.strict.stop_probability=0"], "the strict gate without the futility stop, and no early stopping"),
         new("default-value-2e4", "default", [], "the value-of-information gate instead of the posterior one, 2·10⁻⁴ of score per paired task", 2e-4),
         new("default-value-1e4", "default", [], "the value-of-information gate instead of the posterior one, 10⁻⁴ of score per paired task", 1e-4),
     ];

@@ -201,6 +201,10 @@ internal static class BenchReport
         sb.AppendLine();
     }
 
+    /// <summary>A scenario's runs grouped by preset, in the order of <see cref="Variant.All"/>.</summary>
+    private static IEnumerable<IGrouping<string, RunResult>> ByPreset(List<RunResult> runs, string scenario) =>
+        runs.Where(r => r.Scenario == scenario).GroupBy(r => r.Preset).OrderBy(g => Variant.All.ToList().FindIndex(v => v.Name == g.Key));
+
     private static void Truth(StringBuilder sb, List<RunResult> runs, List<string> scenarios)
     {
         sb.AppendLine("### What the gates did with the true effects");
@@ -212,7 +216,7 @@ internal static class BenchReport
         sb.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var scenario in scenarios)
         {
-            foreach (var g in runs.Where(r => r.Scenario == scenario).GroupBy(r => r.Preset).OrderBy(g => Variant.All.ToList().FindIndex(v => v.Name == g.Key)))
+            foreach (var g in ByPreset(runs, scenario))
             {
                 var rs = g.ToList();
                 var all = rs.SelectMany(r => r.Candidates).ToList();
@@ -247,7 +251,7 @@ internal static class BenchReport
         sb.AppendLine("|---|---|---|---|---|---|---|");
         foreach (var scenario in scenarios)
         {
-            foreach (var g in runs.Where(r => r.Scenario == scenario).GroupBy(r => r.Preset).OrderBy(g => Variant.All.ToList().FindIndex(v => v.Name == g.Key)))
+            foreach (var g in ByPreset(runs, scenario))
             {
                 var rs = g.ToList();
                 var accepted = rs.SelectMany(r => r.Candidates).Where(c => c.Verdict == "accept").ToList();
