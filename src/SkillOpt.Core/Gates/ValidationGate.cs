@@ -64,14 +64,14 @@ internal interface IValidationGate
 /// stored mean of the current skill; ties reject (microsoft/SkillOpt). Every per-task result is kept in the decision.
 /// <para>
 /// With a stop probability above 0 (<c>gate.strict.stop_probability</c>), the candidate is scored in chunks, in a seeded
-/// random order of the tasks (its own for each candidate) that depends on no outcome, and stopped as futile after a chunk once the whole split can no
-/// longer, or is unlikely to, end above the stored mean: when even passing every remaining task would not beat it, or, for
-/// pass/fail verifiers, when the posterior predictive probability that it will (the remaining passes following the
-/// beta-binomial predictive of a uniform prior on the candidate's pass rate; stochastic curtailment, Lan, Simon and
-/// Halperin, Communications in Statistics C 1, 1982) is below the stop probability. A candidate is only ever accepted on
-/// the whole split, so the stored mean of an accepted candidate is always a whole draw, and the gate accepts exactly the
-/// candidates the reference's gate accepts except those a stop turned away (docs/method.md, "The strict gate with a
-/// futility stop").
+/// random order of the tasks (its own for each candidate) that depends on no outcome, and stopped as futile after a chunk
+/// once its mean over the whole split can no longer, or is unlikely to, end above the stored mean: when even passing every
+/// remaining task would not beat it, or, for pass/fail verifiers, when the posterior predictive probability that it will
+/// (the remaining passes following the beta-binomial predictive of a uniform prior on the candidate's pass rate;
+/// stochastic curtailment, Lan, Simon and Halperin, Communications in Statistics C 1, 1982) is below the stop
+/// probability. A candidate is only ever accepted on the whole split, so the stored mean of an accepted candidate is
+/// always a whole draw, and the gate accepts exactly the candidates the reference's gate accepts except those a stop
+/// turned away (docs/method.md, "The strict gate with a futility stop").
 /// </para>
 /// </summary>
 internal sealed class StrictImprovementGate : IValidationGate
@@ -147,7 +147,7 @@ internal sealed class StrictImprovementGate : IValidationGate
         var total = scored.Count + remaining;
         if ((sum + remaining) / total <= i)
         {
-            return "it cannot end above the score";
+            return "even a pass on every remaining task is not enough";
         }
         if (scored.Any(r => r.Score is > 0 and < 1))
         {

@@ -71,7 +71,7 @@ public class StrictImprovementGateTests
         var context = new GateContext("candidate", "c", "incumbent", "i", stored, ScriptedValidation.Tasks, Graded, Seed: 3);
         var d = await new StrictImprovementGate(0.05).DecideAsync(context, CancellationToken.None);
         Assert.Equal(GateVerdict.Reject, d.Verdict);
-        Assert.Contains("cannot end above", d.Reason);
+        Assert.Contains("even a pass on every remaining task is not enough to beat current 0.9", d.Reason);
         Assert.Equal(8, scored);
 
         // at 0.6 a task against 0.5 it goes on to the end and is accepted
