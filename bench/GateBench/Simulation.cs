@@ -252,21 +252,6 @@ internal sealed class Simulation
         return total;
     }
 
-    /// <summary>P(R ≥ r) for R ~ BetaBinomial(m, a, b).</summary>
-    private static double Tail(int m, double a, double b, int r)
-    {
-        if (r <= 0)
-        {
-            return 1;
-        }
-        var total = 0.0;
-        for (var j = r; j <= m; j++)
-        {
-            total += Math.Exp(MathNet.Numerics.SpecialFunctions.BinomialLn(m, j) + MathNet.Numerics.SpecialFunctions.BetaLn(j + a, m - j + b) - MathNet.Numerics.SpecialFunctions.BetaLn(a, b));
-        }
-        return total;
-    }
-
     /// <summary>The textual learning rate of step t (1-based) of T: cosine from 4 to 2, rounded half to even (the reference's).</summary>
     private static int LearningRate(int t, int total) =>
         (int)Math.Round(2 + (4 - 2) * (1 + Math.Cos(Math.PI * t / total)) / 2, MidpointRounding.ToEven);
@@ -359,7 +344,7 @@ internal sealed class Simulation
                 int passes = 0, scored = 0;
                 var paired = _policy.Get("paired", 0) > 0;
                 var outcomes = new Dictionary<int, bool>();
-                var needed = (int)Math.Floor(stored * val.Count + 1e-9) + 1;
+                var needed = StrictCurtailment.PassesNeeded(val.Count, stored);
                 var stopped = false;
                 foreach (var t in order)
                 {
@@ -370,7 +355,7 @@ internal sealed class Simulation
                     if (fut > 0 && scored % chunkSize == 0 && scored < val.Count)
                     {
                         var left = val.Count - scored;
-                        var p = paired ? PairedTail(val, outcomes, storedOutcomes, needed - passes) : Tail(left, 1 + passes, 1 + scored - passes, needed - passes);
+                        var p = paired ? PairedTail(val, outcomes, storedOutcomes, needed - passes) : StrictCurtailment.ProbabilityAbove(passes, scored - passes, left, stored);
                         if (needed - passes > left || p < fut)
                         {
                             stopped = true;
