@@ -80,7 +80,8 @@ internal static class Tool
             },
         });
         started = process;
-        process.Start();
+        // a test run started in the background (SIGINT ignored) must still be able to interrupt the trainer
+        Signals.StartWithInterruptsDeliverable(process);
         int code;
         using var cts = new CancellationTokenSource(timeout);
         try
