@@ -15,14 +15,3 @@ internal static class GateKinds
     /// <summary>True for the paired gates (<c>paired</c>, <c>posterior</c>), which measure the current skill themselves and have a ceiling.</summary>
     public static bool IsPaired(string? kind) => Normalize(kind) != "strict";
 }
-
-/// <summary>The default preset's setting of the strict gate, used when <c>gate.kind: strict</c> is chosen with it.</summary>
-internal static class StrictGateDefaults
-{
-    /// <summary>
-    /// <c>gate.strict.stop_probability</c> of the default preset: 0.05, chosen with the gate-level simulator on seeds 1–60
-    /// (0.1 saved a further tenth of the calls for 0.004–0.007 of score) and measured in the full loop (docs/method.md,
-    /// "The strict gate with a futility stop"; SIMULATED).
-    /// </summary>
-    public const double StopProbability = 0.05;
-}

@@ -14,8 +14,14 @@ internal static class PairedScoring
 {
     /// <summary>The validation tasks of one draw in a seeded random order that depends on no outcome (SHA-256 of seed, sample and task).</summary>
     public static List<string> Order(GateContext context, int sample) =>
-        [.. context.ValidationTasks.OrderBy(t => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(
-            string.Create(CultureInfo.InvariantCulture, $"{context.Seed}|val-order|{sample}|{t}")))), StringComparer.Ordinal)];
+        SeededOrder(context.ValidationTasks, string.Create(CultureInfo.InvariantCulture, $"{context.Seed}|val-order|{sample}"));
+
+    /// <summary>
+    /// <paramref name="tasks"/> sorted by the SHA-256 of <c>{key}|{task}</c>: a random order that depends only on
+    /// <paramref name="key"/> (a seed and what the order is for), never on an outcome, and the same on every resume.
+    /// </summary>
+    public static List<string> SeededOrder(IEnumerable<string> tasks, string key) =>
+        [.. tasks.OrderBy(t => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes($"{key}|{t}"))), StringComparer.Ordinal)];
 
     /// <summary>
     /// Scores the current skill (through the cache, lazily) and then the candidate on <paramref name="part"/> at

@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Security.Cryptography;
-using System.Text;
 using SkillOpt.Core.Rollouts;
 
 namespace SkillOpt.Core.Gates;
@@ -108,8 +106,7 @@ internal sealed class StrictImprovementGate : IValidationGate
         }
         // a fresh order for every candidate: with one order for all, a first chunk of hard (or easy) tasks would stop (or
         // spare) every candidate of the run alike
-        var order = context.ValidationTasks.OrderBy(t => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(
-            string.Create(CultureInfo.InvariantCulture, $"{context.Seed}|strict-order|{context.CandidateHash}|{t}")))), StringComparer.Ordinal).ToList();
+        var order = PairedScoring.SeededOrder(context.ValidationTasks, string.Create(CultureInfo.InvariantCulture, $"{context.Seed}|strict-order|{context.CandidateHash}"));
         var results = new List<RolloutResult>(order.Count);
         for (var start = 0; start < order.Count; start += _chunkSize)
         {
