@@ -44,6 +44,7 @@ namespace SkillOpt.Bench
         public bool Quiet { get; init; }
         public bool Diagnose { get; init; }
         public IReadOnlyList<string> Settings { get; init; } = [];
+        public int OptimizerDraw { get; init; }
         public required string CommandLine { get; init; }
     }
 
@@ -92,13 +93,13 @@ namespace SkillOpt.Bench
                               select (shape, scenario, preset, seed)).ToList();
                 if (o.Resume)
                 {
-                    matrix = matrix.Where(m => !results.ContainsKey($"{m.shape.Name}|{m.scenario}|{m.preset}|{m.seed}")).ToList();
+                    matrix = matrix.Where(m => !results.ContainsKey($"{m.shape.Name}|{m.scenario}|{Label(m.preset, o.OptimizerDraw)}|{m.seed}")).ToList();
                     Console.Error.WriteLine($"  --resume: {matrix.Count} runs to go");
                 }
                 var gate = new object();
                 await Parallel.ForEachAsync(matrix, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, o.Parallel) }, async (m, _) =>
                 {
-                    var folder = Path.Combine(work, $"{m.shape.Name}-{m.scenario}-{m.preset}-{m.seed:D3}");
+                    var folder = Path.Combine(work, $"{m.shape.Name}-{m.scenario}-{Label(m.preset, o.OptimizerDraw)}-{m.seed:D3}");
                     var (r, diagnosis) = await RunOneAsync(o, m.shape, m.scenario, m.preset, m.seed, folder).ConfigureAwait(false);
                     if (!o.Keep && o.Work is null)
                     {
@@ -223,6 +224,7 @@ namespace SkillOpt.Bench
         private static async Task<(RunResult Result, string? Diagnosis)> RunOneAsync(BenchOptions o, Shape shape, string scenarioName, string preset, int seed, string folder)
         {
             var scenario = ScenarioLoader.Load(scenarioName).WithSeed(seed);
+            scenario.Optimizer.Draw = o.OptimizerDraw;
             var (splits, batch) = Splits(scenario, shape, seed);
             var options = SkillOptConfigLoader.Parse(ConfigYaml(o, shape, preset, seed, batch), "bench.yaml");
             await using var server = await SimLabServer.StartAsync(scenario).ConfigureAwait(false);
@@ -260,7 +262,7 @@ namespace SkillOpt.Bench
             {
                 Shape = shape.Name,
                 Scenario = scenarioName,
-                Preset = preset,
+                Preset = Label(preset, o.OptimizerDraw),
                 Seed = seed,
                 Seconds = Math.Round(sw.Elapsed.TotalSeconds, 2),
                 TargetCalls = st.TargetCalls,
@@ -289,6 +291,12 @@ namespace SkillOpt.Bench
                 ApprovalShownBetter = approval,
             }, diagnosis);
         }
+
+        /// <summary>
+        /// The name a run is recorded under: the preset, or for another draw of the simulated optimizer's randomness
+        /// (<c>--optimizer-draw</c> n &gt; 0) "preset@draw{n}", a row of its own in the report.
+        /// </summary>
+        internal static string Label(string preset, int draw) => draw == 0 ? preset : $"{preset}@draw{draw}";
 
         private static ModelRoleOptions Role(SimLabServer server, string model, int concurrency) => new()
         {
@@ -355,6 +363,7 @@ namespace SkillOpt.Bench
         private static readonly Option<string?> WorkOption = new("--work") { Description = "Folder for the run folders (kept)." };
         private static readonly Option<bool> KeepOption = new("--keep") { Description = "Keep the temporary run folders." };
         private static readonly Option<bool> QuietOption = new("--quiet") { Description = "Less progress output." };
+        private static readonly Option<int> OptimizerDrawOption = Count("--optimizer-draw", "Another independent draw of the simulated optimizer's randomness (0, the default, is the draw of every earlier run): the same worlds and method, different replies. Runs are recorded as \"preset@drawN\", so the report shows how far two runs of one preset differ by chance.", 0);
         private static readonly Option<bool> DiagnoseOption = new("--diagnose") { Description = "Print every gated candidate of each run with its true effect (SimLab's oracle) beside the gate's verdict, and the run's counts." };
         private static readonly Option<string[]> SetOption = SetSettings();
 
@@ -396,7 +405,7 @@ namespace SkillOpt.Bench
         {
             var root = new RootCommand("SkillOpt.Bench: full trainings against SimLab (SIMULATED target and optimizer models), N seeds per (shape, scenario, preset).");
             foreach (var option in new Option[] { ScenarioOption, PresetOption, ShapeOption, SeedsOption, FirstSeedOption, LastTuningSeedOption, TrainOption, ValOption, TestOption, TasksOption, EpochsOption, BatchOption,
-                MinibatchOption, SlowUpdateOption, ConcurrencyOption, ParallelOption, OutOption, ResultsOption, ResumeOption, ReportOnlyOption, PerSeedOption, WorkOption, KeepOption, QuietOption, DiagnoseOption, SetOption })
+                MinibatchOption, SlowUpdateOption, ConcurrencyOption, ParallelOption, OutOption, ResultsOption, ResumeOption, ReportOnlyOption, PerSeedOption, WorkOption, KeepOption, QuietOption, DiagnoseOption, OptimizerDrawOption, SetOption })
             {
                 root.Options.Add(option);
             }
@@ -458,6 +467,7 @@ namespace SkillOpt.Bench
                 Quiet = p.GetValue(QuietOption),
                 Diagnose = p.GetValue(DiagnoseOption),
                 Settings = p.GetValue(SetOption) ?? [],
+                OptimizerDraw = p.GetValue(OptimizerDrawOption),
                 CommandLine = "dotnet run -c Release --project bench/SkillOpt.Bench --" + string.Concat(args.Select(a => " " + (a.Contains(' ', StringComparison.Ordinal) ? $"\"{a}\"" : a))),
             };
         }

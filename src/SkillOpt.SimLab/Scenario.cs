@@ -298,6 +298,14 @@ internal sealed class OptimizerBehaviour
     /// <summary>Standard deviation of the noise added to the ranking's preference for procedure edits.</summary>
     public double RankingNoise { get; set; } = 0.3;
 
+    /// <summary>
+    /// Which independent draw of the optimizer's randomness to use (default 0, the draw every earlier run used). Another
+    /// value gives the same world, the same target and the same optimizer behaviour, but different replies: a second run of
+    /// the same method. Benchmarks use it to measure how far two runs of one preset differ by chance (SkillOpt.Bench
+    /// <c>--optimizer-draw</c>).
+    /// </summary>
+    public int Draw { get; set; }
+
     /// <summary>Probability in [0,1] that a first reply is prose instead of JSON (the repair re-ask then gets valid JSON).</summary>
     public double InvalidReplyRate { get; set; }
 

@@ -363,6 +363,10 @@ internal static class ScenarioLoader
         {
             v.Fail("optimizer.ranking_noise", "must not be negative");
         }
+        if (o.Draw < 0)
+        {
+            v.Fail("optimizer.draw", "must not be negative");
+        }
 
         if (s.UselessEdits.Count == 0) { s.UselessEdits.AddRange(DefaultUseless); }
         if (s.FillerSentences.Count == 0) { s.FillerSentences.AddRange(DefaultFiller); }

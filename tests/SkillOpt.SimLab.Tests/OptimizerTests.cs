@@ -72,6 +72,38 @@ public class OptimizerTests
     }
 
     [Fact]
+    public async Task Another_optimizer_draw_gives_other_replies_to_the_same_prompts_and_the_same_draw_the_same_ones()
+    {
+        async Task<List<string>> RepliesAsync(int draw)
+        {
+            var scenario = ScenarioLoader.LoadBuiltin("gsm8k");
+            scenario.Optimizer.Draw = draw;
+            await using var server = await SimLabServer.StartAsync(scenario, cancellationToken: Ct);
+            var (model, _, client) = Optimizer(server);
+            using var _ = client;
+            var results = await RolloutAsync(server, "Answer.", scenario.ResolvedTasks.Take(40).Select(t => t.Id));
+            var failed = results.Where(r => r.Outcome == TaskOutcome.Failed).ToList();
+            Assert.NotEmpty(failed);
+            var replies = new List<string>();
+            foreach (var chunk in failed.Chunk(4))
+            {
+                var output = await model.ReflectAsync("Answer.", chunk, [], 8, 3, "", [], Ct);
+                replies.AddRange(output.Replies.Select(r => r.RawReplies[0]));
+            }
+            return replies;
+        }
+
+        var first = await RepliesAsync(0);
+        Assert.Equal(first, await RepliesAsync(0));
+        var second = await RepliesAsync(1);
+        Assert.Equal(first.Count, second.Count);
+        Assert.NotEqual(first, second);
+        Assert.Equal(second, await RepliesAsync(1));
+        var negative = Assert.Throws<ScenarioException>(() => ScenarioLoader.Parse(SimLabHost.TinyYaml.Replace("  ranking_noise: 0.0", "  ranking_noise: 0.0\n  draw: -1", StringComparison.Ordinal), "t.yaml", null));
+        Assert.Contains("optimizer.draw", negative.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Null_optimizer_edits_have_no_effect_on_any_task()
     {
         var scenario = ScenarioLoader.LoadBuiltin("null-optimizer");
