@@ -71,6 +71,11 @@ internal interface IValidationGate
 /// always a whole draw, and the gate accepts exactly the candidates the reference's gate accepts except those a stop
 /// turned away (docs/method.md, "The strict gate with a futility stop").
 /// </para>
+/// <para>
+/// The candidate is scored on sample <see cref="GateContext.ValidationSample"/>, and its decision's evaluation carries that
+/// sample, which becomes the stored evaluation of an accepted candidate. The training loop passes 0 in <c>classic</c> and
+/// 1 + r in round r otherwise, so that no candidate is chosen on the sample the test split is scored on.
+/// </para>
 /// </summary>
 internal sealed class StrictImprovementGate : IValidationGate
 {
@@ -101,7 +106,7 @@ internal sealed class StrictImprovementGate : IValidationGate
         var i = context.Incumbent.MeanScore;
         if (_stop <= 0)
         {
-            var whole = await context.Evaluate(context.CandidateSkill, context.CandidateHash, context.ValidationTasks, 0, cancellationToken).ConfigureAwait(false);
+            var whole = await context.Evaluate(context.CandidateSkill, context.CandidateHash, context.ValidationTasks, context.ValidationSample, cancellationToken).ConfigureAwait(false);
             return Decide(whole, i);
         }
         // a fresh order for every candidate: with one order for all, a first chunk of hard (or easy) tasks would stop (or
@@ -111,18 +116,18 @@ internal sealed class StrictImprovementGate : IValidationGate
         for (var start = 0; start < order.Count; start += _chunkSize)
         {
             var part = order.Skip(start).Take(_chunkSize).ToList();
-            var eval = await context.Evaluate(context.CandidateSkill, context.CandidateHash, part, 0, cancellationToken).ConfigureAwait(false);
+            var eval = await context.Evaluate(context.CandidateSkill, context.CandidateHash, part, context.ValidationSample, cancellationToken).ConfigureAwait(false);
             results.AddRange(eval.Results);
             var remaining = order.Count - start - part.Count;
             if (remaining > 0 && Futility(results, remaining, i) is { } why)
             {
-                var sofar = new Evaluation(context.CandidateHash, 0, results);
+                var sofar = new Evaluation(context.CandidateHash, context.ValidationSample, results);
                 return new GateDecision(GateVerdict.Reject,
                     string.Create(CultureInfo.InvariantCulture, $"candidate {sofar.MeanScore:0.####} on {sofar.ScoredCount} of {order.Count} validation tasks; {why} to beat current {i:0.####}: stopped"),
                     sofar.MeanScore, i, sofar, TasksSkipped: remaining);
             }
         }
-        return Decide(new Evaluation(context.CandidateHash, 0, results), i);
+        return Decide(new Evaluation(context.CandidateHash, context.ValidationSample, results), i);
     }
 
     private static GateDecision Decide(Evaluation candidate, double i)

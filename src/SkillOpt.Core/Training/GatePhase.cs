@@ -54,8 +54,13 @@ internal sealed class GatePhase
     /// accepted candidates so far) and uses samples r·D … r·D + D − 1: within it every candidate is compared with the current
     /// skill on the same samples, so the current skill's measurements are paid once (cached) and shared by all its
     /// challengers, and the next round's fresh samples keep the new current skill from being judged on the draws that got it accepted.
+    /// The strict gate scores its candidates on sample 1 + r: never on sample 0, which the test split and the approval
+    /// check score, so that noise shared by the two splits at one sample (a flaky service, correlated tasks) cannot carry a
+    /// candidate's luck on validation over to its test (in <c>classic</c>, sample 0, as the reference validates and tests once;
+    /// docs/method.md, "The strict gate with a futility stop").
     /// </summary>
-    public int FirstValidationSample(RunState state) => state.Accepted * DrawsPerRound;
+    public int FirstValidationSample(RunState state) => Paired is not null ? state.Accepted * DrawsPerRound
+        : _context.Settings.Reference.StrictOnTestSample ? 0 : 1 + state.Accepted;
 
     /// <summary>A skill's stored validation results on the D samples of the round starting at <paramref name="firstSample"/>.</summary>
     public List<RolloutResult> RoundValidation(string hash, int firstSample) =>

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using SkillOpt.Core.Accounting;
 using SkillOpt.Core.Configuration;
 using SkillOpt.Core.Harness;
 using SkillOpt.Core.Processes;
@@ -261,5 +262,42 @@ public class TrainingSafeguardTests
         Assert.True(d.Best.Test >= c.Best.Test, $"strict with the stop {d.Best.Test} vs classic {c.Best.Test}");
         Assert.True(d.ValidationTasksSkipped > 0, $"{d.ValidationTasksSkipped} validation tasks skipped");
         Assert.Equal(0, c.ValidationTasksSkipped);
+    }
+
+    [Fact]
+    public async Task The_strict_gate_of_the_default_preset_never_validates_a_candidate_on_the_test_split_sample()
+    {
+        // sample 0 is the test split's (and the approval check's): the default preset's strict gate scores candidates on
+        // 1 + r in round r, so luck a skill had on validation at one sample cannot follow it to its test; classic keeps the
+        // reference's single sample 0
+        async Task<(List<int> Candidates, int Accepted)> SamplesAsync(string yaml)
+        {
+            var requests = new List<(string Hash, int Sample)>();
+            var runner = new ScriptedRunner(onRequest: r =>
+            {
+                if (r.Stage == ChatStage.Validate)
+                {
+                    lock (requests)
+                    {
+                        requests.Add((r.SkillHash, r.SampleIndex));
+                    }
+                }
+            });
+            var summary = await new SkillTrainingLoop(SkillOptConfigLoader.Parse(yaml, "s.yaml"), runner, new ScriptedOptimizer(), NewFolder())
+                .RunAsync(HarnessConfig.InitialSkill, new ScriptedWorld().Splits(), TestContext.Current.CancellationToken);
+            // the first validation is the baseline's, of the initial skill (sample 0 in both presets: no choice rests on it)
+            Assert.Equal(0, requests[0].Sample);
+            return ([.. requests.Where(r => r.Hash != requests[0].Hash).Select(r => r.Sample)], summary.Accepted);
+        }
+
+        var (strict, accepted) = await SamplesAsync("seed: 7\ngate:\n  kind: strict\ntraining:\n  epochs: 3\n  batch_size: 10\n  minibatch_size: 4\n");
+        Assert.NotEmpty(strict);
+        Assert.True(accepted > 0, "no candidate was accepted, so no later round was reached");
+        Assert.DoesNotContain(0, strict);
+        Assert.Contains(1, strict);
+        Assert.Contains(1 + accepted - 1, strict); // the last round's sample
+        var (classic, _) = await SamplesAsync("preset: classic\nseed: 7\ntraining:\n  epochs: 3\n  batch_size: 10\n  minibatch_size: 4\n");
+        Assert.NotEmpty(classic);
+        Assert.All(classic, s => Assert.Equal(0, s));
     }
 }
