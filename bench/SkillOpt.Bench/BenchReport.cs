@@ -82,6 +82,9 @@ internal static class BenchReport
         sb.AppendLine();
 
         var scenarios = runs.Select(r => r.Scenario).Distinct().ToList();
+        // another draw of a preset (--optimizer-draw) has a table of its own; every other table holds the first draw only
+        var drawn = runs;
+        runs = [.. runs.Where(r => Draw(r.Preset).Draw == 0)];
         var groups = SeedGroups(seeds, context.LastTuningSeed);
         var targetGroup = groups[^1];
         if (runs.Any(r => r.Preset == "classic") && runs.Any(r => r.Preset == "default"))
@@ -93,6 +96,7 @@ internal static class BenchReport
         Gains(sb, runs, scenarios);
         Approval(sb, runs, scenarios);
         Ablations(sb, runs, scenarios);
+        Draws(sb, drawn, scenarios);
         if (context.PerSeed)
         {
             PerSeed(sb, runs);
@@ -341,6 +345,81 @@ internal static class BenchReport
                 cells.Add(string.Create(CultureInfo.InvariantCulture, $"{calls:0} calls ({Signed((calls - defCalls) / defCalls * 100, "0")}%), E[test] {Signed(m)} [{Signed(lo)}, {Signed(hi)}]"));
             }
             sb.AppendLine($"| {scenario} | {def.Count} | {string.Join(" | ", cells)} |");
+        }
+        sb.AppendLine();
+    }
+
+    /// <summary>The preset and draw a recorded label names: "classic@draw2" is (classic, 2), "classic" is (classic, 0).</summary>
+    internal static (string Preset, int Draw) Draw(string label)
+    {
+        var at = label.LastIndexOf("@draw", StringComparison.Ordinal);
+        return at > 0 && int.TryParse(label.AsSpan(at + 5), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? (label[..at], n) : (label, 0);
+    }
+
+    /// <summary>
+    /// Two draws of one preset: how far another draw of the simulated optimizer's randomness lands from the first on the same
+    /// seeds (chance alone), and `default` (and each ablation) against `classic` with both sides averaged over their draws.
+    /// </summary>
+    private static void Draws(StringBuilder sb, List<RunResult> runs, List<string> scenarios)
+    {
+        if (!runs.Any(r => Draw(r.Preset).Draw > 0))
+        {
+            return;
+        }
+        sb.AppendLine("### Two draws of one preset");
+        sb.AppendLine();
+        sb.AppendLine("Runs made with `--optimizer-draw N` (`preset@drawN`) are the same preset in the same worlds with another draw of the simulated optimizer's randomness: a second run of the same method. The first table is how far it lands from the first draw, on the same seeds, by chance alone. The second compares each preset with `classic`, both averaged per seed over every draw they have (paired 95% t interval over seeds).");
+        sb.AppendLine();
+        sb.AppendLine("| scenario | preset | draw | seeds | E[test] draw − first draw | target calls draw / first draw |");
+        sb.AppendLine("|---|---|---|---|---|---|");
+        var byLabel = runs.GroupBy(r => (r.Scenario, r.Preset)).ToDictionary(g => g.Key, g => g.ToDictionary(r => r.Seed));
+        foreach (var scenario in scenarios)
+        {
+            foreach (var ((sc, label), draw) in byLabel.Where(kv => kv.Key.Scenario == scenario && Draw(kv.Key.Preset).Draw > 0).OrderBy(kv => kv.Key.Preset, StringComparer.Ordinal))
+            {
+                var (preset, n) = Draw(label);
+                if (!byLabel.TryGetValue((sc, preset), out var first))
+                {
+                    continue;
+                }
+                var seeds = draw.Keys.Where(first.ContainsKey).Order().ToList();
+                if (seeds.Count < 2)
+                {
+                    continue;
+                }
+                var (m, lo, hi) = TInterval(seeds.Select(x => draw[x].ExpectedBestTest - first[x].ExpectedBestTest).ToList());
+                sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {scenario} | {preset} | {n} | {seeds.Count} | {Signed(m)} [{Signed(lo)}, {Signed(hi)}] | {F(seeds.Average(x => (double)draw[x].TargetCalls) / seeds.Average(x => (double)first[x].TargetCalls), "0.00")}× |"));
+            }
+        }
+        sb.AppendLine();
+        sb.AppendLine("| scenario | preset | draws (preset / classic) | seeds | E[test] preset − classic, each the mean of its draws | target calls / classic's |");
+        sb.AppendLine("|---|---|---|---|---|---|");
+        foreach (var scenario in scenarios)
+        {
+            // per seed, the mean over the draws of each preset that has a run on that seed
+            var means = runs.Where(r => r.Scenario == scenario).GroupBy(r => Draw(r.Preset).Preset)
+                .ToDictionary(g => g.Key, g => (Draws: g.Select(r => r.Preset).Distinct().Count(),
+                    BySeed: g.GroupBy(r => r.Seed).ToDictionary(s => s.Key, s => (E: s.Average(r => r.ExpectedBestTest), Calls: s.Average(r => (double)r.TargetCalls)))));
+            if (!means.TryGetValue("classic", out var classic))
+            {
+                continue;
+            }
+            foreach (var (preset, mine) in means.Where(kv => kv.Key != "classic").OrderBy(kv => Variant.All.ToList().FindIndex(v => v.Name == kv.Key)))
+            {
+                if (mine.Draws < 2 && classic.Draws < 2)
+                {
+                    continue;
+                }
+                var seeds = mine.BySeed.Keys.Where(classic.BySeed.ContainsKey).Order().ToList();
+                if (seeds.Count < 2)
+                {
+                    continue;
+                }
+                var (m, lo, hi) = TInterval(seeds.Select(x => mine.BySeed[x].E - classic.BySeed[x].E).ToList());
+                sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {scenario} | {preset} | {mine.Draws} / {classic.Draws} | {seeds.Count} | {Signed(m)} [{Signed(lo)}, {Signed(hi)}] | {F(seeds.Average(x => mine.BySeed[x].Calls) / seeds.Average(x => classic.BySeed[x].Calls), "0.00")}× |"));
+            }
         }
         sb.AppendLine();
     }

@@ -70,6 +70,35 @@ public class BenchReportTests
         Assert.Contains("| null-optimizer | default | 4 | 1.00 | 3.0 (+2.0) | 0/4 (0.0%) |", page);
     }
 
+    [Theory]
+    [InlineData("classic", "classic", 0)]
+    [InlineData("classic@draw2", "classic", 2)]
+    [InlineData("default-strict-stop@draw11", "default-strict-stop", 11)]
+    [InlineData("odd@drawx", "odd@drawx", 0)]
+    public void A_recorded_label_names_its_preset_and_draw(string label, string preset, int draw) =>
+        Assert.Equal((preset, draw), BenchReport.Draw(label));
+
+    [Fact]
+    public void Another_draw_has_a_table_of_its_own_and_comparisons_average_each_presets_draws()
+    {
+        var runs = new List<RunResult>();
+        for (var seed = 1; seed <= 3; seed++)
+        {
+            runs.Add(Run("classic", seed, 10_000, 0.50));
+            runs.Add(Run("classic@draw1", seed, 10_000, seed == 3 ? 0.46 : 0.40)); // 0.10, 0.10, 0.04 below the first draw
+            runs.Add(Run("default", seed, 5_000, 0.44));
+        }
+        var page = BenchReport.Generate(runs, new ReportContext([Shape.Reference], null, false, []));
+        Assert.Contains("### Two draws of one preset", page);
+        // the second draw against the first: mean −0.080
+        Assert.Contains("| null-optimizer | classic | 1 | 3 | -0.080 [", page);
+        // default against classic's mean over its two draws (0.45, 0.45, 0.48): −0.010 − 0.010 − 0.040, mean −0.020
+        Assert.Contains("| null-optimizer | default | 1 / 2 | 3 | -0.020 [", page);
+        // the first-draw tables hold no other draw: default − classic on the first draw alone is −0.060
+        Assert.Contains("-0.060", page);
+        Assert.DoesNotContain("| null-optimizer | classic@draw1 |", page);
+    }
+
     [Fact]
     public void False_approvals_count_changed_skills_that_are_not_truly_better()
     {
