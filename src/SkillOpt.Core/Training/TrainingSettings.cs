@@ -179,8 +179,8 @@ internal sealed record RolloutSettings(bool Cache, int ErroredRetries, double Ma
 /// <param name="ReferenceSlowUpdate">The slow update sees the previous guidance as its own section and the trajectories of regressed, persistent and improved tasks, without a word limit, and rolls out both skills (independent samples) even when they are equal.</param>
 /// <param name="SlowUpdatePlaceholder">After epoch 1 an empty slow-update block is added to the current skill, unvalidated.</param>
 /// <param name="PromoteFinalSkill">Before the test, a final skill that differs from the best is validated and becomes the best when its score is higher (strict &gt;).</param>
-/// <param name="StrictOnTestSample">The strict gate scores every candidate on sample 0, the sample the test split is scored on (the reference validates and tests each skill once); else on 1 + r in round r (r = candidates accepted so far).</param>
 /// <param name="ScheduleOnSelection">The learning-rate schedule advances only on steps that reach selection (some reflection proposed an edit); else it follows the step number.</param>
+/// <param name="StrictOnTestSample">The strict gate scores every candidate on sample 0, the sample the test split is scored on (the reference validates and tests each skill once); else on 1 + r in round r (r = candidates accepted so far).</param>
 internal sealed record ReferenceSettings(bool ReflectAtMaxRate, bool CapMerges, bool ShowVerifierText, int MessageChars, bool ShowSystemMessages, bool SelectionCache,
     bool StepBuffer, bool ReferenceMetaSkill, bool ReferenceSlowUpdate, bool SlowUpdatePlaceholder, bool PromoteFinalSkill, bool ScheduleOnSelection,
     bool StrictOnTestSample)
