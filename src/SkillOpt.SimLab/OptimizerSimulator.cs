@@ -21,10 +21,10 @@ internal sealed partial class OptimizerSimulator(SimWorld world)
         var prompt = users.Count > 0 ? users[0].Text : "";
         var isRepair = users.Count > 1;
         var schema = request.SchemaName ?? "";
+        // draw 0 keeps the parts every earlier run was seeded with
+        object?[] parts = [world.Scenario.Seed, "optimizer", schema, SimRandom.Hash(prompt), request.Seed ?? 0, isRepair ? 1 : 0];
         var draw = world.Scenario.Optimizer.Draw;
-        var rng = draw == 0
-            ? SimRandom.Create(world.Scenario.Seed, "optimizer", schema, SimRandom.Hash(prompt), request.Seed ?? 0, isRepair ? 1 : 0)
-            : SimRandom.Create(world.Scenario.Seed, "optimizer", schema, SimRandom.Hash(prompt), request.Seed ?? 0, isRepair ? 1 : 0, "draw", draw);
+        var rng = SimRandom.Create(draw == 0 ? parts : [.. parts, "draw", draw]);
         if (!isRepair && schema.Length > 0 && rng.Chance(world.Scenario.Optimizer.InvalidReplyRate))
         {
             return SimReply.Text("Looking at these results, I would make the skill clearer and more specific about the steps to follow.");

@@ -40,7 +40,7 @@ internal delegate Task<Evaluation> SkillEvaluator(string skill, string hash, IRe
 /// <param name="ValidationTasks">The validation split.</param>
 /// <param name="Evaluate">Scores a skill on tasks; results are cached by (skill hash, task, sample), so asking twice costs nothing.</param>
 /// <param name="Seed">Run seed, for gates that order tasks at random.</param>
-/// <param name="ValidationSample">Sample index of this validation round: candidate and current skill are compared on it.</param>
+/// <param name="ValidationSample">Sample index of this validation round (≥ 0): the paired gates compare candidate and current skill on it (and the next draws); the strict gate scores the candidate on it against the current skill's stored evaluation, which may be of another sample.</param>
 /// <param name="IncumbentHistory">Every scored validation result of the current skill so far, by task, across samples (pooled evidence).</param>
 internal sealed record GateContext(string CandidateSkill, string CandidateHash, string IncumbentSkill, string IncumbentHash, Evaluation Incumbent,
     IReadOnlyList<string> ValidationTasks, SkillEvaluator Evaluate, int Seed, int ValidationSample = 0,

@@ -43,7 +43,7 @@ internal sealed class TestPhase(TrainingContext context, RolloutPhase rollouts)
 
     /// <summary>
     /// The reference's last check (<c>classic</c>): the final skill — which may hold an unvalidated slow update — scored on the
-    /// validation split (sample 0, like every strict-gate measurement) and made the best skill when its score is strictly
+    /// validation split (sample 0, like every strict-gate measurement in <c>classic</c>) and made the best skill when its score is strictly
     /// higher than the best's. Skipped, with the reason, when the budget is spent.
     /// </summary>
     private async Task<(RunState, string, ValidationSummary?)> PromoteFinalAsync(RunScope run, RunState state, CancellationToken ct)
