@@ -3,8 +3,13 @@ namespace SkillOpt.Core.Configuration;
 /// <summary>The values of <c>gate.kind</c>: <c>paired</c>, <c>posterior</c> (both paired gates) and <c>strict</c>.</summary>
 internal static class GateKinds
 {
-    /// <summary>The preset's gate: <c>strict</c> for <c>classic</c>, else <c>posterior</c>.</summary>
-    public static string PresetDefault(bool classic) => classic ? "strict" : "posterior";
+    /// <summary>
+    /// The preset's gate for a validation split of <paramref name="validationTasks"/> tasks: <c>strict</c> for <c>classic</c>;
+    /// for the default preset <c>posterior</c> up to <see cref="GateOptions.DefaultPosteriorMaxValidationTasks"/> tasks and
+    /// <c>strict</c> (with its futility stop) above.
+    /// </summary>
+    public static string PresetDefault(bool classic, int validationTasks) =>
+        classic || validationTasks > GateOptions.DefaultPosteriorMaxValidationTasks ? "strict" : "posterior";
 
     /// <summary>The kind in lower case (<c>paired</c>, <c>posterior</c> or <c>strict</c>; anything else or null: <c>strict</c>), as the loader accepts it in any case.</summary>
     public static string Normalize(string? kind) =>

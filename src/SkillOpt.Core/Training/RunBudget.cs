@@ -92,32 +92,34 @@ internal sealed class RunBudget
     /// </summary>
     /// <param name="totalSteps">Steps the run plans (epochs × batches per epoch), ≥ 0.</param>
     /// <param name="trainTasks">Tasks in the train split.</param>
-    /// <param name="validationTasks">Tasks in the validation split.</param>
+    /// <param name="validationTasks">Tasks in the validation split (with the default preset and <c>gate.kind</c> unset it
+    /// chooses the gate, <see cref="SkillOptOptions.ForValidationSplit"/>).</param>
     /// <returns>A sentence, or null when no call budget (<c>budget.max_target_calls</c>, <c>budget.max_optimizer_calls</c>) is set.</returns>
-    /// <exception cref="InvalidOperationException">A call budget is set and the options' preset was not applied.</exception>
     public string? Estimate(int totalSteps, int trainTasks, int validationTasks)
     {
         if (_options.Budget.MaxTargetCalls is null && _options.Budget.MaxOptimizerCalls is null)
         {
             return null;
         }
-        var t = _options.Training;
+        // the default preset's gate, and the early stopping that goes with it, depend on the validation split's size
+        var o = _options.ForValidationSplit(validationTasks);
+        var t = o.Training;
         var batch = Math.Min(t.BatchSize, trainTasks);
-        var paired = GateKinds.IsPaired(_options.Gate.Kind);
+        var paired = GateKinds.IsPaired(o.Gate.Kind);
         var proposals = Math.Max(1, t.Proposals ?? 1);
-        var ps = PrescreenSettings.From(_options.Gate.Prescreen, proposals);
+        var ps = PrescreenSettings.From(o.Gate.Prescreen, proposals);
         var prescreen = ps.RunsFor(validationTasks) ? proposals * (ps.FailedTasks + ps.PassedTasks) : 0;
         // gates that stop early score about half the split per candidate (the strict gate's futility stop: 43–64% measured on
         // SimLab, docs/method.md, "The strict gate with a futility stop")
-        var stopsEarly = paired ? _options.Gate.Sequential == true || GateKinds.Normalize(_options.Gate.Kind) == "posterior" : _options.Gate.Strict.StopProbability > 0;
+        var stopsEarly = paired ? o.Gate.Sequential == true || GateKinds.Normalize(o.Gate.Kind) == "posterior" : o.Gate.Strict.StopProbability > 0;
         var validation = stopsEarly ? validationTasks / 2.0 : validationTasks;
         var targetPerStep = batch + prescreen + validation;
         var minibatches = Math.Ceiling(batch / (double)t.MinibatchSize);
         var optimizerPerStep = proposals * (minibatches + Math.Ceiling(minibatches / t.MergeFanIn) + 2);
         var fixedTarget = validationTasks * (paired ? 2 : 1);
         var steps = new List<(string Name, double Steps)>();
-        if (_options.Budget.MaxTargetCalls is { } mt) { steps.Add(("max_target_calls", Math.Max(0, (mt - fixedTarget) / targetPerStep))); }
-        if (_options.Budget.MaxOptimizerCalls is { } mo) { steps.Add(("max_optimizer_calls", mo / optimizerPerStep)); }
+        if (o.Budget.MaxTargetCalls is { } mt) { steps.Add(("max_target_calls", Math.Max(0, (mt - fixedTarget) / targetPerStep))); }
+        if (o.Budget.MaxOptimizerCalls is { } mo) { steps.Add(("max_optimizer_calls", mo / optimizerPerStep)); }
         var (name, n) = steps.MinBy(x => x.Steps);
         var patience = t.EarlyStopping.Patience ?? 0;
         var stops = new List<string>();

@@ -26,19 +26,28 @@ namespace SkillOpt.Core.Training;
 /// </summary>
 internal sealed class SkillTrainingLoop
 {
-    private readonly SkillOptOptions _options;
-    private readonly TrainingContext _context;
-    private readonly RolloutPhase _rollouts;
-    private readonly BaselinePhase _baseline;
-    private readonly StepPhase _step;
-    private readonly SlowUpdatePhase _slowUpdate;
-    private readonly MetaSkillPhase _metaSkill;
-    private readonly TestPhase _test;
-    private readonly EarlyStopping _earlyStopping;
-    private readonly RunReport _report;
+    private readonly SkillOptOptions _givenOptions;
+    private readonly IRolloutRunner _runner;
+    private readonly IChatClient _optimizerClient;
+    private readonly IProgress<TrainingProgress>? _progress;
+    private readonly ChatOptions? _optimizerOptions;
+    private readonly IValidationGate? _gate;
+    private readonly RunStore _store;
+    // built by Build once the validation split's size is known (the default preset's gate depends on it)
+    private SkillOptOptions _options = null!;
+    private TrainingContext _context = null!;
+    private RolloutPhase _rollouts = null!;
+    private BaselinePhase _baseline = null!;
+    private StepPhase _step = null!;
+    private SlowUpdatePhase _slowUpdate = null!;
+    private MetaSkillPhase _metaSkill = null!;
+    private TestPhase _test = null!;
+    private EarlyStopping _earlyStopping = null!;
+    private RunReport _report = null!;
 
-    /// <summary>Creates a loop.</summary>
-    /// <param name="options">Configuration (its preset is applied here if it was not yet).</param>
+    /// <summary>Creates a loop; its settings are resolved when <see cref="RunAsync"/> is given the task splits.</summary>
+    /// <param name="options">Configuration (its preset is applied here if it was not yet; with the default preset and
+    /// <c>gate.kind</c> unset, the run's gate is chosen by the validation split's size, <see cref="SkillOptOptions.ForValidationSplit"/>).</param>
     /// <param name="runner">Runs tasks with a skill (the target model lives behind it).</param>
     /// <param name="optimizerClient">The optimizer model.</param>
     /// <param name="runFolder">Run folder; created when missing, resumed when it holds a checkpoint.</param>
@@ -48,14 +57,29 @@ internal sealed class SkillTrainingLoop
     public SkillTrainingLoop(SkillOptOptions options, IRolloutRunner runner, IChatClient optimizerClient, string runFolder,
         IProgress<TrainingProgress>? progress = null, ChatOptions? optimizerOptions = null, IValidationGate? gate = null)
     {
-        _options = (options ?? throw new ArgumentNullException(nameof(options))).ApplyPreset();
+        _givenOptions = (options ?? throw new ArgumentNullException(nameof(options))).ApplyPreset();
+        _runner = runner ?? throw new ArgumentNullException(nameof(runner));
+        _optimizerClient = optimizerClient ?? throw new ArgumentNullException(nameof(optimizerClient));
+        _progress = progress;
+        _optimizerOptions = optimizerOptions;
+        _gate = gate;
+        _store = new RunStore(runFolder);
+    }
+
+    /// <summary>The run folder.</summary>
+    public RunStore Store => _store;
+
+    /// <summary>Resolves the settings of a run with <paramref name="validationTasks"/> validation tasks and builds its phases.</summary>
+    private void Build(int validationTasks)
+    {
+        _options = _givenOptions.ForValidationSplit(validationTasks);
         var settings = TrainingSettings.Resolve(_options);
-        _context = new TrainingContext(settings, new RunStore(runFolder), new RunBudget(_options), progress);
-        var optimizer = new OptimizerModel(new StructuredCaller(optimizerClient, optimizerOptions, _context.Usage, _context.ReplyFailures), settings.Reflection.OptimizerConcurrency);
+        _context = new TrainingContext(settings, _store, new RunBudget(_options), _progress);
+        var optimizer = new OptimizerModel(new StructuredCaller(_optimizerClient, _optimizerOptions, _context.Usage, _context.ReplyFailures), settings.Reflection.OptimizerConcurrency);
         var applier = new EditApplier(settings.Edits);
         var lr = settings.Reflection.LearningRate;
-        _rollouts = new RolloutPhase(_context, runner);
-        var gatePhase = new GatePhase(_context, _rollouts, applier, gate);
+        _rollouts = new RolloutPhase(_context, _runner);
+        var gatePhase = new GatePhase(_context, _rollouts, applier, _gate);
         _baseline = new BaselinePhase(_context, _rollouts);
         _step = new StepPhase(_context, _rollouts, new ProposalPhase(_context, optimizer, applier), new PrescreenPhase(_context, _rollouts), gatePhase,
             LearningRateSchedule.Create(lr.Schedule, lr.Max, lr.Min));
@@ -66,9 +90,6 @@ internal sealed class SkillTrainingLoop
         _earlyStopping = new EarlyStopping(_context, _rollouts, gatePhase);
         _report = new RunReport(_context, _earlyStopping);
     }
-
-    /// <summary>The run folder.</summary>
-    public RunStore Store => _context.Store;
 
     /// <summary>Runs (or resumes) training and returns the summary also written to <c>summary.json</c>.</summary>
     /// <param name="initialSkill">The skill to start from.</param>
@@ -86,6 +107,7 @@ internal sealed class SkillTrainingLoop
         {
             throw new ArgumentException($"Training needs train and validation tasks (got {splits.Train.Count} train, {splits.Validation.Count} validation).", nameof(splits));
         }
+        Build(splits.Validation.Count);
         var settings = _context.Settings;
         var store = _context.Store;
         var plan = PhasePlan.Build(settings.Epochs, _context.BatchesPerEpoch(splits), settings.SlowUpdate.Enabled, settings.MetaSkill.Enabled, settings.MetaSkill.InLastEpoch,
@@ -99,6 +121,14 @@ internal sealed class SkillTrainingLoop
         if (state.CompletedPhases == 0 && _context.Budget.Estimate(totalSteps, splits.Train.Count, splits.Validation.Count) is { } estimate)
         {
             _context.Report("budget", estimate, 0, 0, totalSteps);
+        }
+        if (state.CompletedPhases == 0 && _givenOptions.Gate.Kind is null)
+        {
+            var why = string.Create(CultureInfo.InvariantCulture,
+                $"the validation split has {splits.Validation.Count} tasks, {(settings.Gate.Kind == "strict" ? "more than" : "at most")} {GateOptions.DefaultPosteriorMaxValidationTasks}; set gate.kind to choose");
+            _context.Report("run", settings.Gate.Kind == "strict"
+                ? string.Create(CultureInfo.InvariantCulture, $"gate: strict, with a futility stop at {settings.Gate.StrictStopProbability} ({why})")
+                : $"gate: posterior ({why})", 0, 0, totalSteps);
         }
         if (state.CompletedPhases == 0 && settings.Prescreen.Enabled && !settings.Prescreen.RunsFor(splits.Validation.Count))
         {

@@ -31,9 +31,15 @@ internal sealed record TrainingSettings(string Preset, int Seed, int Epochs, int
     ReferenceSettings Reference)
 {
     /// <summary>Resolves <paramref name="options"/> (its preset is applied here if it was not yet).</summary>
+    /// <exception cref="InvalidOperationException"><c>gate.kind</c> is unset: the default preset's gate depends on the validation
+    /// split, so pass the options of <see cref="SkillOptOptions.ForValidationSplit"/>.</exception>
     public static TrainingSettings Resolve(SkillOptOptions options)
     {
         var o = options.ApplyPreset();
+        if (o.Gate.Kind is null)
+        {
+            throw new InvalidOperationException("gate.kind is unset; resolve the options for the run's validation split first (SkillOptOptions.ForValidationSplit).");
+        }
         var t = o.Training;
         var g = o.Gate;
         var reference = o.IsClassic ? ReferenceSettings.Classic : ReferenceSettings.Default;

@@ -19,8 +19,10 @@ public class ConfigLoaderTests
         Assert.True(o.Training.SlowUpdate.Gated);
         Assert.Equal("run", o.Training.RejectedEdits.Scope);
         Assert.True(o.Training.RejectedEdits.Enforce);
-        Assert.Equal(("posterior", 0.05, true, true, true, true), (o.Gate.Kind, o.Gate.Alpha, o.Gate.Sequential, o.Gate.VetoRegressions, o.Gate.Prescreen.Enabled, o.Rollouts.Cache));
-        Assert.Equal(0.05, o.Gate.Strict.StopProbability);
+        Assert.Equal(((string?)null, 0.05, true, true, true, true), (o.Gate.Kind, o.Gate.Alpha, o.Gate.Sequential, o.Gate.VetoRegressions, o.Gate.Prescreen.Enabled, o.Rollouts.Cache));
+        // the gate is chosen by the validation split's size: posterior up to 150 tasks, strict above
+        Assert.Equal(("posterior", "strict"), (o.ForValidationSplit(150).Gate.Kind, o.ForValidationSplit(151).Gate.Kind));
+        Assert.Equal(0.01, o.Gate.Strict.StopProbability);
         Assert.Equal(0.0, SkillOptConfigLoader.Parse("preset: classic\n", "skillopt.yaml").Gate.Strict.StopProbability);
         Assert.Equal(0.01, SkillOptConfigLoader.Parse("gate:\n  kind: strict\n  strict:\n    stop_probability: 0.01\n", "skillopt.yaml").Gate.Strict.StopProbability);
         var bad = Assert.Throws<SkillOptConfigException>(() => SkillOptConfigLoader.Parse("gate:\n  strict:\n    stop_probability: 0.5\n", "skillopt.yaml"));
@@ -142,7 +144,11 @@ public class ConfigLoaderTests
     public void Early_stopping_and_slow_update_reuse_follow_the_preset_and_are_checked()
     {
         var d = SkillOptConfigLoader.Parse("", "skillopt.yaml");
-        Assert.Equal((15, true), (d.Training.EarlyStopping.Patience, d.Training.SlowUpdate.ReuseStepRollouts));
+        Assert.Equal(((int?)null, true), (d.Training.EarlyStopping.Patience, d.Training.SlowUpdate.ReuseStepRollouts)); // follows the gate the split's size chooses
+        var small = d.ForValidationSplit(150).Training.EarlyStopping;
+        var large = d.ForValidationSplit(151).Training.EarlyStopping;
+        Assert.Equal((15, true, 0, false), (small.Patience, small.Ceiling, large.Patience, large.Ceiling));
+        Assert.Equal(5, SkillOptConfigLoader.Parse("training:\n  early_stopping:\n    patience: 5\n", "skillopt.yaml").ForValidationSplit(151).Training.EarlyStopping.Patience);
         // each gate keeps the patience it was measured with: the paired sequential gate 10, the strict gate none
         Assert.Equal(10, SkillOptConfigLoader.Parse("gate:\n  kind: paired\n", "skillopt.yaml").Training.EarlyStopping.Patience);
         var strictGate = SkillOptConfigLoader.Parse("gate:\n  kind: strict\n", "skillopt.yaml");
@@ -154,7 +160,9 @@ public class ConfigLoaderTests
         var ex = Assert.Throws<SkillOptConfigException>(() => SkillOptConfigLoader.Parse("seed: 2\ntraining:\n  early_stopping:\n    patience: -1\n", "skillopt.yaml"));
         Assert.Equal(("SKOPT1002", "training.early_stopping.patience", 4), (ex.Code, ex.Key, ex.Line));
 
-        Assert.Equal((true, false), (d.Training.EarlyStopping.Ceiling, c.Training.EarlyStopping.Ceiling));
+        Assert.Equal(((bool?)null, false), (d.Training.EarlyStopping.Ceiling, c.Training.EarlyStopping.Ceiling));
+        // a ceiling asked for with the gate left to the split's size is accepted: it applies when the posterior gate is chosen
+        Assert.True(SkillOptConfigLoader.Parse("training:\n  early_stopping:\n    ceiling: true\n", "skillopt.yaml").ForValidationSplit(151).Training.EarlyStopping.Ceiling);
         var strict = Assert.Throws<SkillOptConfigException>(() => SkillOptConfigLoader.Parse("preset: classic\ntraining:\n  early_stopping:\n    ceiling: true\n", "skillopt.yaml"));
         Assert.Equal(("SKOPT1002", "training.early_stopping.ceiling", 4), (strict.Code, strict.Key, strict.Line));
         Assert.Contains("gate.kind: paired", strict.Message, StringComparison.Ordinal);

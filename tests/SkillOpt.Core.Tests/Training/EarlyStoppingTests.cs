@@ -127,7 +127,8 @@ public class EarlyStoppingTests
         posterior.Training.EarlyStopping.Ceiling = null;
         var goesOn = await new SkillTrainingLoop(posterior, new ScriptedRunner(), new ScriptedOptimizer(), NewFolder())
             .RunAsync(perfect, new ScriptedWorld().Splits(), TestContext.Current.CancellationToken);
-        Assert.Equal("posterior", posterior.Gate.Kind);
+        Assert.Null(posterior.Gate.Kind); // chosen by the split's size: 20 validation tasks, the posterior gate
+        Assert.Equal("posterior", posterior.ForValidationSplit(new ScriptedWorld().Splits().Validation.Count).Gate.Kind);
         Assert.Equal((6, (string?)null, summary.Best.Hash), (goesOn.Steps, goesOn.EarlyStopping, goesOn.Best.Hash));
 
         // the classic preset has no ceiling rule and trains every step

@@ -30,19 +30,19 @@ public class RunBudgetTests
     [Fact]
     public void Default_estimate_names_both_early_stopping_rules_and_the_tighter_budget()
     {
-        // default: batch 40 + about half of 200 validation tasks = 140 per step (no pre-screen above 150 validation tasks);
-        // the baseline and the current skill's own draws, 2 × 200, are paid once. Optimizer calls: 8 per step, so 40 allow
-        // 5 steps, fewer than the (100,000 − 400) / 140 the target budget allows.
-        var text = new RunBudget(Options("default", o => { o.Budget.MaxTargetCalls = 100_000; o.Budget.MaxOptimizerCalls = 40; })).Estimate(40, 400, 200);
-        Assert.Equal("pre-flight estimate: about 140 target and 8 optimizer calls per step; budget.max_optimizer_calls allows about 5 of the 40 planned steps"
+        // default on 150 validation tasks (the posterior gate): batch 40 + pre-screen 8 + 4 + about half of 150 = 127 per step;
+        // the baseline and the current skill's own draws, 2 × 150, are paid once. Optimizer calls: 8 per step, so 40 allow
+        // 5 steps, fewer than the (100,000 − 300) / 127 the target budget allows.
+        var text = new RunBudget(Options("default", o => { o.Budget.MaxTargetCalls = 100_000; o.Budget.MaxOptimizerCalls = 40; })).Estimate(40, 400, 150);
+        Assert.Equal("pre-flight estimate: about 127 target and 8 optimizer calls per step; budget.max_optimizer_calls allows about 5 of the 40 planned steps"
             + " (early stopping may end the run sooner: after 15 steps in a row without an accepted edit, or once the current skill fails too few validation tasks for a candidate to be accepted)", text);
     }
 
     [Fact]
     public void Default_estimate_counts_the_pre_screen_only_up_to_its_validation_split_size()
     {
-        // 150 validation tasks: batch 40 + pre-screen 8 + 4 + 75 = 127; 151: no pre-screen, 40 + 75.5 = 116 (rounded)
-        var budget = new RunBudget(Options("default", o => o.Budget.MaxOptimizerCalls = 40));
+        // the posterior gate at both sizes: 150 validation tasks: batch 40 + pre-screen 8 + 4 + 75 = 127; 151: no pre-screen, 40 + 75.5 = 116 (rounded)
+        var budget = new RunBudget(Options("default", o => { o.Gate.Kind = "posterior"; o.Budget.MaxOptimizerCalls = 40; }));
         Assert.StartsWith("pre-flight estimate: about 127 target", budget.Estimate(40, 400, 150), StringComparison.Ordinal);
         Assert.StartsWith("pre-flight estimate: about 116 target", budget.Estimate(40, 400, 151), StringComparison.Ordinal);
     }
@@ -60,10 +60,26 @@ public class RunBudgetTests
     }
 
     [Fact]
+    public void The_default_preset_is_estimated_with_the_gate_its_validation_split_chooses()
+    {
+        // gate.kind unset: above 150 validation tasks the strict gate with its futility stop and no early stopping, as when
+        // it is named; up to 150 the posterior gate, whose current skill's own draws (2 × 150) and early stopping are counted
+        var options = Options("default", o => o.Budget.MaxTargetCalls = 1_000);
+        var named = new RunBudget(Options("default", o => { o.Gate.Kind = "strict"; o.Budget.MaxTargetCalls = 1_000; }));
+        Assert.Equal(named.Estimate(40, 400, 200), new RunBudget(options).Estimate(40, 400, 200));
+        // 40 + 12 + 75 = 127 per step; (1,000 − 300) / 127 = 5.5 steps
+        Assert.Equal("pre-flight estimate: about 127 target and 8 optimizer calls per step; budget.max_target_calls allows about 5 of the 40 planned steps"
+            + " (early stopping may end the run sooner: after 15 steps in a row without an accepted edit, or once the current skill fails too few validation tasks for a candidate to be accepted)",
+            new RunBudget(options).Estimate(40, 400, 150));
+        Assert.Null(options.Gate.Kind); // the options themselves keep the choice open
+    }
+
+    [Fact]
     public void Proposals_multiply_the_pre_screen_and_optimizer_calls_and_the_ceiling_is_not_named_when_off()
     {
         var text = new RunBudget(Options("default", o =>
         {
+            o.Gate.Kind = "posterior";
             o.Budget.MaxTargetCalls = 1_000;
             o.Training.Proposals = 2;
             o.Training.EarlyStopping.Ceiling = false;

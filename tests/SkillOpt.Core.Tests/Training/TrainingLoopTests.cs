@@ -3,6 +3,7 @@ using SkillOpt.Core.Accounting;
 using SkillOpt.Core.Configuration;
 using SkillOpt.Core.Harness;
 using SkillOpt.Core.Processes;
+using SkillOpt.Core.Rollouts;
 using SkillOpt.Core.Runs;
 using SkillOpt.Core.Training;
 
@@ -250,18 +251,40 @@ public class TrainingSafeguardTests
     [Fact]
     public async Task The_strict_gate_with_its_futility_stop_reaches_the_classic_result_and_leaves_validation_tasks_unscored()
     {
-        // the default preset given gate.kind: strict stops futile candidates (gate.strict.stop_probability 0.05); classic's
+        // the default preset given gate.kind: strict stops futile candidates (gate.strict.stop_probability 0.01); classic's
         // strict gate scores every candidate on every validation task
         var classic = SkillOptConfigLoader.Parse("preset: classic\nseed: 7\ntraining:\n  epochs: 3\n  batch_size: 10\n  minibatch_size: 4\n", "c.yaml");
         var c = await new SkillTrainingLoop(classic, new ScriptedRunner(), new ScriptedOptimizer(), NewFolder())
             .RunAsync(HarnessConfig.InitialSkill, new ScriptedWorld().Splits(), TestContext.Current.CancellationToken);
         var strict = SkillOptConfigLoader.Parse("seed: 7\ngate:\n  kind: strict\ntraining:\n  epochs: 3\n  batch_size: 10\n  minibatch_size: 4\n", "s.yaml");
-        Assert.Equal((0.05, 0), (strict.Gate.Strict.StopProbability, strict.Training.EarlyStopping.Patience));
+        Assert.Equal((0.01, 0), (strict.Gate.Strict.StopProbability, strict.Training.EarlyStopping.Patience));
         var d = await new SkillTrainingLoop(strict, new ScriptedRunner(), new ScriptedOptimizer(), NewFolder())
             .RunAsync(HarnessConfig.InitialSkill, new ScriptedWorld().Splits(), TestContext.Current.CancellationToken);
         Assert.True(d.Best.Test >= c.Best.Test, $"strict with the stop {d.Best.Test} vs classic {c.Best.Test}");
         Assert.True(d.ValidationTasksSkipped > 0, $"{d.ValidationTasksSkipped} validation tasks skipped");
         Assert.Equal(0, c.ValidationTasksSkipped);
+    }
+
+    [Theory]
+    [InlineData(150, "posterior")]
+    [InlineData(151, "strict")]
+    public async Task The_default_preset_gates_with_the_posterior_gate_up_to_150_validation_tasks_and_the_strict_gate_above(int validationTasks, string gate)
+    {
+        // gate.kind unset: the split's size chooses; the options given to the loop keep the choice open for another run
+        var world = new ScriptedWorld(20 + validationTasks + 10);
+        var splits = new TaskSplits([.. world.TaskIds.Take(20)], [.. world.TaskIds.Skip(20).Take(validationTasks)], [.. world.TaskIds.Skip(20 + validationTasks)]);
+        var options = SkillOptConfigLoader.Parse("seed: 7\ntraining:\n  epochs: 1\n  batch_size: 10\n  minibatch_size: 4\n", "d.yaml");
+        var folder = NewFolder();
+        var progress = new Progress();
+        await new SkillTrainingLoop(options, new ScriptedRunner(), new ScriptedOptimizer(), folder, progress)
+            .RunAsync(HarnessConfig.InitialSkill, splits, TestContext.Current.CancellationToken);
+        var gates = new RunStore(folder).ReadHistory().Where(h => h.Kind == "step").Select(h => h.Validation?.Gate).Where(g => g is not (null or "prescreen")).Distinct().ToList();
+        Assert.Equal([gate], gates);
+        Assert.Null(options.Gate.Kind);
+        // the run says which gate the split's size chose, once
+        var note = Assert.Single(progress.Events, e => e.Stage == "run" && e.Message.StartsWith("gate: ", StringComparison.Ordinal));
+        Assert.StartsWith($"gate: {gate}", note.Message, StringComparison.Ordinal);
+        Assert.Contains($"the validation split has {validationTasks} tasks", note.Message, StringComparison.Ordinal);
     }
 
     [Fact]
