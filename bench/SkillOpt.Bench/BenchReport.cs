@@ -339,6 +339,11 @@ internal static class BenchReport
                     continue;
                 }
                 var seeds = vr.Keys.Where(def.ContainsKey).Order().ToList();
+                if (seeds.Count == 0)
+                {
+                    cells.Add("— (no seed shared with `default`)");
+                    continue;
+                }
                 var calls = seeds.Average(s => (double)vr[s].TargetCalls);
                 var defCalls = seeds.Average(s => (double)def[s].TargetCalls);
                 var (m, lo, hi) = TInterval(seeds.Select(s => vr[s].ExpectedBestTest - def[s].ExpectedBestTest).ToList());

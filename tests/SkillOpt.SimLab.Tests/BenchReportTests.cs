@@ -100,6 +100,21 @@ public class BenchReportTests
     }
 
     [Fact]
+    public void An_ablation_with_no_seed_in_common_with_default_gets_a_dash_and_the_others_their_numbers()
+    {
+        List<RunResult> runs =
+        [
+            Run("default", 1, 5_000, 0.44), Run("default", 2, 5_000, 0.46),
+            Run("default-strict", 1, 4_000, 0.45), Run("default-strict", 2, 4_000, 0.47),
+            Run("default-posterior", 3, 6_000, 0.40),
+        ];
+        var page = BenchReport.Generate(runs, new ReportContext([Shape.Reference], null, false, []));
+        Assert.Contains("### Ablations", page);
+        Assert.Contains("— (no seed shared with `default`)", page);
+        Assert.Contains("4000 calls (-20%), E[test] +0.010 [", page);
+    }
+
+    [Fact]
     public void False_approvals_count_changed_skills_that_are_not_truly_better()
     {
         var runs = new List<RunResult>();
