@@ -186,7 +186,8 @@ public sealed class EarlyStoppingOptions
 
     /// <summary>
     /// Stop training once the current skill fails too few validation tasks for the paired gate to accept any candidate
-    /// (default preset: true with a paired gate, false with the strict one; classic: false; needs a paired gate, <c>gate.kind: paired</c> or <c>posterior</c>, or <c>gate.kind</c> unset, when it applies if the validation split's size chooses the posterior gate). A candidate can only
+    /// (default preset: true with a paired gate, false with the strict one; classic: false; needs <c>gate.kind: paired</c> or
+    /// <c>posterior</c>, and with <c>gate.kind</c> unset applies when the validation split's size chooses the posterior gate). A candidate can only
     /// win a pair the current skill failed, and acceptance needs at least the gate's wins without a loss
     /// (<see cref="Gates.PairedSequentialGate.WinsToAccept"/>: 5 at the defaults, through the final analysis; 9,
     /// ⌈ln(1/α) / ln(2θ₁)⌉, for the SPRT alone; <see cref="Gates.PosteriorPairedGate.WinsToAccept"/>: 2 at the defaults); when the
