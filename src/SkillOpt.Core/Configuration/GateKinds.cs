@@ -11,6 +11,12 @@ internal static class GateKinds
     public static string PresetDefault(bool classic, int validationTasks) =>
         classic || validationTasks > GateOptions.DefaultPosteriorMaxValidationTasks ? "strict" : "posterior";
 
+    /// <summary>
+    /// The gate known before the validation split's size is: <paramref name="kind"/> when set, <c>strict</c> for
+    /// <c>classic</c>, else null (the default preset chooses by the size, <see cref="PresetDefault"/>).
+    /// </summary>
+    public static string? BeforeSplit(string? kind, bool classic) => kind ?? (classic ? PresetDefault(classic, 0) : null);
+
     /// <summary>The kind in lower case (<c>paired</c>, <c>posterior</c> or <c>strict</c>; anything else or null: <c>strict</c>), as the loader accepts it in any case.</summary>
     public static string Normalize(string? kind) =>
         string.Equals(kind, "paired", StringComparison.OrdinalIgnoreCase) ? "paired"

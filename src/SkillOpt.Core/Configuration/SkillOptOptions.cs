@@ -54,10 +54,7 @@ public sealed class SkillOptOptions
     public SkillOptOptions ApplyPreset()
     {
         var classic = IsClassic;
-        if (classic)
-        {
-            Gate.Kind ??= GateKinds.PresetDefault(classic, 0);
-        }
+        Gate.Kind = GateKinds.BeforeSplit(Gate.Kind, classic);
         Skill.TokenBudget ??= classic ? 0 : 2000;
         Skill.DuplicateSimilarity ??= classic ? 2.0 : 0.85;
         Skill.Matching ??= classic ? "classic" : "strict";
