@@ -1,4 +1,8 @@
 using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using SkillOpt.Core.Rollouts;
+using SkillOpt.SimLab;
 
 namespace SkillOpt.Bench;
 
@@ -10,6 +14,29 @@ internal sealed record Shape(string Name, int Train, int Val, int Test, int Batc
 
     /// <summary>The small world of the "small real gains" issue: 120/60/60, batch 12, 2 epochs (cosine 4→2 is the default schedule).</summary>
     public static Shape Small { get; } = new("small", 120, 60, 60, 12, 2);
+
+    /// <summary>
+    /// Train / validation / test task ids (the scenario's tasks ordered by SHA-256 of (seed, id), then cut) and the
+    /// training batch. A scenario with fewer tasks than the three splits ask for gets all three scaled down by the same
+    /// factor, and the batch too, so one validation still costs the same multiple of a step's rollouts as asked for
+    /// (without it, 60 tasks at 400/200/200 with batch 40 gave 30/15/15 with every training task in each step: validation at
+    /// 0.5× a step's rollouts instead of 5×).
+    /// </summary>
+    public (TaskSplits Splits, int Batch) Splits(Scenario scenario, int seed)
+    {
+        var ordered = scenario.ResolvedTasks.Select(t => t.Id)
+            .OrderBy(id => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes($"{seed}|split|{id}"))), StringComparer.Ordinal).ToList();
+        var (train, val, test, batch) = (Train, Val, Test, Batch);
+        if (train + val + test > ordered.Count)
+        {
+            // a small scenario: scale the three sizes and the batch down proportionally
+            var f = (double)ordered.Count / (train + val + test);
+            (train, val) = ((int)(train * f), (int)(val * f));
+            test = Math.Min((int)(test * f), ordered.Count - train - val);
+            batch = Math.Max(1, (int)Math.Round(batch * f, MidpointRounding.AwayFromZero));
+        }
+        return (new TaskSplits(ordered.Take(train).ToList(), ordered.Skip(train).Take(val).ToList(), ordered.Skip(train + val).Take(test).ToList()), batch);
+    }
 
     public string Describe() => string.Create(CultureInfo.InvariantCulture, $"{Train}/{Val}/{Test}, batch {Batch}, {Epochs} epoch{(Epochs == 1 ? "" : "s")}");
 

@@ -45,6 +45,8 @@ namespace SkillOpt.Bench
         public bool Diagnose { get; init; }
         public IReadOnlyList<string> Settings { get; init; } = [];
         public int OptimizerDraw { get; init; }
+        public bool ApprovalSize { get; init; }
+        public int TestDraws { get; init; } = 1;
         public required string CommandLine { get; init; }
     }
 
@@ -77,6 +79,11 @@ namespace SkillOpt.Bench
 
         private static async Task<int> RunAsync(BenchOptions o)
         {
+            if (o.ApprovalSize)
+            {
+                SkillOpt.Bench.ApprovalSize.Run(Console.Out, o.Shapes, o.Scenarios, o.FirstSeed, o.Seeds, o.TestDraws);
+                return 0;
+            }
             var file = o.Results is not null && File.Exists(o.Results) ? JsonSerializer.Deserialize<ResultsFile>(File.ReadAllText(o.Results), Json) ?? new ResultsFile() : new ResultsFile();
             var results = file.Runs.ToDictionary(r => r.Key, StringComparer.Ordinal);
             var total = Stopwatch.StartNew();
@@ -225,7 +232,7 @@ namespace SkillOpt.Bench
         {
             var scenario = ScenarioLoader.Load(scenarioName).WithSeed(seed);
             scenario.Optimizer.Draw = o.OptimizerDraw;
-            var (splits, batch) = Splits(scenario, shape, seed);
+            var (splits, batch) = shape.Splits(scenario, seed);
             var options = SkillOptConfigLoader.Parse(ConfigYaml(o, shape, preset, seed, batch), "bench.yaml");
             await using var server = await SimLabServer.StartAsync(scenario).ConfigureAwait(false);
             var factory = new ChatClientFactory(_ => null);
@@ -308,28 +315,6 @@ namespace SkillOpt.Bench
             MaxRetries = 6,
         };
 
-        /// <summary>
-        /// Train / validation / test task ids (the scenario's tasks ordered by SHA-256 of (seed, id), then cut) and the
-        /// training batch. A scenario with fewer tasks than the three splits ask for gets all three scaled down by the same
-        /// factor, and the batch too, so one validation still costs the same multiple of a step's rollouts as asked for
-        /// (without it, 60 tasks at 400/200/200 with batch 40 gave 30/15/15 with every training task in each step: validation at
-        /// 0.5× a step's rollouts instead of 5×).
-        /// </summary>
-        internal static (TaskSplits Splits, int Batch) Splits(Scenario scenario, Shape shape, int seed)
-        {
-            var ordered = scenario.ResolvedTasks.Select(t => t.Id)
-                .OrderBy(id => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes($"{seed}|split|{id}"))), StringComparer.Ordinal).ToList();
-            var (train, val, test, batch) = (shape.Train, shape.Val, shape.Test, shape.Batch);
-            if (train + val + test > ordered.Count)
-            {
-                // a small scenario: scale the three sizes and the batch down proportionally
-                var f = (double)ordered.Count / (train + val + test);
-                (train, val) = ((int)(train * f), (int)(val * f));
-                test = Math.Min((int)(test * f), ordered.Count - train - val);
-                batch = Math.Max(1, (int)Math.Round(batch * f, MidpointRounding.AwayFromZero));
-            }
-            return (new TaskSplits(ordered.Take(train).ToList(), ordered.Skip(train).Take(val).ToList(), ordered.Skip(train + val).Take(test).ToList()), batch);
-        }
 
         private static readonly Option<string> ScenarioOption = new("--scenario") { Description = "Comma-separated SimLab scenarios.", DefaultValueFactory = _ => "gsm8k,null-optimizer" };
         private static readonly Option<string> PresetOption = new("--preset") { Description = "Comma-separated presets: classic, default, and the ablations default-no-early-stopping, default-no-prescreen, default-always-prescreen, default-no-cache, default-posterior, default-strict, default-strict-stop, default-strict-no-stop.", DefaultValueFactory = _ => "classic,default" };
@@ -364,6 +349,8 @@ namespace SkillOpt.Bench
         private static readonly Option<bool> KeepOption = new("--keep") { Description = "Keep the temporary run folders." };
         private static readonly Option<bool> QuietOption = new("--quiet") { Description = "Less progress output." };
         private static readonly Option<int> OptimizerDrawOption = Count("--optimizer-draw", "Another independent draw of the simulated optimizer's randomness (0, the default, is the draw of every earlier run): the same worlds and method, different replies. Runs are recorded as \"preset@drawN\", so the report shows how far two runs of one preset differ by chance.", 0);
+        private static readonly Option<bool> ApprovalSizeOption = new("--approval-size") { Description = "Train nothing: measure the approval check's size on pairs of equally good skills (each seed's test split, 5 pairs per seed, SimLab's target simulator, α = 0.05) and print a table per shape and scenario." };
+        private static readonly Option<int> TestDrawsOption = TestDraws();
         private static readonly Option<bool> DiagnoseOption = new("--diagnose") { Description = "Print every gated candidate of each run with its true effect (SimLab's oracle) beside the gate's verdict, and the run's counts." };
         private static readonly Option<string[]> SetOption = SetSettings();
 
@@ -388,6 +375,19 @@ namespace SkillOpt.Bench
             return option;
         }
 
+        private static Option<int> TestDraws()
+        {
+            var option = new Option<int>("--test-draws") { Description = "Test draws per skill for --approval-size (approval.test_draws).", DefaultValueFactory = _ => 1 };
+            option.Validators.Add(r =>
+            {
+                if (r.GetValueOrDefault<int>() < 1)
+                {
+                    r.AddError("--test-draws needs an integer of at least 1");
+                }
+            });
+            return option;
+        }
+
         private static Option<int> Count(string name, string description, int defaultValue)
         {
             var option = new Option<int>(name) { Description = description, DefaultValueFactory = _ => defaultValue };
@@ -405,7 +405,7 @@ namespace SkillOpt.Bench
         {
             var root = new RootCommand("SkillOpt.Bench: full trainings against SimLab (SIMULATED target and optimizer models), N seeds per (shape, scenario, preset).");
             foreach (var option in new Option[] { ScenarioOption, PresetOption, ShapeOption, SeedsOption, FirstSeedOption, LastTuningSeedOption, TrainOption, ValOption, TestOption, TasksOption, EpochsOption, BatchOption,
-                MinibatchOption, SlowUpdateOption, ConcurrencyOption, ParallelOption, OutOption, ResultsOption, ResumeOption, ReportOnlyOption, PerSeedOption, WorkOption, KeepOption, QuietOption, DiagnoseOption, OptimizerDrawOption, SetOption })
+                MinibatchOption, SlowUpdateOption, ConcurrencyOption, ParallelOption, OutOption, ResultsOption, ResumeOption, ReportOnlyOption, PerSeedOption, WorkOption, KeepOption, QuietOption, DiagnoseOption, OptimizerDrawOption, SetOption, ApprovalSizeOption, TestDrawsOption })
             {
                 root.Options.Add(option);
             }
@@ -468,6 +468,8 @@ namespace SkillOpt.Bench
                 Diagnose = p.GetValue(DiagnoseOption),
                 Settings = p.GetValue(SetOption) ?? [],
                 OptimizerDraw = p.GetValue(OptimizerDrawOption),
+                ApprovalSize = p.GetValue(ApprovalSizeOption),
+                TestDraws = p.GetValue(TestDrawsOption),
                 CommandLine = "dotnet run -c Release --project bench/SkillOpt.Bench --" + string.Concat(args.Select(a => " " + (a.Contains(' ', StringComparison.Ordinal) ? $"\"{a}\"" : a))),
             };
         }
