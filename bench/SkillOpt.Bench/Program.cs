@@ -315,7 +315,6 @@ namespace SkillOpt.Bench
             MaxRetries = 6,
         };
 
-
         private static readonly Option<string> ScenarioOption = new("--scenario") { Description = "Comma-separated SimLab scenarios.", DefaultValueFactory = _ => "gsm8k,null-optimizer" };
         private static readonly Option<string> PresetOption = new("--preset") { Description = "Comma-separated presets: classic, default, and the ablations default-no-early-stopping, default-no-prescreen, default-always-prescreen, default-no-cache, default-posterior, default-strict, default-strict-stop, default-strict-no-stop.", DefaultValueFactory = _ => "classic,default" };
         private static readonly Option<string?> ShapeOption = new("--shape") { Description = "Comma-separated run shapes: reference (400/200/200, batch 40, 4 epochs), small (120/60/60, batch 12, 2 epochs). Without it, --train/--val/--test/--batch/--epochs make one shape." };
