@@ -36,9 +36,10 @@ internal static class ApprovalSize
             foreach (var name in scenarios)
             {
                 var (n, k, discordant, z, tasks) = (0, 0, 0L, new List<double>(), 0);
+                var loaded = ScenarioLoader.Load(name);
                 for (var seed = firstSeed; seed < firstSeed + seeds; seed++)
                 {
-                    var scenario = ScenarioLoader.Load(name).WithSeed(seed);
+                    var scenario = loaded.WithSeed(seed);
                     var world = new SimWorld(scenario);
                     var target = new TargetSimulator(world);
                     var test = shape.Splits(scenario, seed).Splits.Test.Select(id => world.TaskById(id)!).ToList();

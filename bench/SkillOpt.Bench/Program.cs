@@ -45,7 +45,7 @@ namespace SkillOpt.Bench
         public bool Diagnose { get; init; }
         public IReadOnlyList<string> Settings { get; init; } = [];
         public int OptimizerDraw { get; init; }
-        public bool ApprovalSize { get; init; }
+        public bool MeasureApprovalSize { get; init; }
         public int TestDraws { get; init; } = 1;
         public required string CommandLine { get; init; }
     }
@@ -79,9 +79,9 @@ namespace SkillOpt.Bench
 
         private static async Task<int> RunAsync(BenchOptions o)
         {
-            if (o.ApprovalSize)
+            if (o.MeasureApprovalSize)
             {
-                SkillOpt.Bench.ApprovalSize.Run(Console.Out, o.Shapes, o.Scenarios, o.FirstSeed, o.Seeds, o.TestDraws);
+                ApprovalSize.Run(Console.Out, o.Shapes, o.Scenarios, o.FirstSeed, o.Seeds, o.TestDraws);
                 return 0;
             }
             var file = o.Results is not null && File.Exists(o.Results) ? JsonSerializer.Deserialize<ResultsFile>(File.ReadAllText(o.Results), Json) ?? new ResultsFile() : new ResultsFile();
@@ -467,7 +467,7 @@ namespace SkillOpt.Bench
                 Diagnose = p.GetValue(DiagnoseOption),
                 Settings = p.GetValue(SetOption) ?? [],
                 OptimizerDraw = p.GetValue(OptimizerDrawOption),
-                ApprovalSize = p.GetValue(ApprovalSizeOption),
+                MeasureApprovalSize = p.GetValue(ApprovalSizeOption),
                 TestDraws = p.GetValue(TestDrawsOption),
                 CommandLine = "dotnet run -c Release --project bench/SkillOpt.Bench --" + string.Concat(args.Select(a => " " + (a.Contains(' ', StringComparison.Ordinal) ? $"\"{a}\"" : a))),
             };
