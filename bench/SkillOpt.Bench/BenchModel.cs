@@ -60,9 +60,9 @@ internal sealed record Variant(string Name, string Preset, IReadOnlyList<string>
         new("default-always-prescreen", "default", ["gate.prescreen.enabled=true"], "pre-screen on whatever the validation split's size (the default runs it up to 150 validation tasks)"),
         new("default-no-cache", "default", ["rollouts.cache=false"], "rollout cache off"),
         new("default-posterior", "default", ["gate.kind=posterior"], "the posterior gate whatever the validation split's size (the default uses it up to 150 validation tasks, the strict gate above)"),
-        new("default-strict", "default", ["gate.kind=strict"], "the strict gate with its futility stop (gate.strict.stop_probability 0.01) whatever the validation split's size, and no early stopping"),
-        new("default-strict-stop", "default", ["gate.kind=strict", "gate.strict.stop_probability=0.05"], "the strict gate with a futility stop at 0.05 instead of the posterior gate, and no early stopping"),
-        new("default-strict-no-stop", "default", ["gate.kind=strict", "gate.strict.stop_probability=0"], "the strict gate without the futility stop, and no early stopping"),
+        new("default-strict", "default", ["gate.kind=strict"], "the strict gate with its futility stop (gate.strict.stop_probability 0.05) and the reference's loop whatever the validation split's size, and no early stopping"),
+        new("default-strict-stop", "default", ["gate.kind=strict", "gate.strict.stop_probability=0.05"], "the strict gate with a futility stop at 0.05 and the reference's loop instead of the posterior gate, and no early stopping (the same as default-strict since 0.05 became the default stop)"),
+        new("default-strict-no-stop", "default", ["gate.kind=strict", "gate.strict.stop_probability=0"], "the strict gate without the futility stop, in the reference's loop, and no early stopping"),
         new("default-value-2e4", "default", ["gate.kind=posterior"], "the value-of-information gate instead of the posterior one, 2·10⁻⁴ of score per paired task", 2e-4),
         new("default-value-1e4", "default", ["gate.kind=posterior"], "the value-of-information gate instead of the posterior one, 10⁻⁴ of score per paired task", 1e-4),
     ];

@@ -127,7 +127,7 @@ internal sealed class SkillTrainingLoop
             var why = string.Create(CultureInfo.InvariantCulture,
                 $"the validation split has {splits.Validation.Count} tasks, {(settings.Gate.Kind == "strict" ? "more than" : "at most")} {GateOptions.DefaultPosteriorMaxValidationTasks}; set gate.kind to choose");
             _context.Report("run", settings.Gate.Kind == "strict"
-                ? string.Create(CultureInfo.InvariantCulture, $"gate: strict, with a futility stop at {settings.Gate.StrictStopProbability} ({why})")
+                ? string.Create(CultureInfo.InvariantCulture, $"gate: strict, with a futility stop at {settings.Gate.StrictStopProbability}, in the reference's loop with candidates validated on fresh samples and verifier text hidden ({why})")
                 : $"gate: posterior ({why})", 0, 0, totalSteps);
         }
         if (state.CompletedPhases == 0 && settings.Prescreen.Enabled && !settings.Prescreen.RunsFor(splits.Validation.Count))

@@ -45,8 +45,8 @@ internal sealed class SlowUpdatePhase(TrainingContext context, RolloutPhase roll
         {
             return (state, baseRecord with { Reason = $"the slow-update reply was unusable: {reply.Failure}" });
         }
-        // classic: the reference's replace_slow_update_field (the block moves to the end); default: written in place
-        var candidate = string.Equals(context.Settings.Preset, "classic", StringComparison.OrdinalIgnoreCase)
+        // the reference's loop: its replace_slow_update_field (the block moves to the end); else written in place
+        var candidate = context.Settings.Reference.ReferenceSlowUpdate
             ? SkillDocument.Parse(current).WithReferenceSlowUpdateGuidance(reply.Value.Guidance.Trim())
             : SkillDocument.Parse(current).WithSlowUpdateGuidance(reply.Value.Guidance.Trim());
         var budget = context.Settings.Edits.TokenBudget;

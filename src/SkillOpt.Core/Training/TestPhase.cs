@@ -6,8 +6,8 @@ namespace SkillOpt.Core.Training;
 
 /// <summary>
 /// The test (docs/method.md, "One run", 5): the initial, best and final skills scored on the test split, sample 0. In the
-/// <c>classic</c> preset a final skill that differs from the best is first validated and promoted to best on a strictly
-/// higher score, as the reference does.
+/// reference's loop (<c>classic</c>, and the default preset with the strict gate) a final skill that differs from the best is
+/// first validated and promoted to best on a strictly higher score, as the reference does.
 /// </summary>
 internal sealed class TestPhase(TrainingContext context, RolloutPhase rollouts)
 {
@@ -42,16 +42,19 @@ internal sealed class TestPhase(TrainingContext context, RolloutPhase rollouts)
     }
 
     /// <summary>
-    /// The reference's last check (<c>classic</c>): the final skill — which may hold an unvalidated slow update — scored on the
-    /// validation split (sample 0, like every strict-gate measurement in <c>classic</c>) and made the best skill when its score is strictly
-    /// higher than the best's. Skipped, with the reason, when the budget is spent.
+    /// The reference's last check (<c>classic</c>, and the default preset in the reference's loop): the final skill — which may
+    /// hold an unvalidated slow update — scored on the validation split (sample 0 in <c>classic</c>, like every strict-gate
+    /// measurement there; else sample 1 + r, as the strict gate's next round, so no choice rests on the test split's sample)
+    /// and made the best skill when its score is strictly higher than the best's. Skipped, with the reason, when the budget is spent.
     /// </summary>
     private async Task<(RunState, string, ValidationSummary?)> PromoteFinalAsync(RunScope run, RunState state, CancellationToken ct)
     {
         Rollouts.Evaluation eval;
         try
         {
-            eval = await rollouts.EvaluateAsync("val", context.Store.ReadSkill(state.CurrentHash), state.CurrentHash, run.Splits.Validation, 0, ChatStage.Validate, ct).ConfigureAwait(false);
+            // the sample the strict gate would score the next candidate on: 0 in classic, else a fresh one (1 + r)
+            var sample = context.Settings.Reference.StrictOnTestSample ? 0 : 1 + state.Accepted;
+            eval = await rollouts.EvaluateAsync("val", context.Store.ReadSkill(state.CurrentHash), state.CurrentHash, run.Splits.Validation, sample, ChatStage.Validate, ct).ConfigureAwait(false);
         }
         catch (BudgetExhaustedException ex)
         {

@@ -42,7 +42,7 @@ internal sealed record TrainingSettings(string Preset, int Seed, int Epochs, int
         }
         var t = o.Training;
         var g = o.Gate;
-        var reference = o.IsClassic ? ReferenceSettings.Classic : ReferenceSettings.Default;
+        var reference = o.IsClassic ? ReferenceSettings.Classic : o.UsesReferenceLoop == true ? ReferenceSettings.ReferenceLoop : ReferenceSettings.Default;
         return new TrainingSettings(
             o.Preset,
             o.Seed,
@@ -182,7 +182,7 @@ internal sealed record RolloutSettings(bool Cache, int ErroredRetries, double Ma
 /// <param name="SelectionCache">A candidate whose skill was validated before is judged on that validation again, not re-measured (the reference's cache by skill hash).</param>
 /// <param name="StepBuffer">The per-epoch step buffer is shown to the analysts instead of the rejected-edit list.</param>
 /// <param name="ReferenceMetaSkill">The meta skill is written from the previous and current skills, the slow update's task comparison and the previous meta skill, and is shown to ranking too.</param>
-/// <param name="ReferenceSlowUpdate">The slow update sees the previous guidance as its own section and the trajectories of regressed, persistent and improved tasks, without a word limit, and rolls out both skills (independent samples) even when they are equal.</param>
+/// <param name="ReferenceSlowUpdate">The slow update moves its block to the end of the skill (the reference's replace_slow_update_field), sees the previous guidance as its own section and the trajectories of regressed, persistent and improved tasks, without a word limit, and rolls out both skills (independent samples) even when they are equal.</param>
 /// <param name="SlowUpdatePlaceholder">After epoch 1 an empty slow-update block is added to the current skill, unvalidated.</param>
 /// <param name="PromoteFinalSkill">Before the test, a final skill that differs from the best is validated and becomes the best when its score is higher (strict &gt;).</param>
 /// <param name="ScheduleOnSelection">The learning-rate schedule advances only on steps that reach selection (some reflection proposed an edit); else it follows the step number.</param>
@@ -196,4 +196,12 @@ internal sealed record ReferenceSettings(bool ReflectAtMaxRate, bool CapMerges, 
 
     /// <summary>The classic preset: all of them.</summary>
     public static ReferenceSettings Classic { get; } = new(true, false, true, int.MaxValue, true, true, true, true, true, true, true, true, true);
+
+    /// <summary>
+    /// The default preset with the strict gate (above 150 validation tasks unless <c>gate.kind</c> is set): the reference's
+    /// loop, all of them but the two that let the test split or the verifiers leak into training — verifier text stays hidden
+    /// from the optimizer and candidates are validated on samples the test split never uses (docs/method.md, "The loop on
+    /// large validation splits").
+    /// </summary>
+    public static ReferenceSettings ReferenceLoop { get; } = Classic with { ShowVerifierText = false, StrictOnTestSample = false };
 }

@@ -1,4 +1,5 @@
 using SkillOpt.Core.Accounting;
+using SkillOpt.Core.Configuration;
 using SkillOpt.Core.Skills;
 using SkillOpt.Providers;
 using SkillOpt.Trainer.Console;
@@ -27,7 +28,7 @@ internal static class SkillFileLoading
             ? overridden
             : ctx.Options.Models.Target.Model;
         SkillFile.EnsureWithinTokenLimit(skill, ctx.SkillFile, ctx.Options.Skill.MaxInitialTokens, model, ModelPricing.Find(ctx.Options.Pricing, model));
-        if (warnOverTokenBudget && SkillFile.TokenBudgetWarning(skill, ctx.Options.Skill.TokenBudget ?? 0) is { } warning)
+        if (warnOverTokenBudget && SkillFile.TokenBudgetWarning(skill, ctx.Options.Skill.TokenBudget ?? (ctx.Options.IsClassic ? 0 : SkillEditOptions.DefaultTokenBudget)) is { } warning)
         {
             console.Warning(SkillFile.OverTokenBudgetCode, warning, ctx.SkillFile);
         }

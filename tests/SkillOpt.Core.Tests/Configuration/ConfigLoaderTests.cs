@@ -14,17 +14,34 @@ public class ConfigLoaderTests
         Assert.Equal(8, o.Training.MergeFanIn);
         Assert.Equal(16, o.Training.OptimizerConcurrency);
         Assert.Equal(("cosine", 4, 2), (o.Training.LearningRate.Schedule, o.Training.LearningRate.Max, o.Training.LearningRate.Min));
-        Assert.Equal(2000, o.Skill.TokenBudget);
-        Assert.Equal("strict", o.Skill.Matching);
-        Assert.True(o.Training.SlowUpdate.Gated);
-        Assert.Equal("run", o.Training.RejectedEdits.Scope);
-        Assert.True(o.Training.RejectedEdits.Enforce);
         Assert.Equal(((string?)null, 0.05, true, true, true, true), (o.Gate.Kind, o.Gate.Alpha, o.Gate.Sequential, o.Gate.VetoRegressions, o.Gate.Prescreen.Enabled, o.Rollouts.Cache));
-        // the gate is chosen by the validation split's size: posterior up to 150 tasks, strict above
-        Assert.Equal(("posterior", "strict"), (o.ForValidationSplit(150).Gate.Kind, o.ForValidationSplit(151).Gate.Kind));
-        Assert.Equal(0.01, o.Gate.Strict.StopProbability);
+        // the gate is chosen by the validation split's size, and the loop with it: the posterior gate and the default
+        // preset's loop up to 150 tasks, the strict gate and the reference's loop above; until then those settings are unset
+        Assert.Equal(((int?)null, (string?)null, (bool?)null, (double?)null), (o.Skill.TokenBudget, o.Skill.Matching, o.Training.SlowUpdate.Gated, o.Gate.Strict.StopProbability));
+        var small = o.ForValidationSplit(150);
+        var large = o.ForValidationSplit(151);
+        Assert.Equal(("posterior", "strict"), (small.Gate.Kind, large.Gate.Kind));
+        Assert.Equal((2000, 0.85, "strict", true, "run", true, false), (small.Skill.TokenBudget, small.Skill.DuplicateSimilarity, small.Skill.Matching,
+            small.Training.SlowUpdate.Gated, small.Training.RejectedEdits.Scope, small.Training.RejectedEdits.Enforce, small.Training.MetaSkill.InLastEpoch));
+        Assert.Equal((0, 2.0, "classic", false, "epoch", false, true), (large.Skill.TokenBudget, large.Skill.DuplicateSimilarity, large.Skill.Matching,
+            large.Training.SlowUpdate.Gated, large.Training.RejectedEdits.Scope, large.Training.RejectedEdits.Enforce, large.Training.MetaSkill.InLastEpoch));
+        Assert.Equal((true, true, false, false), (small.Training.SlowUpdate.ReuseStepRollouts, small.Training.SlowUpdate.SkipUnchanged,
+            large.Training.SlowUpdate.ReuseStepRollouts, large.Training.SlowUpdate.SkipUnchanged));
+        Assert.Equal((false, true), (small.UsesReferenceLoop, large.UsesReferenceLoop));
+        Assert.Equal(0.05, large.Gate.Strict.StopProbability);
+        // the options given are left as they were: one instance serves runs of several sizes
+        Assert.Equal(((string?)null, (int?)null), (o.Gate.Kind, o.Skill.TokenBudget));
+        // a setting given explicitly wins over the loop's default at either size
+        var budget = SkillOptConfigLoader.Parse("skill:\n  token_budget: 900\ntraining:\n  slow_update:\n    gated: true\n", "skillopt.yaml");
+        Assert.Equal((900, true, 900, true), (budget.ForValidationSplit(60).Skill.TokenBudget, budget.ForValidationSplit(60).Training.SlowUpdate.Gated,
+            budget.ForValidationSplit(200).Skill.TokenBudget, budget.ForValidationSplit(200).Training.SlowUpdate.Gated));
         Assert.Equal(0.0, SkillOptConfigLoader.Parse("preset: classic\n", "skillopt.yaml").Gate.Strict.StopProbability);
         Assert.Equal(0.01, SkillOptConfigLoader.Parse("gate:\n  kind: strict\n  strict:\n    stop_probability: 0.01\n", "skillopt.yaml").Gate.Strict.StopProbability);
+        // gate.kind set: the loop follows it at once, whatever the size
+        var strictKind = SkillOptConfigLoader.Parse("gate:\n  kind: strict\n", "skillopt.yaml");
+        Assert.Equal((true, 0, "epoch"), (strictKind.UsesReferenceLoop, strictKind.Skill.TokenBudget, strictKind.Training.RejectedEdits.Scope));
+        var posteriorKind = SkillOptConfigLoader.Parse("gate:\n  kind: posterior\n", "skillopt.yaml").ForValidationSplit(400);
+        Assert.Equal((false, 2000, "run"), (posteriorKind.UsesReferenceLoop, posteriorKind.Skill.TokenBudget, posteriorKind.Training.RejectedEdits.Scope));
         var bad = Assert.Throws<SkillOptConfigException>(() => SkillOptConfigLoader.Parse("gate:\n  strict:\n    stop_probability: 0.5\n", "skillopt.yaml"));
         Assert.Equal(("SKOPT1002", "gate.strict.stop_probability", 3), (bad.Code, bad.Key, bad.Line));
         Assert.True(o.Gate.FinalAnalysis);
@@ -144,7 +161,8 @@ public class ConfigLoaderTests
     public void Early_stopping_and_slow_update_reuse_follow_the_preset_and_are_checked()
     {
         var d = SkillOptConfigLoader.Parse("", "skillopt.yaml");
-        Assert.Equal(((int?)null, true), (d.Training.EarlyStopping.Patience, d.Training.SlowUpdate.ReuseStepRollouts)); // follows the gate the split's size chooses
+        Assert.Equal(((int?)null, (bool?)null), (d.Training.EarlyStopping.Patience, d.Training.SlowUpdate.ReuseStepRollouts)); // follows the gate the split's size chooses
+        Assert.Equal((true, false), (d.ForValidationSplit(150).Training.SlowUpdate.ReuseStepRollouts, d.ForValidationSplit(151).Training.SlowUpdate.ReuseStepRollouts));
         var small = d.ForValidationSplit(150).Training.EarlyStopping;
         var large = d.ForValidationSplit(151).Training.EarlyStopping;
         Assert.Equal((15, true, 0, false), (small.Patience, small.Ceiling, large.Patience, large.Ceiling));

@@ -206,7 +206,9 @@ public class EarlyStoppingTests
     [Fact]
     public void Skipping_unchanged_slow_updates_is_the_default_preset_and_not_classic()
     {
-        Assert.True(new SkillOptOptions().ApplyPreset().Training.SlowUpdate.SkipUnchanged);
+        // the default preset's own loop (the posterior gate, up to 150 validation tasks); the reference's loop above does not skip
+        Assert.True(new SkillOptOptions().ForValidationSplit(150).Training.SlowUpdate.SkipUnchanged);
+        Assert.False(new SkillOptOptions().ForValidationSplit(151).Training.SlowUpdate.SkipUnchanged);
         Assert.False(new SkillOptOptions { Preset = "classic" }.ApplyPreset().Training.SlowUpdate.SkipUnchanged);
     }
 }

@@ -251,13 +251,13 @@ public class TrainingSafeguardTests
     [Fact]
     public async Task The_strict_gate_with_its_futility_stop_reaches_the_classic_result_and_leaves_validation_tasks_unscored()
     {
-        // the default preset given gate.kind: strict stops futile candidates (gate.strict.stop_probability 0.01); classic's
-        // strict gate scores every candidate on every validation task
+        // the default preset given gate.kind: strict (the reference's loop) stops futile candidates
+        // (gate.strict.stop_probability 0.05); classic's strict gate scores every candidate on every validation task
         var classic = SkillOptConfigLoader.Parse("preset: classic\nseed: 7\ntraining:\n  epochs: 3\n  batch_size: 10\n  minibatch_size: 4\n", "c.yaml");
         var c = await new SkillTrainingLoop(classic, new ScriptedRunner(), new ScriptedOptimizer(), NewFolder())
             .RunAsync(HarnessConfig.InitialSkill, new ScriptedWorld().Splits(), TestContext.Current.CancellationToken);
         var strict = SkillOptConfigLoader.Parse("seed: 7\ngate:\n  kind: strict\ntraining:\n  epochs: 3\n  batch_size: 10\n  minibatch_size: 4\n", "s.yaml");
-        Assert.Equal((0.01, 0), (strict.Gate.Strict.StopProbability, strict.Training.EarlyStopping.Patience));
+        Assert.Equal((0.05, 0), (strict.Gate.Strict.StopProbability, strict.Training.EarlyStopping.Patience));
         var d = await new SkillTrainingLoop(strict, new ScriptedRunner(), new ScriptedOptimizer(), NewFolder())
             .RunAsync(HarnessConfig.InitialSkill, new ScriptedWorld().Splits(), TestContext.Current.CancellationToken);
         Assert.True(d.Best.Test >= c.Best.Test, $"strict with the stop {d.Best.Test} vs classic {c.Best.Test}");
@@ -291,8 +291,8 @@ public class TrainingSafeguardTests
     public async Task The_strict_gate_of_the_default_preset_never_validates_a_candidate_on_the_test_split_sample()
     {
         // sample 0 is the test split's (and the approval check's): the default preset's strict gate scores candidates on
-        // 1 + r in round r, so luck a skill had on validation at one sample cannot follow it to its test; classic keeps the
-        // reference's single sample 0
+        // 1 + r in round r, and so does the final skill's last validation, so luck a skill had on validation at one sample
+        // cannot follow it to its test; classic keeps the reference's single sample 0
         async Task<(List<int> Candidates, int Accepted)> SamplesAsync(string yaml)
         {
             var requests = new List<(string Hash, int Sample)>();
