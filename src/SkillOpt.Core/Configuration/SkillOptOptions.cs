@@ -400,8 +400,8 @@ public sealed class StrictGateOptions
     /// <summary>
     /// The default preset's <see cref="StopProbability"/>: 0.05, the gate-level simulator's choice (seeds 1–60, confirmed on
     /// 2001–2300). In the full loop at 400/200/200 (SIMULATED), in the reference's loop the default preset runs with this
-    /// gate, it kept classic's expected test score in the small-effect worlds (−0.000 and +0.004 over 80 seeds and two draws)
-    /// at 0.58× classic's target calls (docs/method.md, "The loop on large validation splits"); in the default preset's own
+    /// gate, it kept classic's expected test score in the small-effect worlds (0.000 and +0.008 on 80 seeds; +0.002 and +0.007
+    /// over two draws of 40) at 0.58× classic's target calls (docs/method.md, "The loop on large validation splits"); in the default preset's own
     /// loop it had lost 0.016, which is why that loop does not use this gate.
     /// </summary>
     public const double DefaultStopProbability = 0.05;
