@@ -58,4 +58,36 @@ public class SkillFileDiagnosticsTests
         Assert.DoesNotContain("baseline", train.Stdout);
         Assert.False(Directory.Exists(dir.Combine("run")), "refused before the run folder exists, so before any model call");
     }
+
+    [Fact]
+    public async Task The_token_budget_warning_follows_the_loop_the_validation_splits_size_chooses()
+    {
+        // the warning uses the budget the run resolves for its validation split: a 2,400-token skill is over the default
+        // preset's own loop's budget (2,000), which arith's small validation split chooses; gate.kind: strict chooses the
+        // reference's loop, which has no budget, so no warning (above 150 validation tasks the default preset does the same)
+        using var dir = new TempFolder();
+        var rules = Path.Combine(ToolPaths.SampleVerifiersProject, "skills", "arith");
+        var skill = dir.Combine("SKILL.md");
+        File.WriteAllText(skill, "# Arithmetic\n\n" + string.Concat(Enumerable.Repeat("- Use the calculator for every sum, and check it twice.\n", 170)));
+        async Task<ProcessOutcome> TrainAsync(string gate)
+        {
+            var config = dir.Combine($"skillopt-{gate}.yaml");
+            File.WriteAllText(config, $"""
+                training: {"{"} epochs: 1, batch_size: 10, minibatch_size: 4 {"}"}
+                {gate}
+                models:
+                  target: {"{"} provider: scripted, endpoint: '{Path.Combine(rules, "target.rules.yaml")}' {"}"}
+                  optimizer: {"{"} provider: scripted, endpoint: '{Path.Combine(rules, "optimizer.rules.yaml")}' {"}"}
+                """);
+            var train = await Tool.SkilloptAsync(dir.Path, null, "train", "--verifier", Verifier, "--skill", "arith", "--config", config, "--skill-file", skill, "--run", $"run-{gate.Length}");
+            Assert.True(train.ExitCode == 0, train.ToString());
+            return train;
+        }
+
+        var own = await TrainAsync("seed: 3");
+        Assert.Contains("warning SKOPT1105: the initial skill is 2,", own.Stdout + own.Stderr);
+        Assert.Contains("tokens, over skill.token_budget = 2,000", own.Stdout + own.Stderr);
+        var reference = await TrainAsync("gate: { kind: strict }");
+        Assert.DoesNotContain("SKOPT1105", reference.Stdout + reference.Stderr);
+    }
 }

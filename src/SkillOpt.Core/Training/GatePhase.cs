@@ -60,7 +60,7 @@ internal sealed class GatePhase
     /// docs/method.md, "The strict gate with a futility stop").
     /// </summary>
     public int FirstValidationSample(RunState state) => Paired is not null ? state.Accepted * DrawsPerRound
-        : _context.Settings.Reference.StrictOnTestSample ? 0 : 1 + state.Accepted;
+        : _context.Settings.Reference.StrictValidationSample(state.Accepted);
 
     /// <summary>A skill's stored validation results on the D samples of the round starting at <paramref name="firstSample"/>.</summary>
     public List<RolloutResult> RoundValidation(string hash, int firstSample) =>

@@ -52,8 +52,7 @@ internal sealed class TestPhase(TrainingContext context, RolloutPhase rollouts)
         Rollouts.Evaluation eval;
         try
         {
-            // the sample the strict gate would score the next candidate on: 0 in classic, else a fresh one (1 + r)
-            var sample = context.Settings.Reference.StrictOnTestSample ? 0 : 1 + state.Accepted;
+            var sample = context.Settings.Reference.StrictValidationSample(state.Accepted);
             eval = await rollouts.EvaluateAsync("val", context.Store.ReadSkill(state.CurrentHash), state.CurrentHash, run.Splits.Validation, sample, ChatStage.Validate, ct).ConfigureAwait(false);
         }
         catch (BudgetExhaustedException ex)

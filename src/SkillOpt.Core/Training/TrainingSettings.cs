@@ -204,4 +204,11 @@ internal sealed record ReferenceSettings(bool ReflectAtMaxRate, bool CapMerges, 
     /// large validation splits").
     /// </summary>
     public static ReferenceSettings ReferenceLoop { get; } = Classic with { ShowVerifierText = false, StrictOnTestSample = false };
+
+    /// <summary>
+    /// The validation sample index the strict gate scores in round <paramref name="accepted"/> (candidates accepted so far, ≥ 0),
+    /// and the final skill's validation before its promotion: 0 with <see cref="StrictOnTestSample"/> (the reference), else
+    /// 1 + <paramref name="accepted"/>, a sample the test split (sample 0) never uses.
+    /// </summary>
+    public int StrictValidationSample(int accepted) => StrictOnTestSample ? 0 : 1 + accepted;
 }

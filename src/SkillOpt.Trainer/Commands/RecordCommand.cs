@@ -33,7 +33,7 @@ internal static class RecordCommand
             var grace = TimeSpan.FromSeconds(5);
             using var interruption = new Interruption(console, grace);
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, interruption.Token);
-            var skill = SkillFileLoading.Load(ctx, console, warnOverTokenBudget: false).Text;
+            var skill = SkillFileLoading.Load(ctx).Text;
             var work = Path.GetFullPath(parse.GetValue(output) ?? Path.Combine(".skillopt", "records", $"{ctx.Skill}-{ScoreReceipt.Sha256(skill)[..12]}"));
             await using var simlab = await SimLabHosting.StartIfNeededAsync(ctx, console, null, linked.Token).ConfigureAwait(false);
             simlab?.StopOnUnknownTasks(linked);

@@ -18,21 +18,31 @@ internal static class SkillFileLoading
     /// model's configured price (the model from <c>SKILLOPT_TARGET_MODEL</c> when set, else <c>models.target.model</c>).
     /// </summary>
     /// <param name="ctx">The command's context.</param>
-    /// <param name="console">Receives the SKOPT1105 warning when <paramref name="warnOverTokenBudget"/> and the skill is over <c>skill.token_budget</c>.</param>
-    /// <param name="warnOverTokenBudget">True for training, where the edit token budget applies.</param>
     /// <exception cref="SkillFileException">The skill file is refused.</exception>
-    public static SkillDocument Load(CommandContext ctx, TrainerConsole console, bool warnOverTokenBudget)
+    public static SkillDocument Load(CommandContext ctx)
     {
         var skill = SkillFile.Read(ctx.SkillFile);
         var model = Environment.GetEnvironmentVariable(ChatClientFactory.EnvironmentVariableName("target", "MODEL")) is { Length: > 0 } overridden
             ? overridden
             : ctx.Options.Models.Target.Model;
         SkillFile.EnsureWithinTokenLimit(skill, ctx.SkillFile, ctx.Options.Skill.MaxInitialTokens, model, ModelPricing.Find(ctx.Options.Pricing, model));
-        if (warnOverTokenBudget && SkillFile.TokenBudgetWarning(skill, ctx.Options.Skill.TokenBudget ?? (ctx.Options.IsClassic ? 0 : SkillEditOptions.DefaultTokenBudget)) is { } warning)
+        return skill;
+    }
+
+    /// <summary>
+    /// Warns (SKOPT1105) when the initial <paramref name="skill"/> is over the <c>skill.token_budget</c> the training will use:
+    /// the budget depends on the validation split's size when the preset chooses it (2,000 tokens with the default preset's own
+    /// loop, none in the reference's loop above 150 validation tasks; <see cref="SkillOptOptions.ForValidationSplit"/>).
+    /// </summary>
+    /// <param name="ctx">The command's context.</param>
+    /// <param name="console">Receives the warning.</param>
+    /// <param name="skill">The initial skill, as <see cref="Load"/> read it.</param>
+    /// <param name="validationTasks">Tasks in the run's validation split, ≥ 0.</param>
+    public static void WarnOverTokenBudget(CommandContext ctx, TrainerConsole console, SkillDocument skill, int validationTasks)
+    {
+        if (SkillFile.TokenBudgetWarning(skill, ctx.Options.ForValidationSplit(validationTasks).Skill.TokenBudget ?? 0) is { } warning)
         {
             console.Warning(SkillFile.OverTokenBudgetCode, warning, ctx.SkillFile);
         }
-
-        return skill;
     }
 }

@@ -122,7 +122,8 @@ internal static class TrainerCommands
             var runFolder = Path.GetFullPath(parse.GetValue(run) ?? Path.Combine(".skillopt", "runs", ctx.Skill));
             var graceSpan = Seconds(parse.GetValue(grace), "--grace", allowZero: true);
             // a skill file that cannot be trained is refused before anything is written (not even the run folder's lock)
-            var initialSkill = SkillFileLoading.Load(ctx, console, warnOverTokenBudget: true).Text;
+            var initialDocument = SkillFileLoading.Load(ctx);
+            var initialSkill = initialDocument.Text;
             // one trainer per run folder: a second one fails here, at once, naming the first
             using var runLock = RunFolderLock.Acquire(runFolder, $"skillopt train --skill {ctx.Skill}");
             if (runLock.TakenOverFrom is { } previous)
@@ -144,6 +145,7 @@ internal static class TrainerCommands
                     ctx.ConfigPath);
             }
             console.Info($"training skill '{ctx.Skill}' ({ctx.SkillFile}) with {Path.GetFileName(ctx.Verifier.AssemblyPath)}: {Counts(tasks)}; run folder {runFolder}");
+            SkillFileLoading.WarnOverTokenBudget(ctx, console, initialDocument, splits.Validation.Count);
 
             await using var simlab = await SimLabHosting.StartIfNeededAsync(ctx, console, runFolder, linked.Token).ConfigureAwait(false);
             simlab?.StopOnUnknownTasks(linked);
@@ -263,7 +265,7 @@ internal static class TrainerCommands
             {
                 throw new TrainerException(TrainerDiagnostics.EmptySplit, $"the skill '{ctx.Skill}' has no {which} tasks", ctx.ConfigPath);
             }
-            var skillDoc = SkillFileLoading.Load(ctx, console, warnOverTokenBudget: false);
+            var skillDoc = SkillFileLoading.Load(ctx);
             var skill = skillDoc.Text;
             var hash = skillDoc.Hash;
             var folder = Path.GetFullPath(parse.GetValue(output) ?? Path.Combine(".skillopt", "evals", $"{ctx.Skill}-{which}-{hash[..12]}-s{parse.GetValue(sample)}"));
