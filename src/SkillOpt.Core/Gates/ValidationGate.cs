@@ -99,35 +99,52 @@ internal sealed class StrictImprovementGate : IValidationGate
     /// <inheritdoc />
     public string Name => "strict";
 
+    /// <summary>True when candidates are scored in chunks and may be stopped before the whole split (stop probability above 0).</summary>
+    public bool StopsEarly => _stop > 0;
+
     /// <inheritdoc />
-    public async Task<GateDecision> DecideAsync(GateContext context, CancellationToken cancellationToken)
+    public Task<GateDecision> DecideAsync(GateContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var i = context.Incumbent.MeanScore;
+        return DecideAsync(context.CandidateSkill, context.CandidateHash, context.ValidationTasks, context.Evaluate, context.Seed, context.ValidationSample,
+            context.Incumbent.MeanScore, cancellationToken);
+    }
+
+    /// <summary>
+    /// Scores <paramref name="skill"/> on <paramref name="tasks"/> (sample <paramref name="sample"/>) against the stored mean
+    /// <paramref name="bar"/> in [0,1] and decides as <see cref="DecideAsync(GateContext, CancellationToken)"/> does: the
+    /// training loop's gate, and the final skill's validation against the best skill's score before its promotion.
+    /// </summary>
+    /// <exception cref="RolloutErrorsException">Too many validation rollouts errored.</exception>
+    public async Task<GateDecision> DecideAsync(string skill, string hash, IReadOnlyList<string> tasks, SkillEvaluator evaluate, int seed, int sample, double bar,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(evaluate);
+        var i = bar;
         if (_stop <= 0)
         {
-            var whole = await context.Evaluate(context.CandidateSkill, context.CandidateHash, context.ValidationTasks, context.ValidationSample, cancellationToken).ConfigureAwait(false);
+            var whole = await evaluate(skill, hash, tasks, sample, cancellationToken).ConfigureAwait(false);
             return Decide(whole, i);
         }
         // a fresh order for every candidate: with one order for all, a first chunk of hard (or easy) tasks would stop (or
         // spare) every candidate of the run alike
-        var order = PairedScoring.SeededOrder(context.ValidationTasks, string.Create(CultureInfo.InvariantCulture, $"{context.Seed}|strict-order|{context.CandidateHash}"));
+        var order = PairedScoring.SeededOrder(tasks, string.Create(CultureInfo.InvariantCulture, $"{seed}|strict-order|{hash}"));
         var results = new List<RolloutResult>(order.Count);
         for (var start = 0; start < order.Count; start += _chunkSize)
         {
             var part = order.Skip(start).Take(_chunkSize).ToList();
-            var eval = await context.Evaluate(context.CandidateSkill, context.CandidateHash, part, context.ValidationSample, cancellationToken).ConfigureAwait(false);
+            var eval = await evaluate(skill, hash, part, sample, cancellationToken).ConfigureAwait(false);
             results.AddRange(eval.Results);
             var remaining = order.Count - start - part.Count;
             if (remaining > 0 && Futility(results, remaining, i) is { } why)
             {
-                var sofar = new Evaluation(context.CandidateHash, context.ValidationSample, results);
+                var sofar = new Evaluation(hash, sample, results);
                 return new GateDecision(GateVerdict.Reject,
                     string.Create(CultureInfo.InvariantCulture, $"candidate {sofar.MeanScore:0.####} on {sofar.ScoredCount} of {order.Count} validation tasks; {why} to beat current {i:0.####}: stopped"),
                     sofar.MeanScore, i, sofar, TasksSkipped: remaining);
             }
         }
-        return Decide(new Evaluation(context.CandidateHash, context.ValidationSample, results), i);
+        return Decide(new Evaluation(hash, sample, results), i);
     }
 
     private static GateDecision Decide(Evaluation candidate, double i)

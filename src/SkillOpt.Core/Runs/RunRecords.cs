@@ -173,7 +173,7 @@ internal sealed record ProposalSummary(int Proposal, int EditsSelected, int Edit
 /// <summary>A skill's scores in <c>summary.json</c>.</summary>
 /// <param name="Hash">Skill hash.</param>
 /// <param name="Validation">Mean validation score in [0,1].</param>
-/// <param name="Test">Mean test score in [0,1], when the test split was scored.</param>
+/// <param name="Test">Mean test score in [0,1], when the test split was scored for this skill (the initial and best skills; a final skill that is neither only in <c>classic</c>).</param>
 /// <param name="TestTasks">Test tasks scored.</param>
 internal sealed record SkillScores(string Hash, double? Validation, double? Test, int TestTasks);
 

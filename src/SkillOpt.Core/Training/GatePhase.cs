@@ -178,6 +178,33 @@ internal sealed class GatePhase
     }
 
     /// <summary>
+    /// The final skill's validation before its promotion (the reference's loop), when the strict gate stops early: the final
+    /// skill is scored as a candidate of that gate against <paramref name="bar"/> (the best skill's score, in [0,1]), so a final
+    /// skill that is unlikely to beat it stops as futile (and is not promoted). Null when the gate scores
+    /// every task anyway (<c>classic</c>, or a gate other than strict): the caller scores the whole split.
+    /// </summary>
+    /// <exception cref="RolloutErrorsException">Too many validation rollouts errored.</exception>
+    public async Task<GateDecision?> ValidateFinalAsync(RunScope run, string hash, int sample, double bar, CancellationToken ct)
+    {
+        if (Gate is not StrictImprovementGate { StopsEarly: true } strict)
+        {
+            return null;
+        }
+        lock (_pendingGate)
+        {
+            _pendingValidation = new Dictionary<(string Hash, int Sample), Dictionary<string, RolloutResult>>();
+        }
+        try
+        {
+            return await strict.DecideAsync(_context.Store.ReadSkill(hash), hash, run.Splits.Validation, EvaluateValidation, _context.Settings.Seed, sample, bar, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            FlushPendingValidation();
+        }
+    }
+
+    /// <summary>
     /// Scores a skill on validation tasks for the gate. With the reference's selection cache (<c>classic</c>), a skill already
     /// validated on these tasks and sample is judged on that stored validation again instead of being measured afresh.
     /// </summary>

@@ -29,7 +29,9 @@ internal sealed class PrescreenPhase(TrainingContext context, RolloutPhase rollo
     public async Task<List<Proposal>> ScreenAsync(RunScope run, Evaluation rollout, IReadOnlyList<Proposal> built, Phase phase, CancellationToken ct)
     {
         var distinct = built.DistinctBy(p => p.Candidate!.Hash).ToList();
-        var screens = await Task.WhenAll(distinct.Select(p => ScreenOneAsync(rollout, p.Candidate!, phase, ct))).ConfigureAwait(false);
+        // one candidate: only the tasks its rule needs are run; several: every task, since the fixes and breaks choose among them
+        var curtail = distinct.Count == 1;
+        var screens = await Task.WhenAll(distinct.Select(p => ScreenOneAsync(rollout, p.Candidate!, phase, curtail, ct))).ConfigureAwait(false);
         var byHash = distinct.Select((p, i) => (p.Candidate!.Hash, screens[i])).ToDictionary(x => x.Hash, x => x.Item2, StringComparer.Ordinal);
         var screened = built.Select(p => p with { Screen = byHash[p.Candidate!.Hash] }).ToList();
         foreach (var p in screened.Where(p => !p.Screen!.Passed))
@@ -51,28 +53,54 @@ internal sealed class PrescreenPhase(TrainingContext context, RolloutPhase rollo
     /// <summary>
     /// Passes when the candidate may go to validation: it fixes at least one failed task (when the batch had any) and breaks no
     /// more passed tasks than it fixes. Requiring zero breaks rejected most useful edits on flaky tasks (SimLab GSM8K
-    /// benchmark), since any change to the skill redraws them.
+    /// benchmark), since any change to the skill redraws them. With <paramref name="curtail"/> the failed tasks are run first
+    /// and the passed ones only when their breaks can still decide (the candidate fixed at least one failed task, or the batch
+    /// had none, and fewer than there are passed tasks): the verdict is the one the whole pre-screen gives, for fewer target
+    /// calls (a candidate that fixes nothing, or fixes at least as many tasks as it could break, costs only its failed tasks).
     /// </summary>
-    private async Task<PrescreenResult> ScreenOneAsync(Evaluation rollout, SkillDocument candidate, Phase phase, CancellationToken ct)
+    private async Task<PrescreenResult> ScreenOneAsync(Evaluation rollout, SkillDocument candidate, Phase phase, bool curtail, CancellationToken ct)
     {
         var p = context.Settings.Prescreen;
         var failed = context.Order(rollout.Results.Where(r => r.Outcome == TaskOutcome.Failed).Select(r => r.TaskId), $"prescreen:{phase.Step}").Take(p.FailedTasks).ToList();
         var passed = context.Order(rollout.Results.Where(r => r.Outcome == TaskOutcome.Passed).Select(r => r.TaskId), $"prescreen:{phase.Step}").Take(p.PassedTasks).ToList();
-        var tasks = failed.Concat(passed).ToList();
-        if (tasks.Count == 0)
+        if (failed.Count + passed.Count == 0)
         {
             return new PrescreenResult(true, "no task to pre-screen on", 0, 0, 0, 0, 0);
         }
-        var eval = await rollouts.RunTasksAsync(candidate.Text, candidate.Hash, tasks, rollout.SampleIndex, ChatStage.Prescreen, reuse: true, ct).ConfigureAwait(false);
-        var byId = eval.Results.ToDictionary(r => r.TaskId, StringComparer.Ordinal);
+        var results = new List<RolloutResult>();
+        if (curtail && failed.Count > 0)
+        {
+            results.AddRange((await rollouts.RunTasksAsync(candidate.Text, candidate.Hash, failed, rollout.SampleIndex, ChatStage.Prescreen, reuse: true, ct).ConfigureAwait(false)).Results);
+        }
+        var firstFixes = results.Count(r => r.Outcome == TaskOutcome.Passed);
+        var decided = curtail && !NeedsPassedTasks(failed.Count, firstFixes, passed.Count);
+        if (!decided)
+        {
+            var rest = curtail ? passed : failed.Concat(passed).ToList();
+            results.AddRange((await rollouts.RunTasksAsync(candidate.Text, candidate.Hash, rest, rollout.SampleIndex, ChatStage.Prescreen, reuse: true, ct).ConfigureAwait(false)).Results);
+        }
+        var byId = results.ToDictionary(r => r.TaskId, StringComparer.Ordinal);
         var fixes = failed.Count(t => byId[t].Outcome == TaskOutcome.Passed);
-        var breaks = passed.Where(t => byId[t].Outcome == TaskOutcome.Failed).ToList();
-        var before = rollout.Results.Where(r => tasks.Contains(r.TaskId) && r.IsScored).ToList();
-        var cs = eval.Scored.Any() ? eval.Scored.Average(r => r.Score) : 0;
+        var breaks = passed.Where(t => byId.TryGetValue(t, out var r) && r.Outcome == TaskOutcome.Failed).ToList();
+        var before = rollout.Results.Where(r => byId.ContainsKey(r.TaskId) && r.IsScored).ToList();
+        var scored = results.Where(r => r.IsScored).ToList();
+        var cs = scored.Count > 0 ? scored.Average(r => r.Score) : 0;
         var isScore = before.Count == 0 ? 0 : before.Average(r => r.Score);
         var (ok, reason) = Rule(failed.Count, fixes, passed.Count, breaks);
-        return new PrescreenResult(ok, reason, fixes, breaks.Count, cs, isScore, tasks.Count);
+        if (decided && ok && passed.Count > 0)
+        {
+            reason = $"fixes {fixes} of {failed.Count} failed tasks, at least as many as the {passed.Count} passed ones it could break (not run)";
+        }
+        return new PrescreenResult(ok, reason, fixes, breaks.Count, cs, isScore, results.Count);
     }
+
+    /// <summary>
+    /// Whether <see cref="Rule"/>'s verdict can still depend on the passed tasks once a candidate re-run on
+    /// <paramref name="failedTasks"/> failed tasks fixed <paramref name="fixes"/> of them: not when it fixed none of several
+    /// (rejected whatever it breaks) nor when it fixed at least as many as the <paramref name="passedTasks"/> it could break
+    /// (it goes on whatever it breaks).
+    /// </summary>
+    internal static bool NeedsPassedTasks(int failedTasks, int fixes, int passedTasks) => !(failedTasks > 0 && fixes == 0) && fixes < passedTasks;
 
     /// <summary>
     /// The pre-screen's rule: a candidate re-run on <paramref name="failedTasks"/> failed and <paramref name="passedTasks"/> passed

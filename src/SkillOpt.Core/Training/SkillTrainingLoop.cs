@@ -86,7 +86,7 @@ internal sealed class SkillTrainingLoop
         var epochComparison = new EpochComparison(_context, _rollouts);
         _slowUpdate = new SlowUpdatePhase(_context, _rollouts, optimizer, gatePhase, epochComparison);
         _metaSkill = new MetaSkillPhase(_context, optimizer, epochComparison);
-        _test = new TestPhase(_context, _rollouts);
+        _test = new TestPhase(_context, _rollouts, gatePhase);
         _earlyStopping = new EarlyStopping(_context, _rollouts, gatePhase);
         _report = new RunReport(_context, _earlyStopping);
     }

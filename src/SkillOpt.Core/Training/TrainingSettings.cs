@@ -187,23 +187,24 @@ internal sealed record RolloutSettings(bool Cache, int ErroredRetries, double Ma
 /// <param name="PromoteFinalSkill">Before the test, a final skill that differs from the best is validated and becomes the best when its score is higher (strict &gt;).</param>
 /// <param name="ScheduleOnSelection">The learning-rate schedule advances only on steps that reach selection (some reflection proposed an edit); else it follows the step number.</param>
 /// <param name="StrictOnTestSample">The strict gate scores every candidate on sample 0, the sample the test split is scored on (the reference validates and tests each skill once); else on 1 + r in round r (r = candidates accepted so far).</param>
+/// <param name="TestFinalSkill">The test scores the final skill also when it is neither the best nor the initial one (the reference's end scores initial, best and final); else only the two skills the approval compares, so a final skill the run does not return costs no test calls.</param>
 internal sealed record ReferenceSettings(bool ReflectAtMaxRate, bool CapMerges, bool ShowVerifierText, int MessageChars, bool ShowSystemMessages, bool SelectionCache,
     bool StepBuffer, bool ReferenceMetaSkill, bool ReferenceSlowUpdate, bool SlowUpdatePlaceholder, bool PromoteFinalSkill, bool ScheduleOnSelection,
-    bool StrictOnTestSample)
+    bool StrictOnTestSample, bool TestFinalSkill)
 {
     /// <summary>The default preset: none of the reference's behaviours.</summary>
-    public static ReferenceSettings Default { get; } = new(false, true, false, 2000, false, false, false, false, false, false, false, false, false);
+    public static ReferenceSettings Default { get; } = new(false, true, false, 2000, false, false, false, false, false, false, false, false, false, false);
 
     /// <summary>The classic preset: all of them.</summary>
-    public static ReferenceSettings Classic { get; } = new(true, false, true, int.MaxValue, true, true, true, true, true, true, true, true, true);
+    public static ReferenceSettings Classic { get; } = new(true, false, true, int.MaxValue, true, true, true, true, true, true, true, true, true, true);
 
     /// <summary>
     /// The default preset with the strict gate (above 150 validation tasks unless <c>gate.kind</c> is set): the reference's
     /// loop, all of them but the two that let the test split or the verifiers leak into training — verifier text stays hidden
-    /// from the optimizer and candidates are validated on samples the test split never uses (docs/method.md, "The loop on
-    /// large validation splits").
+    /// from the optimizer and candidates are validated on samples the test split never uses — and the test of a final skill
+    /// the run does not return (docs/method.md, "The loop on large validation splits").
     /// </summary>
-    public static ReferenceSettings ReferenceLoop { get; } = Classic with { ShowVerifierText = false, StrictOnTestSample = false };
+    public static ReferenceSettings ReferenceLoop { get; } = Classic with { ShowVerifierText = false, StrictOnTestSample = false, TestFinalSkill = false };
 
     /// <summary>
     /// The validation sample index the strict gate scores in round <paramref name="accepted"/> (candidates accepted so far, ≥ 0),

@@ -25,6 +25,37 @@ public class PrescreenTests
         Assert.DoesNotContain("t4", why, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Skipping_the_passed_tasks_never_changes_a_verdict()
+    {
+        // every count the defaults and small steps give: when the pre-screen skips the passed tasks, the rule must give
+        // the same verdict for every number of them the candidate could have broken
+        var skipped = 0;
+        for (var failed = 0; failed <= 10; failed++)
+        {
+            for (var passed = 0; passed <= 6; passed++)
+            {
+                for (var fixes = 0; fixes <= failed; fixes++)
+                {
+                    var verdicts = Enumerable.Range(0, passed + 1)
+                        .Select(broken => PrescreenPhase.Rule(failed, fixes, passed, [.. Enumerable.Range(1, broken).Select(i => $"t{i}")]).Passed)
+                        .Distinct().Count();
+                    if (!PrescreenPhase.NeedsPassedTasks(failed, fixes, passed))
+                    {
+                        Assert.Equal(1, verdicts);
+                        skipped++;
+                    }
+                    else if (failed + passed > 0)
+                    {
+                        // and it runs them only when they can decide
+                        Assert.Equal(2, verdicts);
+                    }
+                }
+            }
+        }
+        Assert.True(skipped > 100, $"{skipped}");
+    }
+
     private sealed class Progress : IProgress<TrainingProgress>
     {
         public List<TrainingProgress> Events { get; } = [];

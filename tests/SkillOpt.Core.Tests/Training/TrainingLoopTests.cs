@@ -323,4 +323,36 @@ public class TrainingSafeguardTests
         Assert.NotEmpty(classic);
         Assert.All(classic, s => Assert.Equal(0, s));
     }
+
+    [Theory]
+    [InlineData("gate:\n  kind: strict\n", false)]
+    [InlineData("preset: classic\n", true)]
+    public async Task Only_classic_scores_a_final_skill_the_run_does_not_return_on_the_test_split(string preset, bool finalTested)
+    {
+        var tested = new List<string>();
+        var runner = new ScriptedRunner(onRequest: r =>
+        {
+            if (r.Stage == ChatStage.Test)
+            {
+                lock (tested)
+                {
+                    tested.Add(r.SkillHash);
+                }
+            }
+        });
+        var folder = NewFolder();
+        var summary = await new SkillTrainingLoop(SkillOptConfigLoader.Parse(preset + "seed: 7\ntraining:\n  epochs: 3\n  batch_size: 10\n  minibatch_size: 4\n", "s.yaml"), runner,
+            new ScriptedOptimizer(), folder).RunAsync(HarnessConfig.InitialSkill, new ScriptedWorld().Splits(), TestContext.Current.CancellationToken);
+        // the ungated slow update of the reference's loop leaves a final skill that is neither the initial nor the best
+        Assert.NotEqual(summary.Best.Hash, summary.Final.Hash);
+        Assert.NotEqual(summary.Initial.Hash, summary.Final.Hash);
+        Assert.Contains(summary.Initial.Hash, tested);
+        Assert.Contains(summary.Best.Hash, tested);
+        Assert.Equal(finalTested, tested.Contains(summary.Final.Hash));
+        Assert.Equal(finalTested, summary.Final.Test is not null);
+        Assert.NotNull(summary.Best.Test);
+        // the final skill was still validated against the best before the test (the reference's promotion)
+        var test = Assert.Single(new RunStore(folder).ReadHistory(), h => h.Kind == "test");
+        Assert.Equal("final", test.Validation?.Gate);
+    }
 }
