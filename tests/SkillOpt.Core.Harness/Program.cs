@@ -18,7 +18,11 @@ namespace SkillOpt.Core.Harness
     {
         public const string InitialSkill = "# Math skill\n\nSolve the problem step by step.\n";
 
-        public static SkillOptOptions Options() => SkillOptConfigLoader.Parse("""
+        /// <summary>
+        /// The harness configuration with <paramref name="gateKind"/> as <c>gate.kind</c> when given (it is part of the parsed
+        /// file, so every setting that follows from the gate follows it; setting <c>Gate.Kind</c> on parsed options does not).
+        /// </summary>
+        public static SkillOptOptions Options(string? gateKind = null) => SkillOptConfigLoader.Parse((gateKind is null ? "" : $"gate:\n  kind: {gateKind}\n") + """
             seed: 7
             training:
               epochs: 3

@@ -60,11 +60,11 @@ public class SkillFileDiagnosticsTests
     }
 
     [Fact]
-    public async Task The_token_budget_warning_follows_the_loop_the_validation_splits_size_chooses()
+    public async Task The_token_budget_warning_follows_the_loop_the_gate_chooses()
     {
-        // the warning uses the budget the run resolves for its validation split: a 2,400-token skill is over the default
-        // preset's own loop's budget (2,000), which arith's small validation split chooses; gate.kind: strict chooses the
-        // reference's loop, which has no budget, so no warning (above 150 validation tasks the default preset does the same)
+        // the warning uses the budget the run resolves: a 2,400-token skill is over the default preset's own loop's budget
+        // (2,000), which gate.kind: posterior chooses; the default preset's strict gate runs the reference's loop, which has
+        // no budget, so no warning
         using var dir = new TempFolder();
         var rules = Path.Combine(ToolPaths.SampleVerifiersProject, "skills", "arith");
         var skill = dir.Combine("SKILL.md");
@@ -84,10 +84,10 @@ public class SkillFileDiagnosticsTests
             return train;
         }
 
-        var own = await TrainAsync("seed: 3");
+        var own = await TrainAsync("gate: { kind: posterior }");
         Assert.Contains("warning SKOPT1105: the initial skill is 2,", own.Stdout + own.Stderr);
         Assert.Contains("tokens, over skill.token_budget = 2,000", own.Stdout + own.Stderr);
-        var reference = await TrainAsync("gate: { kind: strict }");
+        var reference = await TrainAsync("seed: 3");
         Assert.DoesNotContain("SKOPT1105", reference.Stdout + reference.Stderr);
     }
 }

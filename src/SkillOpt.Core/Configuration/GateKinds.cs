@@ -4,18 +4,11 @@ namespace SkillOpt.Core.Configuration;
 internal static class GateKinds
 {
     /// <summary>
-    /// The preset's gate for a validation split of <paramref name="validationTasks"/> tasks: <c>strict</c> for <c>classic</c>;
-    /// for the default preset <c>posterior</c> up to <see cref="GateOptions.DefaultPosteriorMaxValidationTasks"/> tasks and
-    /// <c>strict</c> (with its futility stop) above.
+    /// The gate of both presets when <c>gate.kind</c> is unset: <c>strict</c> — the reference's comparison, in <c>classic</c>
+    /// on every task and in the default preset with its futility stop and in the reference's loop
+    /// (<see cref="SkillOptOptions.UsesReferenceLoop"/>; docs/method.md, "The default loop").
     /// </summary>
-    public static string PresetDefault(bool classic, int validationTasks) =>
-        classic || validationTasks > GateOptions.DefaultPosteriorMaxValidationTasks ? "strict" : "posterior";
-
-    /// <summary>
-    /// The gate known before the validation split's size is: <paramref name="kind"/> when set, <c>strict</c> for
-    /// <c>classic</c>, else null (the default preset chooses by the size, <see cref="PresetDefault"/>).
-    /// </summary>
-    public static string? BeforeSplit(string? kind, bool classic) => kind ?? (classic ? PresetDefault(classic, 0) : null);
+    public const string PresetDefault = "strict";
 
     /// <summary>The kind in lower case (<c>paired</c>, <c>posterior</c> or <c>strict</c>; anything else or null: <c>strict</c>), as the loader accepts it in any case.</summary>
     public static string Normalize(string? kind) =>

@@ -45,19 +45,17 @@ public sealed class SkillOptOptions
     public bool IsClassic => string.Equals(Preset, "classic", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>
-    /// Fills every setting left unset with the value of <see cref="Preset"/>. Idempotent. One choice is left to the run: with
-    /// the default preset and <c>gate.kind</c> unset, the gate depends on the validation split's size
-    /// (<see cref="GateOptions.DefaultPosteriorMaxValidationTasks"/>), and so does the loop around it: with the posterior gate
-    /// the default preset's own loop, with the strict gate the reference's loop (<see cref="UsesReferenceLoop"/>). So
-    /// <see cref="GateOptions.Kind"/> and the settings that follow from it, when unset — early stopping, inconclusive
-    /// combination, <c>gate.strict.stop_probability</c>, the <c>skill</c> section's edit settings, the rejected-edit buffer's
-    /// scope and enforcement, the slow update's gating, reuse and skipping, and the meta skill after the last epoch — stay
-    /// unset until the training loop knows that size (<see cref="ForValidationSplit"/>).
+    /// Fills every setting left unset with the value of <see cref="Preset"/> and of <see cref="GateOptions.Kind"/> (unset:
+    /// <c>strict</c>, <see cref="GateKinds.PresetDefault"/>): the settings that follow from the gate — early stopping,
+    /// inconclusive combination, <c>gate.strict.stop_probability</c>, the <c>skill</c> section's edit settings, the
+    /// rejected-edit buffer's scope and enforcement, the slow update's gating, reuse and skipping, and the meta skill after the
+    /// last epoch — are the reference's loop's with the strict gate and the default preset's own loop's with a paired gate
+    /// (<see cref="UsesReferenceLoop"/>). Idempotent.
     /// </summary>
     public SkillOptOptions ApplyPreset()
     {
         var classic = IsClassic;
-        Gate.Kind = GateKinds.BeforeSplit(Gate.Kind, classic);
+        Gate.Kind ??= GateKinds.PresetDefault;
         Gate.Sequential ??= !classic;
         Gate.VetoRegressions ??= !classic;
         Gate.FinalAnalysis ??= !classic;
@@ -66,59 +64,27 @@ public sealed class SkillOptOptions
         Gate.Prescreen.Enabled ??= !classic;
         Rollouts.Cache ??= !classic;
         Training.Proposals ??= 1;
-        if (Gate.Kind is not null)
-        {
-            ApplyGateKind();
-        }
+        ApplyGateKind();
         return this;
     }
 
     /// <summary>
-    /// The options a run with <paramref name="validationTasks"/> validation tasks uses: these options when
-    /// <c>gate.kind</c> is set (the preset applied), else a copy whose gate kind is chosen by the split's size — the posterior
-    /// gate and the default preset's loop up to <see cref="GateOptions.DefaultPosteriorMaxValidationTasks"/> tasks, the strict gate
-    /// with its futility stop and the reference's loop above (<see cref="UsesReferenceLoop"/>) — and whose unset settings that
-    /// follow from the kind are filled. These options are left unchanged, so one
-    /// instance can serve runs of several sizes.
-    /// </summary>
-    /// <param name="validationTasks">Tasks in the run's validation split, ≥ 0.</param>
-    internal SkillOptOptions ForValidationSplit(int validationTasks)
-    {
-        ApplyPreset();
-        if (Gate.Kind is not null)
-        {
-            return this;
-        }
-        var copy = (SkillOptOptions)MemberwiseClone();
-        copy.Skill = Skill.MemberwiseCopy();
-        copy.Gate = Gate.MemberwiseCopy();
-        copy.Gate.Strict = Gate.Strict.MemberwiseCopy();
-        copy.Training = Training.MemberwiseCopy();
-        copy.Training.EarlyStopping = Training.EarlyStopping.MemberwiseCopy();
-        copy.Training.RejectedEdits = Training.RejectedEdits.MemberwiseCopy();
-        copy.Training.SlowUpdate = Training.SlowUpdate.MemberwiseCopy();
-        copy.Training.MetaSkill = Training.MetaSkill.MemberwiseCopy();
-        copy.Gate.Kind = GateKinds.PresetDefault(IsClassic, validationTasks);
-        copy.ApplyGateKind();
-        return copy;
-    }
-
-    /// <summary>
     /// True when the run uses the reference's loop: always with <c>classic</c>; with the default preset when its gate is
-    /// <c>strict</c> (chosen by the validation split's size or set), with three changes (the strict gate's futility stop,
-    /// candidates validated on samples the test split never uses, verifier text hidden from the optimizer). Measured in the
-    /// full loop at 400/200/200 (docs/method.md, "The loop on large validation splits"; SIMULATED): the reference's loop with
-    /// these changes kept <c>classic</c>'s quality at about half its target calls, where the default preset's own loop with the
-    /// strict gate was about 0.01 below it at 0.64×. Null while <c>gate.kind</c> is unset (the run decides).
+    /// <c>strict</c> (unset or set), with three changes (the strict gate's futility stop, candidates validated on samples the
+    /// test split never uses, verifier text hidden from the optimizer) and fewer calls for the same decisions (a curtailed
+    /// pre-screen, the final skill's promotion with the futility stop, no test of a final skill the run does not return).
+    /// Measured in the full loop (docs/method.md, "The default loop"; SIMULATED): at 400/200/200 it kept <c>classic</c>'s
+    /// quality at about half its target calls, and at 120/60/60 at about 0.7×, where the default preset's own loop with the
+    /// posterior gate (<c>gate.kind: posterior</c>) needed 0.8–1.0×.
     /// </summary>
-    internal bool? UsesReferenceLoop => IsClassic ? true : Gate.Kind is null ? null : GateKinds.Normalize(Gate.Kind) == "strict";
+    internal bool UsesReferenceLoop => IsClassic || GateKinds.Normalize(Gate.Kind) == "strict";
 
     /// <summary>Fills the unset settings that follow from <see cref="GateOptions.Kind"/> (set) and the preset.</summary>
     private void ApplyGateKind()
     {
         var classic = IsClassic;
         var kind = GateKinds.Normalize(Gate.Kind);
-        var referenceLoop = UsesReferenceLoop == true;
+        var referenceLoop = UsesReferenceLoop;
         Gate.CombineInconclusive ??= !classic && kind == "paired" ? 2 : 0;
         Training.EarlyStopping.Patience ??= classic ? 0 : kind switch { "paired" => 10, "posterior" => 15, _ => 0 };
         Training.EarlyStopping.Ceiling ??= !classic && GateKinds.IsPaired(kind);
@@ -138,9 +104,6 @@ public sealed class SkillOptOptions
 /// <summary>The <c>training</c> section.</summary>
 public sealed class TrainingOptions
 {
-    /// <summary>A shallow copy (its sections shared).</summary>
-    internal TrainingOptions MemberwiseCopy() => (TrainingOptions)MemberwiseClone();
-
     /// <summary>Passes over the train split (reference: 4).</summary>
     public int Epochs { get; set; } = 4;
     /// <summary>Train tasks per step (reference: 40).</summary>
@@ -186,9 +149,6 @@ public sealed class TrainingOptions
 /// </summary>
 public sealed class EarlyStoppingOptions
 {
-    /// <summary>A shallow copy (its sections shared).</summary>
-    internal EarlyStoppingOptions MemberwiseCopy() => (EarlyStoppingOptions)MemberwiseClone();
-
     /// <summary>
     /// Steps in a row without an accepted edit after which training stops (0 = never). An accepted slow update resets the
     /// count; a step whose candidate was inconclusive, rejected or never built counts. Checked after every step and slow
@@ -231,9 +191,6 @@ public sealed class LearningRateOptions
 /// <summary>The <c>training.slow_update</c> section.</summary>
 public sealed class SlowUpdateOptions
 {
-    /// <summary>A shallow copy.</summary>
-    internal SlowUpdateOptions MemberwiseCopy() => (SlowUpdateOptions)MemberwiseClone();
-
     /// <summary>Run a slow update at the end of each epoch from the second on.</summary>
     public bool Enabled { get; set; } = true;
     /// <summary>Train tasks rolled out with the previous and current skills (reference: 20).</summary>
@@ -262,9 +219,6 @@ public sealed class SlowUpdateOptions
 /// <summary>The <c>training.meta_skill</c> section.</summary>
 public sealed class MetaSkillOptions
 {
-    /// <summary>A shallow copy.</summary>
-    internal MetaSkillOptions MemberwiseCopy() => (MetaSkillOptions)MemberwiseClone();
-
     /// <summary>Write advice to the optimizer at the end of each epoch from the second on.</summary>
     public bool Enabled { get; set; } = true;
     /// <summary>Most words of advice asked for.</summary>
@@ -277,9 +231,6 @@ public sealed class MetaSkillOptions
 /// <summary>The <c>training.rejected_edits</c> section.</summary>
 public sealed class RejectedEditOptions
 {
-    /// <summary>A shallow copy.</summary>
-    internal RejectedEditOptions MemberwiseCopy() => (RejectedEditOptions)MemberwiseClone();
-
     /// <summary><c>run</c> (kept across epochs; default preset) or <c>epoch</c> (reset each epoch, as the reference: classic, and
     /// the default preset with the strict gate).</summary>
     public string? Scope { get; set; }
@@ -291,9 +242,6 @@ public sealed class RejectedEditOptions
 /// <summary>The <c>skill</c> section: how edits are applied.</summary>
 public sealed class SkillEditOptions
 {
-    /// <summary>A shallow copy.</summary>
-    internal SkillEditOptions MemberwiseCopy() => (SkillEditOptions)MemberwiseClone();
-
     /// <summary>The default preset's <see cref="TokenBudget"/> with the posterior or paired gate: 2,000 tokens.</summary>
     public const int DefaultTokenBudget = 2000;
 
@@ -320,29 +268,17 @@ public sealed class SkillEditOptions
 /// <summary>The <c>gate</c> section.</summary>
 public sealed class GateOptions
 {
-    /// <summary>A shallow copy (its sections shared).</summary>
-    internal GateOptions MemberwiseCopy() => (GateOptions)MemberwiseClone();
-
     /// <summary>
     /// <c>paired</c> (candidate and current skill scored on the same tasks and samples; pass/fail verifiers get
     /// the sequential probability ratio test of <see cref="Gates.PairedSequentialGate"/>, or the exact sign test with
     /// <see cref="Sequential"/> off; graded ones a paired t bound), <c>posterior</c> (paired too, decided on the posterior
     /// probability that the candidate is better: <see cref="Gates.PosteriorPairedGate"/> with <see cref="Posterior"/> and
     /// <see cref="ChunkSize"/>) or <c>strict</c> (classic's: candidate mean &gt; stored current mean, ties reject; with the
-    /// default preset it stops a candidate unlikely to beat it, <see cref="Strict"/>). Unset: classic <c>strict</c>; the
-    /// default preset chooses by the validation split's size, <c>posterior</c> up to
-    /// <see cref="DefaultPosteriorMaxValidationTasks"/> tasks and <c>strict</c> above.
+    /// default preset it stops a candidate unlikely to beat it, <see cref="Strict"/>, in the reference's loop). Unset:
+    /// <c>strict</c> in both presets. A paired gate runs the default preset's own loop (docs/configuration.md, presets).
     /// </summary>
     public string? Kind { get; set; }
 
-    /// <summary>
-    /// The default preset's largest validation split, in tasks, for the posterior gate when <see cref="Kind"/> is unset: 150;
-    /// above it the strict gate with its futility stop. Measured in the full loop (docs/method.md, "The gate by the validation
-    /// split's size", SIMULATED): on 200 validation tasks one pass over the split resolves the small gains the posterior
-    /// gate's early verdicts turn away, at no more calls; on 60 the strict gate lost 0.01–0.02 of expected test score.
-    /// The pre-screen's limit is the same (<see cref="PrescreenOptions.DefaultMaxValidationTasks"/>).
-    /// </summary>
-    public const int DefaultPosteriorMaxValidationTasks = PrescreenOptions.DefaultMaxValidationTasks;
     /// <summary>One-sided significance level of the paired gate, in (0, 0.5] (default 0.05): the largest accepted false-accept rate per candidate.</summary>
     public double Alpha { get; set; } = 0.05;
     /// <summary>Score validation tasks in chunks and stop as soon as the verdict is decided (paired gate).</summary>
@@ -394,9 +330,6 @@ public sealed class GateOptions
 /// </summary>
 public sealed class StrictGateOptions
 {
-    /// <summary>A shallow copy.</summary>
-    internal StrictGateOptions MemberwiseCopy() => (StrictGateOptions)MemberwiseClone();
-
     /// <summary>
     /// The default preset's <see cref="StopProbability"/>: 0.05, the gate-level simulator's choice (seeds 1–60, confirmed on
     /// 2001–2300). In the full loop at 400/200/200 (SIMULATED), in the reference's loop the default preset runs with this

@@ -92,8 +92,7 @@ internal sealed class RunBudget
     /// </summary>
     /// <param name="totalSteps">Steps the run plans (epochs × batches per epoch), ≥ 0.</param>
     /// <param name="trainTasks">Tasks in the train split.</param>
-    /// <param name="validationTasks">Tasks in the validation split (with the default preset and <c>gate.kind</c> unset it
-    /// chooses the gate, <see cref="SkillOptOptions.ForValidationSplit"/>).</param>
+    /// <param name="validationTasks">Tasks in the validation split.</param>
     /// <returns>A sentence, or null when no call budget (<c>budget.max_target_calls</c>, <c>budget.max_optimizer_calls</c>) is set.</returns>
     public string? Estimate(int totalSteps, int trainTasks, int validationTasks)
     {
@@ -101,8 +100,7 @@ internal sealed class RunBudget
         {
             return null;
         }
-        // the default preset's gate, and the early stopping that goes with it, depend on the validation split's size
-        var o = _options.ForValidationSplit(validationTasks);
+        var o = _options.ApplyPreset();
         var t = o.Training;
         var batch = Math.Min(t.BatchSize, trainTasks);
         var paired = GateKinds.IsPaired(o.Gate.Kind);

@@ -26,15 +26,14 @@ namespace SkillOpt.Core.Training;
 /// </summary>
 internal sealed class SkillTrainingLoop
 {
-    private readonly SkillOptOptions _givenOptions;
+    private readonly SkillOptOptions _options;
     private readonly IRolloutRunner _runner;
     private readonly IChatClient _optimizerClient;
     private readonly IProgress<TrainingProgress>? _progress;
     private readonly ChatOptions? _optimizerOptions;
     private readonly IValidationGate? _gate;
     private readonly RunStore _store;
-    // built by Build once the validation split's size is known (the default preset's gate depends on it)
-    private SkillOptOptions _options = null!;
+    // built by Build when the run starts
     private TrainingContext _context = null!;
     private RolloutPhase _rollouts = null!;
     private BaselinePhase _baseline = null!;
@@ -45,9 +44,8 @@ internal sealed class SkillTrainingLoop
     private EarlyStopping _earlyStopping = null!;
     private RunReport _report = null!;
 
-    /// <summary>Creates a loop; its settings are resolved when <see cref="RunAsync"/> is given the task splits.</summary>
-    /// <param name="options">Configuration (its preset is applied here if it was not yet; with the default preset and
-    /// <c>gate.kind</c> unset, the run's gate is chosen by the validation split's size, <see cref="SkillOptOptions.ForValidationSplit"/>).</param>
+    /// <summary>Creates a loop; its phases are built when <see cref="RunAsync"/> starts.</summary>
+    /// <param name="options">Configuration (its preset is applied here if it was not yet).</param>
     /// <param name="runner">Runs tasks with a skill (the target model lives behind it).</param>
     /// <param name="optimizerClient">The optimizer model.</param>
     /// <param name="runFolder">Run folder; created when missing, resumed when it holds a checkpoint.</param>
@@ -57,7 +55,7 @@ internal sealed class SkillTrainingLoop
     public SkillTrainingLoop(SkillOptOptions options, IRolloutRunner runner, IChatClient optimizerClient, string runFolder,
         IProgress<TrainingProgress>? progress = null, ChatOptions? optimizerOptions = null, IValidationGate? gate = null)
     {
-        _givenOptions = (options ?? throw new ArgumentNullException(nameof(options))).ApplyPreset();
+        _options = (options ?? throw new ArgumentNullException(nameof(options))).ApplyPreset();
         _runner = runner ?? throw new ArgumentNullException(nameof(runner));
         _optimizerClient = optimizerClient ?? throw new ArgumentNullException(nameof(optimizerClient));
         _progress = progress;
@@ -69,10 +67,9 @@ internal sealed class SkillTrainingLoop
     /// <summary>The run folder.</summary>
     public RunStore Store => _store;
 
-    /// <summary>Resolves the settings of a run with <paramref name="validationTasks"/> validation tasks and builds its phases.</summary>
-    private void Build(int validationTasks)
+    /// <summary>Resolves the run's settings and builds its phases.</summary>
+    private void Build()
     {
-        _options = _givenOptions.ForValidationSplit(validationTasks);
         var settings = TrainingSettings.Resolve(_options);
         _context = new TrainingContext(settings, _store, new RunBudget(_options), _progress);
         var optimizer = new OptimizerModel(new StructuredCaller(_optimizerClient, _optimizerOptions, _context.Usage, _context.ReplyFailures), settings.Reflection.OptimizerConcurrency);
@@ -107,7 +104,7 @@ internal sealed class SkillTrainingLoop
         {
             throw new ArgumentException($"Training needs train and validation tasks (got {splits.Train.Count} train, {splits.Validation.Count} validation).", nameof(splits));
         }
-        Build(splits.Validation.Count);
+        Build();
         var settings = _context.Settings;
         var store = _context.Store;
         var plan = PhasePlan.Build(settings.Epochs, _context.BatchesPerEpoch(splits), settings.SlowUpdate.Enabled, settings.MetaSkill.Enabled, settings.MetaSkill.InLastEpoch,
@@ -122,13 +119,11 @@ internal sealed class SkillTrainingLoop
         {
             _context.Report("budget", estimate, 0, 0, totalSteps);
         }
-        if (state.CompletedPhases == 0 && _givenOptions.Gate.Kind is null)
+        if (state.CompletedPhases == 0 && !_options.IsClassic && settings.Gate.Kind == "strict")
         {
-            var why = string.Create(CultureInfo.InvariantCulture,
-                $"the validation split has {splits.Validation.Count} tasks, {(settings.Gate.Kind == "strict" ? "more than" : "at most")} {GateOptions.DefaultPosteriorMaxValidationTasks}; set gate.kind to choose");
-            _context.Report("run", settings.Gate.Kind == "strict"
-                ? string.Create(CultureInfo.InvariantCulture, $"gate: strict, with a futility stop at {settings.Gate.StrictStopProbability}, in the reference's loop with candidates validated on fresh samples and verifier text hidden ({why})")
-                : $"gate: posterior ({why})", 0, 0, totalSteps);
+            _context.Report("run", string.Create(CultureInfo.InvariantCulture,
+                $"gate: strict, with a futility stop at {settings.Gate.StrictStopProbability}, in the reference's loop with candidates validated on fresh samples and verifier text hidden (gate.kind: posterior runs the default preset's own loop)"),
+                0, 0, totalSteps);
         }
         if (state.CompletedPhases == 0 && settings.Prescreen.Enabled && !settings.Prescreen.RunsFor(splits.Validation.Count))
         {

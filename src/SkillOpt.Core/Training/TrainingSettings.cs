@@ -31,18 +31,12 @@ internal sealed record TrainingSettings(string Preset, int Seed, int Epochs, int
     ReferenceSettings Reference)
 {
     /// <summary>Resolves <paramref name="options"/> (its preset is applied here if it was not yet).</summary>
-    /// <exception cref="InvalidOperationException"><c>gate.kind</c> is unset: the default preset's gate depends on the validation
-    /// split, so pass the options of <see cref="SkillOptOptions.ForValidationSplit"/>.</exception>
     public static TrainingSettings Resolve(SkillOptOptions options)
     {
         var o = options.ApplyPreset();
-        if (o.Gate.Kind is null)
-        {
-            throw new InvalidOperationException("gate.kind is unset; resolve the options for the run's validation split first (SkillOptOptions.ForValidationSplit).");
-        }
         var t = o.Training;
         var g = o.Gate;
-        var reference = o.IsClassic ? ReferenceSettings.Classic : o.UsesReferenceLoop == true ? ReferenceSettings.ReferenceLoop : ReferenceSettings.Default;
+        var reference = o.IsClassic ? ReferenceSettings.Classic : o.UsesReferenceLoop ? ReferenceSettings.ReferenceLoop : ReferenceSettings.Default;
         return new TrainingSettings(
             o.Preset,
             o.Seed,
@@ -199,7 +193,7 @@ internal sealed record ReferenceSettings(bool ReflectAtMaxRate, bool CapMerges, 
     public static ReferenceSettings Classic { get; } = new(true, false, true, int.MaxValue, true, true, true, true, true, true, true, true, true, true);
 
     /// <summary>
-    /// The default preset with the strict gate (above 150 validation tasks unless <c>gate.kind</c> is set): the reference's
+    /// The default preset with the strict gate (its gate unless <c>gate.kind</c> names a paired one): the reference's
     /// loop, all of them but the two that let the test split or the verifiers leak into training — verifier text stays hidden
     /// from the optimizer and candidates are validated on samples the test split never uses — and the test of a final skill
     /// the run does not return (docs/method.md, "The loop on large validation splits").

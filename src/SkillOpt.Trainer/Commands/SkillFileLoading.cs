@@ -30,9 +30,9 @@ internal static class SkillFileLoading
     }
 
     /// <summary>
-    /// Warns (SKOPT1105) when the initial <paramref name="skill"/> is over the <c>skill.token_budget</c> the training will use:
-    /// the budget depends on the validation split's size when the preset chooses it (2,000 tokens with the default preset's own
-    /// loop, none in the reference's loop above 150 validation tasks; <see cref="SkillOptOptions.ForValidationSplit"/>).
+    /// Warns (SKOPT1105) when the initial <paramref name="skill"/> is over the <c>skill.token_budget</c> the training will use
+    /// (none in the reference's loop, the presets' with <c>gate.kind</c> unset; 2,000 tokens with the default preset's own loop,
+    /// <c>gate.kind: posterior</c> or <c>paired</c>).
     /// </summary>
     /// <param name="ctx">The command's context.</param>
     /// <param name="console">Receives the warning.</param>
@@ -40,7 +40,7 @@ internal static class SkillFileLoading
     /// <param name="validationTasks">Tasks in the run's validation split, ≥ 0.</param>
     public static void WarnOverTokenBudget(CommandContext ctx, TrainerConsole console, SkillDocument skill, int validationTasks)
     {
-        if (SkillFile.TokenBudgetWarning(skill, ctx.Options.ForValidationSplit(validationTasks).Skill.TokenBudget ?? 0) is { } warning)
+        if (SkillFile.TokenBudgetWarning(skill, ctx.Options.ApplyPreset().Skill.TokenBudget ?? 0) is { } warning)
         {
             console.Warning(SkillFile.OverTokenBudgetCode, warning, ctx.SkillFile);
         }

@@ -14,34 +14,24 @@ public class ConfigLoaderTests
         Assert.Equal(8, o.Training.MergeFanIn);
         Assert.Equal(16, o.Training.OptimizerConcurrency);
         Assert.Equal(("cosine", 4, 2), (o.Training.LearningRate.Schedule, o.Training.LearningRate.Max, o.Training.LearningRate.Min));
-        Assert.Equal(((string?)null, 0.05, true, true, true, true), (o.Gate.Kind, o.Gate.Alpha, o.Gate.Sequential, o.Gate.VetoRegressions, o.Gate.Prescreen.Enabled, o.Rollouts.Cache));
-        // the gate is chosen by the validation split's size, and the loop with it: the posterior gate and the default
-        // preset's loop up to 150 tasks, the strict gate and the reference's loop above; until then those settings are unset
-        Assert.Equal(((int?)null, (string?)null, (bool?)null, (double?)null), (o.Skill.TokenBudget, o.Skill.Matching, o.Training.SlowUpdate.Gated, o.Gate.Strict.StopProbability));
-        var small = o.ForValidationSplit(150);
-        var large = o.ForValidationSplit(151);
-        Assert.Equal(("posterior", "strict"), (small.Gate.Kind, large.Gate.Kind));
-        Assert.Equal((2000, 0.85, "strict", true, "run", true, false), (small.Skill.TokenBudget, small.Skill.DuplicateSimilarity, small.Skill.Matching,
-            small.Training.SlowUpdate.Gated, small.Training.RejectedEdits.Scope, small.Training.RejectedEdits.Enforce, small.Training.MetaSkill.InLastEpoch));
-        Assert.Equal((0, 2.0, "classic", false, "epoch", false, true), (large.Skill.TokenBudget, large.Skill.DuplicateSimilarity, large.Skill.Matching,
-            large.Training.SlowUpdate.Gated, large.Training.RejectedEdits.Scope, large.Training.RejectedEdits.Enforce, large.Training.MetaSkill.InLastEpoch));
-        Assert.Equal((true, true, false, false), (small.Training.SlowUpdate.ReuseStepRollouts, small.Training.SlowUpdate.SkipUnchanged,
-            large.Training.SlowUpdate.ReuseStepRollouts, large.Training.SlowUpdate.SkipUnchanged));
-        Assert.Equal((false, true), (small.UsesReferenceLoop, large.UsesReferenceLoop));
-        Assert.Equal(0.05, large.Gate.Strict.StopProbability);
-        // the options given are left as they were: one instance serves runs of several sizes
-        Assert.Equal(((string?)null, (int?)null), (o.Gate.Kind, o.Skill.TokenBudget));
-        // a setting given explicitly wins over the loop's default at either size
+        Assert.Equal(("strict", 0.05, true, true, true, true), (o.Gate.Kind, o.Gate.Alpha, o.Gate.Sequential, o.Gate.VetoRegressions, o.Gate.Prescreen.Enabled, o.Rollouts.Cache));
+        // the strict gate with its futility stop, in the reference's loop: the reference's edit settings, rejected-edit
+        // buffer, ungated slow update and meta skill in the last epoch
+        Assert.True(o.UsesReferenceLoop);
+        Assert.Equal(0.05, o.Gate.Strict.StopProbability);
+        Assert.Equal((0, 2.0, "classic", false, "epoch", false, true), (o.Skill.TokenBudget, o.Skill.DuplicateSimilarity, o.Skill.Matching,
+            o.Training.SlowUpdate.Gated, o.Training.RejectedEdits.Scope, o.Training.RejectedEdits.Enforce, o.Training.MetaSkill.InLastEpoch));
+        Assert.Equal((false, false), (o.Training.SlowUpdate.ReuseStepRollouts, o.Training.SlowUpdate.SkipUnchanged));
+        // a setting given explicitly wins over the loop's default
         var budget = SkillOptConfigLoader.Parse("skill:\n  token_budget: 900\ntraining:\n  slow_update:\n    gated: true\n", "skillopt.yaml");
-        Assert.Equal((900, true, 900, true), (budget.ForValidationSplit(60).Skill.TokenBudget, budget.ForValidationSplit(60).Training.SlowUpdate.Gated,
-            budget.ForValidationSplit(200).Skill.TokenBudget, budget.ForValidationSplit(200).Training.SlowUpdate.Gated));
+        Assert.Equal((900, true), (budget.Skill.TokenBudget, budget.Training.SlowUpdate.Gated));
         Assert.Equal(0.0, SkillOptConfigLoader.Parse("preset: classic\n", "skillopt.yaml").Gate.Strict.StopProbability);
         Assert.Equal(0.01, SkillOptConfigLoader.Parse("gate:\n  kind: strict\n  strict:\n    stop_probability: 0.01\n", "skillopt.yaml").Gate.Strict.StopProbability);
-        // gate.kind set: the loop follows it at once, whatever the size
-        var strictKind = SkillOptConfigLoader.Parse("gate:\n  kind: strict\n", "skillopt.yaml");
-        Assert.Equal((true, 0, "epoch"), (strictKind.UsesReferenceLoop, strictKind.Skill.TokenBudget, strictKind.Training.RejectedEdits.Scope));
-        var posteriorKind = SkillOptConfigLoader.Parse("gate:\n  kind: posterior\n", "skillopt.yaml").ForValidationSplit(400);
-        Assert.Equal((false, 2000, "run"), (posteriorKind.UsesReferenceLoop, posteriorKind.Skill.TokenBudget, posteriorKind.Training.RejectedEdits.Scope));
+        // a paired gate runs the default preset's own loop
+        var posteriorKind = SkillOptConfigLoader.Parse("gate:\n  kind: posterior\n", "skillopt.yaml");
+        Assert.Equal((false, 2000, 0.85, "strict", "run", true, true, true, false), (posteriorKind.UsesReferenceLoop, posteriorKind.Skill.TokenBudget, posteriorKind.Skill.DuplicateSimilarity,
+            posteriorKind.Skill.Matching, posteriorKind.Training.RejectedEdits.Scope, posteriorKind.Training.RejectedEdits.Enforce, posteriorKind.Training.SlowUpdate.Gated,
+            posteriorKind.Training.SlowUpdate.ReuseStepRollouts, posteriorKind.Training.MetaSkill.InLastEpoch));
         var bad = Assert.Throws<SkillOptConfigException>(() => SkillOptConfigLoader.Parse("gate:\n  strict:\n    stop_probability: 0.5\n", "skillopt.yaml"));
         Assert.Equal(("SKOPT1002", "gate.strict.stop_probability", 3), (bad.Code, bad.Key, bad.Line));
         Assert.True(o.Gate.FinalAnalysis);
@@ -161,12 +151,11 @@ public class ConfigLoaderTests
     public void Early_stopping_and_slow_update_reuse_follow_the_preset_and_are_checked()
     {
         var d = SkillOptConfigLoader.Parse("", "skillopt.yaml");
-        Assert.Equal(((int?)null, (bool?)null), (d.Training.EarlyStopping.Patience, d.Training.SlowUpdate.ReuseStepRollouts)); // follows the gate the split's size chooses
-        Assert.Equal((true, false), (d.ForValidationSplit(150).Training.SlowUpdate.ReuseStepRollouts, d.ForValidationSplit(151).Training.SlowUpdate.ReuseStepRollouts));
-        var small = d.ForValidationSplit(150).Training.EarlyStopping;
-        var large = d.ForValidationSplit(151).Training.EarlyStopping;
-        Assert.Equal((15, true, 0, false), (small.Patience, small.Ceiling, large.Patience, large.Ceiling));
-        Assert.Equal(5, SkillOptConfigLoader.Parse("training:\n  early_stopping:\n    patience: 5\n", "skillopt.yaml").ForValidationSplit(151).Training.EarlyStopping.Patience);
+        // the default preset's strict gate in the reference's loop: no patience, no ceiling, fresh slow-update rollouts
+        Assert.Equal((0, false, false), (d.Training.EarlyStopping.Patience, d.Training.EarlyStopping.Ceiling, d.Training.SlowUpdate.ReuseStepRollouts));
+        Assert.Equal(5, SkillOptConfigLoader.Parse("training:\n  early_stopping:\n    patience: 5\n", "skillopt.yaml").Training.EarlyStopping.Patience);
+        var own = SkillOptConfigLoader.Parse("gate:\n  kind: posterior\n", "skillopt.yaml").Training;
+        Assert.Equal((15, true, true), (own.EarlyStopping.Patience, own.EarlyStopping.Ceiling, own.SlowUpdate.ReuseStepRollouts));
         // each gate keeps the patience it was measured with: the paired sequential gate 10, the strict gate none
         Assert.Equal(10, SkillOptConfigLoader.Parse("gate:\n  kind: paired\n", "skillopt.yaml").Training.EarlyStopping.Patience);
         var strictGate = SkillOptConfigLoader.Parse("gate:\n  kind: strict\n", "skillopt.yaml");
@@ -178,9 +167,10 @@ public class ConfigLoaderTests
         var ex = Assert.Throws<SkillOptConfigException>(() => SkillOptConfigLoader.Parse("seed: 2\ntraining:\n  early_stopping:\n    patience: -1\n", "skillopt.yaml"));
         Assert.Equal(("SKOPT1002", "training.early_stopping.patience", 4), (ex.Code, ex.Key, ex.Line));
 
-        Assert.Equal(((bool?)null, false), (d.Training.EarlyStopping.Ceiling, c.Training.EarlyStopping.Ceiling));
-        // a ceiling asked for with the gate left to the split's size is accepted: it applies when the posterior gate is chosen
-        Assert.True(SkillOptConfigLoader.Parse("training:\n  early_stopping:\n    ceiling: true\n", "skillopt.yaml").ForValidationSplit(151).Training.EarlyStopping.Ceiling);
+        Assert.False(c.Training.EarlyStopping.Ceiling);
+        // a ceiling needs a paired gate, whose acceptance boundary it checks: refused with either preset's strict gate
+        var unset = Assert.Throws<SkillOptConfigException>(() => SkillOptConfigLoader.Parse("training:\n  early_stopping:\n    ceiling: true\n", "skillopt.yaml"));
+        Assert.Equal(("SKOPT1002", "training.early_stopping.ceiling", 3), (unset.Code, unset.Key, unset.Line));
         var strict = Assert.Throws<SkillOptConfigException>(() => SkillOptConfigLoader.Parse("preset: classic\ntraining:\n  early_stopping:\n    ceiling: true\n", "skillopt.yaml"));
         Assert.Equal(("SKOPT1002", "training.early_stopping.ceiling", 4), (strict.Code, strict.Key, strict.Line));
         Assert.Contains("gate.kind: paired", strict.Message, StringComparison.Ordinal);

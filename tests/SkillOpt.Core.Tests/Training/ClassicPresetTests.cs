@@ -18,6 +18,12 @@ public class ClassicPresetTests
 {
     private static string NewFolder() => Path.Combine(Path.GetTempPath(), "skillopt-tests", Guid.NewGuid().ToString("N"));
 
+    /// <summary>
+    /// The default preset's own loop (a paired gate), which keeps none of the reference's behaviours; with its strict gate the
+    /// default preset runs the reference's loop, as <see cref="ReferenceSettings.ReferenceLoop"/> lists.
+    /// </summary>
+    private static SkillOptOptions OwnLoop() => HarnessConfig.Options("posterior");
+
     private static SkillOptOptions Classic(string extra = "", int epochs = 3) =>
         SkillOptConfigLoader.Parse($"preset: classic\nseed: 7\ntraining:\n  epochs: {epochs}\n  batch_size: 10\n  minibatch_size: 4\n" + extra, "c.yaml");
 
@@ -65,7 +71,7 @@ public class ClassicPresetTests
         Assert.All(AskedEdits(PromptsOf(classic, "skillopt_reflection")), n => Assert.Equal(4, n));
         Assert.Contains(classic.History, h => h.Kind == "step" && h.LearningRate < 4); // the schedule did fall below L
 
-        var def = await TrainAsync(HarnessConfig.Options());
+        var def = await TrainAsync(OwnLoop());
         Assert.Contains(2, AskedEdits(PromptsOf(def, "skillopt_reflection")));
     }
 
@@ -79,7 +85,7 @@ public class ClassicPresetTests
         Assert.NotEmpty(merges);
         Assert.All(merges, p => Assert.DoesNotContain("Return at most", p));
 
-        var def = await TrainAsync(HarnessConfig.Options());
+        var def = await TrainAsync(OwnLoop());
         Assert.All(PromptsOf(def, "skillopt_merge"), p => Assert.Matches(@"Return at most\n\d+ edits\.", p));
     }
 
@@ -110,7 +116,7 @@ public class ClassicPresetTests
         // and, like the reference's analysts, each trajectory with the system prompt the target saw (the skill, again)
         Assert.All(reflections, p => Assert.Contains("- **system**: # Math skill", p));
 
-        var def = await TrainAsync(HarnessConfig.Options());
+        var def = await TrainAsync(OwnLoop());
         Assert.All(PromptsOf(def, "skillopt_reflection"), p => Assert.DoesNotContain("- **system**", p));
     }
 
@@ -216,7 +222,7 @@ public class ClassicPresetTests
         var afterEpoch2 = requests.Skip(requests.FindIndex(r => r.Schema == "skillopt_meta_skill") + 1).First(r => r.Schema == "skillopt_reflection");
         Assert.DoesNotContain("## Earlier steps of this epoch", afterEpoch2.Prompt);
 
-        var def = await TrainAsync(HarnessConfig.Options());
+        var def = await TrainAsync(OwnLoop());
         Assert.False(File.Exists(Path.Combine(def.Folder, "step_buffer.json")));
         Assert.DoesNotContain(PromptsOf(def, "skillopt_reflection"), p => p.Contains("## Earlier steps of this epoch", StringComparison.Ordinal));
     }
@@ -283,7 +289,7 @@ public class ClassicPresetTests
         Assert.Contains("(none: this is the first slow update)", slow[0]); // epoch 1 left an empty block
         Assert.Contains("This guidance was in the skill during the current epoch.\n\nKeep applying every procedure the task needs.", slow[1]);
 
-        var options = HarnessConfig.Options();
+        var options = OwnLoop();
         options.Training.SlowUpdate.SkipUnchanged = false;
         var def = await TrainAsync(options);
         var defaultSlow = PromptsOf(def, "skillopt_slow_update");
@@ -327,7 +333,7 @@ public class ClassicPresetTests
         Assert.Equal([100_002, 300_002, 100_003, 300_003], slowRollouts.Select(r => r.SampleIndex));
         Assert.Equal(slowRollouts[0].SkillHash, slowRollouts[1].SkillHash);
 
-        var options = HarnessConfig.Options();
+        var options = OwnLoop();
         options.Training.SlowUpdate.SkipUnchanged = false;
         var def = await TrainAsync(options);
         Assert.True(def.Requests.Count(r => r.Stage == ChatStage.SlowUpdateRollout) < slowRollouts.Count);
@@ -345,7 +351,7 @@ public class ClassicPresetTests
         Assert.Equal("", SkillDocument.Parse(skill).SlowUpdateGuidance);
         Assert.Null(placeholder.Validation);
 
-        var def = await TrainAsync(HarnessConfig.Options());
+        var def = await TrainAsync(OwnLoop());
         Assert.DoesNotContain(def.History, h => h.Kind == "slow_update" && h.Epoch == 1);
     }
 

@@ -98,11 +98,10 @@ public class CombinationTests
     [Fact]
     public void Combination_is_on_with_the_paired_sequential_gate_and_off_with_the_posterior_gate_and_in_classic()
     {
-        // the default preset's posterior gate (up to 150 validation tasks) and strict gate (above): combining measured nothing
-        // with the first (docs/method.md) and the second has no inconclusive verdict, so it is off
-        Assert.Null(new SkillOptOptions().ApplyPreset().Gate.CombineInconclusive); // left to the validation split's size
-        Assert.Equal(0, new SkillOptOptions().ForValidationSplit(150).Gate.CombineInconclusive);
-        Assert.Equal(0, new SkillOptOptions().ForValidationSplit(151).Gate.CombineInconclusive);
+        // the default preset's strict gate has no inconclusive verdict, and combining measured nothing with the posterior gate
+        // (docs/method.md), so it is off with both
+        Assert.Equal(0, new SkillOptOptions().ApplyPreset().Gate.CombineInconclusive);
+        Assert.Equal(0, new SkillOptOptions { Gate = { Kind = "posterior" } }.ApplyPreset().Gate.CombineInconclusive);
         Assert.Equal(2, new SkillOptOptions { Gate = { Kind = "paired" } }.ApplyPreset().Gate.CombineInconclusive);
         Assert.Equal(0, new SkillOptOptions { Preset = "classic" }.ApplyPreset().Gate.CombineInconclusive);
         var ex = Assert.Throws<SkillOptConfigException>(() => SkillOptConfigLoader.Parse("gate:\n  combine_inconclusive: -1\n", "skillopt.yaml"));

@@ -16,9 +16,10 @@ public class EarlyStoppingTests
         public void Report(TrainingProgress value) { lock (Events) { Events.Add(value); } }
     }
 
-    private static SkillOptOptions Options(int patience, bool reuse = true, bool skipUnchanged = false)
+    // patience, the ceiling rule, reused and skipped slow updates are the default preset's own loop's: a paired gate
+    private static SkillOptOptions Options(int patience, bool reuse = true, bool skipUnchanged = false, string gateKind = "posterior")
     {
-        var o = HarnessConfig.Options();
+        var o = HarnessConfig.Options(gateKind);
         o.Training.EarlyStopping.Patience = patience;
         o.Training.SlowUpdate.ReuseStepRollouts = reuse;
         o.Training.SlowUpdate.SkipUnchanged = skipUnchanged;
@@ -69,13 +70,11 @@ public class EarlyStoppingTests
     public async Task Training_stops_at_the_ceiling_once_the_current_skill_passes_every_validation_task()
     {
         // the paired sequential gate's ceiling (5 wins without a loss); the posterior gate's (2 wins) is in PosteriorGateLoopTests
-        var on = Options(patience: 0);
-        on.Gate.Kind = "paired";
+        var on = Options(patience: 0, gateKind: "paired");
         on.Training.EarlyStopping.Ceiling = true;
         var folder = NewFolder();
         var early = await TrainAsync(on, folder);
-        var off = Options(patience: 0);
-        off.Gate.Kind = "paired";
+        var off = Options(patience: 0, gateKind: "paired");
         var full = await TrainAsync(off, NewFolder());
 
         Assert.Null(full.Summary.EarlyStopping);
@@ -106,8 +105,7 @@ public class EarlyStoppingTests
     [Fact]
     public async Task A_skill_that_already_passes_every_validation_task_stops_after_the_baseline()
     {
-        var options = Options(patience: 0);
-        options.Gate.Kind = "paired";
+        var options = Options(patience: 0, gateKind: "paired");
         options.Training.EarlyStopping.Ceiling = null; // the default preset's value
         var progress = new Progress();
         var runner = new ScriptedRunner();
@@ -121,14 +119,13 @@ public class EarlyStoppingTests
         Assert.Equal(1.0, summary.Best.Test);
         Assert.Equal(20 + 10, runner.Calls); // the baseline's validation and the test split, nothing else
 
-        // the default preset's posterior gate accepts on 2 wins: one clean draw of 20 tasks (3 × 20 × 0.077 = 4.6 failures
+        // the posterior gate (the default preset's own loop) accepts on 2 wins: one clean draw of 20 tasks (3 × 20 × 0.077 = 4.6 failures
         // to win) does not rule that out, so the run goes on; its steps pre-screen away the harmful rule and validate nothing
         var posterior = Options(patience: 0);
         posterior.Training.EarlyStopping.Ceiling = null;
         var goesOn = await new SkillTrainingLoop(posterior, new ScriptedRunner(), new ScriptedOptimizer(), NewFolder())
             .RunAsync(perfect, new ScriptedWorld().Splits(), TestContext.Current.CancellationToken);
-        Assert.Null(posterior.Gate.Kind); // chosen by the split's size: 20 validation tasks, the posterior gate
-        Assert.Equal("posterior", posterior.ForValidationSplit(new ScriptedWorld().Splits().Validation.Count).Gate.Kind);
+        Assert.Equal("posterior", posterior.Gate.Kind);
         Assert.Equal((6, (string?)null, summary.Best.Hash), (goesOn.Steps, goesOn.EarlyStopping, goesOn.Best.Hash));
 
         // the classic preset has no ceiling rule and trains every step
@@ -206,9 +203,9 @@ public class EarlyStoppingTests
     [Fact]
     public void Skipping_unchanged_slow_updates_is_the_default_preset_and_not_classic()
     {
-        // the default preset's own loop (the posterior gate, up to 150 validation tasks); the reference's loop above does not skip
-        Assert.True(new SkillOptOptions().ForValidationSplit(150).Training.SlowUpdate.SkipUnchanged);
-        Assert.False(new SkillOptOptions().ForValidationSplit(151).Training.SlowUpdate.SkipUnchanged);
+        // the default preset's own loop (a paired gate); the reference's loop, the default preset's with its strict gate, does not skip
+        Assert.True(new SkillOptOptions { Gate = { Kind = "posterior" } }.ApplyPreset().Training.SlowUpdate.SkipUnchanged);
+        Assert.False(new SkillOptOptions().ApplyPreset().Training.SlowUpdate.SkipUnchanged);
         Assert.False(new SkillOptOptions { Preset = "classic" }.ApplyPreset().Training.SlowUpdate.SkipUnchanged);
     }
 }

@@ -137,8 +137,7 @@ public class PosteriorGateLoopTests
     {
         // the scripted world: once the skill passes all 20 validation tasks, 3 draws × 20 × u (u = 0.077 at 80%) = 4.6
         // failures to win is above the posterior gate's 2 wins, so unlike the SPRT's 5 it does not stop the run
-        var o = HarnessConfig.Options();
-        o.Gate.Kind = "posterior";
+        var o = HarnessConfig.Options("posterior");
         o.Training.EarlyStopping.Ceiling = true;
         var summary = await new SkillTrainingLoop(o, new ScriptedRunner(), new ScriptedOptimizer(), NewFolder())
             .RunAsync(HarnessConfig.InitialSkill, new ScriptedWorld().Splits(), TestContext.Current.CancellationToken);

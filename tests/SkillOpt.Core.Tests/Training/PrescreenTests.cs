@@ -76,7 +76,7 @@ public class PrescreenTests
         o.Gate.Prescreen.Enabled = enabled;
         o.Gate.Prescreen.MaxValidationTasks = max;
         o.Training.Proposals = proposals;
-        var s = TrainingSettings.Resolve(o.ForValidationSplit(100)).Prescreen;
+        var s = TrainingSettings.Resolve(o).Prescreen;
         Assert.Equal(resolvedEnabled, s.Enabled);
         Assert.Equal(proposals > 1 ? 0 : resolvedMax, s.MaxValidationTasks);
         Assert.Equal(resolvedEnabled, s.RunsFor(resolvedMax == 0 ? 1_000_000 : resolvedMax));

@@ -30,10 +30,10 @@ public class RunBudgetTests
     [Fact]
     public void Default_estimate_names_both_early_stopping_rules_and_the_tighter_budget()
     {
-        // default on 150 validation tasks (the posterior gate): batch 40 + pre-screen 8 + 4 + about half of 150 = 127 per step;
-        // the baseline and the current skill's own draws, 2 × 150, are paid once. Optimizer calls: 8 per step, so 40 allow
-        // 5 steps, fewer than the (100,000 − 300) / 127 the target budget allows.
-        var text = new RunBudget(Options("default", o => { o.Budget.MaxTargetCalls = 100_000; o.Budget.MaxOptimizerCalls = 40; })).Estimate(40, 400, 150);
+        // the default preset's own loop (the posterior gate) on 150 validation tasks: batch 40 + pre-screen 8 + 4 + about half
+        // of 150 = 127 per step; the baseline and the current skill's own draws, 2 × 150, are paid once. Optimizer calls: 8 per
+        // step, so 40 allow 5 steps, fewer than the (100,000 − 300) / 127 the target budget allows.
+        var text = new RunBudget(Options("default", o => { o.Gate.Kind = "posterior"; o.Budget.MaxTargetCalls = 100_000; o.Budget.MaxOptimizerCalls = 40; })).Estimate(40, 400, 150);
         Assert.Equal("pre-flight estimate: about 127 target and 8 optimizer calls per step; budget.max_optimizer_calls allows about 5 of the 40 planned steps"
             + " (early stopping may end the run sooner: after 15 steps in a row without an accepted edit, or once the current skill fails too few validation tasks for a candidate to be accepted)", text);
     }
@@ -60,18 +60,16 @@ public class RunBudgetTests
     }
 
     [Fact]
-    public void The_default_preset_is_estimated_with_the_gate_its_validation_split_chooses()
+    public void The_default_preset_is_estimated_with_its_strict_gate_at_every_size()
     {
-        // gate.kind unset: above 150 validation tasks the strict gate with its futility stop and no early stopping, as when
-        // it is named; up to 150 the posterior gate, whose current skill's own draws (2 × 150) and early stopping are counted
+        // gate.kind unset: the strict gate with its futility stop and no early stopping, as when it is named; on 150
+        // validation tasks with the pre-screen, 40 + 12 + 75 = 127 per step and the baseline (150) once: (1,000 − 150) / 127 = 6.7
         var options = Options("default", o => o.Budget.MaxTargetCalls = 1_000);
         var named = new RunBudget(Options("default", o => { o.Gate.Kind = "strict"; o.Budget.MaxTargetCalls = 1_000; }));
         Assert.Equal(named.Estimate(40, 400, 200), new RunBudget(options).Estimate(40, 400, 200));
-        // 40 + 12 + 75 = 127 per step; (1,000 − 300) / 127 = 5.5 steps
-        Assert.Equal("pre-flight estimate: about 127 target and 8 optimizer calls per step; budget.max_target_calls allows about 5 of the 40 planned steps"
-            + " (early stopping may end the run sooner: after 15 steps in a row without an accepted edit, or once the current skill fails too few validation tasks for a candidate to be accepted)",
+        Assert.Equal(named.Estimate(40, 400, 150), new RunBudget(options).Estimate(40, 400, 150));
+        Assert.Equal("pre-flight estimate: about 127 target and 8 optimizer calls per step; budget.max_target_calls allows about 6 of the 40 planned steps",
             new RunBudget(options).Estimate(40, 400, 150));
-        Assert.Null(options.Gate.Kind); // the options themselves keep the choice open
     }
 
     [Fact]

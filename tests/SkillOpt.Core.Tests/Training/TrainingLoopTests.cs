@@ -26,7 +26,7 @@ public class TrainingLoopTests
     [Fact]
     public async Task The_loop_raises_the_validation_score_and_rejects_a_harmful_edit()
     {
-        var options = HarnessConfig.Options();
+        var options = HarnessConfig.Options("posterior"); // the default preset's own loop, which filters rejected edits in code (the reference's loop only shows them)
         options.Training.SlowUpdate.SkipUnchanged = false; // the scripted world learns everything in epoch 1; run the slow updates anyway
         var (summary, folder, _, optimizer) = await TrainAsync(options);
 
@@ -245,7 +245,12 @@ public class TrainingSafeguardTests
             .RunAsync(HarnessConfig.InitialSkill, new ScriptedWorld().Splits(), TestContext.Current.CancellationToken);
         Assert.True(d.Best.Test >= c.Best.Test, $"default {d.Best.Test} vs classic {c.Best.Test}");
         // (call counts are compared on SimLab scenarios with realistic split sizes: docs/benchmarks.md)
-        Assert.True(d.CacheHits > 0);
+        // the default preset's own loop (a paired gate) measures the current skill once per round and shares it through the cache
+        var own = HarnessConfig.Options("posterior");
+        var p = await new SkillTrainingLoop(own, new ScriptedRunner(), new ScriptedOptimizer(), NewFolder())
+            .RunAsync(HarnessConfig.InitialSkill, new ScriptedWorld().Splits(), TestContext.Current.CancellationToken);
+        Assert.True(p.Best.Test >= c.Best.Test, $"posterior {p.Best.Test} vs classic {c.Best.Test}");
+        Assert.True(p.CacheHits > 0);
     }
 
     [Fact]
@@ -266,11 +271,10 @@ public class TrainingSafeguardTests
     }
 
     [Theory]
-    [InlineData(150, "posterior")]
-    [InlineData(151, "strict")]
-    public async Task The_default_preset_gates_with_the_posterior_gate_up_to_150_validation_tasks_and_the_strict_gate_above(int validationTasks, string gate)
+    [InlineData(20)]
+    [InlineData(151)]
+    public async Task The_default_preset_gates_with_the_strict_gate_and_its_futility_stop_at_every_validation_split_size(int validationTasks)
     {
-        // gate.kind unset: the split's size chooses; the options given to the loop keep the choice open for another run
         var world = new ScriptedWorld(20 + validationTasks + 10);
         var splits = new TaskSplits([.. world.TaskIds.Take(20)], [.. world.TaskIds.Skip(20).Take(validationTasks)], [.. world.TaskIds.Skip(20 + validationTasks)]);
         var options = SkillOptConfigLoader.Parse("seed: 7\ntraining:\n  epochs: 1\n  batch_size: 10\n  minibatch_size: 4\n", "d.yaml");
@@ -279,12 +283,22 @@ public class TrainingSafeguardTests
         await new SkillTrainingLoop(options, new ScriptedRunner(), new ScriptedOptimizer(), folder, progress)
             .RunAsync(HarnessConfig.InitialSkill, splits, TestContext.Current.CancellationToken);
         var gates = new RunStore(folder).ReadHistory().Where(h => h.Kind == "step").Select(h => h.Validation?.Gate).Where(g => g is not (null or "prescreen")).Distinct().ToList();
-        Assert.Equal([gate], gates);
-        Assert.Null(options.Gate.Kind);
-        // the run says which gate the split's size chose, once
+        Assert.Equal(["strict"], gates);
+        // the run says which gate and loop it uses, and how to choose the other, once
         var note = Assert.Single(progress.Events, e => e.Stage == "run" && e.Message.StartsWith("gate: ", StringComparison.Ordinal));
-        Assert.StartsWith($"gate: {gate}", note.Message, StringComparison.Ordinal);
-        Assert.Contains($"the validation split has {validationTasks} tasks", note.Message, StringComparison.Ordinal);
+        Assert.Equal("gate: strict, with a futility stop at 0.05, in the reference's loop with candidates validated on fresh samples and verifier text hidden (gate.kind: posterior runs the default preset's own loop)",
+            note.Message);
+    }
+
+    [Theory]
+    [InlineData("gate:\n  kind: posterior\n")]
+    [InlineData("preset: classic\n")]
+    public async Task Only_the_default_preset_s_reference_loop_is_announced(string yaml)
+    {
+        var progress = new Progress();
+        await new SkillTrainingLoop(SkillOptConfigLoader.Parse(yaml + "seed: 7\ntraining:\n  epochs: 1\n  batch_size: 10\n  minibatch_size: 4\n", "d.yaml"), new ScriptedRunner(),
+            new ScriptedOptimizer(), NewFolder(), progress).RunAsync(HarnessConfig.InitialSkill, new ScriptedWorld().Splits(), TestContext.Current.CancellationToken);
+        Assert.DoesNotContain(progress.Events, e => e.Stage == "run" && e.Message.StartsWith("gate: ", StringComparison.Ordinal));
     }
 
     [Fact]
