@@ -136,7 +136,7 @@ internal sealed class SlowUpdatePhase(TrainingContext context, RolloutPhase roll
         }
         var placeholder = current.WithSlowUpdateGuidance("");
         context.Store.SaveSkill(placeholder.Hash, placeholder.Text);
-        context.Report(ChatStage.SlowUpdate, "empty guidance block added (classic, as the reference after epoch 1)", phase.Epoch, 0, run.TotalSteps);
+        context.Report(ChatStage.SlowUpdate, "empty guidance block added (the reference's loop adds it after epoch 1, without validation)", phase.Epoch, 0, run.TotalSteps);
         var s = state with { CurrentHash = placeholder.Hash };
         return (context.WriteVersion(s, placeholder.Text), baseRecord with
         {

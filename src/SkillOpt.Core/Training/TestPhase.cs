@@ -69,11 +69,13 @@ internal sealed class TestPhase(TrainingContext context, RolloutPhase rollouts, 
         }
         var score = eval.MeanScore;
         var summary = new ValidationSummary(score, state.BestScore, eval.ScoredCount, eval.ErroredCount, decision?.TasksSkipped ?? 0, Gate: "final");
-        var text = string.Create(CultureInfo.InvariantCulture, $"final skill {score:0.####} on validation against the best {state.BestScore:0.####}")
-            + (decision is { TasksSkipped: > 0 } ? string.Create(CultureInfo.InvariantCulture, $" ({eval.ScoredCount} of {run.Splits.Validation.Count} tasks: {decision.Reason})") : "");
+        var text = decision is { TasksSkipped: > 0 }
+            ? string.Create(CultureInfo.InvariantCulture,
+                $"final skill {score:0.####} on {eval.ScoredCount} of {run.Splits.Validation.Count} validation tasks against the best {state.BestScore:0.####}; it cannot, or is unlikely to, end above it: stopped")
+            : string.Create(CultureInfo.InvariantCulture, $"final skill {score:0.####} on validation against the best {state.BestScore:0.####}");
         if (decision?.Verdict == Gates.GateVerdict.Accept || (decision is null && score > state.BestScore))
         {
-            context.Report("gate", $"{text}: the final skill becomes the best (classic, strict >)", 0, 0, run.TotalSteps);
+            context.Report("gate", $"{text}: the final skill becomes the best (the reference's loop, strict >)", 0, 0, run.TotalSteps);
             return (state with { BestHash = state.CurrentHash, BestScore = score }, text + ": promoted to best (strict >)", summary);
         }
         context.Report("gate", $"{text}: the best skill is kept", 0, 0, run.TotalSteps);

@@ -368,5 +368,9 @@ public class TrainingSafeguardTests
         // the final skill was still validated against the best before the test (the reference's promotion)
         var test = Assert.Single(new RunStore(folder).ReadHistory(), h => h.Kind == "test");
         Assert.Equal("final", test.Validation?.Gate);
+        // the default preset's final validation goes through the strict gate's futility stop (here: the best scores 1, so
+        // the final skill cannot end above it); classic scores it on every task
+        Assert.Equal(!finalTested, test.Validation!.TasksSkipped > 0);
+        Assert.Equal(!finalTested, test.Reason!.Contains("stopped", StringComparison.Ordinal));
     }
 }
