@@ -411,7 +411,6 @@ internal static partial class SkillOptConfigLoader
         OneOf("training.learning_rate.schedule", t.LearningRate.Schedule, "constant", "linear", "cosine");
         if (t.LearningRate.Max < t.LearningRate.Min) { Fail("training.learning_rate.max", $"must be at least training.learning_rate.min ({t.LearningRate.Min})"); }
         if (t.Proposals > 1 && !(o.Gate.Prescreen.Enabled ?? !o.IsClassic)) { Fail("training.proposals", "more than 1 needs gate.prescreen.enabled, which chooses the proposal to gate"); }
-        if (t.EarlyStopping.Ceiling == true && !GateKinds.IsPaired(o.Gate.Kind)) { Fail("training.early_stopping.ceiling", "needs gate.kind: paired or posterior, whose acceptance boundary it checks"); }
         OneOf("training.rejected_edits.scope", t.RejectedEdits.Scope, "run", "epoch");
         OneOf("skill.matching", o.Skill.Matching, "strict", "classic");
         OneOf("gate.kind", o.Gate.Kind, "strict", "paired", "posterior");

@@ -87,7 +87,7 @@ public sealed class SkillOptOptions
         var referenceLoop = UsesReferenceLoop;
         Gate.CombineInconclusive ??= !classic && kind == "paired" ? 2 : 0;
         Training.EarlyStopping.Patience ??= classic ? 0 : kind switch { "paired" => 10, "posterior" => 15, _ => 0 };
-        Training.EarlyStopping.Ceiling ??= !classic && GateKinds.IsPaired(kind);
+        Training.EarlyStopping.Ceiling ??= !classic;
         Gate.Strict.StopProbability ??= classic ? 0 : StrictGateOptions.DefaultStopProbability;
         Skill.TokenBudget ??= referenceLoop ? 0 : SkillEditOptions.DefaultTokenBudget;
         Skill.DuplicateSimilarity ??= referenceLoop ? 2.0 : 0.85;
@@ -162,9 +162,10 @@ public sealed class EarlyStoppingOptions
     public int? Patience { get; set; }
 
     /// <summary>
-    /// Stop training once the current skill fails too few validation tasks for the paired gate to accept any candidate
-    /// (default preset: true with a paired gate, false with the strict one; classic: false; needs <c>gate.kind: paired</c> or
-    /// <c>posterior</c>, and with <c>gate.kind</c> unset applies when the validation split's size chooses the posterior gate). A candidate can only
+    /// Stop training once no candidate can be accepted any more (default preset: true; classic: false, as the reference runs
+    /// every step). With the strict gate: once the score to beat is 1, since a candidate must score strictly higher and no
+    /// mean is above 1 (exact: the returned skill is already decided). With a paired gate: once the current skill fails too
+    /// few validation tasks for the gate to accept any candidate. A candidate can only
     /// win a pair the current skill failed, and acceptance needs at least the gate's wins without a loss
     /// (<see cref="Gates.PairedSequentialGate.WinsToAccept"/>: 5 at the defaults, through the final analysis; 9,
     /// ⌈ln(1/α) / ln(2θ₁)⌉, for the SPRT alone; <see cref="Gates.PosteriorPairedGate.WinsToAccept"/>: 2 at the defaults); when the

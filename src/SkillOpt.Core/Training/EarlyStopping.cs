@@ -8,8 +8,9 @@ namespace SkillOpt.Core.Training;
 /// <summary>
 /// Early stopping (docs/method.md, "One run", 4; default preset): patience — training stops after
 /// <c>training.early_stopping.patience</c> steps in a row without an accepted edit — and the ceiling — it stops once the
-/// current skill fails too few validation tasks for the paired gate to accept anything. Either way the remaining steps,
-/// slow updates and meta skills are skipped and the run goes to the test split.
+/// current skill fails too few validation tasks for the paired gate to accept anything, or, with the strict gate, once the
+/// score to beat is the highest a mean can be (1), which no candidate can exceed. Either way the remaining steps, slow
+/// updates and meta skills are skipped and the run goes to the test split.
 /// </summary>
 internal sealed class EarlyStopping(TrainingContext context, RolloutPhase rollouts, GatePhase gate)
 {
@@ -67,6 +68,15 @@ internal sealed class EarlyStopping(TrainingContext context, RolloutPhase rollou
     }
 
     /// <summary>
+    /// The strict gate's ceiling: a candidate must score strictly above <paramref name="scoreToBeat"/> (the stored mean in
+    /// [0,1] of the skill credited with the current score), and no mean is above 1, so at 1 every later step, slow update
+    /// and the final skill's promotion could only be turned away: the returned skill is already decided. Null below 1.
+    /// </summary>
+    internal static string? StrictCeiling(double scoreToBeat) => scoreToBeat >= 1
+        ? "the current skill scores 1 on the validation split, and the strict gate accepts only a strictly higher score: no candidate can be accepted"
+        : null;
+
+    /// <summary>
     /// Why training should stop at the ceiling (<c>training.early_stopping.ceiling</c>, see
     /// <see cref="IPairedGate.CeilingReason"/>), or null. Decided on the current skill's results in the current
     /// validation round only. A skill accepted in this phase has none yet; when its results as a candidate (the previous
@@ -75,9 +85,13 @@ internal sealed class EarlyStopping(TrainingContext context, RolloutPhase rollou
     /// </summary>
     public async Task<string?> CeilingAsync(RunScope run, RunState state, CancellationToken ct)
     {
-        if (!context.Settings.EarlyStopping.Ceiling || gate.Paired is not { } paired)
+        if (!context.Settings.EarlyStopping.Ceiling)
         {
             return null;
+        }
+        if (gate.Paired is not { } paired)
+        {
+            return StrictCeiling(context.IncumbentScore(state));
         }
         var n = run.Splits.Validation.Count;
         var first = gate.FirstValidationSample(state);

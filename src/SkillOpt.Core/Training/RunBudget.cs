@@ -122,7 +122,7 @@ internal sealed class RunBudget
         var patience = t.EarlyStopping.Patience ?? 0;
         var stops = new List<string>();
         if (patience > 0) { stops.Add(string.Create(CultureInfo.InvariantCulture, $"after {patience} steps in a row without an accepted edit")); }
-        if (t.EarlyStopping.Ceiling == true && paired) { stops.Add("once the current skill fails too few validation tasks for a candidate to be accepted"); }
+        if (t.EarlyStopping.Ceiling == true) { stops.Add(paired ? "once the current skill fails too few validation tasks for a candidate to be accepted" : "once the current skill passes every validation task"); }
         return string.Create(CultureInfo.InvariantCulture,
             $"pre-flight estimate: about {targetPerStep:0} target and {optimizerPerStep:0} optimizer calls per step; budget.{name} allows about {Math.Floor(n):0} of the {totalSteps} planned steps")
             + (stops.Count > 0 ? $" (early stopping may end the run sooner: {string.Join(", or ", stops)})" : "");

@@ -107,7 +107,7 @@ internal sealed record RejectedEditSettings(bool ResetEachEpoch, bool Enforce);
 
 /// <summary>Early stopping (<c>training.early_stopping</c>).</summary>
 /// <param name="Patience">Steps in a row without an accepted edit after which training stops (0 = never).</param>
-/// <param name="Ceiling">Stop once the current skill fails too few validation tasks for the paired gate to accept anything.</param>
+/// <param name="Ceiling">Stop once no candidate can be accepted: the paired gate's boundary, or a score to beat of 1 with the strict gate.</param>
 internal sealed record EarlyStoppingSettings(int Patience, bool Ceiling);
 
 /// <summary>The pre-screen (<c>gate.prescreen</c>).</summary>

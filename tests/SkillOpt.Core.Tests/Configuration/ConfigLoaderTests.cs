@@ -151,15 +151,16 @@ public class ConfigLoaderTests
     public void Early_stopping_and_slow_update_reuse_follow_the_preset_and_are_checked()
     {
         var d = SkillOptConfigLoader.Parse("", "skillopt.yaml");
-        // the default preset's strict gate in the reference's loop: no patience, no ceiling, fresh slow-update rollouts
-        Assert.Equal((0, false, false), (d.Training.EarlyStopping.Patience, d.Training.EarlyStopping.Ceiling, d.Training.SlowUpdate.ReuseStepRollouts));
+        // the default preset's strict gate in the reference's loop: no patience, the strict ceiling (a score to beat of 1),
+        // fresh slow-update rollouts
+        Assert.Equal((0, true, false), (d.Training.EarlyStopping.Patience, d.Training.EarlyStopping.Ceiling, d.Training.SlowUpdate.ReuseStepRollouts));
         Assert.Equal(5, SkillOptConfigLoader.Parse("training:\n  early_stopping:\n    patience: 5\n", "skillopt.yaml").Training.EarlyStopping.Patience);
         var own = SkillOptConfigLoader.Parse("gate:\n  kind: posterior\n", "skillopt.yaml").Training;
         Assert.Equal((15, true, true), (own.EarlyStopping.Patience, own.EarlyStopping.Ceiling, own.SlowUpdate.ReuseStepRollouts));
         // each gate keeps the patience it was measured with: the paired sequential gate 10, the strict gate none
         Assert.Equal(10, SkillOptConfigLoader.Parse("gate:\n  kind: paired\n", "skillopt.yaml").Training.EarlyStopping.Patience);
         var strictGate = SkillOptConfigLoader.Parse("gate:\n  kind: strict\n", "skillopt.yaml");
-        Assert.Equal((0, false), (strictGate.Training.EarlyStopping.Patience, strictGate.Training.EarlyStopping.Ceiling));
+        Assert.Equal((0, true), (strictGate.Training.EarlyStopping.Patience, strictGate.Training.EarlyStopping.Ceiling));
         var c = SkillOptConfigLoader.Parse("preset: classic\n", "skillopt.yaml");
         Assert.Equal((0, false), (c.Training.EarlyStopping.Patience, c.Training.SlowUpdate.ReuseStepRollouts));
         var set = SkillOptConfigLoader.Parse("preset: classic\ntraining:\n  early_stopping:\n    patience: 5\n", "skillopt.yaml");
@@ -167,16 +168,12 @@ public class ConfigLoaderTests
         var ex = Assert.Throws<SkillOptConfigException>(() => SkillOptConfigLoader.Parse("seed: 2\ntraining:\n  early_stopping:\n    patience: -1\n", "skillopt.yaml"));
         Assert.Equal(("SKOPT1002", "training.early_stopping.patience", 4), (ex.Code, ex.Key, ex.Line));
 
+        // classic runs every step, as the reference; a ceiling it is given applies to its gate, paired or strict
         Assert.False(c.Training.EarlyStopping.Ceiling);
-        // a ceiling needs a paired gate, whose acceptance boundary it checks: refused with either preset's strict gate
-        var unset = Assert.Throws<SkillOptConfigException>(() => SkillOptConfigLoader.Parse("training:\n  early_stopping:\n    ceiling: true\n", "skillopt.yaml"));
-        Assert.Equal(("SKOPT1002", "training.early_stopping.ceiling", 3), (unset.Code, unset.Key, unset.Line));
-        var strict = Assert.Throws<SkillOptConfigException>(() => SkillOptConfigLoader.Parse("preset: classic\ntraining:\n  early_stopping:\n    ceiling: true\n", "skillopt.yaml"));
-        Assert.Equal(("SKOPT1002", "training.early_stopping.ceiling", 4), (strict.Code, strict.Key, strict.Line));
-        Assert.Contains("gate.kind: paired", strict.Message, StringComparison.Ordinal);
+        Assert.True(SkillOptConfigLoader.Parse("preset: classic\ntraining:\n  early_stopping:\n    ceiling: true\n", "skillopt.yaml").Training.EarlyStopping.Ceiling);
         var paired = SkillOptConfigLoader.Parse("preset: classic\ngate:\n  kind: paired\ntraining:\n  early_stopping:\n    ceiling: true\n", "skillopt.yaml");
         Assert.True(paired.Training.EarlyStopping.Ceiling);
-        Assert.False(SkillOptConfigLoader.Parse("gate:\n  kind: strict\n", "skillopt.yaml").Training.EarlyStopping.Ceiling);
+        Assert.False(SkillOptConfigLoader.Parse("gate:\n  kind: strict\ntraining:\n  early_stopping:\n    ceiling: false\n", "skillopt.yaml").Training.EarlyStopping.Ceiling);
     }
 
     [Fact]

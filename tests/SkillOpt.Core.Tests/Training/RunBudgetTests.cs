@@ -54,7 +54,8 @@ public class RunBudgetTests
         // baseline (200) is paid once, with no draws of the current skill: (1,000 − 200) / 140 = 5.7 steps; without the stop
         // 40 + 200 = 240, as classic
         var stop = new RunBudget(Options("default", o => { o.Gate.Kind = "strict"; o.Budget.MaxTargetCalls = 1_000; })).Estimate(40, 400, 200);
-        Assert.Equal("pre-flight estimate: about 140 target and 8 optimizer calls per step; budget.max_target_calls allows about 5 of the 40 planned steps", stop);
+        Assert.Equal("pre-flight estimate: about 140 target and 8 optimizer calls per step; budget.max_target_calls allows about 5 of the 40 planned steps"
+            + " (early stopping may end the run sooner: once the current skill passes every validation task)", stop);
         var whole = new RunBudget(Options("default", o => { o.Gate.Kind = "strict"; o.Gate.Strict.StopProbability = 0; o.Budget.MaxOptimizerCalls = 40; }));
         Assert.StartsWith("pre-flight estimate: about 240 target", whole.Estimate(40, 400, 200), StringComparison.Ordinal);
     }
@@ -68,8 +69,8 @@ public class RunBudgetTests
         var named = new RunBudget(Options("default", o => { o.Gate.Kind = "strict"; o.Budget.MaxTargetCalls = 1_000; }));
         Assert.Equal(named.Estimate(40, 400, 200), new RunBudget(options).Estimate(40, 400, 200));
         Assert.Equal(named.Estimate(40, 400, 150), new RunBudget(options).Estimate(40, 400, 150));
-        Assert.Equal("pre-flight estimate: about 127 target and 8 optimizer calls per step; budget.max_target_calls allows about 6 of the 40 planned steps",
-            new RunBudget(options).Estimate(40, 400, 150));
+        Assert.Equal("pre-flight estimate: about 127 target and 8 optimizer calls per step; budget.max_target_calls allows about 6 of the 40 planned steps"
+            + " (early stopping may end the run sooner: once the current skill passes every validation task)", new RunBudget(options).Estimate(40, 400, 150));
     }
 
     [Fact]

@@ -261,7 +261,8 @@ public class TrainingSafeguardTests
         var classic = SkillOptConfigLoader.Parse("preset: classic\nseed: 7\ntraining:\n  epochs: 3\n  batch_size: 10\n  minibatch_size: 4\n", "c.yaml");
         var c = await new SkillTrainingLoop(classic, new ScriptedRunner(), new ScriptedOptimizer(), NewFolder())
             .RunAsync(HarnessConfig.InitialSkill, new ScriptedWorld().Splits(), TestContext.Current.CancellationToken);
-        var strict = SkillOptConfigLoader.Parse("seed: 7\ngate:\n  kind: strict\ntraining:\n  epochs: 3\n  batch_size: 10\n  minibatch_size: 4\n", "s.yaml");
+        // (the ceiling off: it would end the run once the skill scores 1, before the candidates this test looks at)
+        var strict = SkillOptConfigLoader.Parse("seed: 7\ngate:\n  kind: strict\ntraining:\n  epochs: 3\n  batch_size: 10\n  minibatch_size: 4\n  early_stopping: { ceiling: false }\n", "s.yaml");
         Assert.Equal((0.05, 0), (strict.Gate.Strict.StopProbability, strict.Training.EarlyStopping.Patience));
         var d = await new SkillTrainingLoop(strict, new ScriptedRunner(), new ScriptedOptimizer(), NewFolder())
             .RunAsync(HarnessConfig.InitialSkill, new ScriptedWorld().Splits(), TestContext.Current.CancellationToken);
@@ -355,7 +356,7 @@ public class TrainingSafeguardTests
             }
         });
         var folder = NewFolder();
-        var summary = await new SkillTrainingLoop(SkillOptConfigLoader.Parse(preset + "seed: 7\ntraining:\n  epochs: 3\n  batch_size: 10\n  minibatch_size: 4\n", "s.yaml"), runner,
+        var summary = await new SkillTrainingLoop(SkillOptConfigLoader.Parse(preset + "seed: 7\ntraining:\n  epochs: 3\n  batch_size: 10\n  minibatch_size: 4\n  early_stopping: { ceiling: false }\n", "s.yaml"), runner,
             new ScriptedOptimizer(), folder).RunAsync(HarnessConfig.InitialSkill, new ScriptedWorld().Splits(), TestContext.Current.CancellationToken);
         // the ungated slow update of the reference's loop leaves a final skill that is neither the initial nor the best
         Assert.NotEqual(summary.Best.Hash, summary.Final.Hash);
@@ -372,5 +373,26 @@ public class TrainingSafeguardTests
         // the final skill cannot end above it); classic scores it on every task
         Assert.Equal(!finalTested, test.Validation!.TasksSkipped > 0);
         Assert.Equal(!finalTested, test.Reason!.Contains("stopped", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task The_strict_gate_s_ceiling_ends_training_once_the_score_to_beat_is_1_and_returns_the_same_skill()
+    {
+        // the scripted world's skill reaches 1 on its 20 validation tasks; a candidate must score strictly above, so every
+        // later step, slow update and final promotion could only be turned away: the default preset stops, classic's
+        // reference behaviour (and the ceiling turned off) trains on, and both return the same skill
+        async Task<RunSummary> TrainAsync(string extra) => await new SkillTrainingLoop(
+            SkillOptConfigLoader.Parse("seed: 7\ntraining:\n  epochs: 3\n  batch_size: 10\n  minibatch_size: 4\n" + extra, "s.yaml"), new ScriptedRunner(),
+            new ScriptedOptimizer(), NewFolder()).RunAsync(HarnessConfig.InitialSkill, new ScriptedWorld().Splits(), TestContext.Current.CancellationToken);
+        var stopped = await TrainAsync("");
+        var on = await TrainAsync("  early_stopping: { ceiling: false }\n");
+        Assert.NotNull(stopped.EarlyStopping);
+        Assert.StartsWith("the current skill scores 1 on the validation split", stopped.EarlyStopping, StringComparison.Ordinal);
+        Assert.Null(on.EarlyStopping);
+        Assert.True(stopped.Steps < on.Steps, $"{stopped.Steps} vs {on.Steps} steps");
+        Assert.True(stopped.TargetCalls < on.TargetCalls, $"{stopped.TargetCalls} vs {on.TargetCalls} target calls");
+        Assert.Equal((1.0, on.Best.Hash, on.Best.Test), (stopped.Best.Validation, stopped.Best.Hash, stopped.Best.Test));
+        Assert.Null(EarlyStopping.StrictCeiling(0.95));
+        Assert.NotNull(EarlyStopping.StrictCeiling(1));
     }
 }
