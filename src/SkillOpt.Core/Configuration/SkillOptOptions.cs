@@ -72,7 +72,8 @@ public sealed class SkillOptOptions
     /// True when the run uses the reference's loop: always with <c>classic</c>; with the default preset when its gate is
     /// <c>strict</c> (unset or set), with three changes (the strict gate's futility stop, candidates validated on samples the
     /// test split never uses, verifier text hidden from the optimizer) and fewer calls for the same decisions (a curtailed
-    /// pre-screen, the final skill's promotion with the futility stop, no test of a final skill the run does not return).
+    /// pre-screen, the final skill's promotion with the futility stop, no test of a final skill the run does not return, and
+    /// the ceiling of <see cref="EarlyStoppingOptions.Ceiling"/> once the score to beat is 1).
     /// Measured in the full loop (docs/method.md, "The default loop"; SIMULATED): at 400/200/200 it kept <c>classic</c>'s
     /// quality at about half its target calls, and at 120/60/60 at about 0.7×, where the default preset's own loop with the
     /// posterior gate (<c>gate.kind: posterior</c>) needed 0.8–1.0×.

@@ -83,20 +83,8 @@ internal sealed class GatePhase
         // wall time is accounted by the evaluations inside the gate (stage validate), not around it: counted once.
         // A sequential gate scores chunk after chunk; each skill's evaluation file is written once when the gate ends
         // (also when it is interrupted), not rewritten after every chunk (the rollout cache keeps every result meanwhile).
-        GateDecision decision;
-        lock (_pendingGate)
-        {
-            _pendingValidation = new Dictionary<(string Hash, int Sample), Dictionary<string, RolloutResult>>();
-        }
-        try
-        {
-            decision = await Gate.DecideAsync(new GateContext(candidate.Text, candidate.Hash, current, state.CurrentHash, incumbentEval, run.Splits.Validation,
-                EvaluateValidation, _context.Settings.Seed, firstSample, IncumbentHistory(run, state)), ct).ConfigureAwait(false);
-        }
-        finally
-        {
-            FlushPendingValidation();
-        }
+        var decision = await WithPendingValidationAsync(() => Gate.DecideAsync(new GateContext(candidate.Text, candidate.Hash, current, state.CurrentHash, incumbentEval,
+            run.Splits.Validation, EvaluateValidation, _context.Settings.Seed, firstSample, IncumbentHistory(run, state)), ct)).ConfigureAwait(false);
         AtomicFile.WriteJson(Path.Combine(folder, $"validation_{candidate.ShortHash}.json"), decision.Candidate);
         var plain = GateExplanation.Describe(decision, Gate.Name);
         AtomicFile.WriteJson(Path.Combine(folder, "decision.json"), new
@@ -190,13 +178,24 @@ internal sealed class GatePhase
         {
             return null;
         }
+        return await WithPendingValidationAsync(() => strict.DecideAsync(_context.Store.ReadSkill(hash), hash, run.Splits.Validation, EvaluateValidation,
+            _context.Settings.Seed, sample, bar, ct)).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Runs one gate decision whose validation (<see cref="EvaluateValidation"/>, chunk after chunk) is collected and written
+    /// once per (skill, sample) when the decision ends, also when it is interrupted, instead of after every chunk (the
+    /// rollout cache keeps every result meanwhile).
+    /// </summary>
+    private async Task<GateDecision> WithPendingValidationAsync(Func<Task<GateDecision>> decide)
+    {
         lock (_pendingGate)
         {
             _pendingValidation = new Dictionary<(string Hash, int Sample), Dictionary<string, RolloutResult>>();
         }
         try
         {
-            return await strict.DecideAsync(_context.Store.ReadSkill(hash), hash, run.Splits.Validation, EvaluateValidation, _context.Settings.Seed, sample, bar, ct).ConfigureAwait(false);
+            return await decide().ConfigureAwait(false);
         }
         finally
         {

@@ -37,8 +37,7 @@ internal static class SkillFileLoading
     /// <param name="ctx">The command's context.</param>
     /// <param name="console">Receives the warning.</param>
     /// <param name="skill">The initial skill, as <see cref="Load"/> read it.</param>
-    /// <param name="validationTasks">Tasks in the run's validation split, ≥ 0.</param>
-    public static void WarnOverTokenBudget(CommandContext ctx, TrainerConsole console, SkillDocument skill, int validationTasks)
+    public static void WarnOverTokenBudget(CommandContext ctx, TrainerConsole console, SkillDocument skill)
     {
         if (SkillFile.TokenBudgetWarning(skill, ctx.Options.ApplyPreset().Skill.TokenBudget ?? 0) is { } warning)
         {

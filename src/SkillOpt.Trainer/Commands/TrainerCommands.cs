@@ -145,7 +145,7 @@ internal static class TrainerCommands
                     ctx.ConfigPath);
             }
             console.Info($"training skill '{ctx.Skill}' ({ctx.SkillFile}) with {Path.GetFileName(ctx.Verifier.AssemblyPath)}: {Counts(tasks)}; run folder {runFolder}");
-            SkillFileLoading.WarnOverTokenBudget(ctx, console, initialDocument, splits.Validation.Count);
+            SkillFileLoading.WarnOverTokenBudget(ctx, console, initialDocument);
 
             await using var simlab = await SimLabHosting.StartIfNeededAsync(ctx, console, runFolder, linked.Token).ConfigureAwait(false);
             simlab?.StopOnUnknownTasks(linked);
