@@ -10,7 +10,7 @@ namespace SkillOpt.Bench;
 /// it takes the run's test split (the split a full run of that seed gets) and <see cref="PairsPerSeed"/> pairs of skills
 /// that differ only by a rule the world gives no effect (the initial skill with two different such rules), scores both on
 /// the test split at samples 0 … D − 1 with SimLab's target simulator (the draw a rollout of that skill, task and sample
-/// gets), and applies the trainer's own check (<see cref="ApprovalComparison"/>, α = 0.05). A pair whose received skill
+/// gets), and applies the trainer's own check (<see cref="ApprovalComparison"/> at the default <c>approval.alpha</c>). A pair whose received skill
 /// is not truly better (SimLab's expected test score) and is shown better is a false approval. Nothing is trained, so
 /// this measures the check alone: the rate is its size when the two skills are equally good, whatever the world's
 /// correlation between tasks. Every number is SIMULATED.
@@ -20,7 +20,7 @@ internal static class ApprovalSize
     /// <summary>Skill pairs per seed: each pair has its own two texts, so pairs share no draw.</summary>
     public const int PairsPerSeed = 5;
 
-    private const double Alpha = 0.05;
+    private static readonly double Alpha = new SkillOpt.Core.Configuration.ApprovalOptions().Alpha;
 
     /// <summary>One (shape, scenario): pairs whose received skill is not truly better, how many the check showed better, the
     /// mean number of discordant pairs per comparison, and the variance of z = (wins − losses) / √(wins + losses) over the

@@ -120,10 +120,15 @@ internal sealed record RunResult
     public IReadOnlyList<CandidateResult> Candidates { get; init; } = [];
     /// <summary>
     /// The approval check's verdict on the best skill against the initial one (the committed skill) on the run's test split,
-    /// sample 0, at α = 0.05 (<see cref="SkillOpt.Core.Gates.ApprovalComparison"/>): true when shown better; null when the
-    /// best skill is the initial one (nothing to approve) or the run was measured before the bench recorded it.
+    /// sample 0, at <see cref="ApprovalAlpha"/> (<see cref="SkillOpt.Core.Gates.ApprovalComparison"/>): true when shown
+    /// better; null when the best skill is the initial one (nothing to approve) or the run was measured before the bench
+    /// recorded it.
     /// </summary>
     public bool? ApprovalShownBetter { get; init; }
+    /// <summary>The one-sided level the approval check used (<c>approval.alpha</c>); null in runs recorded before the bench kept it, which used 0.05.</summary>
+    public double? ApprovalAlpha { get; init; }
+    /// <summary>The approval check's one-sided sign test p-value in [0, 1] (pass/fail verifiers); null when there was nothing to approve, the scores were graded, or the run was recorded before the bench kept it.</summary>
+    public double? ApprovalPValue { get; init; }
 
     [System.Text.Json.Serialization.JsonIgnore]
     public string Key => $"{Shape}|{Scenario}|{Preset}|{Seed}";

@@ -273,14 +273,16 @@ internal static class BenchReport
 
     private static void Approval(StringBuilder sb, List<RunResult> runs, List<string> scenarios)
     {
-        var measured = runs.Where(r => r.Preset == "default" && r.ApprovalShownBetter is not null).ToList();
+        // only runs checked at the trainer's current level: runs recorded before the bench kept the level used 0.05
+        var alpha = new SkillOpt.Core.Configuration.ApprovalOptions().Alpha;
+        var measured = runs.Where(r => r.Preset == "default" && r.ApprovalShownBetter is not null && Math.Abs((r.ApprovalAlpha ?? 0.05) - alpha) < 1e-12).ToList();
         if (measured.Count == 0)
         {
             return;
         }
         sb.AppendLine("### The approval check");
         sb.AppendLine();
-        sb.AppendLine("The trainer's approval check applied to each `default` run: the best skill (received) against the initial one (committed) on the run's test split, sample 0, one-sided exact sign test at α = 0.05. A *false approval* is a received skill shown better whose true expected test score (SimLab's) is not higher than the committed one's; the denominator is every run whose received skill differs from the committed one and is not truly better. Runs whose best skill is the initial one have nothing to approve and are left out. 95% Clopper–Pearson intervals; all seeds.");
+        sb.AppendLine("The trainer's approval check applied to each `default` run: the best skill (received) against the initial one (committed) on the run's test split, sample 0, one-sided exact sign test at α = " + alpha.ToString(CultureInfo.InvariantCulture) + " (`approval.alpha`; runs checked at another level are left out). A *false approval* is a received skill shown better whose true expected test score (SimLab's) is not higher than the committed one's; the denominator is every run whose received skill differs from the committed one and is not truly better. Runs whose best skill is the initial one have nothing to approve and are left out. 95% Clopper–Pearson intervals; all seeds.");
         sb.AppendLine();
         sb.AppendLine("| scenario | runs with a changed skill | shown better | truly better | false approvals (not truly better, shown better) |");
         sb.AppendLine("|---|---|---|---|---|");

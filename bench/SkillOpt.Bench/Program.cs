@@ -258,12 +258,12 @@ namespace SkillOpt.Bench
                 diagnosis = w.ToString();
             }
             var st = server.Statistics;
-            bool? approval = null;
+            ApprovalComparison? approval = null;
             if (summary.Best.Hash != summary.Initial.Hash && loop.Store.ReadEvaluation("test", summary.Best.Hash, 0) is { } received
                 && loop.Store.ReadEvaluation("test", summary.Initial.Hash, 0) is { } committed)
             {
                 var byTask = committed.Results.ToDictionary(r => r.TaskId, StringComparer.Ordinal);
-                approval = ApprovalComparison.Compare(received.Results.Where(r => byTask.ContainsKey(r.TaskId)).Select(r => (r, byTask[r.TaskId])), 0.05, 1, summary.Initial.Hash).ShownBetter;
+                approval = ApprovalComparison.Compare(received.Results.Where(r => byTask.ContainsKey(r.TaskId)).Select(r => (r, byTask[r.TaskId])), options.Approval.Alpha, 1, summary.Initial.Hash);
             }
             return (new RunResult
             {
@@ -295,7 +295,9 @@ namespace SkillOpt.Bench
                 ProceduresInBest = SimLabOracle.ProceduresIn(scenario, best).Count,
                 Procedures = scenario.Procedures.Count,
                 Candidates = candidates,
-                ApprovalShownBetter = approval,
+                ApprovalShownBetter = approval?.ShownBetter,
+                ApprovalAlpha = approval?.Alpha,
+                ApprovalPValue = approval?.PValue,
             }, diagnosis);
         }
 
@@ -348,7 +350,7 @@ namespace SkillOpt.Bench
         private static readonly Option<bool> KeepOption = new("--keep") { Description = "Keep the temporary run folders." };
         private static readonly Option<bool> QuietOption = new("--quiet") { Description = "Less progress output." };
         private static readonly Option<int> OptimizerDrawOption = Count("--optimizer-draw", "Another independent draw of the simulated optimizer's randomness (0, the default, is the draw of every earlier run): the same worlds and method, different replies. Runs are recorded as \"preset@drawN\", so the report shows how far two runs of one preset differ by chance.", 0);
-        private static readonly Option<bool> ApprovalSizeOption = new("--approval-size") { Description = "Train nothing: measure the approval check's size on pairs of equally good skills (each seed's test split, 5 pairs per seed, SimLab's target simulator, α = 0.05) and print a table per shape and scenario." };
+        private static readonly Option<bool> ApprovalSizeOption = new("--approval-size") { Description = "Train nothing: measure the approval check's size on pairs of equally good skills (each seed's test split, 5 pairs per seed, SimLab's target simulator, the trainer's default approval.alpha) and print a table per shape and scenario." };
         private static readonly Option<int> TestDrawsOption = TestDraws();
         private static readonly Option<bool> DiagnoseOption = new("--diagnose") { Description = "Print every gated candidate of each run with its true effect (SimLab's oracle) beside the gate's verdict, and the run's counts." };
         private static readonly Option<string[]> SetOption = SetSettings();

@@ -38,7 +38,7 @@ public class TrainerTests
         // the only warning: 3 scored test tasks (the fourth is skipped) cannot show the trained skill better than the committed one
         var stderr = train.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.True(stderr.Length == 1 && stderr[0].Contains("warning SKOPT3103: the trained skill is not shown better than the committed one", StringComparison.Ordinal), train.Stderr);
-        Assert.Contains("3 wins, 0 losses, mean difference +1, one-sided sign test p = 0.125 > α = 0.05: not shown better) (with 3 paired results even 3 wins without a loss give p = 0.125 > α: the test split is too small for this check)", train.Stderr);
+        Assert.Contains("3 wins, 0 losses, mean difference +1, one-sided sign test p = 0.125 > α = 0.025: not shown better) (with 3 paired results even 3 wins without a loss give p = 0.125 > α: the test split is too small for this check)", train.Stderr);
 
         var run = dir.Combine("run");
         var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "summary.json"))).RootElement;

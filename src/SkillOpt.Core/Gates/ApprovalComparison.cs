@@ -100,7 +100,7 @@ internal sealed record ApprovalComparison
         return result with { PValue = Math.Round(p, 6), ShownBetter = p <= alpha };
     }
 
-    /// <summary>One sentence for the console, e.g. "received vs committed skill on 60 test tasks × 1 draw: 9 wins, 2 losses, one-sided sign test p = 0.0327 ≤ α = 0.05: better".</summary>
+    /// <summary>One sentence for the console, e.g. "received vs committed skill on 60 test tasks × 1 draw: 10 wins, 2 losses, one-sided sign test p = 0.0193 ≤ α = 0.025: better".</summary>
     public string Describe()
     {
         var ci = CultureInfo.InvariantCulture;
@@ -108,7 +108,7 @@ internal sealed record ApprovalComparison
         var head = string.Create(ci, $"received vs committed skill on {tasks} test tasks × {Draws} draw(s): {Wins} wins, {Losses} losses, mean difference {MeanDifference:+0.###;-0.###;0}, ");
         var test = Test == "sign"
             ? string.Create(ci, $"one-sided sign test p = {PValue:0.####} {(ShownBetter ? "≤" : ">")} α = {Alpha}")
-            : string.Create(ci, $"one-sided {1 - Alpha:P0} paired t lower bound {(LowerBound is { } b ? b.ToString("0.####", ci) : "n/a")} {(ShownBetter ? ">" : "≤")} 0");
+            : string.Create(ci, $"one-sided {(1 - Alpha) * 100:0.#}% paired t lower bound {(LowerBound is { } b ? b.ToString("0.####", ci) : "n/a")} {(ShownBetter ? ">" : "≤")} 0");
         return head + test + (ShownBetter ? ": better" : ": not shown better");
     }
 }

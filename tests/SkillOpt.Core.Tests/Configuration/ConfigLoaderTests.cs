@@ -124,7 +124,7 @@ public class ConfigLoaderTests
     {
         var d = SkillOptConfigLoader.Parse("", "skillopt.yaml");
         Assert.Equal((0.7, 3.0, 0.1, 3), (d.Gate.Posterior.Threshold, d.Gate.Posterior.Prior, d.Gate.Posterior.StopProbability, d.Gate.Posterior.MaxDraws));
-        Assert.Equal((0.05, 1), (d.Approval.Alpha, d.Approval.TestDraws));
+        Assert.Equal((0.025, 1), (d.Approval.Alpha, d.Approval.TestDraws));
         var o = SkillOptConfigLoader.Parse("gate:\n  posterior:\n    threshold: 0.8\n    prior: 1\n    stop_probability: 0\n    max_draws: 2\napproval:\n  alpha: 0.1\n  test_draws: 3\n", "skillopt.yaml");
         Assert.Equal((0.8, 1.0, 0.0, 2), (o.Gate.Posterior.Threshold, o.Gate.Posterior.Prior, o.Gate.Posterior.StopProbability, o.Gate.Posterior.MaxDraws));
         Assert.Equal((0.1, 3), (o.Approval.Alpha, o.Approval.TestDraws));

@@ -30,6 +30,17 @@ public class ApprovalComparisonTests
     }
 
     [Fact]
+    public void At_the_default_level_nine_wins_to_two_losses_are_not_enough_and_ten_are()
+    {
+        // approval.alpha defaults to 0.025: P(Bin(11, ½) ≥ 9) = 67/2048 = 0.0327 is above it, P(Bin(12, ½) ≥ 10) = 79/4096 = 0.0193 below
+        var alpha = new SkillOpt.Core.Configuration.ApprovalOptions().Alpha;
+        Assert.False(ApprovalComparison.Compare(Pairs(9, 2), alpha, 1, "abc").ShownBetter);
+        var ten = ApprovalComparison.Compare(Pairs(10, 2), alpha, 1, "abc");
+        Assert.True(ten.ShownBetter);
+        Assert.Equal("received vs committed skill on 60 test tasks × 1 draw(s): 10 wins, 2 losses, mean difference +0.133, one-sided sign test p = 0.0193 ≤ α = 0.025: better", ten.Describe());
+    }
+
+    [Fact]
     public void Five_wins_to_three_losses_is_not_shown_better()
     {
         var c = ApprovalComparison.Compare(Pairs(5, 3), 0.05, 1, "abc");
@@ -66,7 +77,8 @@ public class ApprovalComparisonTests
         Assert.True(c.ShownBetter);
         var worse = ApprovalComparison.Compare([.. pairs.Select(p => (p.Item2, p.Item1))], 0.05, 1, "abc");
         Assert.False(worse.ShownBetter);
-        Assert.Contains("paired t lower bound", worse.Describe());
+        Assert.Contains("one-sided 95% paired t lower bound", worse.Describe());
+        Assert.Contains("one-sided 97.5% paired t lower bound", ApprovalComparison.Compare(pairs, 0.025, 1, "abc").Describe());
     }
 
     [Fact]

@@ -30,7 +30,7 @@ public class GateTrainingTests
         Assert.Contains("skillopt: receipt: validation 1 (10/10 passed), test 1 (7/7 passed), 17 recorded requests; target simlab/simlab-target (SIMULATED: not a language model)", train.Stdout);
         // the approval check: the trained skill against the committed one on the 7 test tasks, the committed side from the run
         Assert.Contains("skillopt: approval check: comparing the trained skill with the committed skill f5a004e50620 on 7 test tasks × 1 draw(s) (no further calls", train.Stdout);
-        Assert.Contains("skillopt: approval check: received vs committed skill on 7 test tasks × 1 draw(s): 6 wins, 0 losses, mean difference +0.857, one-sided sign test p = 0.0156 ≤ α = 0.05: better", train.Stdout);
+        Assert.Contains("skillopt: approval check: received vs committed skill on 7 test tasks × 1 draw(s): 6 wins, 0 losses, mean difference +0.857, one-sided sign test p = 0.0156 ≤ α = 0.025: better", train.Stdout);
         Assert.DoesNotContain("SKOPT3103", train.Stdout + train.Stderr);
         Assert.Contains($"skillopt: received: waiting for approval in {dir.Path}: SKILL.received.recording, SKILL.received.receipt.json, SKILL.received.md", train.Stdout);
         Assert.Contains("skillopt: diff tool: not opened (DiffEngine is disabled here", train.Stdout);
