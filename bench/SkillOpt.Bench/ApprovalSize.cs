@@ -20,7 +20,7 @@ internal static class ApprovalSize
     /// <summary>Skill pairs per seed: each pair has its own two texts, so pairs share no draw.</summary>
     public const int PairsPerSeed = 5;
 
-    private static readonly double Alpha = new SkillOpt.Core.Configuration.ApprovalOptions().Alpha;
+    private const double Alpha = SkillOpt.Core.Configuration.ApprovalOptions.DefaultAlpha;
 
     /// <summary>One (shape, scenario): pairs whose received skill is not truly better, how many the check showed better, the
     /// mean number of discordant pairs per comparison, and the variance of z = (wins − losses) / √(wins + losses) over the

@@ -274,7 +274,7 @@ internal static class BenchReport
     private static void Approval(StringBuilder sb, List<RunResult> runs, List<string> scenarios)
     {
         // only runs checked at the trainer's current level: runs recorded before the bench kept the level used 0.05
-        var alpha = new SkillOpt.Core.Configuration.ApprovalOptions().Alpha;
+        const double alpha = SkillOpt.Core.Configuration.ApprovalOptions.DefaultAlpha;
         var measured = runs.Where(r => r.Preset == "default" && r.ApprovalShownBetter is not null && Math.Abs((r.ApprovalAlpha ?? 0.05) - alpha) < 1e-12).ToList();
         if (measured.Count == 0)
         {

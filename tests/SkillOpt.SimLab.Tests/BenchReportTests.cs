@@ -118,7 +118,7 @@ public class BenchReportTests
     public void False_approvals_count_changed_skills_that_are_not_truly_better()
     {
         var runs = new List<RunResult>();
-        var alpha = new SkillOpt.Core.Configuration.ApprovalOptions().Alpha;
+        var alpha = SkillOpt.Core.Configuration.ApprovalOptions.DefaultAlpha;
         for (var seed = 1; seed <= 8; seed++)
         {
             runs.Add(Run("classic", seed, 10_000, 0.50));

@@ -376,13 +376,14 @@ public sealed class PosteriorGateOptions
 public sealed class ApprovalOptions
 {
     /// <summary>
-    /// One-sided significance level of the comparison, in (0, 0.5]: the most often a received skill that is not better is
-    /// reported better. Default 0.025, the one-sided level of a superiority claim (the same as a two-sided 5% test; ICH E9,
-    /// "Statistical principles for clinical trials", 5.5): at 0.05 the full training loop's false approvals in SimLab's null
-    /// worlds were 4.5–5.4% of changed skills, with upper bounds above 5%, because the check's size sits at its nominal
-    /// level on 200 test tasks and correlated tasks add to it (docs/approval.md, "The approval check").
+    /// The default <see cref="Alpha"/>: 0.025, the one-sided level of a superiority claim (the same as a two-sided 5% test;
+    /// ICH E9, "Statistical principles for clinical trials", 5.5). At 0.05 the full training loop's false approvals in
+    /// SimLab's null worlds were 4.5–5.4% of changed skills, with upper bounds above 5%, because the check's size sits at its
+    /// nominal level on 200 test tasks and correlated tasks add to it (docs/approval.md, "Why the level is 0.025"; SIMULATED).
     /// </summary>
-    public double Alpha { get; set; } = 0.025;
+    public const double DefaultAlpha = 0.025;
+    /// <summary>One-sided significance level of the comparison, in (0, 0.5] (default <see cref="DefaultAlpha"/>): the most often a received skill that is not better is reported better.</summary>
+    public double Alpha { get; set; } = DefaultAlpha;
     /// <summary>
     /// Draws of the test split per skill (default 1: the receipt's own evaluation at sample 0 against the committed skill's,
     /// no extra calls). Each further draw scores both skills once more on the test split (2 × |test| target calls) and

@@ -196,7 +196,7 @@ internal sealed record ReferenceSettings(bool ReflectAtMaxRate, bool CapMerges, 
     /// The default preset with the strict gate (its gate unless <c>gate.kind</c> names a paired one): the reference's
     /// loop, all of them but the two that let the test split or the verifiers leak into training — verifier text stays hidden
     /// from the optimizer and candidates are validated on samples the test split never uses — and the test of a final skill
-    /// the run does not return (docs/method.md, "The loop on large validation splits").
+    /// the run does not return (docs/method.md, "The default loop").
     /// </summary>
     public static ReferenceSettings ReferenceLoop { get; } = Classic with { ShowVerifierText = false, StrictOnTestSample = false, TestFinalSkill = false };
 

@@ -33,7 +33,7 @@ public class ApprovalComparisonTests
     public void At_the_default_level_nine_wins_to_two_losses_are_not_enough_and_ten_are()
     {
         // approval.alpha defaults to 0.025: P(Bin(11, ½) ≥ 9) = 67/2048 = 0.0327 is above it, P(Bin(12, ½) ≥ 10) = 79/4096 = 0.0193 below
-        var alpha = new SkillOpt.Core.Configuration.ApprovalOptions().Alpha;
+        var alpha = SkillOpt.Core.Configuration.ApprovalOptions.DefaultAlpha;
         Assert.False(ApprovalComparison.Compare(Pairs(9, 2), alpha, 1, "abc").ShownBetter);
         var ten = ApprovalComparison.Compare(Pairs(10, 2), alpha, 1, "abc");
         Assert.True(ten.ShownBetter);
