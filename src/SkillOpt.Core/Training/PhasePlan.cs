@@ -32,9 +32,14 @@ internal static class PhasePlan
     /// <param name="slowUpdate">Whether slow updates run (from epoch 2).</param>
     /// <param name="metaSkill">Whether meta skills run (from epoch 2).</param>
     /// <param name="metaInLastEpoch">Whether a meta skill also runs after the last epoch.</param>
-    /// <param name="slowUpdateAfterFirstEpoch">Whether a slow-update phase also follows epoch 1 (when slow updates run): the reference adds its empty guidance block there.</param>
-    public static IReadOnlyList<Phase> Build(int epochs, int batchesPerEpoch, bool slowUpdate, bool metaSkill, bool metaInLastEpoch, bool slowUpdateAfterFirstEpoch = false)
+    /// <param name="slowUpdateAfterFirstEpoch">Whether a slow-update phase also follows epoch 1 (when slow updates run; with <paramref name="slowUpdateInLastEpoch"/> false, only in runs of 3 or more epochs, where a later slow update fills it): the reference adds its empty guidance block there.</param>
+    /// <param name="slowUpdateInLastEpoch">Whether a slow update also runs after the last epoch.</param>
+    public static IReadOnlyList<Phase> Build(int epochs, int batchesPerEpoch, bool slowUpdate, bool metaSkill, bool metaInLastEpoch, bool slowUpdateAfterFirstEpoch = false,
+        bool slowUpdateInLastEpoch = true)
     {
+        // the empty block after epoch 1 waits for a later slow update's guidance; with none after the last epoch it is only
+        // added when an earlier epoch end (the second of three or more) has one
+        var placeholder = slowUpdateAfterFirstEpoch && (slowUpdateInLastEpoch || epochs >= 3);
         var list = new List<Phase> { new(0, PhaseKind.Baseline, 0, 0, 0) };
         var step = 0;
         for (var e = 1; e <= epochs; e++)
@@ -43,7 +48,7 @@ internal static class PhasePlan
             {
                 list.Add(new Phase(list.Count, PhaseKind.Step, e, ++step, b));
             }
-            if (slowUpdate && (e >= 2 || slowUpdateAfterFirstEpoch))
+            if (slowUpdate && (e >= 2 ? e < epochs || slowUpdateInLastEpoch : placeholder))
             {
                 list.Add(new Phase(list.Count, PhaseKind.SlowUpdate, e, 0, 0));
             }

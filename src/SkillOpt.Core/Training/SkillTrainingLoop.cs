@@ -108,7 +108,7 @@ internal sealed class SkillTrainingLoop
         var settings = _context.Settings;
         var store = _context.Store;
         var plan = PhasePlan.Build(settings.Epochs, _context.BatchesPerEpoch(splits), settings.SlowUpdate.Enabled, settings.MetaSkill.Enabled, settings.MetaSkill.InLastEpoch,
-            settings.Reference.SlowUpdatePlaceholder);
+            settings.Reference.SlowUpdatePlaceholder, settings.SlowUpdate.InLastEpoch);
         var totalSteps = plan.Count(p => p.Kind == PhaseKind.Step);
         var state = OpenRun(initialSkill, splits, plan, totalSteps);
         if (!settings.AllowVerifierText)

@@ -47,7 +47,7 @@ internal sealed record TrainingSettings(string Preset, int Seed, int Epochs, int
             new ReflectionSettings(t.MinibatchSize, t.MergeFanIn, t.ReflectSuccesses, t.OptimizerConcurrency,
                 new LearningRateSettings(t.LearningRate.Schedule, t.LearningRate.Max, t.LearningRate.Min)),
             new SlowUpdateSettings(t.SlowUpdate.Enabled, t.SlowUpdate.SampleSize, t.SlowUpdate.MaxWords, Value(t.SlowUpdate.Gated),
-                Value(t.SlowUpdate.ReuseStepRollouts), Value(t.SlowUpdate.SkipUnchanged)),
+                Value(t.SlowUpdate.ReuseStepRollouts), Value(t.SlowUpdate.SkipUnchanged), Value(t.SlowUpdate.InLastEpoch)),
             new MetaSkillSettings(t.MetaSkill.Enabled, t.MetaSkill.MaxWords, Value(t.MetaSkill.InLastEpoch)),
             new RejectedEditSettings(t.RejectedEdits.Scope == "epoch", Value(t.RejectedEdits.Enforce)),
             new EarlyStoppingSettings(Value(t.EarlyStopping.Patience), Value(t.EarlyStopping.Ceiling)),
@@ -92,7 +92,8 @@ internal sealed record LearningRateSettings(string Schedule, int Max, int Min);
 /// <param name="Gated">The guidance goes through the validation gate.</param>
 /// <param name="ReuseStepRollouts">Compare on a batch a step of the epoch already rolled out.</param>
 /// <param name="SkipUnchanged">No slow update after an epoch that changed nothing.</param>
-internal sealed record SlowUpdateSettings(bool Enabled, int SampleSize, int MaxWords, bool Gated, bool ReuseStepRollouts, bool SkipUnchanged);
+/// <param name="InLastEpoch">Also after the last epoch.</param>
+internal sealed record SlowUpdateSettings(bool Enabled, int SampleSize, int MaxWords, bool Gated, bool ReuseStepRollouts, bool SkipUnchanged, bool InLastEpoch);
 
 /// <summary>The meta skill (<c>training.meta_skill</c>).</summary>
 /// <param name="Enabled">Runs at the end of each epoch from the second.</param>

@@ -16,11 +16,11 @@ public class ConfigLoaderTests
         Assert.Equal(("cosine", 4, 2), (o.Training.LearningRate.Schedule, o.Training.LearningRate.Max, o.Training.LearningRate.Min));
         Assert.Equal(("strict", 0.05, true, true, true, true), (o.Gate.Kind, o.Gate.Alpha, o.Gate.Sequential, o.Gate.VetoRegressions, o.Gate.Prescreen.Enabled, o.Rollouts.Cache));
         // the strict gate with its futility stop, in the reference's loop: the reference's edit settings, rejected-edit
-        // buffer, ungated slow update and meta skill in the last epoch
+        // buffer and ungated slow update, but no slow update or meta skill after the last epoch
         Assert.True(o.UsesReferenceLoop);
         Assert.Equal(0.05, o.Gate.Strict.StopProbability);
-        Assert.Equal((0, 2.0, "classic", false, "epoch", false, true), (o.Skill.TokenBudget, o.Skill.DuplicateSimilarity, o.Skill.Matching,
-            o.Training.SlowUpdate.Gated, o.Training.RejectedEdits.Scope, o.Training.RejectedEdits.Enforce, o.Training.MetaSkill.InLastEpoch));
+        Assert.Equal((0, 2.0, "classic", false, "epoch", false, false, false), (o.Skill.TokenBudget, o.Skill.DuplicateSimilarity, o.Skill.Matching,
+            o.Training.SlowUpdate.Gated, o.Training.RejectedEdits.Scope, o.Training.RejectedEdits.Enforce, o.Training.SlowUpdate.InLastEpoch, o.Training.MetaSkill.InLastEpoch));
         Assert.Equal((false, false), (o.Training.SlowUpdate.ReuseStepRollouts, o.Training.SlowUpdate.SkipUnchanged));
         // a setting given explicitly wins over the loop's default
         var budget = SkillOptConfigLoader.Parse("skill:\n  token_budget: 900\ntraining:\n  slow_update:\n    gated: true\n", "skillopt.yaml");
@@ -29,9 +29,9 @@ public class ConfigLoaderTests
         Assert.Equal(0.01, SkillOptConfigLoader.Parse("gate:\n  kind: strict\n  strict:\n    stop_probability: 0.01\n", "skillopt.yaml").Gate.Strict.StopProbability);
         // a paired gate runs the default preset's own loop
         var posteriorKind = SkillOptConfigLoader.Parse("gate:\n  kind: posterior\n", "skillopt.yaml");
-        Assert.Equal((false, 2000, 0.85, "strict", "run", true, true, true, false), (posteriorKind.UsesReferenceLoop, posteriorKind.Skill.TokenBudget, posteriorKind.Skill.DuplicateSimilarity,
+        Assert.Equal((false, 2000, 0.85, "strict", "run", true, true, true, false, true), (posteriorKind.UsesReferenceLoop, posteriorKind.Skill.TokenBudget, posteriorKind.Skill.DuplicateSimilarity,
             posteriorKind.Skill.Matching, posteriorKind.Training.RejectedEdits.Scope, posteriorKind.Training.RejectedEdits.Enforce, posteriorKind.Training.SlowUpdate.Gated,
-            posteriorKind.Training.SlowUpdate.ReuseStepRollouts, posteriorKind.Training.MetaSkill.InLastEpoch));
+            posteriorKind.Training.SlowUpdate.ReuseStepRollouts, posteriorKind.Training.MetaSkill.InLastEpoch, posteriorKind.Training.SlowUpdate.InLastEpoch));
         var bad = Assert.Throws<SkillOptConfigException>(() => SkillOptConfigLoader.Parse("gate:\n  strict:\n    stop_probability: 0.5\n", "skillopt.yaml"));
         Assert.Equal(("SKOPT1002", "gate.strict.stop_probability", 3), (bad.Code, bad.Key, bad.Line));
         Assert.True(o.Gate.FinalAnalysis);
@@ -48,6 +48,7 @@ public class ConfigLoaderTests
         Assert.Equal("epoch", o.Training.RejectedEdits.Scope);
         Assert.False(o.Training.RejectedEdits.Enforce);
         Assert.True(o.Training.MetaSkill.InLastEpoch);
+        Assert.True(o.Training.SlowUpdate.InLastEpoch);
         Assert.Equal(("strict", false, false), (o.Gate.Kind, o.Gate.Prescreen.Enabled, o.Rollouts.Cache));
         Assert.False(o.Gate.FinalAnalysis);
         Assert.Equal(900, o.Skill.TokenBudget); // explicit setting wins over the preset

@@ -107,6 +107,44 @@ public class TrainingLoopTests
     }
 
     [Fact]
+    public async Task Default_preset_runs_no_slow_update_or_meta_skill_after_the_last_epoch()
+    {
+        static async Task<List<HistoryRecord>> HistoryAsync(string extra)
+        {
+            var options = SkillOptConfigLoader.Parse($"seed: 7\ntraining:\n  epochs: 3\n  batch_size: 10\n  minibatch_size: 4\n  early_stopping: {{ ceiling: false }}\n{extra}", "d.yaml");
+            var (_, folder, _, _) = await TrainAsync(options);
+            return AtomicFile.ReadJson<List<HistoryRecord>>(Path.Combine(folder, "history.json"))!;
+        }
+
+        // the reference's loop: the empty block after epoch 1, the ungated guidance after epoch 2, nothing after epoch 3
+        var history = await HistoryAsync("");
+        Assert.Equal([(1, "placeholder"), (2, "applied_ungated")], history.Where(h => h.Kind == "slow_update").Select(h => (h.Epoch, h.Action)));
+        Assert.Equal([2], history.Where(h => h.Kind == "meta_skill").Select(h => h.Epoch));
+        // the setting restores the reference's last slow update and meta skill
+        history = await HistoryAsync("  slow_update: { in_last_epoch: true }\n  meta_skill: { in_last_epoch: true }\n");
+        Assert.Equal([1, 2, 3], history.Where(h => h.Kind == "slow_update").Select(h => h.Epoch));
+        Assert.Equal([2, 3], history.Where(h => h.Kind == "meta_skill").Select(h => h.Epoch));
+    }
+
+    [Theory]
+    [InlineData(1, true, "S1")] // the reference adds its empty block after epoch 1 even then
+    [InlineData(2, true, "S1 S2 M2")]
+    [InlineData(3, true, "S1 S2 M2 S3 M3")]
+    [InlineData(1, false, "")]
+    [InlineData(2, false, "")] // the empty block after epoch 1 would wait for a slow update that never comes
+    [InlineData(3, false, "S1 S2 M2")]
+    [InlineData(4, false, "S1 S2 M2 S3 M3")]
+    public void The_phase_plan_places_the_epoch_ends(int epochs, bool lastEpoch, string ends)
+    {
+        var plan = PhasePlan.Build(epochs, 2, slowUpdate: true, metaSkill: true, metaInLastEpoch: lastEpoch, slowUpdateAfterFirstEpoch: true, slowUpdateInLastEpoch: lastEpoch);
+        var shown = string.Join(" ", plan.Where(p => p.Kind is PhaseKind.SlowUpdate or PhaseKind.MetaSkill)
+            .Select(p => $"{(p.Kind == PhaseKind.SlowUpdate ? "S" : "M")}{p.Epoch}"));
+        Assert.Equal(ends, shown);
+        Assert.Equal(epochs * 2, plan.Count(p => p.Kind == PhaseKind.Step));
+        Assert.Equal((PhaseKind.Baseline, PhaseKind.Test), (plan[0].Kind, plan[^1].Kind));
+    }
+
+    [Fact]
     public async Task Cancellation_then_resume_ends_like_an_uninterrupted_run()
     {
         var (reference, refFolder, _, _) = await TrainAsync();
