@@ -55,8 +55,9 @@ internal sealed class PrescreenPhase(TrainingContext context, RolloutPhase rollo
     /// more passed tasks than it fixes. Requiring zero breaks rejected most useful edits on flaky tasks (SimLab GSM8K
     /// benchmark), since any change to the skill redraws them. With <paramref name="curtail"/> the failed tasks are run first
     /// and the passed ones only when their breaks can still decide (the candidate fixed at least one failed task, or the batch
-    /// had none, and fewer than there are passed tasks): the verdict is the one the whole pre-screen gives, for fewer target
-    /// calls (a candidate that fixes nothing, or fixes at least as many tasks as it could break, costs only its failed tasks).
+    /// had none, and fewer than there are passed tasks), and of those only as many as can still decide
+    /// (<see cref="PassedTasksToRun"/>): the verdict is the one the whole pre-screen gives, for fewer target calls (a
+    /// candidate that fixes nothing, or fixes at least as many tasks as it could break, costs only its failed tasks).
     /// </summary>
     private async Task<PrescreenResult> ScreenOneAsync(Evaluation rollout, SkillDocument candidate, Phase phase, bool curtail, CancellationToken ct)
     {
@@ -74,10 +75,24 @@ internal sealed class PrescreenPhase(TrainingContext context, RolloutPhase rollo
         }
         var firstFixes = results.Count(r => r.Outcome == TaskOutcome.Passed);
         var decided = curtail && !NeedsPassedTasks(failed.Count, firstFixes, passed.Count);
-        if (!decided)
+        var passedRun = decided ? 0 : passed.Count;
+        if (!decided && !curtail)
         {
-            var rest = curtail ? passed : failed.Concat(passed).ToList();
-            results.AddRange((await rollouts.RunTasksAsync(candidate.Text, candidate.Hash, rest, rollout.SampleIndex, ChatStage.Prescreen, reuse: true, ct).ConfigureAwait(false)).Results);
+            results.AddRange((await rollouts.RunTasksAsync(candidate.Text, candidate.Hash, [.. failed, .. passed], rollout.SampleIndex, ChatStage.Prescreen, reuse: true, ct).ConfigureAwait(false)).Results);
+        }
+        else if (!decided)
+        {
+            // the passed tasks in as few parts as decide: first the fewest whose passing clears the candidate, then more
+            // only while what they broke leaves the verdict open
+            passedRun = 0;
+            var broken = 0;
+            for (var next = PassedTasksToRun(firstFixes, passed.Count, passedRun, broken); next > 0; next = PassedTasksToRun(firstFixes, passed.Count, passedRun, broken))
+            {
+                var part = (await rollouts.RunTasksAsync(candidate.Text, candidate.Hash, passed.Skip(passedRun).Take(next).ToList(), rollout.SampleIndex, ChatStage.Prescreen, reuse: true, ct).ConfigureAwait(false)).Results;
+                results.AddRange(part);
+                broken += part.Count(r => r.Outcome == TaskOutcome.Failed);
+                passedRun += next;
+            }
         }
         var byId = results.ToDictionary(r => r.TaskId, StringComparer.Ordinal);
         var fixes = failed.Count(t => byId[t].Outcome == TaskOutcome.Passed);
@@ -91,6 +106,10 @@ internal sealed class PrescreenPhase(TrainingContext context, RolloutPhase rollo
         {
             reason = $"fixes {fixes} of {failed.Count} failed tasks, at least as many as the {passed.Count} passed ones it could break (not run)";
         }
+        else if (passedRun < passed.Count && !decided)
+        {
+            reason += $" (of the {passedRun} run; the other {passed.Count - passedRun} could not change the verdict)";
+        }
         return new PrescreenResult(ok, reason, fixes, breaks.Count, cs, isScore, results.Count);
     }
 
@@ -101,6 +120,19 @@ internal sealed class PrescreenPhase(TrainingContext context, RolloutPhase rollo
     /// (it goes on whatever it breaks).
     /// </summary>
     internal static bool NeedsPassedTasks(int failedTasks, int fixes, int passedTasks) => !(failedTasks > 0 && fixes == 0) && fixes < passedTasks;
+
+    /// <summary>
+    /// How many more of the <paramref name="passedTasks"/> passed tasks to run, once <paramref name="run"/> of them ran and
+    /// <paramref name="broken"/> of those failed, for a candidate that fixed <paramref name="fixes"/> failed tasks: 0 when
+    /// <see cref="Rule"/>'s verdict is decided (it broke more than it fixed, or the rest cannot outnumber its fixes even if all
+    /// break); else the fewest that would decide it if none of them broke, so the verdict is always the whole pre-screen's.
+    /// E.g. 1 fix and 4 passed tasks: 3, then 1 more only if one of those 3 broke.
+    /// </summary>
+    internal static int PassedTasksToRun(int fixes, int passedTasks, int run, int broken)
+    {
+        var remaining = passedTasks - run;
+        return broken > fixes || broken + remaining <= fixes ? 0 : remaining - (fixes - broken);
+    }
 
     /// <summary>
     /// The pre-screen's rule: a candidate re-run on <paramref name="failedTasks"/> failed and <paramref name="passedTasks"/> passed

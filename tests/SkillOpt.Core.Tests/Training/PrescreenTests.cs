@@ -56,6 +56,45 @@ public class PrescreenTests
         Assert.True(skipped > 100, $"{skipped}");
     }
 
+    [Fact]
+    public void Running_the_passed_tasks_in_parts_gives_the_whole_pre_screens_verdict()
+    {
+        // every candidate the passed tasks can decide (up to 10 failed and 6 passed tasks) and every pattern of which passed
+        // tasks it breaks: the parts PassedTasksToRun asks for end with the verdict of running them all, on fewer tasks
+        var saved = 0;
+        for (var failed = 0; failed <= 10; failed++)
+        {
+            for (var passed = 1; passed <= 6; passed++)
+            {
+                for (var fixes = 0; fixes <= failed; fixes++)
+                {
+                    if (!PrescreenPhase.NeedsPassedTasks(failed, fixes, passed))
+                    {
+                        continue;
+                    }
+                    for (var pattern = 0; pattern < 1 << passed; pattern++)
+                    {
+                        var all = PrescreenPhase.Rule(failed, fixes, passed, [.. Enumerable.Range(0, passed).Where(i => (pattern >> i & 1) == 1).Select(i => $"t{i}")]).Passed;
+                        var (run, broken) = (0, 0);
+                        for (var next = PrescreenPhase.PassedTasksToRun(fixes, passed, run, broken); next > 0; next = PrescreenPhase.PassedTasksToRun(fixes, passed, run, broken))
+                        {
+                            Assert.InRange(next, 1, passed - run);
+                            broken += Enumerable.Range(run, next).Count(i => (pattern >> i & 1) == 1);
+                            run += next;
+                        }
+                        var parts = PrescreenPhase.Rule(failed, fixes, passed, [.. Enumerable.Range(0, run).Where(i => (pattern >> i & 1) == 1).Select(i => $"t{i}")]).Passed;
+                        Assert.Equal(all, parts);
+                        saved += passed - run;
+                    }
+                }
+            }
+        }
+        Assert.True(saved > 1000, $"{saved}");
+        // 1 fix and 4 passed tasks: 3 first, and the 4th only when one of them broke
+        Assert.Equal((3, 0, 1, 0), (PrescreenPhase.PassedTasksToRun(1, 4, 0, 0), PrescreenPhase.PassedTasksToRun(1, 4, 3, 0),
+            PrescreenPhase.PassedTasksToRun(1, 4, 3, 1), PrescreenPhase.PassedTasksToRun(1, 4, 3, 2)));
+    }
+
     private sealed class Progress : IProgress<TrainingProgress>
     {
         public List<TrainingProgress> Events { get; } = [];
