@@ -31,26 +31,20 @@ public class PrescreenTests
         // every count the defaults and small steps give: when the pre-screen skips the passed tasks, the rule must give
         // the same verdict for every number of them the candidate could have broken
         var skipped = 0;
-        for (var failed = 0; failed <= 10; failed++)
+        foreach (var (failed, passed, fixes) in Counts())
         {
-            for (var passed = 0; passed <= 6; passed++)
+            var verdicts = Enumerable.Range(0, passed + 1)
+                .Select(broken => PrescreenPhase.Rule(failed, fixes, passed, [.. Enumerable.Range(1, broken).Select(i => $"t{i}")]).Passed)
+                .Distinct().Count();
+            if (!PrescreenPhase.NeedsPassedTasks(failed, fixes, passed))
             {
-                for (var fixes = 0; fixes <= failed; fixes++)
-                {
-                    var verdicts = Enumerable.Range(0, passed + 1)
-                        .Select(broken => PrescreenPhase.Rule(failed, fixes, passed, [.. Enumerable.Range(1, broken).Select(i => $"t{i}")]).Passed)
-                        .Distinct().Count();
-                    if (!PrescreenPhase.NeedsPassedTasks(failed, fixes, passed))
-                    {
-                        Assert.Equal(1, verdicts);
-                        skipped++;
-                    }
-                    else if (failed + passed > 0)
-                    {
-                        // and it runs them only when they can decide
-                        Assert.Equal(2, verdicts);
-                    }
-                }
+                Assert.Equal(1, verdicts);
+                skipped++;
+            }
+            else if (failed + passed > 0)
+            {
+                // and it runs them only when they can decide
+                Assert.Equal(2, verdicts);
             }
         }
         Assert.True(skipped > 100, $"{skipped}");
@@ -62,31 +56,21 @@ public class PrescreenTests
         // every candidate the passed tasks can decide (up to 10 failed and 6 passed tasks) and every pattern of which passed
         // tasks it breaks: the parts PassedTasksToRun asks for end with the verdict of running them all, on fewer tasks
         var saved = 0;
-        for (var failed = 0; failed <= 10; failed++)
+        foreach (var (failed, passed, fixes) in Counts().Where(c => PrescreenPhase.NeedsPassedTasks(c.Failed, c.Fixes, c.Passed)))
         {
-            for (var passed = 1; passed <= 6; passed++)
+            for (var pattern = 0; pattern < 1 << passed; pattern++)
             {
-                for (var fixes = 0; fixes <= failed; fixes++)
+                var all = PrescreenPhase.Rule(failed, fixes, passed, [.. Enumerable.Range(0, passed).Where(i => (pattern >> i & 1) == 1).Select(i => $"t{i}")]).Passed;
+                var (run, broken) = (0, 0);
+                for (var next = PrescreenPhase.PassedTasksToRun(fixes, passed, run, broken); next > 0; next = PrescreenPhase.PassedTasksToRun(fixes, passed, run, broken))
                 {
-                    if (!PrescreenPhase.NeedsPassedTasks(failed, fixes, passed))
-                    {
-                        continue;
-                    }
-                    for (var pattern = 0; pattern < 1 << passed; pattern++)
-                    {
-                        var all = PrescreenPhase.Rule(failed, fixes, passed, [.. Enumerable.Range(0, passed).Where(i => (pattern >> i & 1) == 1).Select(i => $"t{i}")]).Passed;
-                        var (run, broken) = (0, 0);
-                        for (var next = PrescreenPhase.PassedTasksToRun(fixes, passed, run, broken); next > 0; next = PrescreenPhase.PassedTasksToRun(fixes, passed, run, broken))
-                        {
-                            Assert.InRange(next, 1, passed - run);
-                            broken += Enumerable.Range(run, next).Count(i => (pattern >> i & 1) == 1);
-                            run += next;
-                        }
-                        var parts = PrescreenPhase.Rule(failed, fixes, passed, [.. Enumerable.Range(0, run).Where(i => (pattern >> i & 1) == 1).Select(i => $"t{i}")]).Passed;
-                        Assert.Equal(all, parts);
-                        saved += passed - run;
-                    }
+                    Assert.InRange(next, 1, passed - run);
+                    broken += Enumerable.Range(run, next).Count(i => (pattern >> i & 1) == 1);
+                    run += next;
                 }
+                var parts = PrescreenPhase.Rule(failed, fixes, passed, [.. Enumerable.Range(0, run).Where(i => (pattern >> i & 1) == 1).Select(i => $"t{i}")]).Passed;
+                Assert.Equal(all, parts);
+                saved += passed - run;
             }
         }
         Assert.True(saved > 1000, $"{saved}");
@@ -94,6 +78,10 @@ public class PrescreenTests
         Assert.Equal((3, 0, 1, 0), (PrescreenPhase.PassedTasksToRun(1, 4, 0, 0), PrescreenPhase.PassedTasksToRun(1, 4, 3, 0),
             PrescreenPhase.PassedTasksToRun(1, 4, 3, 1), PrescreenPhase.PassedTasksToRun(1, 4, 3, 2)));
     }
+
+    /// <summary>Every count of failed (0–10), passed (0–6) and fixed tasks the defaults and small steps give.</summary>
+    private static IEnumerable<(int Failed, int Passed, int Fixes)> Counts() =>
+        from failed in Enumerable.Range(0, 11) from passed in Enumerable.Range(0, 7) from fixes in Enumerable.Range(0, failed + 1) select (failed, passed, fixes);
 
     private sealed class Progress : IProgress<TrainingProgress>
     {
