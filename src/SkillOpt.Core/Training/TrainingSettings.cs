@@ -47,7 +47,7 @@ internal sealed record TrainingSettings(string Preset, int Seed, int Epochs, int
             new ReflectionSettings(t.MinibatchSize, t.MergeFanIn, t.ReflectSuccesses, t.OptimizerConcurrency,
                 new LearningRateSettings(t.LearningRate.Schedule, t.LearningRate.Max, t.LearningRate.Min)),
             new SlowUpdateSettings(t.SlowUpdate.Enabled, t.SlowUpdate.SampleSize, t.SlowUpdate.MaxWords, Value(t.SlowUpdate.Gated),
-                Value(t.SlowUpdate.ReuseStepRollouts), Value(t.SlowUpdate.SkipUnchanged), Value(t.SlowUpdate.InLastEpoch)),
+                Value(t.SlowUpdate.ReuseStepRollouts), Value(t.SlowUpdate.SkipUnchanged), t.SlowUpdate.InLastEpoch),
             new MetaSkillSettings(t.MetaSkill.Enabled, t.MetaSkill.MaxWords, Value(t.MetaSkill.InLastEpoch)),
             new RejectedEditSettings(t.RejectedEdits.Scope == "epoch", Value(t.RejectedEdits.Enforce)),
             new EarlyStoppingSettings(Value(t.EarlyStopping.Patience), Value(t.EarlyStopping.Ceiling)),

@@ -16,10 +16,10 @@ public class ConfigLoaderTests
         Assert.Equal(("cosine", 4, 2), (o.Training.LearningRate.Schedule, o.Training.LearningRate.Max, o.Training.LearningRate.Min));
         Assert.Equal(("strict", 0.05, true, true, true, true), (o.Gate.Kind, o.Gate.Alpha, o.Gate.Sequential, o.Gate.VetoRegressions, o.Gate.Prescreen.Enabled, o.Rollouts.Cache));
         // the strict gate with its futility stop, in the reference's loop: the reference's edit settings, rejected-edit
-        // buffer and ungated slow update, but no slow update or meta skill after the last epoch
+        // buffer and ungated slow update (also after the last epoch), but no meta skill after the last epoch
         Assert.True(o.UsesReferenceLoop);
         Assert.Equal(0.05, o.Gate.Strict.StopProbability);
-        Assert.Equal((0, 2.0, "classic", false, "epoch", false, false, false), (o.Skill.TokenBudget, o.Skill.DuplicateSimilarity, o.Skill.Matching,
+        Assert.Equal((0, 2.0, "classic", false, "epoch", false, true, false), (o.Skill.TokenBudget, o.Skill.DuplicateSimilarity, o.Skill.Matching,
             o.Training.SlowUpdate.Gated, o.Training.RejectedEdits.Scope, o.Training.RejectedEdits.Enforce, o.Training.SlowUpdate.InLastEpoch, o.Training.MetaSkill.InLastEpoch));
         Assert.Equal((false, false), (o.Training.SlowUpdate.ReuseStepRollouts, o.Training.SlowUpdate.SkipUnchanged));
         // a setting given explicitly wins over the loop's default

@@ -31,8 +31,7 @@ public sealed class ReferenceSkillImportTests
         var initial = ReferenceFixtures.TrainedSkills[name];
         var initialDoc = SkillDocument.Parse(initial);
         var block = Assert.Single(initialDoc.ProtectedRegions);
-        // The slow update runs at the end of epoch 2 (the last: in_last_epoch, which the default preset leaves out) and writes
-        // without the gate, so the test sees where it writes;
+        // The slow update runs at the end of epoch 2 and writes without the gate, so the test sees where it writes;
         // the default preset's token budget is raised above the largest reference skills (SKOPT1105 tells users so).
         var options = SkillOptConfigLoader.Parse($"""
             preset: {preset}
@@ -41,7 +40,7 @@ public sealed class ReferenceSkillImportTests
               epochs: 2
               batch_size: 10
               minibatch_size: 4
-              slow_update: {"{"} gated: false, skip_unchanged: false, in_last_epoch: true {"}"}
+              slow_update: {"{"} gated: false, skip_unchanged: false {"}"}
               early_stopping: {"{"} ceiling: false {"}"}
             skill:
               token_budget: {(preset == "default" ? 8000 : 0)}
