@@ -75,16 +75,16 @@ internal sealed class PrescreenPhase(TrainingContext context, RolloutPhase rollo
         }
         var firstFixes = results.Count(r => r.Outcome == TaskOutcome.Passed);
         var decided = curtail && !NeedsPassedTasks(failed.Count, firstFixes, passed.Count);
-        var passedRun = decided ? 0 : passed.Count;
-        if (!decided && !curtail)
+        var passedRun = 0;
+        if (!curtail)
         {
             results.AddRange((await rollouts.RunTasksAsync(candidate.Text, candidate.Hash, [.. failed, .. passed], rollout.SampleIndex, ChatStage.Prescreen, reuse: true, ct).ConfigureAwait(false)).Results);
+            passedRun = passed.Count;
         }
         else if (!decided)
         {
             // the passed tasks in as few parts as decide: first the fewest whose passing clears the candidate, then more
             // only while what they broke leaves the verdict open
-            passedRun = 0;
             var broken = 0;
             for (var next = PassedTasksToRun(firstFixes, passed.Count, passedRun, broken); next > 0; next = PassedTasksToRun(firstFixes, passed.Count, passedRun, broken))
             {
@@ -106,7 +106,7 @@ internal sealed class PrescreenPhase(TrainingContext context, RolloutPhase rollo
         {
             reason = $"fixes {fixes} of {failed.Count} failed tasks, at least as many as the {passed.Count} passed ones it could break (not run)";
         }
-        else if (passedRun < passed.Count && !decided)
+        else if (!decided && passedRun < passed.Count)
         {
             reason += $" (of the {passedRun} run; the other {passed.Count - passedRun} could not change the verdict)";
         }
