@@ -42,9 +42,15 @@ internal delegate Task<Evaluation> SkillEvaluator(string skill, string hash, IRe
 /// <param name="Seed">Run seed, for gates that order tasks at random.</param>
 /// <param name="ValidationSample">Sample index of this validation round (≥ 0): the paired gates compare candidate and current skill on it (and the next draws); the strict gate scores the candidate on it against the current skill's stored evaluation, which may be of another sample.</param>
 /// <param name="IncumbentHistory">Every scored validation result of the current skill so far, by task, across samples (pooled evidence).</param>
+/// <param name="TaskHistory">Pass/fail counts by validation task over the run's validation measurements of every skill but the candidate (the strict gate's difficulty-aware futility stop), or null.</param>
 internal sealed record GateContext(string CandidateSkill, string CandidateHash, string IncumbentSkill, string IncumbentHash, Evaluation Incumbent,
     IReadOnlyList<string> ValidationTasks, SkillEvaluator Evaluate, int Seed, int ValidationSample = 0,
-    IReadOnlyDictionary<string, IReadOnlyList<RolloutResult>>? IncumbentHistory = null);
+    IReadOnlyDictionary<string, IReadOnlyList<RolloutResult>>? IncumbentHistory = null, IReadOnlyDictionary<string, TaskTally>? TaskHistory = null);
+
+/// <summary>How often a validation task passed and failed over the run's measurements (pass/fail scores only).</summary>
+/// <param name="Passes">Measurements that passed (≥ 0).</param>
+/// <param name="Failures">Measurements that failed (≥ 0).</param>
+internal readonly record struct TaskTally(int Passes, int Failures);
 
 /// <summary>Decides whether a candidate skill replaces the current one. Implementations must be deterministic given their inputs.</summary>
 internal interface IValidationGate
@@ -72,6 +78,11 @@ internal interface IValidationGate
 /// turned away (docs/method.md, "The strict gate with a futility stop").
 /// </para>
 /// <para>
+/// With <c>byTask</c> (<c>gate.strict.task_difficulty</c>) and a <see cref="GateContext.TaskHistory"/>, the predictive
+/// knows each remaining task's difficulty from the run's other validation measurements
+/// (<see cref="StrictCurtailment.ProbabilityAboveByTask"/>) instead of treating the remaining tasks as alike.
+/// </para>
+/// <para>
 /// The candidate is scored on sample <see cref="GateContext.ValidationSample"/>, and its decision's evaluation carries that
 /// sample, which becomes the stored evaluation of an accepted candidate. The training loop passes 0 in <c>classic</c> and
 /// 1 + r in round r otherwise, so that no candidate is chosen on the sample the test split is scored on.
@@ -81,19 +92,21 @@ internal sealed class StrictImprovementGate : IValidationGate
 {
     private readonly double _stop;
     private readonly int _chunkSize;
+    private readonly bool _byTask;
 
     /// <summary>Creates the gate.</summary>
     /// <param name="stopProbability">Predictive probability in [0, 0.5) below which a candidate is stopped as futile (0, the reference's: every candidate is scored on the whole split).</param>
     /// <param name="chunkSize">Validation tasks per chunk when <paramref name="stopProbability"/> is above 0 (≥ 1, default 8).</param>
+    /// <param name="byTask">The predictive uses each task's difficulty from <see cref="GateContext.TaskHistory"/> when one is given (<see cref="StrictCurtailment.ProbabilityAboveByTask"/>).</param>
     /// <exception cref="ArgumentOutOfRangeException">A parameter is outside its range.</exception>
-    public StrictImprovementGate(double stopProbability = 0, int chunkSize = 8)
+    public StrictImprovementGate(double stopProbability = 0, int chunkSize = 8, bool byTask = false)
     {
         if (stopProbability is < 0 or >= 0.5 || double.IsNaN(stopProbability))
         {
             throw new ArgumentOutOfRangeException(nameof(stopProbability), stopProbability, "the stop probability must be in [0, 0.5)");
         }
         ArgumentOutOfRangeException.ThrowIfLessThan(chunkSize, 1);
-        (_stop, _chunkSize) = (stopProbability, chunkSize);
+        (_stop, _chunkSize, _byTask) = (stopProbability, chunkSize, byTask);
     }
 
     /// <inheritdoc />
@@ -107,17 +120,18 @@ internal sealed class StrictImprovementGate : IValidationGate
     {
         ArgumentNullException.ThrowIfNull(context);
         return DecideAsync(context.CandidateSkill, context.CandidateHash, context.ValidationTasks, context.Evaluate, context.Seed, context.ValidationSample,
-            context.Incumbent.MeanScore, cancellationToken);
+            context.Incumbent.MeanScore, cancellationToken, context.TaskHistory);
     }
 
     /// <summary>
     /// Scores <paramref name="skill"/> on <paramref name="tasks"/> (sample <paramref name="sample"/>) against the stored mean
     /// <paramref name="bar"/> in [0,1] and decides as <see cref="DecideAsync(GateContext, CancellationToken)"/> does: the
     /// training loop's gate, and the final skill's validation against the best skill's score before its promotion.
+    /// <paramref name="taskHistory"/>: pass/fail counts by task over the run's validation measurements of other skills (see <see cref="GateContext.TaskHistory"/>), or null.
     /// </summary>
     /// <exception cref="RolloutErrorsException">Too many validation rollouts errored.</exception>
     public async Task<GateDecision> DecideAsync(string skill, string hash, IReadOnlyList<string> tasks, SkillEvaluator evaluate, int seed, int sample, double bar,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, IReadOnlyDictionary<string, TaskTally>? taskHistory = null)
     {
         ArgumentNullException.ThrowIfNull(evaluate);
         var i = bar;
@@ -136,7 +150,7 @@ internal sealed class StrictImprovementGate : IValidationGate
             var eval = await evaluate(skill, hash, part, sample, cancellationToken).ConfigureAwait(false);
             results.AddRange(eval.Results);
             var remaining = order.Count - start - part.Count;
-            if (remaining > 0 && Futility(results, remaining, i) is { } why)
+            if (remaining > 0 && Futility(results, order.Skip(start + part.Count).ToList(), i, _byTask ? taskHistory : null) is { } why)
             {
                 var sofar = new Evaluation(hash, sample, results);
                 return new GateDecision(GateVerdict.Reject,
@@ -157,10 +171,12 @@ internal sealed class StrictImprovementGate : IValidationGate
 
     /// <summary>
     /// Why the candidate should stop, or null to go on: it cannot end above <paramref name="i"/> even when it passes the
-    /// <paramref name="remaining"/> tasks, or (pass/fail scores only) the predictive probability that it ends above is below the stop probability.
+    /// <paramref name="rest"/> tasks, or (pass/fail scores only) the predictive probability that it ends above is below the
+    /// stop probability: by task when <paramref name="history"/> is given, else with the remaining tasks alike.
     /// </summary>
-    private string? Futility(List<RolloutResult> results, int remaining, double i)
+    private string? Futility(List<RolloutResult> results, IReadOnlyList<string> rest, double i, IReadOnlyDictionary<string, TaskTally>? history)
     {
+        var remaining = rest.Count;
         var scored = results.Where(r => r.IsScored).ToList();
         var sum = scored.Sum(r => r.Score);
         var total = scored.Count + remaining;
@@ -173,7 +189,13 @@ internal sealed class StrictImprovementGate : IValidationGate
             return null;
         }
         var passes = (int)Math.Round(sum);
-        var predictive = StrictCurtailment.ProbabilityAbove(passes, scored.Count - passes, remaining, i);
+        // a task with no measurement of its own takes the pooled pass rate of all of them
+        var pooled = history is null ? 0 : StrictCurtailment.TaskLogit(history.Values.Sum(t => t.Passes), history.Values.Sum(t => t.Failures));
+        double Logit(string task) => history!.TryGetValue(task, out var t) ? StrictCurtailment.TaskLogit(t.Passes, t.Failures) : pooled;
+        var predictive = history is null
+            ? StrictCurtailment.ProbabilityAbove(passes, scored.Count - passes, remaining, i)
+            : StrictCurtailment.ProbabilityAboveByTask([.. scored.Select(r => (r.Score >= 1, Logit(r.TaskId)))], [.. rest.Select(Logit)],
+                StrictCurtailment.PassesNeeded(scored.Count + remaining, i) - passes);
         return predictive < _stop
             ? string.Create(CultureInfo.InvariantCulture, $"predictive probability {predictive:0.###} < {_stop:0.##}")
             : null;
@@ -235,5 +257,99 @@ internal static class StrictCurtailment
             return 0;
         }
         return Math.Clamp(1 - MathNet.Numerics.Distributions.BetaBinomial.CDF(remaining, 1 + passes, 1 + failures, toGo - 1), 0, 1);
+    }
+
+    /// <summary>
+    /// Standard deviation of the prior on a candidate's shift θ (logit scale) in <see cref="ProbabilityAboveByTask"/>: 1, the
+    /// value GateBench chose (seeds 1–100, among 0.5, 1 and 2) and confirmed on seeds 2001–2300 (docs/method.md, "A futility
+    /// stop that knows each task's difficulty").
+    /// </summary>
+    public const double ShiftPriorSd = 1.0;
+
+    private const double GridStep = 0.1;
+    private const int GridHalfWidth = 40; // θ from −4 to 4
+
+    /// <summary>
+    /// A task's difficulty as the logit of its pass rate over the run's other validation measurements, with Jeffreys'
+    /// Beta(½, ½) prior: log((passes + ½) / (failures + ½)). 0 (a pass rate of ½) for a task never measured.
+    /// </summary>
+    /// <param name="passes">Measurements that passed (≥ 0).</param>
+    /// <param name="failures">Measurements that failed (≥ 0).</param>
+    /// <returns>A logit, finite.</returns>
+    public static double TaskLogit(int passes, int failures) => Math.Log((passes + 0.5) / (failures + 0.5));
+
+    /// <summary>
+    /// The futility stop's predictive probability when each task's difficulty is known from the run's other validation
+    /// measurements (a Rasch, or one-parameter logistic, model): the candidate passes task t with probability
+    /// σ(d_t + θ), d_t the task's logit (<see cref="TaskLogit"/>) and θ the candidate's own shift, with a normal prior
+    /// N(0, <paramref name="shiftSd"/>²) updated by the tasks it has been scored on. Returns P(R ≥ <paramref name="toGo"/>),
+    /// R its passes on the remaining tasks: the Poisson-binomial tail for each θ on a grid from −4 to 4 (step 0.1), averaged
+    /// over θ's posterior. A first chunk of hard tasks then no longer reads as a weak candidate, nor a first chunk of easy
+    /// ones as a strong one: the tasks still to come are predicted one by one (docs/method.md, "A futility stop that knows
+    /// each task's difficulty").
+    /// </summary>
+    /// <param name="scored">The candidate's scored tasks so far: its outcome (passed) and the task's logit d_t.</param>
+    /// <param name="remaining">The logits d_t of the tasks still to score.</param>
+    /// <param name="toGo">Passes still needed on the remaining tasks for a mean strictly above the stored one.</param>
+    /// <param name="shiftSd">Standard deviation &gt; 0 of the prior on θ (default <see cref="ShiftPriorSd"/>).</param>
+    /// <returns>A probability in [0,1]; 1 when <paramref name="toGo"/> ≤ 0, 0 when it exceeds the remaining tasks.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="shiftSd"/> is not a positive finite number.</exception>
+    public static double ProbabilityAboveByTask(IReadOnlyList<(bool Passed, double Logit)> scored, IReadOnlyList<double> remaining, int toGo, double shiftSd = ShiftPriorSd)
+    {
+        ArgumentNullException.ThrowIfNull(scored);
+        ArgumentNullException.ThrowIfNull(remaining);
+        if (!(shiftSd > 0) || double.IsInfinity(shiftSd))
+        {
+            throw new ArgumentOutOfRangeException(nameof(shiftSd), shiftSd, "the prior's standard deviation must be a positive finite number");
+        }
+        if (toGo <= 0)
+        {
+            return 1;
+        }
+        if (toGo > remaining.Count)
+        {
+            return 0;
+        }
+        var logPosterior = new double[2 * GridHalfWidth + 1];
+        for (var g = 0; g < logPosterior.Length; g++)
+        {
+            var theta = (g - GridHalfWidth) * GridStep;
+            var lp = -theta * theta / (2 * shiftSd * shiftSd);
+            foreach (var (passed, logit) in scored)
+            {
+                // log σ(x) = −log(1 + e^−x), written to stay finite for large |x|
+                var x = passed ? logit + theta : -(logit + theta);
+                lp -= x > 0 ? Math.Log(1 + Math.Exp(-x)) : -x + Math.Log(1 + Math.Exp(x));
+            }
+            logPosterior[g] = lp;
+        }
+        var max = logPosterior.Max();
+        var weights = logPosterior.Select(lp => Math.Exp(lp - max)).ToArray();
+        var total = weights.Sum();
+        var probability = 0.0;
+        var pmf = new double[toGo + 1]; // pmf[toGo] holds P(R ≥ toGo)
+        for (var g = 0; g < weights.Length; g++)
+        {
+            var w = weights[g] / total;
+            if (w < 1e-12)
+            {
+                continue;
+            }
+            var theta = (g - GridHalfWidth) * GridStep;
+            Array.Clear(pmf);
+            pmf[0] = 1;
+            foreach (var logit in remaining)
+            {
+                var p = 1 / (1 + Math.Exp(-(logit + theta)));
+                pmf[toGo] += pmf[toGo - 1] * p;
+                for (var k = toGo - 1; k >= 1; k--)
+                {
+                    pmf[k] = pmf[k] * (1 - p) + pmf[k - 1] * p;
+                }
+                pmf[0] *= 1 - p;
+            }
+            probability += w * pmf[toGo];
+        }
+        return Math.Clamp(probability, 0, 1);
     }
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using SkillOpt.Core.Gates;
 using SkillOpt.Core.Rollouts;
 
 namespace SkillOpt.Core.Runs;
@@ -78,6 +79,38 @@ internal sealed class RunStore
 
     /// <summary>Stores an evaluation.</summary>
     public void WriteEvaluation(string split, Evaluation evaluation) => AtomicFile.WriteJson(EvaluationPath(split, evaluation.SkillHash, evaluation.SampleIndex), evaluation);
+
+    /// <summary>
+    /// Pass/fail counts by validation task over every stored validation of the run (<c>evaluations/val_*.json</c>: the
+    /// baseline, every gated candidate, the final skill), leaving out the skill <paramref name="excludedHash"/>: the
+    /// skill being gated, whose own results would count twice, and whose part-stored validation after an interruption
+    /// would let a resumed decision see what the uninterrupted one did not. Scored results with a score of exactly 0 or 1
+    /// only (errored and graded results are left out). Empty when nothing is stored.
+    /// </summary>
+    /// <param name="excludedHash">Hash of the skill whose evaluations are left out.</param>
+    public Dictionary<string, TaskTally> ValidationTallies(string excludedHash)
+    {
+        ArgumentNullException.ThrowIfNull(excludedHash);
+        var tally = new Dictionary<string, TaskTally>(StringComparer.Ordinal);
+        var dir = Path.Combine(Root, "evaluations");
+        if (!Directory.Exists(dir))
+        {
+            return tally;
+        }
+        var excluded = $"val_{excludedHash[..Math.Min(16, excludedHash.Length)]}_s";
+        foreach (var file in Directory.EnumerateFiles(dir, "val_*.json").Where(f => !Path.GetFileName(f).StartsWith(excluded, StringComparison.Ordinal)).Order(StringComparer.Ordinal))
+        {
+            foreach (var r in AtomicFile.ReadJson<Evaluation>(file)?.Results ?? [])
+            {
+                if (r.IsScored && r.Score is 0 or 1)
+                {
+                    var t = tally.GetValueOrDefault(r.TaskId);
+                    tally[r.TaskId] = r.Score >= 1 ? t with { Passes = t.Passes + 1 } : t with { Failures = t.Failures + 1 };
+                }
+            }
+        }
+        return tally;
+    }
 
     /// <summary>Reads <c>history.json</c> (empty when absent).</summary>
     public List<HistoryRecord> ReadHistory() => AtomicFile.ReadJson<List<HistoryRecord>>(HistoryPath) ?? [];

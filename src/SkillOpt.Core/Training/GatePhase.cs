@@ -36,7 +36,7 @@ internal sealed class GatePhase
         {
             "paired" => new PairedSequentialGate(g.Alpha, g.Sequential, g.ChunkSize, g.VetoRegressions, g.VetoMinSamples, g.MaxDraws, g.AlternativeWinShare, g.Power, g.FinalAnalysis),
             "posterior" => new PosteriorPairedGate(g.Posterior.Threshold, g.Posterior.Prior, g.Posterior.StopProbability, g.ChunkSize, g.Posterior.MaxDraws),
-            _ => new StrictImprovementGate(g.StrictStopProbability, g.ChunkSize),
+            _ => new StrictImprovementGate(g.StrictStopProbability, g.ChunkSize, g.StrictTaskDifficulty),
         };
     }
 
@@ -84,7 +84,7 @@ internal sealed class GatePhase
         // A sequential gate scores chunk after chunk; each skill's evaluation file is written once when the gate ends
         // (also when it is interrupted), not rewritten after every chunk (the rollout cache keeps every result meanwhile).
         var decision = await WithPendingValidationAsync(() => Gate.DecideAsync(new GateContext(candidate.Text, candidate.Hash, current, state.CurrentHash, incumbentEval,
-            run.Splits.Validation, EvaluateValidation, _context.Settings.Seed, firstSample, IncumbentHistory(run, state)), ct)).ConfigureAwait(false);
+            run.Splits.Validation, EvaluateValidation, _context.Settings.Seed, firstSample, IncumbentHistory(run, state), TaskHistory(candidate.Hash)), ct)).ConfigureAwait(false);
         AtomicFile.WriteJson(Path.Combine(folder, $"validation_{candidate.ShortHash}.json"), decision.Candidate);
         var plain = GateExplanation.Describe(decision, Gate.Name);
         AtomicFile.WriteJson(Path.Combine(folder, "decision.json"), new
@@ -179,7 +179,7 @@ internal sealed class GatePhase
             return null;
         }
         return await WithPendingValidationAsync(() => strict.DecideAsync(_context.Store.ReadSkill(hash), hash, run.Splits.Validation, EvaluateValidation,
-            _context.Settings.Seed, sample, bar, ct)).ConfigureAwait(false);
+            _context.Settings.Seed, sample, bar, ct, TaskHistory(hash))).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -260,6 +260,14 @@ internal sealed class GatePhase
         }
         return await _rollouts.EvaluateAsync("val", _context.Store.ReadSkill(state.IncumbentEvaluationHash), state.IncumbentEvaluationHash, tasks, state.IncumbentSample, ChatStage.Validate, ct).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// The strict gate's task history (<c>gate.strict.task_difficulty</c>): pass/fail counts by validation task over every
+    /// stored validation of the run but that of <paramref name="candidateHash"/> (<see cref="RunStore.ValidationTallies"/>);
+    /// null when the gate does not read it or nothing is stored.
+    /// </summary>
+    private IReadOnlyDictionary<string, TaskTally>? TaskHistory(string candidateHash) =>
+        _context.Settings.Gate.StrictTaskDifficulty && Gate is StrictImprovementGate { StopsEarly: true } && _context.Store.ValidationTallies(candidateHash) is { Count: > 0 } t ? t : null;
 
     /// <summary>The current skill's cached validation results of this round and, as a candidate, of the previous one (the veto's evidence).</summary>
     private IReadOnlyDictionary<string, IReadOnlyList<RolloutResult>> IncumbentHistory(RunScope run, RunState state)

@@ -122,7 +122,7 @@ internal sealed class SkillTrainingLoop
         if (state.CompletedPhases == 0 && !_options.IsClassic && settings.Gate.Kind == "strict")
         {
             _context.Report("run", string.Create(CultureInfo.InvariantCulture,
-                $"gate: strict, with a futility stop at {settings.Gate.StrictStopProbability}, in the reference's loop with candidates validated on fresh samples and verifier text hidden (gate.kind: posterior runs the default preset's own loop)"),
+                $"gate: strict, with a futility stop at {settings.Gate.StrictStopProbability}{(settings.Gate.StrictTaskDifficulty && settings.Gate.StrictStopProbability > 0 ? " that reads each task by its difficulty" : "")}, in the reference's loop with candidates validated on fresh samples and verifier text hidden (gate.kind: posterior runs the default preset's own loop)"),
                 0, 0, totalSteps);
         }
         if (state.CompletedPhases == 0 && settings.Prescreen.Enabled && !settings.Prescreen.RunsFor(splits.Validation.Count))

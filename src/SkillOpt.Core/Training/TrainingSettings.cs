@@ -54,7 +54,8 @@ internal sealed record TrainingSettings(string Preset, int Seed, int Epochs, int
             PrescreenSettings.From(g.Prescreen, t.Proposals ?? 1),
             new GateSettings(GateKinds.Normalize(g.Kind), g.Alpha, Value(g.Sequential), g.ChunkSize, Value(g.VetoRegressions), g.VetoMinSamples, g.MaxDraws,
                 g.AlternativeWinShare, g.Power, Value(g.FinalAnalysis), Value(g.CombineInconclusive),
-                new PosteriorGateSettings(g.Posterior.Threshold, g.Posterior.Prior, g.Posterior.StopProbability, g.Posterior.MaxDraws), Value(g.Strict.StopProbability)),
+                new PosteriorGateSettings(g.Posterior.Threshold, g.Posterior.Prior, g.Posterior.StopProbability, g.Posterior.MaxDraws), Value(g.Strict.StopProbability),
+                Value(g.Strict.TaskDifficulty)),
             new EditApplierOptions
             {
                 TokenBudget = Value(o.Skill.TokenBudget),
@@ -148,8 +149,10 @@ internal sealed record PrescreenSettings(bool Enabled, int MaxValidationTasks, i
 /// <param name="CombineInconclusive">Most inconclusive step candidates combined into one (0 or 1 = off).</param>
 /// <param name="Posterior">The posterior gate's settings (<c>gate.posterior</c>).</param>
 /// <param name="StrictStopProbability">The strict gate's futility stop (<c>gate.strict.stop_probability</c>; 0 = none).</param>
+/// <param name="StrictTaskDifficulty">The futility stop's predictive knows each task's difficulty (<c>gate.strict.task_difficulty</c>).</param>
 internal sealed record GateSettings(string Kind, double Alpha, bool Sequential, int ChunkSize, bool VetoRegressions, int VetoMinSamples, int MaxDraws,
-    double AlternativeWinShare, double Power, bool FinalAnalysis, int CombineInconclusive, PosteriorGateSettings Posterior, double StrictStopProbability);
+    double AlternativeWinShare, double Power, bool FinalAnalysis, int CombineInconclusive, PosteriorGateSettings Posterior, double StrictStopProbability,
+    bool StrictTaskDifficulty);
 
 /// <summary>The posterior gate (<c>gate.posterior</c>, <see cref="Gates.PosteriorPairedGate"/>).</summary>
 /// <param name="Threshold">Posterior probability P(θ &gt; ½) a candidate needs after its last draw.</param>

@@ -153,4 +153,78 @@ public class StrictImprovementGateTests
         Assert.Equal(0, StrictCurtailment.ProbabilityAbove(0, 20, 20, 0.5));
         Assert.Throws<ArgumentOutOfRangeException>(() => StrictCurtailment.ProbabilityAbove(-1, 0, 3, 0.5));
     }
+
+    [Fact]
+    public async Task With_task_difficulty_a_first_chunk_of_hard_tasks_is_not_read_as_a_weak_candidate()
+    {
+        // the candidate fails the 8 tasks of its first chunk and passes the other 32; the run's history says those 8 are
+        // hard (failed 10 of 10 times) and the rest easy (passed 10 of 10); the current skill stored 20 of 40
+        var first = PairedScoring.SeededOrder(ScriptedValidation.Tasks, "3|strict-order|c").Take(8).Select(ScriptedValidation.N).ToHashSet();
+        var history = ScriptedValidation.Tasks.ToDictionary(t => t, t => first.Contains(ScriptedValidation.N(t)) ? new TaskTally(0, 10) : new TaskTally(10, 0));
+        var alike = new ScriptedValidation((_, t, _) => !first.Contains(t));
+        var uniform = await new StrictImprovementGate(0.05, 8, byTask: true).DecideAsync(Context(alike, 20), CancellationToken.None);
+        // no history: the remaining tasks are alike, 0 of 8 reads as hopeless
+        Assert.Equal(GateVerdict.Reject, uniform.Verdict);
+        Assert.Equal(8, alike.CandidateTasks);
+
+        var byTask = new ScriptedValidation((_, t, _) => !first.Contains(t));
+        var d = await new StrictImprovementGate(0.05, 8, byTask: true).DecideAsync(Context(byTask, 20) with { TaskHistory = history }, CancellationToken.None);
+        Assert.Equal(GateVerdict.Accept, d.Verdict);
+        Assert.Equal(40, byTask.CandidateTasks);
+        Assert.Equal(0.8, d.CandidateScore, 12);
+
+        // and the option off ignores a history it is given
+        var off = new ScriptedValidation((_, t, _) => !first.Contains(t));
+        Assert.Equal(GateVerdict.Reject, (await new StrictImprovementGate(0.05, 8).DecideAsync(Context(off, 20) with { TaskHistory = history }, CancellationToken.None)).Verdict);
+        Assert.Equal(8, off.CandidateTasks);
+    }
+
+    [Fact]
+    public void The_predictive_by_task_reads_each_remaining_task_by_its_difficulty()
+    {
+        // 8 hard tasks failed, 32 easy ones to come, 21 needed of 40: alike, hopeless; by task, likely
+        var hardFailed = Enumerable.Repeat((false, -3.0), 8).ToList();
+        var easy = Enumerable.Repeat(3.0, 32).ToList();
+        Assert.True(StrictCurtailment.ProbabilityAbove(0, 8, 32, 0.5) < 0.001);
+        Assert.True(StrictCurtailment.ProbabilityAboveByTask(hardFailed, easy, 21) > 0.9);
+        // 8 easy tasks passed, 32 hard ones to come, 13 more needed: alike, likely; by task, hopeless
+        var easyPassed = Enumerable.Repeat((true, 3.0), 8).ToList();
+        var hard = Enumerable.Repeat(-3.0, 32).ToList();
+        Assert.True(StrictCurtailment.ProbabilityAbove(8, 0, 32, 0.5) > 0.5);
+        Assert.InRange(StrictCurtailment.ProbabilityAboveByTask(easyPassed, hard, 13), 0, 0.05); // below the default stop probability: stopped
+        // certain outcomes and bad input
+        Assert.Equal(1, StrictCurtailment.ProbabilityAboveByTask([], [0.0], 0));
+        Assert.Equal(0, StrictCurtailment.ProbabilityAboveByTask([], [0.0, 0.0], 3));
+        Assert.Throws<ArgumentOutOfRangeException>(() => StrictCurtailment.ProbabilityAboveByTask([], [0.0], 1, 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => StrictCurtailment.ProbabilityAboveByTask([], [0.0], 1, double.NaN));
+    }
+
+    [Theory]
+    [InlineData(0.0, 1.2, -0.7, true, 1)]
+    [InlineData(2.0, -1.5, 0.4, false, 1)]
+    [InlineData(-1.0, 0.5, 1.5, true, 2)]
+    public void The_predictive_by_task_is_the_integral_over_the_shift_posterior(double a, double b, double c, bool passedC, int toGo)
+    {
+        // two remaining tasks (logits a, b), one scored (logit c): the mixture over θ ~ N(0, 1) updated by the scored
+        // outcome, integrated here with the trapezoid rule on a fine grid far wider than the implementation's
+        static double Sigmoid(double x) => 1 / (1 + Math.Exp(-x));
+        double num = 0, den = 0;
+        for (var theta = -10.0; theta <= 10.0; theta += 0.001)
+        {
+            var w = Math.Exp(-theta * theta / 2) * (passedC ? Sigmoid(c + theta) : 1 - Sigmoid(c + theta));
+            var pa = Sigmoid(a + theta);
+            var pb = Sigmoid(b + theta);
+            var tail = toGo == 1 ? 1 - (1 - pa) * (1 - pb) : pa * pb;
+            num += w * tail;
+            den += w;
+        }
+        Assert.Equal(num / den, StrictCurtailment.ProbabilityAboveByTask([(passedC, c)], [a, b], toGo), 3);
+    }
+
+    [Theory]
+    [InlineData(0, 0, 0.0)]
+    [InlineData(3, 1, 0.8472978603872037)]
+    [InlineData(0, 9, -2.9444389791664403)]
+    public void A_tasks_logit_has_Jeffreys_prior(int passes, int failures, double expected) =>
+        Assert.Equal(expected, StrictCurtailment.TaskLogit(passes, failures), 12);
 }

@@ -53,6 +53,22 @@ public class PosteriorGateLoopTests
         }
     }
 
+    /// <summary>The scripted world, except that a skill teaching [rates] fails every even-numbered task: a harmful edit to stop early.</summary>
+    private sealed class RatesHurtRunner(Action<RolloutRequest>? onRequest) : IRolloutRunner
+    {
+        public Task<IReadOnlyList<RolloutResult>> RunAsync(RolloutRequest request, CancellationToken cancellationToken)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            onRequest?.Invoke(request);
+            return Task.FromResult<IReadOnlyList<RolloutResult>>([.. request.TaskIds.Select(id =>
+            {
+                var r = ScriptedWorld.Run(request.Skill, id);
+                var hurt = request.Skill.Contains("[rates]", StringComparison.Ordinal) && int.Parse(id[5..], System.Globalization.CultureInfo.InvariantCulture) % 2 == 0;
+                return hurt ? r with { Outcome = TaskOutcome.Failed, Score = 0, FinalAnswer = "41", Reason = "Assert.Equal() Failure: the answer was off" } : r;
+            })]);
+        }
+    }
+
     private static SkillOptOptions Options(string kind, string extra = "") => SkillOptConfigLoader.Parse($"""
         seed: 7
         training:
@@ -130,6 +146,36 @@ public class PosteriorGateLoopTests
         Assert.Equal(
             reference.History.Select(h => (h.Kind, h.Action, h.CandidateHash, h.Validation?.Wins, h.Validation?.Losses)),
             resumed.History.Select(h => (h.Kind, h.Action, h.CandidateHash, h.Validation?.Wins, h.Validation?.Losses)));
+    }
+
+    [Fact]
+    public async Task A_run_interrupted_in_the_middle_of_a_strict_gate_that_reads_task_difficulty_resumes_to_the_same_result()
+    {
+        // the default preset's strict gate with its futility stop, whose predictive counts every stored validation but the
+        // candidate's own: an interruption stores part of a candidate's validation, which the resumed decision must not count
+        static async Task<(RunSummary Summary, List<HistoryRecord> History)> Run(string folder, Action<RolloutRequest>? onRequest, CancellationToken ct)
+        {
+            var summary = await new SkillTrainingLoop(HarnessConfig.Options(), new RatesHurtRunner(onRequest), new ScriptedOptimizer(), folder)
+                .RunAsync(HarnessConfig.InitialSkill, new ScriptedWorld().Splits(), ct);
+            return (summary, AtomicFile.ReadJson<List<HistoryRecord>>(Path.Combine(folder, "history.json"))!);
+        }
+        var reference = await Run(NewFolder(), null, TestContext.Current.CancellationToken);
+        var stopped = reference.History.Where(h => h.Validation is { Gate: "strict", TasksSkipped: > 0 }).ToList();
+        Assert.NotEmpty(stopped);
+
+        var folder = NewFolder();
+        using var cts = new CancellationTokenSource();
+        var validations = 0;
+        // the baseline's validation is one request; cancel at the first chunk of the gate that the uninterrupted run stopped first
+        var target = reference.History.Where(h => h.Validation is { Gate: "strict" }).TakeWhile(h => h != stopped[0]).Sum(h => (h.Validation!.Tasks + 7) / 8) + 2;
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Run(folder, r => { if (r.Stage == "validate" && ++validations == target) { cts.Cancel(); } }, cts.Token));
+        Assert.Equal(target, validations);
+
+        var resumed = await Run(folder, null, TestContext.Current.CancellationToken);
+        Assert.Equal(reference.Summary.Best.Hash, resumed.Summary.Best.Hash);
+        Assert.Equal(
+            reference.History.Select(h => (h.Kind, h.Action, h.CandidateHash, h.Validation?.Tasks, h.Validation?.TasksSkipped, h.Reason)),
+            resumed.History.Select(h => (h.Kind, h.Action, h.CandidateHash, h.Validation?.Tasks, h.Validation?.TasksSkipped, h.Reason)));
     }
 
     [Fact]

@@ -327,7 +327,7 @@ public class TrainingSafeguardTests
         Assert.Equal(["strict"], gates);
         // the run says which gate and loop it uses, and how to choose the other, once
         var note = Assert.Single(progress.Events, e => e.Stage == "run" && e.Message.StartsWith("gate: ", StringComparison.Ordinal));
-        Assert.Equal("gate: strict, with a futility stop at 0.05, in the reference's loop with candidates validated on fresh samples and verifier text hidden (gate.kind: posterior runs the default preset's own loop)",
+        Assert.Equal("gate: strict, with a futility stop at 0.05 that reads each task by its difficulty, in the reference's loop with candidates validated on fresh samples and verifier text hidden (gate.kind: posterior runs the default preset's own loop)",
             note.Message);
     }
 
