@@ -10,7 +10,13 @@ namespace GateBench;
 /// (strict &gt; of a fresh full draw against the stored score of the current skill's accepting draw, no pre-screen; keys:
 /// fut — the futility stop of <see cref="StrictImprovementGate"/>: after each chunk (chunk, default 8) of a fresh seeded order,
 /// stop when the predictive probability of ending above the stored score is below fut, 0 = off; paired — 1: that
-/// probability from two beta-binomials, one per outcome of the stored draw on the unscored tasks, instead of one),
+/// probability from two beta-binomials, one per outcome of the stored draw on the unscored tasks, instead of one; bytask — σ
+/// &gt; 0: that probability by task as <c>gate.strict.task_difficulty</c> computes it, with σ the prior's standard deviation
+/// (the product's is 1); early — q &gt; 0: accept once earlymin (a share of the split, default 0.5) is scored and the
+/// predictive probability of ending above the stored score is at least q, leaving the accepted candidate's other tasks
+/// unscored until a later candidate is scored on the whole split against it; lazy — how a later candidate's predictive
+/// reads such a partly scored draw: 1 from its own scored tasks, 1 + m with its centre moved a share m of the way to the
+/// score it was accepted against),
 /// <c>sprt</c> (<see cref="PairedSequentialGate"/>: alpha, alt, power, draws, chunk, final, veto), <c>default</c> (today's
 /// default preset: sprt with pre-screen and combine=2), <c>posterior</c> (<see cref="PosteriorPairedGate"/>: threshold,
 /// prior, stop, chunk, draws, accept — the early-accept probability, 1 − stop unless set), <c>value</c>
@@ -252,6 +258,39 @@ internal sealed class Simulation
         return total;
     }
 
+    /// <summary>
+    /// P(C > S) for a candidate with passes/failures so far and <paramref name="left"/> to come against a partial stored draw:
+    /// both remainders beta-binomial with a uniform prior; C's total must be strictly above S's whole-draw total.
+    /// </summary>
+    private static double LazyAbove(int passes, int failures, int left, Dictionary<int, bool> stored, double previousBar, double mode)
+    {
+        var n = passes + failures + left;
+        double sp = stored.Values.Count(x => x);
+        double sf = stored.Count - sp;
+        var sl = n - stored.Count;
+        var spk = (int)sp;
+        if (mode > 1)
+        {
+            // mode 1 + m: the centre m of the way from the partial draw's mean to the bar it was accepted against
+            var m = mode - 1;
+            previousBar = m * previousBar + (1 - m) * (sp / Math.Max(1, stored.Count));
+            // centred on the bar the partial draw was accepted against, with the partial draw's weight
+            (sp, sf) = (previousBar * stored.Count, (1 - previousBar) * stored.Count);
+        }
+        var total = 0.0;
+        for (var j = 0; j <= sl; j++)
+        {
+            var pj = Bb(sl, 1 + sp, 1 + sf, j);
+            var need = spk + j + 1 - passes; // C's remaining passes needed
+            double tail;
+            if (need <= 0) tail = 1;
+            else if (need > left) tail = 0;
+            else tail = Math.Clamp(1 - MathNet.Numerics.Distributions.BetaBinomial.CDF(left, 1 + passes, 1 + failures, need - 1), 0, 1);
+            total += pj * tail;
+        }
+        return total;
+    }
+
     /// <summary>The textual learning rate of step t (1-based) of T: cosine from 4 to 2, rounded half to even (the reference's).</summary>
     private static int LearningRate(int t, int total) =>
         (int)Math.Round(2 + (4 - 2) * (1 + Math.Cos(Math.PI * t / total)) / 2, MidpointRounding.ToEven);
@@ -311,6 +350,9 @@ internal sealed class Simulation
         // baseline: the reference stores one full draw of the initial skill; the paired gates measure lazily
         var stored = 0.0;
         var storedOutcomes = new Dictionary<int, bool>();
+        var storedSample = referenceSample;
+        var hist = new Dictionary<int, (int P, int F)>();
+        var previousBar = 0.0;
         if (_policy.Name == "reference")
         {
             foreach (var t in val)
@@ -318,6 +360,10 @@ internal sealed class Simulation
                 storedOutcomes[t.Index] = Outcome(initial, t, referenceSample, Spend.Validation, cache: false);
             }
             stored = storedOutcomes.Values.Average(x => x ? 1.0 : 0.0);
+            foreach (var (k, v) in storedOutcomes)
+            {
+                hist[k] = v ? (1, 0) : (0, 1);
+            }
             referenceSample++;
         }
 
@@ -340,36 +386,90 @@ internal sealed class Simulation
                 // uniform prior on the candidate's pass rate) that the whole draw ends above the stored score is below fut
                 var fut = _policy.Get("fut", 0);
                 var chunkSize = (int)_policy.Get("chunk", 8);
-                var order = fut > 0 ? val.OrderBy(t => Rng.Hash(_world.Seed, 7, gated, t.Index)).ToList() : val;
+                // early=q: accept once at least earlymin (share of the split, default 0.5) is scored and the predictive
+                // probability of ending strictly above the stored draw is ≥ q; the accepted candidate's other tasks are
+                // left unscored and run (on its own sample) only when a later candidate goes the whole split
+                var early = _policy.Get("early", 0);
+                // bytask=σ: the predictive of gate.strict.task_difficulty — each remaining task's pass rate over every earlier
+                // validation outcome of the run (any skill), shifted on the logit scale by the candidate's θ ~ N(0, σ²)
+                var byTask = _policy.Get("bytask", 0);
+                var seen = new List<(int Task, bool Pass)>();
+                var earlyMin = (int)Math.Ceiling(_policy.Get("earlymin", 0.5) * val.Count);
+                var order = fut > 0 || early > 0 ? val.OrderBy(t => Rng.Hash(_world.Seed, 7, gated, t.Index)).ToList() : val;
                 int passes = 0, scored = 0;
                 var paired = _policy.Get("paired", 0) > 0;
                 var outcomes = new Dictionary<int, bool>();
-                var needed = StrictCurtailment.PassesNeeded(val.Count, stored);
                 var stopped = false;
+                var acceptedEarly = false;
+                var sample = referenceSample;
                 foreach (var t in order)
                 {
-                    var o = Outcome(candidate, t, referenceSample, Spend.Validation, cache: false);
+                    var o = Outcome(candidate, t, sample, Spend.Validation, cache: false);
                     outcomes[t.Index] = o;
+                    seen.Add((t.Index, o));
                     passes += o ? 1 : 0;
                     scored++;
-                    if (fut > 0 && scored % chunkSize == 0 && scored < val.Count)
+                    if ((fut > 0 || early > 0) && scored % chunkSize == 0 && scored < val.Count)
                     {
                         var left = val.Count - scored;
-                        var p = paired ? PairedTail(val, outcomes, storedOutcomes, needed - passes) : StrictCurtailment.ProbabilityAbove(passes, scored - passes, left, stored);
-                        if (needed - passes > left || p < fut)
+                        double p;
+                        if (byTask > 0 && storedOutcomes.Count == val.Count)
+                        {
+                            var needed = StrictCurtailment.PassesNeeded(val.Count, stored);
+                            double D(int t) => StrictCurtailment.TaskLogit(hist.GetValueOrDefault(t).P, hist.GetValueOrDefault(t).F);
+                            p = StrictCurtailment.ProbabilityAboveByTask([.. outcomes.Select(o => (o.Value, D(o.Key)))],
+                                [.. val.Where(t => !outcomes.ContainsKey(t.Index)).Select(t => D(t.Index))], needed - passes, byTask);
+                        }
+                        else if (storedOutcomes.Count < val.Count)
+                        {
+                            p = LazyAbove(passes, scored - passes, left, storedOutcomes, previousBar, _policy.Get("lazy", 1));
+                        }
+                        else
+                        {
+                            var needed = StrictCurtailment.PassesNeeded(val.Count, stored);
+                            if (needed - passes > left)
+                            {
+                                stopped = true;
+                                break;
+                            }
+                            p = paired ? PairedTail(val, outcomes, storedOutcomes, needed - passes) : StrictCurtailment.ProbabilityAbove(passes, scored - passes, left, stored);
+                        }
+                        if (fut > 0 && p < fut)
                         {
                             stopped = true;
                             break;
                         }
+                        if (early > 0 && scored >= earlyMin && p >= early && (storedOutcomes.Count == val.Count || _policy.Get("earlyvspartial", 1) > 0))
+                        {
+                            acceptedEarly = true;
+                            break;
+                        }
                     }
+                }
+                if (!stopped && !acceptedEarly && storedOutcomes.Count < val.Count)
+                {
+                    // the whole split scored against a partial draw: the current skill's other tasks now, on its own sample
+                    foreach (var t in val.Where(t => !storedOutcomes.ContainsKey(t.Index)))
+                    {
+                        storedOutcomes[t.Index] = Outcome(current, t, storedSample, Spend.Validation, cache: false);
+                    }
+                    stored = storedOutcomes.Values.Average(x => x ? 1.0 : 0.0);
+                }
+                foreach (var (ti, po) in seen)
+                {
+                    var h = hist.GetValueOrDefault(ti);
+                    hist[ti] = po ? (h.P + 1, h.F) : (h.P, h.F + 1);
                 }
                 var score = passes / (double)scored;
                 referenceSample++;
-                verdict = !stopped && score > stored ? GateVerdict.Accept : GateVerdict.Reject;
-                reason = string.Create(CultureInfo.InvariantCulture, $"{score:0.000} vs stored {stored:0.000}");
+                verdict = acceptedEarly || (!stopped && score > stored) ? GateVerdict.Accept : GateVerdict.Reject;
+                reason = string.Create(CultureInfo.InvariantCulture, $"{score:0.000} on {scored} vs stored {stored:0.000}{(acceptedEarly ? " (early)" : "")}");
                 if (verdict == GateVerdict.Accept)
                 {
+                    previousBar = stored;
                     stored = score;
+                    storedSample = sample;
+                    storedOutcomes.Clear();
                     foreach (var (k, v) in outcomes)
                     {
                         storedOutcomes[k] = v;
