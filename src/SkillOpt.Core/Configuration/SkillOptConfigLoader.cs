@@ -418,6 +418,7 @@ internal static partial class SkillOptConfigLoader
         if (o.Budget.MaxCostUsd is not null && Accounting.ModelPricing.Find(o.Pricing, o.Models.Target.Model) is null && Accounting.ModelPricing.Find(o.Pricing, o.Models.Optimizer.Model) is null) { Fail("budget.max_cost_usd", "needs a 'pricing' entry for the target or optimizer model"); }
         if (Math.Abs(o.Splits.Train + o.Splits.Val + o.Splits.Test - 1) > 1e-6) { Fail("splits", "train + val + test must equal 1"); }
         if (o.Splits.Val <= 0) { Fail("splits.val", "the validation split must not be empty"); }
+        if (o.Splits.Test <= 0) { Fail("splits.test", "the test split must not be empty: the approval check compares the trained skill with the committed one on the test split"); }
         foreach (var (role, m) in new[] { ("target", o.Models.Target), ("optimizer", o.Models.Optimizer) })
         {
             OneOf($"models.{role}.provider", m.Provider.Length == 0 ? null : m.Provider, Providers);
