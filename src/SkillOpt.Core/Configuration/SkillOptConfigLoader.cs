@@ -136,13 +136,21 @@ internal static partial class SkillOptConfigLoader
     private static YamlNode? ReadRoot(string yaml, string fileName)
     {
         var stream = new YamlStream();
+        var scanner = new Scanner(new StringReader(yaml));
         try
         {
-            stream.Load(new StringReader(yaml));
+            stream.Load(new Parser(scanner));
         }
         catch (YamlException ex)
         {
             throw new SkillOptConfigException(DiagnosticCodes.ConfigMalformedYaml, fileName, Line(ex.Start), Column(ex.Start), null, $"malformed YAML: {Inner(ex).Message}", ex);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // YamlDotNet's parser throws this instead of a YamlException for some broken files (an unclosed flow collection
+            // followed by more lines); the scanner's position is the best place known. Only YamlDotNet runs in this try.
+            throw new SkillOptConfigException(DiagnosticCodes.ConfigMalformedYaml, fileName, Line(scanner.CurrentPosition), Column(scanner.CurrentPosition), null,
+                "malformed YAML: the file ends inside a collection, or a collection is not closed where it should be (check every '[' and '{' up to this point)", ex);
         }
         catch (ArgumentException ex)
         {

@@ -104,6 +104,22 @@ public class ConfigShapeTests
         Assert.DoesNotContain("sk-proj", ex.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("splits: { train: 0.6, val: 0.2, test: 0.2\nseed: 1\n")]
+    [InlineData("training: [1, 2\nseed: 1\n")]
+    [InlineData("seed: 1\ngate: { alpha: 0.05\nseed: 1\n")]
+    public void An_unclosed_flow_collection_followed_by_more_lines_is_malformed_yaml_at_a_line(string yaml)
+    {
+        // YamlDotNet throws InvalidOperationException here instead of a YamlException
+        var ex = Refused(yaml);
+        Assert.Equal("SKOPT1003", ex.Code);
+        Assert.StartsWith("cfg/skillopt.yaml(", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("malformed YAML", ex.Message, StringComparison.Ordinal);
+        Assert.InRange(ex.Line, 1, yaml.Split('\n').Length);
+        Assert.True(ex.Column >= 1, ex.Message);
+        Assert.DoesNotContain("Exception", ex.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void No_error_shows_a_library_type_name_or_an_unexpected_exception()
     {
