@@ -17,11 +17,8 @@ namespace SkillOpt.Core.Configuration;
 internal static partial class SkillOptConfigLoader
 {
     private static readonly INamingConvention Naming = UnderscoredNamingConvention.Instance;
-    /// <summary>
-    /// The deepest nesting of collections (flow <c>[ ]</c>/<c>{ }</c> and indented blocks together) a configuration may have;
-    /// a deeper file is refused before parsing (SKOPT1003), as the parser would exhaust the stack. A real file is a few levels deep.
-    /// </summary>
-    public const int MaxNestingDepth = 64;
+    /// <summary>The deepest nesting of collections a configuration may have (<see cref="YamlNesting.MaxDepth"/>); deeper is SKOPT1003.</summary>
+    public const int MaxNestingDepth = YamlNesting.MaxDepth;
 
     private static readonly string[] Providers = ["openai", "openai-compatible", "azure-openai", "anthropic", "scripted", "simlab"];
 
@@ -141,7 +138,11 @@ internal static partial class SkillOptConfigLoader
     /// <summary>The root mapping, or <see langword="null"/> for an empty file.</summary>
     private static YamlNode? ReadRoot(string yaml, string fileName)
     {
-        CheckNesting(yaml, fileName);
+        if (YamlNesting.FindTooDeep(yaml) is { } deep)
+        {
+            throw new SkillOptConfigException(DiagnosticCodes.ConfigMalformedYaml, fileName, deep.Line, deep.Column, null,
+                $"malformed YAML: collections are nested more than {MaxNestingDepth} levels deep here (a configuration needs a few levels)");
+        }
         var stream = new YamlStream();
         var scanner = new Scanner(new StringReader(yaml));
         try
@@ -181,152 +182,6 @@ internal static partial class SkillOptConfigLoader
                 $"the file must be a mapping of keys (preset:, training:, models:, …), not {SchemaWalker.Describe(root)}");
         }
         return root;
-    }
-
-    /// <summary>
-    /// Refuses, before parsing, a document whose collections are nested deeper than <see cref="MaxNestingDepth"/>: YamlDotNet
-    /// parses and builds nodes recursively, and a deep enough file exhausts the stack and kills the process. The depth is
-    /// that of the open flow collections (<c>[</c>, <c>{</c>) plus the indentation levels and compact <c>- </c>/<c>? </c>
-    /// entries of the open block collections; brackets in quoted scalars, block scalars and comments do not count.
-    /// </summary>
-    private static void CheckNesting(string yaml, string fileName)
-    {
-        var indents = new List<int>(); // the columns of the open block levels
-        var flow = 0;
-        var quote = '\0';
-        int? blockScalarParent = null; // the indentation of the line that opened a block scalar (| or >)
-        var lines = yaml.Split('\n');
-        for (var n = 0; n < lines.Length; n++)
-        {
-            var line = lines[n].TrimEnd('\r');
-            var indent = 0;
-            while (indent < line.Length && line[indent] == ' ')
-            {
-                indent++;
-            }
-            var blank = indent == line.Length || line[indent] == '#';
-            if (blockScalarParent is { } parent)
-            {
-                if (blank || indent > parent)
-                {
-                    continue;
-                }
-                blockScalarParent = null;
-            }
-            void Check(int depth, int column)
-            {
-                if (depth > MaxNestingDepth)
-                {
-                    throw new SkillOptConfigException(DiagnosticCodes.ConfigMalformedYaml, fileName, n + 1, column + 1, null,
-                        $"malformed YAML: collections are nested more than {MaxNestingDepth} levels deep here (a configuration needs a few levels)");
-                }
-            }
-            var i = 0;
-            if (flow == 0 && quote == '\0')
-            {
-                if (blank)
-                {
-                    continue;
-                }
-                while (indents.Count > 0 && indents[^1] > indent)
-                {
-                    indents.RemoveAt(indents.Count - 1);
-                }
-                i = indent;
-                while (true)
-                {
-                    if (indents.Count == 0 || indents[^1] < i)
-                    {
-                        indents.Add(i);
-                        Check(indents.Count, i);
-                    }
-                    // a compact entry ("- - x", "? x") opens a level at the column after its indicator
-                    if (i + 1 < line.Length && line[i] is '-' or '?' && line[i + 1] is ' ' or '\t')
-                    {
-                        i++;
-                        while (i < line.Length && line[i] is ' ' or '\t')
-                        {
-                            i++;
-                        }
-                        if (i < line.Length && line[i] != '#')
-                        {
-                            continue;
-                        }
-                    }
-                    break;
-                }
-            }
-            for (; i < line.Length; i++)
-            {
-                var c = line[i];
-                if (quote == '"')
-                {
-                    if (c == '\\')
-                    {
-                        i++;
-                    }
-                    else if (c == '"')
-                    {
-                        quote = '\0';
-                    }
-                    continue;
-                }
-                if (quote == '\'')
-                {
-                    if (c == '\'' && i + 1 < line.Length && line[i + 1] == '\'')
-                    {
-                        i++;
-                    }
-                    else if (c == '\'')
-                    {
-                        quote = '\0';
-                    }
-                    continue;
-                }
-                if (c == '#' && (i == 0 || line[i - 1] is ' ' or '\t'))
-                {
-                    break; // a comment
-                }
-                if (c is ']' or '}' && flow > 0)
-                {
-                    flow--;
-                    continue;
-                }
-                if (!StartsNode(line, i))
-                {
-                    continue;
-                }
-                if (c is '"' or '\'')
-                {
-                    quote = c;
-                }
-                else if (c is '[' or '{')
-                {
-                    flow++;
-                    Check(indents.Count + flow, i);
-                }
-                else if (c is '|' or '>' && flow == 0)
-                {
-                    blockScalarParent = indent;
-                    break;
-                }
-            }
-        }
-    }
-
-    /// <summary>Whether the character at <paramref name="i"/> begins a node (so a quote or bracket there is YAML syntax, not text in a plain scalar).</summary>
-    private static bool StartsNode(string line, int i)
-    {
-        if (i > 0 && line[i - 1] is '[' or '{' or ',')
-        {
-            return true;
-        }
-        var j = i - 1;
-        while (j >= 0 && line[j] is ' ' or '\t')
-        {
-            j--;
-        }
-        return j < 0 || (j < i - 1 && line[j] is ':' or '-' or '?' or ',' or '[' or '{');
     }
 
     private static int Line(Mark m) => (int)Math.Clamp(m.Line, 1, int.MaxValue);
