@@ -137,6 +137,33 @@ public class TrainerTests
     }
 
     [Fact]
+    public async Task A_verifier_path_that_is_a_folder_or_not_an_assembly_says_which()
+    {
+        using var dir = new TempFolder();
+        var folder = await Tool.SkilloptAsync(dir.Path, null, "train", "--verifier", dir.Path);
+        Assert.Equal(1, folder.ExitCode);
+        Assert.Contains("error SKOPT2001: The verifier path", folder.Stderr);
+        Assert.Contains("is a folder, not the verifier's .dll", folder.Stderr);
+
+        var notes = dir.Combine("README.md");
+        File.WriteAllText(notes, "# notes\n");
+        var markdown = await Tool.SkilloptAsync(dir.Path, null, "train", "--verifier", notes);
+        Assert.Equal(1, markdown.ExitCode);
+        Assert.Matches(@"README\.md : error SKOPT2001: not a \.NET assembly: .*README\.md is a file of another kind", markdown.Stderr);
+
+        var fake = dir.Combine("Fake.dll");
+        File.WriteAllText(fake, "not a PE file");
+        var text = await Tool.SkilloptAsync(dir.Path, null, "train", "--verifier", fake);
+        Assert.Equal(1, text.ExitCode);
+        Assert.Matches(@"Fake\.dll : error SKOPT2001: not a \.NET assembly: ", text.Stderr);
+        foreach (var outcome in new[] { folder, markdown, text })
+        {
+            Assert.DoesNotContain("does not exist", outcome.Stderr);
+            Assert.DoesNotContain("SKOPT2099", outcome.Stderr);
+        }
+    }
+
+    [Fact]
     public async Task Errors_are_canonical_diagnostics()
     {
         using var dir = new TempFolder();

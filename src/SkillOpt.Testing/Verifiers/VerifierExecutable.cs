@@ -22,7 +22,8 @@ internal sealed class VerifierExecutable
 {
     /// <summary>Opens the verifier at <paramref name="path"/> (its <c>.dll</c>, or its apphost next to the <c>.dll</c>).</summary>
     /// <param name="path">Path of the verifier assembly or apphost.</param>
-    /// <exception cref="FileNotFoundException">Neither the file nor its assembly exists.</exception>
+    /// <exception cref="FileNotFoundException">Neither the file nor its assembly exists, or the path is a folder.</exception>
+    /// <exception cref="BadImageFormatException">The file is not a .NET assembly (another kind of file, or a native binary); the message starts with <c>not a .NET assembly</c>.</exception>
     public VerifierExecutable(string path)
     {
         var full = Path.GetFullPath(path);
@@ -35,12 +36,23 @@ internal sealed class VerifierExecutable
             var dll = Path.ChangeExtension(full.EndsWith(".exe", StringComparison.OrdinalIgnoreCase) ? full : full + ".x", ".dll");
             if (!File.Exists(dll))
             {
-                throw new FileNotFoundException($"The verifier assembly does not exist: {full} (build the verifier project first; pass its .dll).", full);
+                throw System.IO.Directory.Exists(full)
+                    ? new FileNotFoundException($"The verifier path {full} is a folder, not the verifier's .dll (pass the .dll the verifier project builds, e.g. bin/Release/net10.0/<Project>.dll).", full)
+                    : File.Exists(full)
+                        ? new BadImageFormatException($"not a .NET assembly: {full} is a file of another kind, not the verifier's .dll (pass the .dll the verifier project builds).", full)
+                        : new FileNotFoundException($"The verifier assembly does not exist: {full} (build the verifier project first; pass its .dll).", full);
             }
             AssemblyPath = dll;
         }
         Directory = Path.GetDirectoryName(AssemblyPath)!;
-        Project = SkillProject.Read(AssemblyPath);
+        try
+        {
+            Project = SkillProject.Read(AssemblyPath);
+        }
+        catch (BadImageFormatException ex)
+        {
+            throw new BadImageFormatException($"not a .NET assembly: {AssemblyPath} ({ex.Message}); pass the .dll the verifier project builds.", AssemblyPath, ex);
+        }
     }
 
     /// <summary>Absolute path of the verifier assembly.</summary>
