@@ -164,6 +164,26 @@ public class TrainerTests
     }
 
     [Fact]
+    public async Task A_verifier_whose_data_throws_during_discovery_names_the_test_and_the_error()
+    {
+        using var dir = new TempFolder();
+        var faulty = new Dictionary<string, string?> { ["SKILLOPT_SAMPLE_FAULT"] = "data" };
+        var list = await Tool.SkilloptAsync(dir.Path, faulty, "list", "--verifier", Verifier, "--skill", "arith");
+        Assert.True(list.ExitCode == 1, list.ToString());
+        Assert.Contains("error SKOPT2002: Discovering the tasks of SkillOpt.SampleVerifiers.dll failed for 1 test: ", list.Stderr);
+        Assert.Contains("UnitConversions.ConvertsKilometres", list.Stderr);
+        Assert.Contains("FormatException: line 3 of the task data is not valid JSON", list.Stderr);
+        Assert.DoesNotContain("SKOPT2003", list.Stderr);
+
+        var train = await Tool.SkilloptAsync(dir.Path, faulty, "train", "--verifier", Verifier, "--skill", "arith", "--skill-file", ArithSkill(dir), "--run", "run");
+        Assert.True(train.ExitCode == 1, train.ToString());
+        Assert.Contains("error SKOPT2002: Discovering the tasks", train.Stderr);
+        // another skill's listing is not affected
+        var simmath = await Tool.SkilloptAsync(dir.Path, faulty, "list", "--verifier", Verifier, "--skill", "simmath");
+        Assert.True(simmath.ExitCode == 0, simmath.ToString());
+    }
+
+    [Fact]
     public async Task Errors_are_canonical_diagnostics()
     {
         using var dir = new TempFolder();
