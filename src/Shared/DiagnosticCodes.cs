@@ -54,6 +54,8 @@ internal static class DiagnosticCodes
     public const string RunFolderLocked = "SKOPT2011";
     /// <summary>A skill name does not match the skill-name pattern.</summary>
     public const string InvalidSkillName = "SKOPT2012";
+    /// <summary>The optimizer's provider failed: unreachable, failing through every retry (circuit open), or it refused a call.</summary>
+    public const string ProviderFailed = "SKOPT2013";
     /// <summary>An unexpected error.</summary>
     public const string Unexpected = "SKOPT2099";
     /// <summary>Warning: a verifier process crashed (its unreported tasks are Errored; the run goes on).</summary>

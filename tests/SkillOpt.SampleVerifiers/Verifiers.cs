@@ -22,7 +22,10 @@ public sealed class RateTask(int km, int hours)
 
 public class UnitConversions
 {
-    public static TheoryData<UnitTask> Tasks => new(new UnitTask("km-2", 2), new UnitTask("km-3", 3), new UnitTask("km-7", 7), new UnitTask("km-12", 12));
+    // SKILLOPT_SAMPLE_FAULT=data: the data source throws, as one reading a malformed data file would
+    public static TheoryData<UnitTask> Tasks => Faults.Asked("data")
+        ? throw new FormatException("line 3 of the task data is not valid JSON (SKILLOPT_SAMPLE_FAULT=data)")
+        : new(new UnitTask("km-2", 2), new UnitTask("km-3", 3), new UnitTask("km-7", 7), new UnitTask("km-12", 12));
 
     [SkillTheory(Skill = "arith")]
     [MemberData(nameof(Tasks))]
@@ -87,13 +90,14 @@ public class Graded
 }
 
 /// <summary>
-/// Infrastructure faults on demand (SKILLOPT_SAMPLE_FAULT=throw,crash,hang,slow,leak,flood); otherwise ordinary tasks.
+/// Infrastructure faults on demand (SKILLOPT_SAMPLE_FAULT=throw,crash,hang,slow,leak,flood; data makes UnitConversions' data
+/// throw); otherwise ordinary tasks.
 /// leak: the values of the variables named in SKILLOPT_SAMPLE_LEAK (comma-separated) are printed, sent to the target and
 /// put in an assertion message, a crash message and an exception; flood: SKILLOPT_SAMPLE_FLOOD_MB megabytes of output.
 /// </summary>
 public class Faults
 {
-    private static bool Asked(string fault) =>
+    internal static bool Asked(string fault) =>
         (Environment.GetEnvironmentVariable("SKILLOPT_SAMPLE_FAULT") ?? "").Split(',', StringSplitOptions.TrimEntries).Contains(fault);
 
     private static string Leaked() => string.Join(" ",

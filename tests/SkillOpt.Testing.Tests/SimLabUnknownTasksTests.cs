@@ -13,10 +13,10 @@ public class SimLabUnknownTasksTests
     private static readonly string Verifier = ToolPaths.SampleVerifiers;
 
     /// <summary><c>skillopt COMMAND --verifier … --skill simmath ARGS</c>: a whole training (baseline, a step, the receipt) can take more than the 90 s of <c>Tool.SkilloptAsync</c> on a loaded machine.</summary>
-    private static Task<ProcessOutcome> SkilloptAsync(TempFolder dir, IReadOnlyDictionary<string, string?>? environment, string command, params string[] args) =>
+    internal static Task<ProcessOutcome> SkilloptAsync(TempFolder dir, IReadOnlyDictionary<string, string?>? environment, string command, params string[] args) =>
         Tool.RunAsync(ToolPaths.Trainer, dir.Path, environment, TimeSpan.FromMinutes(10), null, [command, "--verifier", Verifier, "--skill", "simmath", .. args]);
 
-    private static string SimMathSkill(TempFolder dir)
+    internal static string SimMathSkill(TempFolder dir)
     {
         var copy = dir.Combine("SKILL.md");
         File.Copy(Path.Combine(ToolPaths.SampleVerifiersProject, "skills", "simmath", "SKILL.md"), copy, overwrite: true);
@@ -75,5 +75,23 @@ public class SimLabUnknownTasksTests
         Assert.DoesNotContain("SKOPT2303", train.Stderr);
         Assert.Matches(@"skillopt: baseline: validation (0\.\d+|1) on 10 tasks", train.Stdout);
         Assert.DoesNotContain("baseline: validation 0 on", train.Stdout);
+    }
+
+    [Fact]
+    public async Task A_scenario_that_cannot_be_used_is_SKOPT2304_as_documented()
+    {
+        using var dir = new TempFolder();
+        var skill = SimMathSkill(dir);
+        var unknown = await SkilloptAsync(dir, new Dictionary<string, string?> { ["SKILLOPT_SIMLAB_SCENARIO"] = "nosuch" }, "train", "--skill-file", skill, "--run", "run");
+        Assert.True(unknown.ExitCode == 1, unknown.ToString());
+        Assert.Contains("error SKOPT2304: SKILLOPT_SIMLAB_SCENARIO='nosuch': no scenario file at this path and no built-in scenario of this name (built-in: ", unknown.Stderr);
+        Assert.DoesNotContain("SKOPT2008", unknown.Stderr);
+
+        var file = dir.Combine("bad-scenario.yaml");
+        File.WriteAllText(file, "name: bad\nseed: [1\n");
+        var invalid = await SkilloptAsync(dir, new Dictionary<string, string?> { ["SKILLOPT_SIMLAB_SCENARIO"] = file }, "train", "--skill-file", skill, "--run", "run");
+        Assert.True(invalid.ExitCode == 1, invalid.ToString());
+        Assert.Matches(@"bad-scenario\.yaml\(\d+,\d+\): error SKOPT2304: .*SKILLOPT_SIMLAB_SCENARIO names this file", invalid.Stderr);
+        Assert.DoesNotContain("SKOPT2008", invalid.Stderr);
     }
 }

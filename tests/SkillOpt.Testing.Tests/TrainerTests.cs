@@ -137,6 +137,53 @@ public class TrainerTests
     }
 
     [Fact]
+    public async Task A_verifier_path_that_is_a_folder_or_not_an_assembly_says_which()
+    {
+        using var dir = new TempFolder();
+        var folder = await Tool.SkilloptAsync(dir.Path, null, "train", "--verifier", dir.Path);
+        Assert.Equal(1, folder.ExitCode);
+        Assert.Contains("error SKOPT2001: The verifier path", folder.Stderr);
+        Assert.Contains("is a folder, not the verifier's .dll", folder.Stderr);
+
+        var notes = dir.Combine("README.md");
+        File.WriteAllText(notes, "# notes\n");
+        var markdown = await Tool.SkilloptAsync(dir.Path, null, "train", "--verifier", notes);
+        Assert.Equal(1, markdown.ExitCode);
+        Assert.Matches(@"README\.md : error SKOPT2001: not a \.NET assembly: .*README\.md is a file of another kind", markdown.Stderr);
+
+        var fake = dir.Combine("Fake.dll");
+        File.WriteAllText(fake, "not a PE file");
+        var text = await Tool.SkilloptAsync(dir.Path, null, "train", "--verifier", fake);
+        Assert.Equal(1, text.ExitCode);
+        Assert.Matches(@"Fake\.dll : error SKOPT2001: not a \.NET assembly: ", text.Stderr);
+        foreach (var outcome in new[] { folder, markdown, text })
+        {
+            Assert.DoesNotContain("does not exist", outcome.Stderr);
+            Assert.DoesNotContain("SKOPT2099", outcome.Stderr);
+        }
+    }
+
+    [Fact]
+    public async Task A_verifier_whose_data_throws_during_discovery_names_the_test_and_the_error()
+    {
+        using var dir = new TempFolder();
+        var faulty = new Dictionary<string, string?> { ["SKILLOPT_SAMPLE_FAULT"] = "data" };
+        var list = await Tool.SkilloptAsync(dir.Path, faulty, "list", "--verifier", Verifier, "--skill", "arith");
+        Assert.True(list.ExitCode == 1, list.ToString());
+        Assert.Contains("error SKOPT2002: Discovering the tasks of SkillOpt.SampleVerifiers.dll failed for 1 test: ", list.Stderr);
+        Assert.Contains("UnitConversions.ConvertsKilometres", list.Stderr);
+        Assert.Contains("FormatException: line 3 of the task data is not valid JSON", list.Stderr);
+        Assert.DoesNotContain("SKOPT2003", list.Stderr);
+
+        var train = await Tool.SkilloptAsync(dir.Path, faulty, "train", "--verifier", Verifier, "--skill", "arith", "--skill-file", ArithSkill(dir), "--run", "run");
+        Assert.True(train.ExitCode == 1, train.ToString());
+        Assert.Contains("error SKOPT2002: Discovering the tasks", train.Stderr);
+        // another skill's listing is not affected
+        var simmath = await Tool.SkilloptAsync(dir.Path, faulty, "list", "--verifier", Verifier, "--skill", "simmath");
+        Assert.True(simmath.ExitCode == 0, simmath.ToString());
+    }
+
+    [Fact]
     public async Task Errors_are_canonical_diagnostics()
     {
         using var dir = new TempFolder();

@@ -17,6 +17,9 @@ namespace SkillOpt.Core.Configuration;
 internal static partial class SkillOptConfigLoader
 {
     private static readonly INamingConvention Naming = UnderscoredNamingConvention.Instance;
+    /// <summary>The deepest nesting of collections a configuration may have (<see cref="YamlNesting.MaxDepth"/>); deeper is SKOPT1003.</summary>
+    public const int MaxNestingDepth = YamlNesting.MaxDepth;
+
     private static readonly string[] Providers = ["openai", "openai-compatible", "azure-openai", "anthropic", "scripted", "simlab"];
 
     /// <summary>Loads and validates the file at <paramref name="path"/> and applies its preset.</summary>
@@ -135,14 +138,27 @@ internal static partial class SkillOptConfigLoader
     /// <summary>The root mapping, or <see langword="null"/> for an empty file.</summary>
     private static YamlNode? ReadRoot(string yaml, string fileName)
     {
+        if (YamlNesting.FindTooDeep(yaml) is { } deep)
+        {
+            throw new SkillOptConfigException(DiagnosticCodes.ConfigMalformedYaml, fileName, deep.Line, deep.Column, null,
+                $"malformed YAML: collections are nested more than {MaxNestingDepth} levels deep here (a configuration needs a few levels)");
+        }
         var stream = new YamlStream();
+        var scanner = new Scanner(new StringReader(yaml));
         try
         {
-            stream.Load(new StringReader(yaml));
+            stream.Load(new Parser(scanner));
         }
         catch (YamlException ex)
         {
             throw new SkillOptConfigException(DiagnosticCodes.ConfigMalformedYaml, fileName, Line(ex.Start), Column(ex.Start), null, $"malformed YAML: {Inner(ex).Message}", ex);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // YamlDotNet's parser throws this instead of a YamlException for some broken files (an unclosed flow collection
+            // followed by more lines); the scanner's position is the best place known. Only YamlDotNet runs in this try.
+            throw new SkillOptConfigException(DiagnosticCodes.ConfigMalformedYaml, fileName, Line(scanner.CurrentPosition), Column(scanner.CurrentPosition), null,
+                "malformed YAML: the file ends inside a collection, or a collection is not closed where it should be (check every '[' and '{' up to this point)", ex);
         }
         catch (ArgumentException ex)
         {
@@ -418,6 +434,7 @@ internal static partial class SkillOptConfigLoader
         if (o.Budget.MaxCostUsd is not null && Accounting.ModelPricing.Find(o.Pricing, o.Models.Target.Model) is null && Accounting.ModelPricing.Find(o.Pricing, o.Models.Optimizer.Model) is null) { Fail("budget.max_cost_usd", "needs a 'pricing' entry for the target or optimizer model"); }
         if (Math.Abs(o.Splits.Train + o.Splits.Val + o.Splits.Test - 1) > 1e-6) { Fail("splits", "train + val + test must equal 1"); }
         if (o.Splits.Val <= 0) { Fail("splits.val", "the validation split must not be empty"); }
+        if (o.Splits.Test <= 0) { Fail("splits.test", "the test split must not be empty: the approval check compares the trained skill with the committed one on the test split"); }
         foreach (var (role, m) in new[] { ("target", o.Models.Target), ("optimizer", o.Models.Optimizer) })
         {
             OneOf($"models.{role}.provider", m.Provider.Length == 0 ? null : m.Provider, Providers);

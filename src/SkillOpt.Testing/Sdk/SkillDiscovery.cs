@@ -17,6 +17,24 @@ internal static class SkillDiscovery
     public const string SkillTrait = "skillopt.skill";
     public const string TaskTrait = "skillopt.task";
     public const string SplitTrait = "skillopt.split";
+    /// <summary>
+    /// Trait of a test case that reports a discovery error (its value is the error message): a verifier whose data could not
+    /// be enumerated, for example. With <see cref="SkillTrait"/> set when the attribute names a skill, <c>-list</c> shows it
+    /// to the trainer, which reports it instead of leaving the skill's tasks out.
+    /// </summary>
+    public const string ErrorTrait = "skillopt.error";
+
+    /// <summary>A test case that fails with <paramref name="message"/> when run and carries <see cref="ErrorTrait"/> (and the skill, when known).</summary>
+    public static IXunitTestCase Error(IXunitTestMethod testMethod, IFactAttribute attribute, string testCaseDisplayName, string uniqueId, string? sourceFilePath, int? sourceLineNumber, string message)
+    {
+        var testCase = new ExecutionErrorTestCase(testMethod, testCaseDisplayName, uniqueId, sourceFilePath, sourceLineNumber, message);
+        if (attribute is ISkillVerifierAttribute { Skill: { Length: > 0 } skill })
+        {
+            testCase.Traits[SkillTrait] = new HashSet<string>(StringComparer.Ordinal) { skill };
+        }
+        testCase.Traits[ErrorTrait] = new HashSet<string>(StringComparer.Ordinal) { message };
+        return testCase;
+    }
 
     /// <summary>Reads the attribute and the configuration; returns an error message instead of throwing.</summary>
     public static SkillMethodInfo? Describe(IXunitTestMethod testMethod, IFactAttribute attribute, out string? error)

@@ -15,11 +15,11 @@ public class SkillFactDiscoverer : IXunitTestCaseDiscoverer
         var info = SkillDiscovery.Describe(testMethod, factAttribute, out var error);
         if (info is null)
         {
-            return new([new ExecutionErrorTestCase(details.ResolvedTestMethod, details.TestCaseDisplayName, details.UniqueID, details.SourceFilePath, details.SourceLineNumber, error!)]);
+            return new([SkillDiscovery.Error(details.ResolvedTestMethod, factAttribute, details.TestCaseDisplayName, details.UniqueID, details.SourceFilePath, details.SourceLineNumber, error!)]);
         }
         if (testMethod.Parameters.Count > 0)
         {
-            return new([new ExecutionErrorTestCase(details.ResolvedTestMethod, details.TestCaseDisplayName, details.UniqueID, details.SourceFilePath, details.SourceLineNumber,
+            return new([SkillDiscovery.Error(details.ResolvedTestMethod, factAttribute, details.TestCaseDisplayName, details.UniqueID, details.SourceFilePath, details.SourceLineNumber,
                 $"[SkillFact] methods cannot have parameters; use [SkillTheory] with data for {testMethod.TestClass.TestClassName}.{testMethod.MethodName}.")]);
         }
         var taskId = info.MethodTaskId;

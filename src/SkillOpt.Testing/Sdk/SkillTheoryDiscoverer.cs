@@ -18,7 +18,7 @@ public class SkillTheoryDiscoverer : IXunitTestCaseDiscoverer
         ArgumentNullException.ThrowIfNull(factAttribute);
         var theory = (ITheoryAttribute)factAttribute;
         var methodDetails = TestIntrospectionHelper.GetTestCaseDetails(discoveryOptions, testMethod, factAttribute, null, null, null, null);
-        IXunitTestCase Error(string message, string? uniqueId = null) => new ExecutionErrorTestCase(methodDetails.ResolvedTestMethod, methodDetails.TestCaseDisplayName,
+        IXunitTestCase Error(string message, string? uniqueId = null) => SkillDiscovery.Error(methodDetails.ResolvedTestMethod, factAttribute, methodDetails.TestCaseDisplayName,
             uniqueId ?? methodDetails.UniqueID, methodDetails.SourceFilePath, methodDetails.SourceLineNumber, message);
 
         var info = SkillDiscovery.Describe(testMethod, factAttribute, out var error);
@@ -36,7 +36,9 @@ public class SkillTheoryDiscoverer : IXunitTestCaseDiscoverer
         catch (Exception ex)
         {
             await disposal.DisposeAsync().ConfigureAwait(false);
-            return [Error($"The data of {testMethod.TestClass.TestClassName}.{testMethod.MethodName} could not be enumerated: {ex.GetType().Name}: {ex.Message}")];
+            // a [MemberData] property or method that throws arrives wrapped by reflection: report what it threw
+            var cause = ex is System.Reflection.TargetInvocationException { InnerException: { } inner } ? inner : ex;
+            return [Error($"The data of {testMethod.TestClass.TestClassName}.{testMethod.MethodName} could not be enumerated: {cause.GetType().Name}: {cause.Message}")];
         }
 
         var result = new List<IXunitTestCase>();

@@ -86,6 +86,10 @@ public sealed class SkillProject
         var full = Path.GetFullPath(assemblyPath);
         using var stream = File.OpenRead(full);
         using var pe = new PEReader(stream);
+        if (!pe.HasMetadata)
+        {
+            throw new BadImageFormatException("a native binary, with no .NET metadata", full);
+        }
         var md = pe.GetMetadataReader();
         var provider = new StringTypeProvider();
         string? projectDir = null;

@@ -22,7 +22,8 @@ internal sealed class VerifierExecutable
 {
     /// <summary>Opens the verifier at <paramref name="path"/> (its <c>.dll</c>, or its apphost next to the <c>.dll</c>).</summary>
     /// <param name="path">Path of the verifier assembly or apphost.</param>
-    /// <exception cref="FileNotFoundException">Neither the file nor its assembly exists.</exception>
+    /// <exception cref="FileNotFoundException">Neither the file nor its assembly exists, or the path is a folder.</exception>
+    /// <exception cref="BadImageFormatException">The file is not a .NET assembly (another kind of file, or a native binary); the message starts with <c>not a .NET assembly</c>.</exception>
     public VerifierExecutable(string path)
     {
         var full = Path.GetFullPath(path);
@@ -35,12 +36,23 @@ internal sealed class VerifierExecutable
             var dll = Path.ChangeExtension(full.EndsWith(".exe", StringComparison.OrdinalIgnoreCase) ? full : full + ".x", ".dll");
             if (!File.Exists(dll))
             {
-                throw new FileNotFoundException($"The verifier assembly does not exist: {full} (build the verifier project first; pass its .dll).", full);
+                throw System.IO.Directory.Exists(full)
+                    ? new FileNotFoundException($"The verifier path {full} is a folder, not the verifier's .dll (pass the .dll the verifier project builds, e.g. bin/Release/net10.0/<Project>.dll).", full)
+                    : File.Exists(full)
+                        ? new BadImageFormatException($"not a .NET assembly: {full} is a file of another kind, not the verifier's .dll (pass the .dll the verifier project builds).", full)
+                        : new FileNotFoundException($"The verifier assembly does not exist: {full} (build the verifier project first; pass its .dll).", full);
             }
             AssemblyPath = dll;
         }
         Directory = Path.GetDirectoryName(AssemblyPath)!;
-        Project = SkillProject.Read(AssemblyPath);
+        try
+        {
+            Project = SkillProject.Read(AssemblyPath);
+        }
+        catch (BadImageFormatException ex)
+        {
+            throw new BadImageFormatException($"not a .NET assembly: {AssemblyPath} ({ex.Message}); pass the .dll the verifier project builds.", AssemblyPath, ex);
+        }
     }
 
     /// <summary>Absolute path of the verifier assembly.</summary>
@@ -92,7 +104,7 @@ internal sealed class VerifierExecutable
     /// <param name="environment">Variables for the listing process (at least <c>SKILLOPT_CONFIG</c>, which fixes the split ratios).</param>
     /// <param name="skill">Skill to list; <see langword="null"/> lists all.</param>
     /// <param name="cancellationToken">Cancels the listing.</param>
-    /// <exception cref="VerifierListingException">The process failed or printed no task list.</exception>
+    /// <exception cref="VerifierListingException">The process failed or printed no task list, a test's discovery failed (its data could not be enumerated, …), or two tests share a task id.</exception>
     public async Task<IReadOnlyList<VerifierTask>> ListAsync(IReadOnlyDictionary<string, string?> environment, string? skill, CancellationToken cancellationToken)
     {
         var args = new List<string> { "-list", "full/json", "-noColor", "-noLogo" };
@@ -119,6 +131,7 @@ internal sealed class VerifierExecutable
             throw new VerifierListingException($"`{Path.GetFileName(AssemblyPath)} -list full/json` exited with code {run.ExitCode} without a task list. Output: {Tail(text + "\n" + err, 1500)}");
         }
         var tasks = new List<VerifierTask>();
+        var errors = new List<string>();
         try
         {
             using var doc = JsonDocument.Parse(text.AsMemory(start, end - start + 1));
@@ -126,6 +139,12 @@ internal sealed class VerifierExecutable
             {
                 if (!t.TryGetProperty("Traits", out var traits) || traits.ValueKind != JsonValueKind.Object)
                 {
+                    continue;
+                }
+                if (First(traits, "skillopt.error") is { } error && (skill is null || First(traits, "skillopt.skill") == skill))
+                {
+                    // discovery failed for this test (e.g. its data threw): report it rather than leave its tasks out
+                    errors.Add(error);
                     continue;
                 }
                 var id = First(traits, "skillopt.task");
@@ -141,6 +160,12 @@ internal sealed class VerifierExecutable
         catch (JsonException ex)
         {
             throw new VerifierListingException($"The task list of {Path.GetFileName(AssemblyPath)} is not valid JSON: {ex.Message}");
+        }
+        if (errors.Count > 0)
+        {
+            throw new VerifierListingException($"Discovering the tasks of {Path.GetFileName(AssemblyPath)} failed for {errors.Count} test{(errors.Count == 1 ? "" : "s")}: "
+                + string.Join(" | ", errors.Take(5).Select(e => Tail(e, 600).TrimEnd('.'))) + (errors.Count > 5 ? $" | … and {errors.Count - 5} more" : "")
+                + ". Run the verifier's tests (dotnet test) to see the errors with their stack traces.");
         }
         var duplicate = tasks.GroupBy(t => t.TaskId, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
         if (duplicate is not null)

@@ -75,7 +75,7 @@ internal sealed class CommandContext
         }
         catch (BadImageFormatException ex)
         {
-            throw new TrainerException(TrainerDiagnostics.VerifierNotFound, $"not a .NET assembly: {ex.Message}", verifierPath);
+            throw new TrainerException(TrainerDiagnostics.VerifierNotFound, ex.Message.StartsWith("not a .NET assembly", StringComparison.Ordinal) ? ex.Message : $"not a .NET assembly: {ex.Message}", verifierPath);
         }
         if (skill is not null && !SkillTaskId.IsValidSkillName(skill))
         {

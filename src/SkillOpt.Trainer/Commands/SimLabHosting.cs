@@ -121,7 +121,8 @@ internal sealed class SimLabHosting : IAsyncDisposable
     /// <param name="console">Where the SIMULATED warning goes.</param>
     /// <param name="outputFolder">A folder to mark as simulated now (the run folder), or <see langword="null"/>.</param>
     /// <param name="cancellationToken">Cancels the start.</param>
-    /// <exception cref="TrainerException">The scenario does not exist or a role names a model the scenario does not simulate.</exception>
+    /// <exception cref="TrainerException">SKOPT2304 when <see cref="ScenarioVariable"/> names neither a file nor a built-in scenario; SKOPT2008 when a role names a model the scenario does not simulate.</exception>
+    /// <exception cref="ScenarioException">SKOPT2304 at the file, line and column of an invalid scenario file.</exception>
     public static async Task<SimLabHosting?> StartIfNeededAsync(CommandContext context, TrainerConsole console, string? outputFolder, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -148,10 +149,16 @@ internal sealed class SimLabHosting : IAsyncDisposable
         {
             scenario = ScenarioLoader.Load(!Path.IsPathRooted(name) && File.Exists(relative) ? relative : name);
         }
+        catch (ScenarioException ex) when (ex.Line > 0 || File.Exists(ex.File))
+        {
+            // an invalid scenario file: its own file(line,col)
+            throw new ScenarioException(ex.File, ex.Line, ex.Column,
+                $"{ex.Detail} ({ScenarioVariable} names this file; roles using provider 'simlab' without an endpoint start its scenario in process)", ex);
+        }
         catch (ScenarioException ex)
         {
-            throw new TrainerException(TrainerDiagnostics.ModelConfiguration,
-                $"{ScenarioVariable}: {ex.Detail} (roles using provider 'simlab' without an endpoint start this SimLab scenario in process)", context.ConfigPath);
+            throw new TrainerException(DiagnosticCodes.SimLabScenarioInvalid,
+                $"{ScenarioVariable}='{name}': {ex.Detail} (roles using provider 'simlab' without an endpoint start this SimLab scenario in process)", context.ConfigPath);
         }
 
         // The roles' models must be ones the scenario simulates; an unset model takes the scenario's.

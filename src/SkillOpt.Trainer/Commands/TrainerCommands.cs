@@ -448,6 +448,13 @@ internal static class TrainerCommands
         {
             console.Error(TrainerDiagnostics.TooManyErrors, ex.Message + " Fix the cause and run the same command again to resume.");
         }
+        catch (ProviderException ex)
+        {
+            // a call the trainer itself makes (the optimizer's; the target is called in the verifier processes) failed for
+            // good: the phase under way is abandoned and the run folder keeps the last finished one
+            console.Error(TrainerDiagnostics.ProviderFailed, ex.Message
+                + " The run folder keeps the last finished phase: fix the cause (or wait for the provider), then run the same command again; it resumes from there.");
+        }
         catch (ApprovalException ex)
         {
             console.Error(ex.NothingPending ? TrainerDiagnostics.NothingToApprove : TrainerDiagnostics.ApprovalFailed, ex.Message);

@@ -30,6 +30,8 @@ internal static class TrainerDiagnostics
     public const string RunFolderLocked = DiagnosticCodes.RunFolderLocked;
     /// <summary>A skill name (<c>--skill</c>, or declared by the verifier) does not match the skill-name pattern.</summary>
     public const string InvalidSkillName = DiagnosticCodes.InvalidSkillName;
+    /// <summary>The optimizer's provider failed (unreachable, failing through every retry, or refusing a call); the run resumes when run again.</summary>
+    public const string ProviderFailed = DiagnosticCodes.ProviderFailed;
     /// <summary>An unexpected error.</summary>
     public const string Unexpected = DiagnosticCodes.Unexpected;
     /// <summary>Warning: a verifier process crashed (its unreported tasks are Errored; the run goes on).</summary>

@@ -188,6 +188,18 @@ public class ConfigLoaderTests
     }
 
     [Fact]
+    public void An_empty_test_split_is_refused_like_an_empty_validation_split()
+    {
+        var ex = Assert.Throws<SkillOptConfigException>(() => SkillOptConfigLoader.Parse("seed: 1\nsplits: { train: 0.8, val: 0.2, test: 0 }\n", "skillopt.yaml"));
+        Assert.Equal(("SKOPT1002", "splits.test", 2), (ex.Code, ex.Key, ex.Line));
+        Assert.Contains("the test split must not be empty", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("approval check", ex.Message, StringComparison.Ordinal);
+        var val = Assert.Throws<SkillOptConfigException>(() => SkillOptConfigLoader.Parse("splits: { train: 0.8, val: 0, test: 0.2 }\n", "skillopt.yaml"));
+        Assert.Equal(("SKOPT1002", "splits.val"), (val.Code, val.Key));
+        Assert.Equal(0.1, SkillOptConfigLoader.Parse("splits: { train: 0.8, val: 0.1, test: 0.1 }\n", "skillopt.yaml").Splits.Test);
+    }
+
+    [Fact]
     public void Unknown_provider_is_refused() =>
         Assert.Equal("models.optimizer.provider", Assert.Throws<SkillOptConfigException>(() =>
             SkillOptConfigLoader.Parse("models:\n  optimizer:\n    provider: gemini\n", "skillopt.yaml")).Key);

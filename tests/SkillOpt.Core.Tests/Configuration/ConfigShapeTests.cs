@@ -104,6 +104,69 @@ public class ConfigShapeTests
         Assert.DoesNotContain("sk-proj", ex.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("splits: { train: 0.6, val: 0.2, test: 0.2\nseed: 1\n")]
+    [InlineData("training: [1, 2\nseed: 1\n")]
+    [InlineData("seed: 1\ngate: { alpha: 0.05\nseed: 1\n")]
+    public void An_unclosed_flow_collection_followed_by_more_lines_is_malformed_yaml_at_a_line(string yaml)
+    {
+        // YamlDotNet throws InvalidOperationException here instead of a YamlException
+        var ex = Refused(yaml);
+        Assert.Equal("SKOPT1003", ex.Code);
+        Assert.StartsWith("cfg/skillopt.yaml(", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("malformed YAML", ex.Message, StringComparison.Ordinal);
+        Assert.InRange(ex.Line, 1, yaml.Split('\n').Length);
+        Assert.True(ex.Column >= 1, ex.Message);
+        Assert.DoesNotContain("Exception", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(50_000, 1)]
+    [InlineData(SkillOptConfigLoader.MaxNestingDepth + 1, 1)]
+    public void Flow_collections_nested_deeper_than_the_limit_are_refused_before_parsing(int depth, int line)
+    {
+        var ex = Refused("a: " + new string('[', depth) + new string(']', depth) + "\n");
+        Assert.Equal(("SKOPT1003", line), (ex.Code, ex.Line));
+        Assert.Contains($"nested more than {SkillOptConfigLoader.MaxNestingDepth} levels deep", ex.Message, StringComparison.Ordinal);
+        var mapping = Refused("seed: 1\ntraining: " + string.Concat(Enumerable.Repeat("{a: ", depth)) + "1" + new string('}', depth) + "\n");
+        Assert.Equal(("SKOPT1003", 2), (mapping.Code, mapping.Line));
+    }
+
+    [Fact]
+    public void Block_collections_nested_deeper_than_the_limit_are_refused_before_parsing()
+    {
+        var depth = SkillOptConfigLoader.MaxNestingDepth + 1;
+        var dashes = Refused("seed: 1\ntraining:\n" + string.Concat(Enumerable.Repeat("- ", 50_000)) + "1\n");
+        Assert.Equal(("SKOPT1003", 3), (dashes.Code, dashes.Line));
+        var indented = Refused("seed: 1\n" + string.Concat(Enumerable.Range(0, depth).Select(i => new string(' ', i) + "k:\n")) + new string(' ', depth) + "v\n");
+        Assert.Equal("SKOPT1003", indented.Code);
+        Assert.Contains("nested more than", indented.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Brackets_in_quoted_strings_comments_and_block_scalars_do_not_count_as_nesting()
+    {
+        var many = new string('[', 1000);
+        var deeper = string.Concat(Enumerable.Range(1, 80).Select(i => "      " + new string(' ', i) + "x\n"));
+        var o = SkillOptConfigLoader.Parse($$"""
+            # {{many}}
+            seed: 1   # {{many}}
+            models:
+              target: { provider: scripted, model: "{{many}}", endpoint: '{{many}}''x' }
+              optimizer:
+                model: |
+                  {{many}}
+            {{deeper}}
+            """, "skillopt.yaml");
+        Assert.Equal((many, many + "'x"), (o.Models.Target.Model, o.Models.Target.Endpoint));
+        Assert.StartsWith(many + "\n", o.Models.Optimizer.Model, StringComparison.Ordinal);
+        // nesting up to the limit is parsed (and then checked against the schema)
+        var atLimit = SkillOptConfigLoader.MaxNestingDepth - 1; // the top-level mapping is one level
+        var ex = Refused("training: " + new string('[', atLimit) + new string(']', atLimit) + "\n");
+        Assert.Equal("SKOPT1002", ex.Code);
+        Assert.Contains("must be a mapping of keys, not a list", ex.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void No_error_shows_a_library_type_name_or_an_unexpected_exception()
     {
