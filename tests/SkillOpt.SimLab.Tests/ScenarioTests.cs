@@ -97,6 +97,18 @@ public class ScenarioTests
     }
 
     [Fact]
+    public void An_unclosed_collection_before_more_lines_and_deep_nesting_are_malformed_yaml_at_a_line()
+    {
+        // YamlDotNet throws InvalidOperationException for the first and overflows the stack on the second
+        var unclosed = Assert.Throws<ScenarioException>(() => ScenarioLoader.Parse("target: { base_success_rate: 0.5\nseed: 1\n", "bad.yaml", null));
+        Assert.Contains("malformed YAML", unclosed.Message, StringComparison.Ordinal);
+        Assert.True(unclosed.Line >= 1, unclosed.Message);
+        var deep = Assert.Throws<ScenarioException>(() => ScenarioLoader.Parse("a: " + new string('[', 50_000) + new string(']', 50_000) + "\n", "deep.yaml", null));
+        Assert.Contains("nested more than", deep.Message, StringComparison.Ordinal);
+        Assert.Equal(1, deep.Line);
+    }
+
+    [Fact]
     public void Invalid_values_are_errors_with_the_line_of_the_value()
     {
         var tiny = SimLabHost.TinyYaml;
