@@ -271,11 +271,11 @@ internal sealed class Simulation
         var spk = (int)sp;
         if (mode > 1)
         {
-            // mode 1 + m: the centre m of the way from the partial draw's mean to the bar it was accepted against
+            // mode 1 + m: the predictive's centre moved a share m of the way from the partial draw's mean to the bar it was
+            // accepted against, with the partial draw's weight
             var m = mode - 1;
-            previousBar = m * previousBar + (1 - m) * (sp / Math.Max(1, stored.Count));
-            // centred on the bar the partial draw was accepted against, with the partial draw's weight
-            (sp, sf) = (previousBar * stored.Count, (1 - previousBar) * stored.Count);
+            var centre = m * previousBar + (1 - m) * (sp / Math.Max(1, stored.Count));
+            (sp, sf) = (centre * stored.Count, (1 - centre) * stored.Count);
         }
         var total = 0.0;
         for (var j = 0; j <= sl; j++)

@@ -72,7 +72,13 @@ internal sealed class RunStore
 
     /// <summary>Path of the stored evaluation of a skill with a sample index on a split.</summary>
     public string EvaluationPath(string split, string hash, int sample) =>
-        Path.Combine(Root, "evaluations", $"{split}_{hash[..Math.Min(16, hash.Length)]}_s{sample.ToString(CultureInfo.InvariantCulture)}.json");
+        Path.Combine(Root, "evaluations", $"{EvaluationFilePrefix(split, hash)}{sample.ToString(CultureInfo.InvariantCulture)}.json");
+
+    /// <summary>
+    /// The start of the file names of a skill's stored evaluations on a split, every sample (<c>{split}_{hash[..16]}_s</c>,
+    /// followed by the sample index and <c>.json</c> in <c>evaluations/</c>).
+    /// </summary>
+    public static string EvaluationFilePrefix(string split, string hash) => $"{split}_{hash[..Math.Min(16, hash.Length)]}_s";
 
     /// <summary>Reads a stored evaluation, or null.</summary>
     public Evaluation? ReadEvaluation(string split, string hash, int sample) => AtomicFile.ReadJson<Evaluation>(EvaluationPath(split, hash, sample));
@@ -97,7 +103,7 @@ internal sealed class RunStore
         {
             return tally;
         }
-        var excluded = $"val_{excludedHash[..Math.Min(16, excludedHash.Length)]}_s";
+        var excluded = EvaluationFilePrefix("val", excludedHash);
         foreach (var file in Directory.EnumerateFiles(dir, "val_*.json").Where(f => !Path.GetFileName(f).StartsWith(excluded, StringComparison.Ordinal)).Order(StringComparer.Ordinal))
         {
             foreach (var r in AtomicFile.ReadJson<Evaluation>(file)?.Results ?? [])

@@ -76,7 +76,7 @@ internal sealed class RunReport(TrainingContext context, EarlyStopping earlyStop
         {
             return null;
         }
-        var scored = Directory.EnumerateFiles(dir, $"val_{hash[..16]}_s*.json").Order(StringComparer.Ordinal)
+        var scored = Directory.EnumerateFiles(dir, $"{RunStore.EvaluationFilePrefix("val", hash)}*.json").Order(StringComparer.Ordinal)
             .SelectMany(f => AtomicFile.ReadJson<Evaluation>(f)?.Results ?? []).Where(r => r.IsScored).ToList();
         return scored.Count == 0 ? null : Math.Round(scored.Average(r => r.Score), 6);
     }

@@ -197,7 +197,7 @@ internal sealed class RunFolder
         {
             return [];
         }
-        return [.. Directory.EnumerateFiles(dir, $"{split}_{hash[..Math.Min(16, hash.Length)]}_s*.json")
+        return [.. Directory.EnumerateFiles(dir, $"{RunStore.EvaluationFilePrefix(split, hash)}*.json")
             .Select(f => AtomicFile.ReadJson<Evaluation>(f)).OfType<Evaluation>().Where(e => e.SkillHash == hash).OrderBy(e => e.SampleIndex)];
     }
 
