@@ -12,7 +12,8 @@ namespace GateBench;
 /// stop when the predictive probability of ending above the stored score is below fut, 0 = off; paired — 1: that
 /// probability from two beta-binomials, one per outcome of the stored draw on the unscored tasks, instead of one; bytask — σ
 /// &gt; 0: that probability by task as <c>gate.strict.task_difficulty</c> computes it, with σ the prior's standard deviation
-/// (the product's is 1); early — q &gt; 0: accept once earlymin (a share of the split, default 0.5) is scored and the
+/// (the product's is 1); order — 1: with fut, the candidate's tasks in the order of their information p(1 − p), p a task's
+/// pass rate over the run's earlier validation outcomes (Jeffreys), the most informative first (tried, not kept); early — q &gt; 0: accept once earlymin (a share of the split, default 0.5) is scored and the
 /// predictive probability of ending above the stored score is at least q, leaving the accepted candidate's other tasks
 /// unscored until a later candidate is scored on the whole split against it; lazy — how a later candidate's predictive
 /// reads such a partly scored draw: 1 from its own scored tasks, 1 + m with its centre moved a share m of the way to the
@@ -396,6 +397,20 @@ internal sealed class Simulation
                 var seen = new List<(int Task, bool Pass)>();
                 var earlyMin = (int)Math.Ceiling(_policy.Get("earlymin", 0.5) * val.Count);
                 var order = fut > 0 || early > 0 ? val.OrderBy(t => Rng.Hash(_world.Seed, 7, gated, t.Index)).ToList() : val;
+                if (_policy.Get("order", 0) > 0 && fut > 0)
+                {
+                    // order=1: the most informative tasks first — p(1 − p) at the task's pass rate over the run's earlier
+                    // validation outcomes (Jeffreys), ties in the seeded order; order=2: the same, banded in steps of 0.05
+                    // (so the seeded order decides within a band)
+                    double Info(SimTask t)
+                    {
+                        var h = hist.GetValueOrDefault(t.Index);
+                        var q = (h.P + 0.5) / (h.P + h.F + 1.0);
+                        var i = q * (1 - q);
+                        return _policy.Get("order", 0) >= 2 ? Math.Round(i / 0.05) : i;
+                    }
+                    order = [.. order.Select((t, i) => (t, i)).OrderByDescending(x => Info(x.t)).ThenBy(x => x.i).Select(x => x.t)];
+                }
                 int passes = 0, scored = 0;
                 var paired = _policy.Get("paired", 0) > 0;
                 var outcomes = new Dictionary<int, bool>();
