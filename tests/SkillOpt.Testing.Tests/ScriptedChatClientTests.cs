@@ -109,6 +109,38 @@ public class ScriptedChatClientTests
         Assert.Contains("error SKOPT2201:", ex.Message);
     }
 
+    [Theory]
+    [InlineData("rules: [\n  - reply: a\nmore: 1\n")]
+    [InlineData("rules: [\ndefault: x\n")]
+    [InlineData("rules:\n  - { reply: a\n  - reply: b\n")]
+    public void An_unclosed_flow_collection_followed_by_more_lines_is_malformed_yaml_at_a_line(string yaml)
+    {
+        // YamlDotNet throws InvalidOperationException for some of these instead of a YamlException
+        var ex = Assert.Throws<ScriptedRulesException>(() => ScriptedRuleSet.Parse(yaml, "rules.yaml"));
+        Assert.Equal("SKOPT2201", ex.Code);
+        Assert.StartsWith("rules.yaml(", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("malformed YAML", ex.Message, StringComparison.Ordinal);
+        Assert.InRange(ex.Line, 1, yaml.Split('\n').Length);
+        Assert.True(ex.Column >= 1, ex.Message);
+        Assert.DoesNotContain("Exception", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Collections_nested_deeper_than_the_limit_are_refused_before_loading()
+    {
+        // YamlDotNet loads recursively: 50,000 levels overflow the stack and end the process
+        var flow = Assert.Throws<ScriptedRulesException>(() => ScriptedRuleSet.Parse("default: x\nrules: " + new string('[', 50_000) + new string(']', 50_000) + "\n", "rules.yaml"));
+        Assert.Equal(("SKOPT2201", 2), (flow.Code, flow.Line));
+        Assert.Contains("nested more than 64 levels deep", flow.Message, StringComparison.Ordinal);
+        var block = Assert.Throws<ScriptedRulesException>(() => ScriptedRuleSet.Parse("rules:\n" + string.Concat(Enumerable.Repeat("- ", 50_000)) + "x\n", "rules.yaml"));
+        Assert.Equal(("SKOPT2201", 2), (block.Code, block.Line));
+        var json = Assert.Throws<ScriptedRulesException>(() => ScriptedRuleSet.Parse("rules:\n  - reply_json: " + string.Concat(Enumerable.Repeat("{\"a\": ", 65)) + "1" + new string('}', 65) + "\n", "rules.yaml"));
+        Assert.Equal(("SKOPT2201", 2), (json.Code, json.Line));
+        // 64 levels, the top-level mapping included, still load
+        var deepest = ScriptedRuleSet.Parse("rules:\n  - reply_json: " + string.Concat(Enumerable.Repeat("{\"a\": ", 61)) + "1" + new string('}', 61) + "\n", "rules.yaml");
+        Assert.StartsWith("{\"a\":{\"a\":", deepest.Rules[0].Reply, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void A_missing_rules_file_is_an_error() =>
         Assert.Throws<ScriptedRulesException>(() => ScriptedRuleSet.Load(Path.Combine(Path.GetTempPath(), "no-such-rules-" + Guid.NewGuid() + ".yaml")));
