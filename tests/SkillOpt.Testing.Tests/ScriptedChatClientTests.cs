@@ -141,6 +141,46 @@ public class ScriptedChatClientTests
         Assert.StartsWith("{\"a\":{\"a\":", deepest.Rules[0].Reply, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("", 0)]
+    [InlineData("# only a comment\n", 0)]
+    [InlineData("default: \"no\"\n", 0)]
+    public void An_empty_rules_file_is_a_model_that_answers_the_default(string yaml, int rules)
+    {
+        var set = ScriptedRuleSet.Parse(yaml, "rules.yaml");
+        Assert.Equal(rules, set.Rules.Count);
+    }
+
+    [Theory]
+    [InlineData("~\n", 1, "must be a mapping")]
+    [InlineData("just text\n", 1, "must be a mapping")]
+    [InlineData("- reply: a\n", 1, "must be a mapping")]
+    [InlineData("rules: 5\n", 1, "'rules' must be a list")]
+    [InlineData("rules: { reply: a }\n", 1, "'rules' must be a list")]
+    [InlineData("keyword_target: x\n", 1, "'keyword_target' must be a list")]
+    [InlineData("default: [a]\n", 1, "'default' must be a text value")]
+    [InlineData("rules:\n  - when: 3\n    reply: a\n", 2, "'when' must be a mapping")]
+    [InlineData("rules:\n  - tool_calls: 3\n", 2, "'tool_calls' must be a list")]
+    [InlineData("default: a\ndefault: b\n", 2, "malformed YAML")]
+    [InlineData("latency_ms: abc\n", 1, "'latency_ms' must be a number")]
+    [InlineData("latency_ms: -1\n", 1, "'latency_ms' must be a number from 0 to 86,400,000")]
+    [InlineData("latency_ms: 1e400\n", 1, "'latency_ms' must be a number from 0 to 86,400,000")]
+    [InlineData("latency_ms: 1e300\n", 1, "'latency_ms' must be a number from 0 to 86,400,000")]
+    [InlineData("latency_ms: .nan\n", 1, "'latency_ms' must be a number from 0 to 86,400,000")]
+    [InlineData("latency_ms: NaN\n", 1, "'latency_ms' must be a number from 0 to 86,400,000")]
+    [InlineData("latency_ms: Infinity\n", 1, "'latency_ms' must be a number from 0 to 86,400,000")]
+    [InlineData("rules:\n  - reply_json: { [a]: 1 }\n", 2, "a key in 'reply_json' must be a text")]
+    [InlineData("rules:\n  - reply_json:\n      ? { a: 1 }\n      : 1\n", 3, "a key in 'reply_json' must be a text")]
+    [InlineData("rules:\n  - tool_calls: [ { name: t, arguments: { [x]: 1 } } ]\n", 2, "a key in 'arguments' must be a text")]
+    [InlineData("rules:\n  - reply_json: { a: 1, !!str a: 2 }\n", 2, "the key 'a' is written twice in 'reply_json'")]
+    public void Malformed_shapes_and_values_are_coded_errors_at_a_line(string yaml, int line, string expected)
+    {
+        var ex = Assert.Throws<ScriptedRulesException>(() => ScriptedRuleSet.Parse(yaml, "rules.yaml"));
+        Assert.Equal(("SKOPT2201", line), (ex.Code, ex.Line));
+        Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
+        Assert.StartsWith($"rules.yaml({line},", ex.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void A_missing_rules_file_is_an_error() =>
         Assert.Throws<ScriptedRulesException>(() => ScriptedRuleSet.Load(Path.Combine(Path.GetTempPath(), "no-such-rules-" + Guid.NewGuid() + ".yaml")));
