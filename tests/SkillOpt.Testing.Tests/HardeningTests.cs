@@ -156,6 +156,32 @@ public class HardeningTests
     }
 
     [Theory]
+    [InlineData("", "(1 train, 1 val): the 1 task that the splits ratios (test: 0.2) would put in the test split is pinned to train or validation")]
+    [InlineData("splits: { train: 0.5, val: 0.45, test: 0.05 }\n", "(1 train, 1 val): no task pins Split = \"test\", and none of the 2 tasks falls in the test split by the splits ratios (test: 0.05)")]
+    public async Task A_test_split_left_empty_by_pinned_tasks_stops_training_before_it_starts(string splits, string cause)
+    {
+        // splits.test > 0 passes the configuration check, but every task of the sample "pinned" skill pins train or val
+        using var dir = new TempFolder();
+        var source = Path.Combine(ToolPaths.SampleVerifiersProject, "skills");
+        File.Copy(Path.Combine(source, "pinned", "SKILL.md"), dir.Combine("SKILL.md"));
+        File.WriteAllText(dir.Combine("skillopt.yaml"), splits + $$"""
+            models:
+              target: { provider: scripted, endpoint: '{{Path.Combine(source, "arith", "target.rules.yaml")}}' }
+              optimizer: { provider: scripted, endpoint: '{{Path.Combine(source, "arith", "optimizer.rules.yaml")}}' }
+
+            """);
+        var train = await Tool.SkilloptAsync(dir.Path, null, "train", "--verifier", Verifier, "--skill", "pinned", "--skill-file", dir.Combine("SKILL.md"),
+            "--config", dir.Combine("skillopt.yaml"), "--run", "run");
+        Assert.True(train.ExitCode == 1, train.ToString());
+        Assert.Contains($"{dir.Combine("skillopt.yaml")} : error SKOPT2005: the skill 'pinned' has no test tasks {cause}", train.Stderr);
+        Assert.Contains("the test split must not be empty: the approval check compares the trained skill with the committed one on the test split", train.Stderr);
+        Assert.Contains("Pin some tasks with Split = \"test\", or add unpinned tasks", train.Stderr);
+        Assert.DoesNotContain("baseline", train.Stdout);
+        Assert.False(File.Exists(dir.Combine("run", "summary.json")));
+        Assert.Empty(Directory.GetFiles(dir.Path, "SKILL.received*"));
+    }
+
+    [Theory]
     [InlineData("..")]
     [InlineData(".")]
     [InlineData("-rf")]
