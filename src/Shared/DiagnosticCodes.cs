@@ -68,6 +68,8 @@ internal static class DiagnosticCodes
     public const string Interrupted = "SKOPT2104";
     /// <summary>Warning: the run's HTML report could not be written at the end of training.</summary>
     public const string ReportNotWritten = "SKOPT2105";
+    /// <summary>Warning: the target returned empty answers for every task of the baseline, so its scores say nothing.</summary>
+    public const string EmptyAnswers = "SKOPT2106";
     /// <summary>A scripted model's rules file is missing or invalid.</summary>
     public const string ScriptedRules = "SKOPT2201";
     /// <summary>Warning: a model role is SIMULATED (SimLab hosted by the trainer).</summary>
