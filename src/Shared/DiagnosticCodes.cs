@@ -38,7 +38,7 @@ internal static class DiagnosticCodes
     public const string NoTasks = "SKOPT2003";
     /// <summary>The skill is not declared, ambiguous, or its skill file is missing.</summary>
     public const string SkillNotFound = "SKOPT2004";
-    /// <summary>A split that training needs (train, val) or that eval was asked for is empty.</summary>
+    /// <summary>A split that training needs (train, val, test) or that eval was asked for is empty.</summary>
     public const string EmptySplit = "SKOPT2005";
     /// <summary>Too many rollouts errored: the run stops instead of scoring infrastructure failures.</summary>
     public const string TooManyErrors = "SKOPT2006";
