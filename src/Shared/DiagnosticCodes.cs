@@ -38,7 +38,7 @@ internal static class DiagnosticCodes
     public const string NoTasks = "SKOPT2003";
     /// <summary>The skill is not declared, ambiguous, or its skill file is missing.</summary>
     public const string SkillNotFound = "SKOPT2004";
-    /// <summary>A split that training needs (train, val) or that eval was asked for is empty.</summary>
+    /// <summary>A split that training needs (train, val, test) or that eval was asked for is empty.</summary>
     public const string EmptySplit = "SKOPT2005";
     /// <summary>Too many rollouts errored: the run stops instead of scoring infrastructure failures.</summary>
     public const string TooManyErrors = "SKOPT2006";
@@ -68,6 +68,8 @@ internal static class DiagnosticCodes
     public const string Interrupted = "SKOPT2104";
     /// <summary>Warning: the run's HTML report could not be written at the end of training.</summary>
     public const string ReportNotWritten = "SKOPT2105";
+    /// <summary>Warning: the target returned empty answers for every task of the baseline, so its scores say nothing.</summary>
+    public const string EmptyAnswers = "SKOPT2106";
     /// <summary>A scripted model's rules file is missing or invalid.</summary>
     public const string ScriptedRules = "SKOPT2201";
     /// <summary>Warning: a model role is SIMULATED (SimLab hosted by the trainer).</summary>

@@ -156,6 +156,57 @@ public class HardeningTests
     }
 
     [Theory]
+    [InlineData("default: \"\"\n", true)]
+    [InlineData("default: \"\"\nrules:\n  - when: { user_contains: sky }\n    reply: \"It just is.\"\n", false)]
+    public async Task A_target_that_answers_every_baseline_task_with_empty_text_is_a_warning_and_the_scores_stand(string targetRules, bool warned)
+    {
+        // HTTP 200 with empty content looks the same to the verifiers: an assistant message without text
+        using var dir = new TempFolder();
+        var (skill, config) = ArithCopy(dir);
+        File.WriteAllText(dir.Combine("target.rules.yaml"), targetRules);
+        var train = await Tool.SkilloptAsync(dir.Path, null, "train", "--verifier", Verifier, "--skill", "arith", "--skill-file", skill, "--config", config, "--run", "run");
+        Assert.True(train.ExitCode == 0, train.ToString());
+        Assert.Contains("skillopt: baseline: validation 0 on 6 tasks (0 errored)", train.Stdout);
+        const string warning = "skillopt : warning SKOPT2106: the target returned empty answers for 6 of 6 tasks of the baseline (the initial skill on the validation split), so its scores say nothing about the skill";
+        if (warned)
+        {
+            Assert.Contains(warning, train.Stderr);
+            Assert.Contains("check the target's provider and model configuration", train.Stderr);
+            Assert.Single(train.Stderr.Split('\n'), l => l.Contains("SKOPT2106", StringComparison.Ordinal));
+        }
+        else
+        {
+            Assert.DoesNotContain("SKOPT2106", train.Stderr);
+        }
+    }
+
+    [Theory]
+    [InlineData("", "(1 train, 1 val): the 1 task that the splits ratios (test: 0.2) would put in the test split is pinned to train or validation")]
+    [InlineData("splits: { train: 0.5, val: 0.45, test: 0.05 }\n", "(1 train, 1 val): no task pins Split = \"test\", and none of the 2 tasks falls in the test split by the splits ratios (test: 0.05)")]
+    public async Task A_test_split_left_empty_by_pinned_tasks_stops_training_before_it_starts(string splits, string cause)
+    {
+        // splits.test > 0 passes the configuration check, but every task of the sample "pinned" skill pins train or val
+        using var dir = new TempFolder();
+        var source = Path.Combine(ToolPaths.SampleVerifiersProject, "skills");
+        File.Copy(Path.Combine(source, "pinned", "SKILL.md"), dir.Combine("SKILL.md"));
+        File.WriteAllText(dir.Combine("skillopt.yaml"), splits + $$"""
+            models:
+              target: { provider: scripted, endpoint: '{{Path.Combine(source, "arith", "target.rules.yaml")}}' }
+              optimizer: { provider: scripted, endpoint: '{{Path.Combine(source, "arith", "optimizer.rules.yaml")}}' }
+
+            """);
+        var train = await Tool.SkilloptAsync(dir.Path, null, "train", "--verifier", Verifier, "--skill", "pinned", "--skill-file", dir.Combine("SKILL.md"),
+            "--config", dir.Combine("skillopt.yaml"), "--run", "run");
+        Assert.True(train.ExitCode == 1, train.ToString());
+        Assert.Contains($"{dir.Combine("skillopt.yaml")} : error SKOPT2005: the skill 'pinned' has no test tasks {cause}", train.Stderr);
+        Assert.Contains("the test split must not be empty: the approval check compares the trained skill with the committed one on the test split", train.Stderr);
+        Assert.Contains("Pin some tasks with Split = \"test\", or add unpinned tasks", train.Stderr);
+        Assert.DoesNotContain("baseline", train.Stdout);
+        Assert.False(File.Exists(dir.Combine("run", "summary.json")));
+        Assert.Empty(Directory.GetFiles(dir.Path, "SKILL.received*"));
+    }
+
+    [Theory]
     [InlineData("..")]
     [InlineData(".")]
     [InlineData("-rf")]

@@ -109,6 +109,78 @@ public class ScriptedChatClientTests
         Assert.Contains("error SKOPT2201:", ex.Message);
     }
 
+    [Theory]
+    [InlineData("rules: [\n  - reply: a\nmore: 1\n")]
+    [InlineData("rules: [\ndefault: x\n")]
+    [InlineData("rules:\n  - { reply: a\n  - reply: b\n")]
+    public void An_unclosed_flow_collection_followed_by_more_lines_is_malformed_yaml_at_a_line(string yaml)
+    {
+        // YamlDotNet throws InvalidOperationException for some of these instead of a YamlException
+        var ex = Assert.Throws<ScriptedRulesException>(() => ScriptedRuleSet.Parse(yaml, "rules.yaml"));
+        Assert.Equal("SKOPT2201", ex.Code);
+        Assert.StartsWith("rules.yaml(", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("malformed YAML", ex.Message, StringComparison.Ordinal);
+        Assert.InRange(ex.Line, 1, yaml.Split('\n').Length);
+        Assert.True(ex.Column >= 1, ex.Message);
+        Assert.DoesNotContain("Exception", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Collections_nested_deeper_than_the_limit_are_refused_before_loading()
+    {
+        // YamlDotNet loads recursively: 50,000 levels overflow the stack and end the process
+        var flow = Assert.Throws<ScriptedRulesException>(() => ScriptedRuleSet.Parse("default: x\nrules: " + new string('[', 50_000) + new string(']', 50_000) + "\n", "rules.yaml"));
+        Assert.Equal(("SKOPT2201", 2), (flow.Code, flow.Line));
+        Assert.Contains("nested more than 64 levels deep", flow.Message, StringComparison.Ordinal);
+        var block = Assert.Throws<ScriptedRulesException>(() => ScriptedRuleSet.Parse("rules:\n" + string.Concat(Enumerable.Repeat("- ", 50_000)) + "x\n", "rules.yaml"));
+        Assert.Equal(("SKOPT2201", 2), (block.Code, block.Line));
+        var json = Assert.Throws<ScriptedRulesException>(() => ScriptedRuleSet.Parse("rules:\n  - reply_json: " + string.Concat(Enumerable.Repeat("{\"a\": ", 65)) + "1" + new string('}', 65) + "\n", "rules.yaml"));
+        Assert.Equal(("SKOPT2201", 2), (json.Code, json.Line));
+        // 64 levels, the top-level mapping included, still load
+        var deepest = ScriptedRuleSet.Parse("rules:\n  - reply_json: " + string.Concat(Enumerable.Repeat("{\"a\": ", 61)) + "1" + new string('}', 61) + "\n", "rules.yaml");
+        Assert.StartsWith("{\"a\":{\"a\":", deepest.Rules[0].Reply, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("", 0)]
+    [InlineData("# only a comment\n", 0)]
+    [InlineData("default: \"no\"\n", 0)]
+    public void An_empty_rules_file_is_a_model_that_answers_the_default(string yaml, int rules)
+    {
+        var set = ScriptedRuleSet.Parse(yaml, "rules.yaml");
+        Assert.Equal(rules, set.Rules.Count);
+    }
+
+    [Theory]
+    [InlineData("~\n", 1, "must be a mapping")]
+    [InlineData("just text\n", 1, "must be a mapping")]
+    [InlineData("- reply: a\n", 1, "must be a mapping")]
+    [InlineData("rules: 5\n", 1, "'rules' must be a list")]
+    [InlineData("rules: { reply: a }\n", 1, "'rules' must be a list")]
+    [InlineData("keyword_target: x\n", 1, "'keyword_target' must be a list")]
+    [InlineData("default: [a]\n", 1, "'default' must be a text value")]
+    [InlineData("rules:\n  - when: 3\n    reply: a\n", 2, "'when' must be a mapping")]
+    [InlineData("rules:\n  - tool_calls: 3\n", 2, "'tool_calls' must be a list")]
+    [InlineData("default: a\ndefault: b\n", 2, "malformed YAML")]
+    [InlineData("latency_ms: abc\n", 1, "'latency_ms' must be a number")]
+    [InlineData("latency_ms: -1\n", 1, "'latency_ms' must be a number from 0 to 86,400,000")]
+    [InlineData("latency_ms: 1e400\n", 1, "'latency_ms' must be a number from 0 to 86,400,000")]
+    [InlineData("latency_ms: 1e300\n", 1, "'latency_ms' must be a number from 0 to 86,400,000")]
+    [InlineData("latency_ms: .nan\n", 1, "'latency_ms' must be a number from 0 to 86,400,000")]
+    [InlineData("latency_ms: NaN\n", 1, "'latency_ms' must be a number from 0 to 86,400,000")]
+    [InlineData("latency_ms: Infinity\n", 1, "'latency_ms' must be a number from 0 to 86,400,000")]
+    [InlineData("rules:\n  - reply_json: { [a]: 1 }\n", 2, "a key in 'reply_json' must be a text")]
+    [InlineData("rules:\n  - reply_json:\n      ? { a: 1 }\n      : 1\n", 3, "a key in 'reply_json' must be a text")]
+    [InlineData("rules:\n  - tool_calls: [ { name: t, arguments: { [x]: 1 } } ]\n", 2, "a key in 'arguments' must be a text")]
+    [InlineData("rules:\n  - reply_json: { a: 1, !!str a: 2 }\n", 2, "the key 'a' is written twice in 'reply_json'")]
+    public void Malformed_shapes_and_values_are_coded_errors_at_a_line(string yaml, int line, string expected)
+    {
+        var ex = Assert.Throws<ScriptedRulesException>(() => ScriptedRuleSet.Parse(yaml, "rules.yaml"));
+        Assert.Equal(("SKOPT2201", line), (ex.Code, ex.Line));
+        Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
+        Assert.StartsWith($"rules.yaml({line},", ex.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void A_missing_rules_file_is_an_error() =>
         Assert.Throws<ScriptedRulesException>(() => ScriptedRuleSet.Load(Path.Combine(Path.GetTempPath(), "no-such-rules-" + Guid.NewGuid() + ".yaml")));

@@ -193,7 +193,7 @@ public class TrainerTests
 
         var ambiguous = await Tool.SkilloptAsync(dir.Path, null, "list", "--verifier", Verifier);
         Assert.Equal(1, ambiguous.ExitCode);
-        Assert.Matches(@"SkillOpt\.SampleVerifiers\.dll : error SKOPT2004: the verifier declares several skills \((arith|bench|simmath)(, (arith|bench|simmath)){2}\); pass --skill", ambiguous.Stderr);
+        Assert.Matches(@"SkillOpt\.SampleVerifiers\.dll : error SKOPT2004: the verifier declares several skills \((arith|bench|pinned|simmath)(, (arith|bench|pinned|simmath)){3}\); pass --skill", ambiguous.Stderr);
 
         var config = dir.Combine("skillopt.yaml");
         File.WriteAllText(config, "training:\n  epochs: 2\n  bach_size: 8\n");

@@ -80,6 +80,10 @@ internal sealed class TrainingContext(TrainingSettings settings, RunStore store,
     /// <summary>Sends one progress event.</summary>
     public void Report(string stage, string message, int epoch, int step, int totalSteps) =>
         progress?.Report(new TrainingProgress(stage, message, epoch, step, totalSteps));
+
+    /// <summary>Sends one warning (a progress event with its diagnostic code).</summary>
+    public void Warn(string stage, string code, string message) =>
+        progress?.Report(new TrainingProgress(stage, message, 0, 0, 0, code));
 }
 
 /// <summary>One call of <see cref="SkillTrainingLoop.RunAsync"/>: its splits, plan, rejected-edit buffer and history so far.</summary>

@@ -6,7 +6,9 @@ namespace SkillOpt.Core.Training;
 /// <param name="Epoch">1-based epoch, 0 outside epochs.</param>
 /// <param name="Step">1-based global step, 0 outside steps.</param>
 /// <param name="TotalSteps">Steps in the whole run.</param>
-internal sealed record TrainingProgress(string Stage, string Message, int Epoch, int Step, int TotalSteps)
+/// <param name="WarningCode">The diagnostic code when the event is a warning (the trainer writes it to standard error in
+/// canonical form, <c>skillopt : warning SKOPT2106: …</c>), else <see langword="null"/>.</param>
+internal sealed record TrainingProgress(string Stage, string Message, int Epoch, int Step, int TotalSteps, string? WarningCode = null)
 {
     /// <summary>
     /// The stage of the event that opens each phase (its <see cref="Message"/> is the phase kind: <c>baseline</c>,

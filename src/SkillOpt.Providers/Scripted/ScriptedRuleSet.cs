@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using SkillOpt.Core.Configuration;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -104,14 +105,28 @@ internal sealed class ScriptedRuleSet
     /// <exception cref="ScriptedRulesException">The text is invalid.</exception>
     public static ScriptedRuleSet Parse(string text, string fileName)
     {
+        // YamlDotNet is recursive: a file nested thousands of levels deep would overflow the stack and end the process
+        if (YamlNesting.FindTooDeep(text) is { } deep)
+        {
+            throw new ScriptedRulesException(fileName, deep.Line, deep.Column,
+                $"malformed YAML: collections are nested more than {YamlNesting.MaxDepth} levels deep here (a rules file needs a few levels)");
+        }
         var stream = new YamlStream();
+        var scanner = new Scanner(new StringReader(text));
         try
         {
-            stream.Load(new StringReader(text));
+            stream.Load(new Parser(scanner));
         }
         catch (YamlException ex)
         {
             throw new ScriptedRulesException(fileName, (int)ex.Start.Line, (int)ex.Start.Column, $"malformed YAML: {ex.Message}", ex);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // YamlDotNet's parser throws this instead of a YamlException for some broken files (an unclosed flow collection
+            // followed by more lines); the scanner's position is the best place known. Only YamlDotNet runs in this try.
+            throw new ScriptedRulesException(fileName, (int)scanner.CurrentPosition.Line, (int)scanner.CurrentPosition.Column,
+                "malformed YAML: the file ends inside a collection, or a collection is not closed where it should be (check every '[' and '{' up to this point)", ex);
         }
         if (stream.Documents.Count == 0)
         {
@@ -134,11 +149,7 @@ internal sealed class ScriptedRuleSet
                 rules.Add(ParseKeywordTarget(fileName, item));
             }
         }
-        var latency = Child(root, "latency_ms") is { } l ? Number(fileName, l, "latency_ms") : 0;
-        if (latency < 0)
-        {
-            throw Error(fileName, Child(root, "latency_ms")!, "latency_ms must not be negative");
-        }
+        var latency = Child(root, "latency_ms") is { } l ? LatencyMs(fileName, l) : 0;
         return new ScriptedRuleSet
         {
             Rules = rules,
@@ -180,7 +191,7 @@ internal sealed class ScriptedRuleSet
             {
                 throw Error(file, json, "a rule has either 'reply' or 'reply_json', not both");
             }
-            reply = ToJson(json)?.ToJsonString() ?? "null";
+            reply = ToJson(file, json, "reply_json")?.ToJsonString() ?? "null";
         }
         var calls = new List<ScriptedToolCall>();
         if (Child(map, "tool_calls") is { } tc)
@@ -190,7 +201,7 @@ internal sealed class ScriptedRuleSet
                 var cm = c as YamlMappingNode ?? throw Error(file, c, "each tool call must be a mapping with 'name' and 'arguments'");
                 CheckKeys(file, cm, ["name", "arguments"], "rules[].tool_calls[].");
                 var name = Opt(file, cm, "name") ?? throw Error(file, cm, "a tool call needs a 'name'");
-                var args = Child(cm, "arguments") is { } a ? ToJson(a) as JsonObject ?? throw Error(file, a, "'arguments' must be a mapping") : [];
+                var args = Child(cm, "arguments") is { } a ? ToJson(file, a, "arguments") as JsonObject ?? throw Error(file, a, "'arguments' must be a mapping") : [];
                 calls.Add(new ScriptedToolCall(name, args));
             }
         }
@@ -270,18 +281,42 @@ internal sealed class ScriptedRuleSet
         }
     }
 
-    private static double Number(string file, YamlNode node, string key) =>
-        double.TryParse(Scalar(file, node, key), NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : throw Error(file, node, $"'{key}' must be a number");
+    /// <summary>The most <c>latency_ms</c> may be: a day, the longest a rollout may last (<c>rollouts.timeout_seconds</c>).</summary>
+    private const double MaxLatencyMs = 86_400_000;
+
+    /// <summary><c>latency_ms</c>: a finite number of milliseconds from 0 to <see cref="MaxLatencyMs"/> (more would overflow the delay).</summary>
+    private static double LatencyMs(string file, YamlNode node) =>
+        double.TryParse(Scalar(file, node, "latency_ms"), NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && v is >= 0 and <= MaxLatencyMs
+            ? v
+            : throw Error(file, node, $"'latency_ms' must be a number from 0 to {MaxLatencyMs.ToString("N0", CultureInfo.InvariantCulture)} (milliseconds; a day at most)");
 
     /// <summary>Converts YAML to JSON: plain scalars that read as numbers, booleans or null become those; everything else is a string.</summary>
-    private static JsonNode? ToJson(YamlNode node) => node switch
+    /// <param name="file">The rules file, for errors.</param>
+    /// <param name="node">The value.</param>
+    /// <param name="key">The key it is under (<c>reply_json</c>, <c>arguments</c>), for errors.</param>
+    private static JsonNode? ToJson(string file, YamlNode node, string key) => node switch
     {
-        YamlMappingNode m => new JsonObject(m.Children.Select(kv => KeyValuePair.Create(((YamlScalarNode)kv.Key).Value ?? "", ToJson(kv.Value)))),
-        YamlSequenceNode s => new JsonArray(s.Children.Select(ToJson).ToArray()),
+        YamlMappingNode m => ToJsonObject(file, m, key),
+        YamlSequenceNode s => new JsonArray(s.Children.Select(c => ToJson(file, c, key)).ToArray()),
         YamlScalarNode { Style: ScalarStyle.Plain } p => PlainScalar(p.Value),
         YamlScalarNode q => JsonValue.Create(q.Value ?? ""),
         _ => null,
     };
+
+    private static JsonObject ToJsonObject(string file, YamlMappingNode map, string key)
+    {
+        var obj = new JsonObject();
+        foreach (var (k, v) in map.Children)
+        {
+            var name = (k as YamlScalarNode ?? throw Error(file, k, $"a key in '{key}' must be a text, not a list or mapping")).Value ?? "";
+            // YAML tells keys apart by their tags too ('a' and '!!str a'); JSON only by name
+            if (!obj.TryAdd(name, ToJson(file, v, key)))
+            {
+                throw Error(file, k, $"the key '{name}' is written twice in '{key}'");
+            }
+        }
+        return obj;
+    }
 
     private static JsonNode? PlainScalar(string? v) =>
         v is null or "null" or "~" or "" ? null

@@ -144,6 +144,11 @@ internal static class TrainerCommands
                     $"training needs train and validation tasks, but the skill '{ctx.Skill}' has {splits.Train.Count} train and {splits.Validation.Count} validation tasks; add tasks, change the splits ratios or pin splits with Split = \"val\"",
                     ctx.ConfigPath);
             }
+            if (splits.Test.Count == 0)
+            {
+                // splits.test > 0 (checked with the configuration) does not put a task in the test split when tasks pin theirs
+                throw new TrainerException(TrainerDiagnostics.EmptySplit, EmptyTestSplit(ctx, tasks), ctx.ConfigPath);
+            }
             console.Info($"training skill '{ctx.Skill}' ({ctx.SkillFile}) with {Path.GetFileName(ctx.Verifier.AssemblyPath)}: {Counts(tasks)}; run folder {runFolder}");
             SkillFileLoading.WarnOverTokenBudget(ctx, console, initialDocument);
 
@@ -488,6 +493,23 @@ internal static class TrainerCommands
                 $"{option} must be a {(allowZero ? "non-negative" : "positive")} number of seconds, at most 86,400, not {value.ToString(CultureInfo.InvariantCulture)}");
         }
         return TimeSpan.FromSeconds(value);
+    }
+
+    /// <summary>
+    /// Why the listed tasks leave the test split empty. The listing does not say which tasks pin their split, but a task
+    /// the ratios put in the test split and that is listed in another one pins it.
+    /// </summary>
+    private static string EmptyTestSplit(CommandContext ctx, IReadOnlyList<VerifierTask> tasks)
+    {
+        var ratios = ctx.Options.Splits;
+        var test = ratios.Test.ToString("0.###", CultureInfo.InvariantCulture);
+        var pinnedAway = tasks.Count(t => SkillSplits.Assign(t.TaskId, ratios) == SkillSplits.Test);
+        var cause = pinnedAway > 0
+            ? $"the {pinnedAway} {(pinnedAway == 1 ? "task" : "tasks")} that the splits ratios (test: {test}) would put in the test split {(pinnedAway == 1 ? "is" : "are")} pinned to train or validation (Split = \"train\" or \"val\"), so every task is in train or validation"
+            : $"no task pins Split = \"test\", and none of the {tasks.Count} tasks falls in the test split by the splits ratios (test: {test})";
+        return $"the skill '{ctx.Skill}' has no test tasks ({tasks.Count(t => t.Split == SkillSplits.Train)} train, {tasks.Count(t => t.Split == SkillSplits.Validation)} val): {cause}; "
+            + "the test split must not be empty: the approval check compares the trained skill with the committed one on the test split. "
+            + "Pin some tasks with Split = \"test\", or add unpinned tasks (the splits ratios assign them)";
     }
 
     internal static string Counts(IReadOnlyList<VerifierTask> tasks) =>

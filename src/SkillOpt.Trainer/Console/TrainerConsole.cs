@@ -83,6 +83,11 @@ internal sealed class TrainerConsole(TextWriter output, TextWriter error) : IPro
         {
             return; // for live displays only
         }
+        if (value.WarningCode is { } code)
+        {
+            Warning(code, value.Message);
+            return;
+        }
         var where = value.Epoch > 0 && value.Step > 0 ? $"[epoch {value.Epoch} step {value.Step}/{value.TotalSteps}] "
             : value.Epoch > 0 ? $"[epoch {value.Epoch}] "
             : "";
