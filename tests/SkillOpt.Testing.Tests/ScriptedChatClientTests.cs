@@ -173,12 +173,29 @@ public class ScriptedChatClientTests
     [InlineData("rules:\n  - reply_json:\n      ? { a: 1 }\n      : 1\n", 3, "a key in 'reply_json' must be a text")]
     [InlineData("rules:\n  - tool_calls: [ { name: t, arguments: { [x]: 1 } } ]\n", 2, "a key in 'arguments' must be a text")]
     [InlineData("rules:\n  - reply_json: { a: 1, !!str a: 2 }\n", 2, "the key 'a' is written twice in 'reply_json'")]
+    [InlineData("default: a\n---\ndefault: b\n", 3, "several YAML documents")]
     public void Malformed_shapes_and_values_are_coded_errors_at_a_line(string yaml, int line, string expected)
     {
         var ex = Assert.Throws<ScriptedRulesException>(() => ScriptedRuleSet.Parse(yaml, "rules.yaml"));
         Assert.Equal(("SKOPT2201", line), (ex.Code, ex.Line));
         Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
         Assert.StartsWith($"rules.yaml({line},", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_folder_named_as_the_rules_file_is_a_coded_error()
+    {
+        var folder = Directory.CreateTempSubdirectory("rules-folder-").FullName;
+        try
+        {
+            var ex = Assert.Throws<ScriptedRulesException>(() => ScriptedRuleSet.Load(folder));
+            Assert.Equal("SKOPT2201", ex.Code);
+            Assert.Contains("names a folder, not a rules file", ex.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(folder);
+        }
     }
 
     [Fact]

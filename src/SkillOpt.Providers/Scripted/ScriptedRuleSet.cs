@@ -92,11 +92,24 @@ internal sealed class ScriptedRuleSet
     /// <exception cref="ScriptedRulesException">The file is missing or invalid.</exception>
     public static ScriptedRuleSet Load(string path)
     {
+        if (Directory.Exists(path))
+        {
+            throw new ScriptedRulesException(path, 0, 0, "names a folder, not a rules file (models.<role>.endpoint names the scripted model's YAML or JSON rules file)");
+        }
         if (!System.IO.File.Exists(path))
         {
             throw new ScriptedRulesException(path, 0, 0, "the scripted model's rules file does not exist (models.<role>.endpoint names it; relative paths are resolved against the configuration file's folder)");
         }
-        return Parse(System.IO.File.ReadAllText(path), path);
+        string text;
+        try
+        {
+            text = System.IO.File.ReadAllText(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new ScriptedRulesException(path, 0, 0, $"the scripted model's rules file cannot be read: {ex.Message}", ex);
+        }
+        return Parse(text, path);
     }
 
     /// <summary>Parses rules from YAML or JSON text.</summary>
@@ -131,6 +144,10 @@ internal sealed class ScriptedRuleSet
         if (stream.Documents.Count == 0)
         {
             return new ScriptedRuleSet();
+        }
+        if (stream.Documents.Count > 1)
+        {
+            throw Error(fileName, stream.Documents[1].RootNode, "the file holds several YAML documents (---); keep one (the rules of the others would be ignored)");
         }
         var root = stream.Documents[0].RootNode as YamlMappingNode ?? throw Error(fileName, stream.Documents[0].RootNode, "the rules file must be a mapping with 'rules', 'keyword_target', 'default' and 'latency_ms'");
         CheckKeys(fileName, root, TopKeys, "");
