@@ -387,6 +387,9 @@ internal sealed class Simulation
                 // uniform prior on the candidate's pass rate) that the whole draw ends above the stored score is below fut
                 var fut = _policy.Get("fut", 0);
                 var chunkSize = (int)_policy.Get("chunk", 8);
+                // first=k: the first look after k tasks, then every chunk tasks after it (default: the first look after a chunk)
+                var firstLook = (int)_policy.Get("first", chunkSize);
+                bool IsLook(int n) => n >= firstLook && (n - firstLook) % chunkSize == 0;
                 // early=q: accept once at least earlymin (share of the split, default 0.5) is scored and the predictive
                 // probability of ending strictly above the stored draw is ≥ q; the accepted candidate's other tasks are
                 // left unscored and run (on its own sample) only when a later candidate goes the whole split
@@ -424,7 +427,7 @@ internal sealed class Simulation
                     seen.Add((t.Index, o));
                     passes += o ? 1 : 0;
                     scored++;
-                    if ((fut > 0 || early > 0) && scored % chunkSize == 0 && scored < val.Count)
+                    if ((fut > 0 || early > 0) && IsLook(scored) && scored < val.Count)
                     {
                         var left = val.Count - scored;
                         double p;

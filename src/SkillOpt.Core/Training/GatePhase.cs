@@ -26,17 +26,23 @@ internal sealed class GatePhase
     private readonly EditApplier _applier;
 
     /// <summary>Creates the phase with <paramref name="gate"/>, or the gate <c>gate.kind</c> names.</summary>
-    public GatePhase(TrainingContext context, RolloutPhase rollouts, EditApplier applier, IValidationGate? gate)
+    /// <param name="context">The run.</param>
+    /// <param name="rollouts">Runs and caches the target's tasks.</param>
+    /// <param name="applier">Applies edits (combined candidates).</param>
+    /// <param name="gate">The gate to use instead of the one <c>gate.kind</c> names (tests), or null.</param>
+    /// <param name="validationTasks">The run's validation tasks: they set the default preset's strict gate's chunk (<see cref="GateSettings.ChunkSizeFor"/>).</param>
+    public GatePhase(TrainingContext context, RolloutPhase rollouts, EditApplier applier, IValidationGate? gate, int validationTasks)
     {
         _context = context;
         _rollouts = rollouts;
         _applier = applier;
         var g = context.Settings.Gate;
+        var chunk = g.ChunkSizeFor(validationTasks);
         Gate = gate ?? g.Kind switch
         {
-            "paired" => new PairedSequentialGate(g.Alpha, g.Sequential, g.ChunkSize, g.VetoRegressions, g.VetoMinSamples, g.MaxDraws, g.AlternativeWinShare, g.Power, g.FinalAnalysis),
-            "posterior" => new PosteriorPairedGate(g.Posterior.Threshold, g.Posterior.Prior, g.Posterior.StopProbability, g.ChunkSize, g.Posterior.MaxDraws),
-            _ => new StrictImprovementGate(g.StrictStopProbability, g.ChunkSize, g.StrictTaskDifficulty),
+            "paired" => new PairedSequentialGate(g.Alpha, g.Sequential, chunk, g.VetoRegressions, g.VetoMinSamples, g.MaxDraws, g.AlternativeWinShare, g.Power, g.FinalAnalysis),
+            "posterior" => new PosteriorPairedGate(g.Posterior.Threshold, g.Posterior.Prior, g.Posterior.StopProbability, chunk, g.Posterior.MaxDraws),
+            _ => new StrictImprovementGate(g.StrictStopProbability, chunk, g.StrictTaskDifficulty),
         };
     }
 

@@ -68,7 +68,7 @@ internal sealed class SkillTrainingLoop
     public RunStore Store => _store;
 
     /// <summary>Resolves the run's settings and builds its phases.</summary>
-    private void Build()
+    private void Build(int validationTasks)
     {
         var settings = TrainingSettings.Resolve(_options);
         _context = new TrainingContext(settings, _store, new RunBudget(_options), _progress);
@@ -76,7 +76,7 @@ internal sealed class SkillTrainingLoop
         var applier = new EditApplier(settings.Edits);
         var lr = settings.Reflection.LearningRate;
         _rollouts = new RolloutPhase(_context, _runner);
-        var gatePhase = new GatePhase(_context, _rollouts, applier, _gate);
+        var gatePhase = new GatePhase(_context, _rollouts, applier, _gate, validationTasks);
         _baseline = new BaselinePhase(_context, _rollouts);
         _step = new StepPhase(_context, _rollouts, new ProposalPhase(_context, optimizer, applier), new PrescreenPhase(_context, _rollouts), gatePhase,
             LearningRateSchedule.Create(lr.Schedule, lr.Max, lr.Min));
@@ -104,7 +104,7 @@ internal sealed class SkillTrainingLoop
         {
             throw new ArgumentException($"Training needs train and validation tasks (got {splits.Train.Count} train, {splits.Validation.Count} validation).", nameof(splits));
         }
-        Build();
+        Build(splits.Validation.Count);
         var settings = _context.Settings;
         var store = _context.Store;
         var plan = PhasePlan.Build(settings.Epochs, _context.BatchesPerEpoch(splits), settings.SlowUpdate.Enabled, settings.MetaSkill.Enabled, settings.MetaSkill.InLastEpoch,
@@ -122,7 +122,7 @@ internal sealed class SkillTrainingLoop
         if (state.CompletedPhases == 0 && !_options.IsClassic && settings.Gate.Kind == "strict")
         {
             _context.Report("run", string.Create(CultureInfo.InvariantCulture,
-                $"gate: strict, with a futility stop at {settings.Gate.StrictStopProbability}{(settings.Gate.StrictTaskDifficulty && settings.Gate.StrictStopProbability > 0 ? " that reads each task by its difficulty" : "")}, in the reference's loop with candidates validated on fresh samples and verifier text hidden (gate.kind: posterior runs the default preset's own loop)"),
+                $"gate: strict, with a futility stop at {settings.Gate.StrictStopProbability}{(settings.Gate.StrictStopProbability > 0 ? $" (checked every {settings.Gate.ChunkSizeFor(splits.Validation.Count)} validation tasks)" : "")}{(settings.Gate.StrictTaskDifficulty && settings.Gate.StrictStopProbability > 0 ? " that reads each task by its difficulty" : "")}, in the reference's loop with candidates validated on fresh samples and verifier text hidden (gate.kind: posterior runs the default preset's own loop)"),
                 0, 0, totalSteps);
         }
         if (state.CompletedPhases == 0 && settings.Prescreen.Enabled && !settings.Prescreen.RunsFor(splits.Validation.Count))

@@ -121,13 +121,14 @@ internal sealed record EarlyStoppingSettings(int Patience, bool Ceiling);
 internal sealed record PrescreenSettings(bool Enabled, int MaxValidationTasks, int FailedTasks, int PassedTasks)
 {
     /// <summary>
-    /// Resolves <c>gate.prescreen</c> once the preset filled it; with more than one <paramref name="proposals"/> per step there
-    /// is no size limit, since the pre-screen chooses the proposal to gate.
+    /// Resolves <c>gate.prescreen</c> once the preset filled it; with more than one <paramref name="proposals"/> per step it
+    /// runs, with no size limit, since it chooses the proposal to gate (the configuration loader refuses more than one with
+    /// <c>gate.prescreen.enabled: false</c>).
     /// </summary>
     /// <exception cref="InvalidOperationException">The preset was not applied (<see cref="PrescreenOptions.Enabled"/> or
     /// <see cref="PrescreenOptions.MaxValidationTasks"/> unset).</exception>
     public static PrescreenSettings From(PrescreenOptions options, int proposals) => new(
-        options.Enabled ?? throw new InvalidOperationException("gate.prescreen.enabled was left unset; SkillOptOptions.ApplyPreset must fill it."),
+        (options.Enabled ?? throw new InvalidOperationException("gate.prescreen.enabled was left unset; SkillOptOptions.ApplyPreset must fill it.")) || proposals > 1,
         proposals > 1 ? 0 : options.MaxValidationTasks ?? throw new InvalidOperationException("gate.prescreen.max_validation_tasks was left unset; SkillOptOptions.ApplyPreset must fill it."),
         options.FailedTasks, options.PassedTasks);
 
@@ -139,7 +140,7 @@ internal sealed record PrescreenSettings(bool Enabled, int MaxValidationTasks, i
 /// <param name="Kind"><c>gate.kind</c>: <c>paired</c>, <c>posterior</c> or <c>strict</c>.</param>
 /// <param name="Alpha">One-sided significance level.</param>
 /// <param name="Sequential">Score in chunks and stop once decided.</param>
-/// <param name="ChunkSize">Validation tasks per chunk.</param>
+/// <param name="ChunkSize">Validation tasks per chunk; null: by the validation split's size (<see cref="ChunkSizeFor"/>).</param>
 /// <param name="VetoRegressions">The non-regression veto.</param>
 /// <param name="VetoMinSamples">Measurements that make a task reliably passing.</param>
 /// <param name="MaxDraws">Most draws per candidate (paired gate).</param>
@@ -150,9 +151,18 @@ internal sealed record PrescreenSettings(bool Enabled, int MaxValidationTasks, i
 /// <param name="Posterior">The posterior gate's settings (<c>gate.posterior</c>).</param>
 /// <param name="StrictStopProbability">The strict gate's futility stop (<c>gate.strict.stop_probability</c>; 0 = none).</param>
 /// <param name="StrictTaskDifficulty">The futility stop's predictive knows each task's difficulty (<c>gate.strict.task_difficulty</c>).</param>
-internal sealed record GateSettings(string Kind, double Alpha, bool Sequential, int ChunkSize, bool VetoRegressions, int VetoMinSamples, int MaxDraws,
+internal sealed record GateSettings(string Kind, double Alpha, bool Sequential, int? ChunkSize, bool VetoRegressions, int VetoMinSamples, int MaxDraws,
     double AlternativeWinShare, double Power, bool FinalAnalysis, int CombineInconclusive, PosteriorGateSettings Posterior, double StrictStopProbability,
-    bool StrictTaskDifficulty);
+    bool StrictTaskDifficulty)
+{
+    /// <summary>
+    /// The chunk of a run with <paramref name="validationTasks"/> validation tasks: <see cref="ChunkSize"/> when set, else (the
+    /// default preset's strict gate) <see cref="StrictGateOptions.SmallSplitChunkSize"/> on splits of up to
+    /// <see cref="StrictGateOptions.SmallSplitTasks"/> tasks and <see cref="GateOptions.DefaultChunkSize"/> above.
+    /// </summary>
+    public int ChunkSizeFor(int validationTasks) =>
+        ChunkSize ?? (validationTasks <= StrictGateOptions.SmallSplitTasks ? StrictGateOptions.SmallSplitChunkSize : GateOptions.DefaultChunkSize);
+}
 
 /// <summary>The posterior gate (<c>gate.posterior</c>, <see cref="Gates.PosteriorPairedGate"/>).</summary>
 /// <param name="Threshold">Posterior probability P(θ &gt; ½) a candidate needs after its last draw.</param>

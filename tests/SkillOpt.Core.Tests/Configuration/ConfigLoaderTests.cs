@@ -14,7 +14,11 @@ public class ConfigLoaderTests
         Assert.Equal(8, o.Training.MergeFanIn);
         Assert.Equal(16, o.Training.OptimizerConcurrency);
         Assert.Equal(("cosine", 4, 2), (o.Training.LearningRate.Schedule, o.Training.LearningRate.Max, o.Training.LearningRate.Min));
-        Assert.Equal(("strict", 0.05, true, true, true, true), (o.Gate.Kind, o.Gate.Alpha, o.Gate.Sequential, o.Gate.VetoRegressions, o.Gate.Prescreen.Enabled, o.Rollouts.Cache));
+        // no pre-screen with the strict gate: it looks every 4 validation tasks on small splits instead (chunk size left to the split's size)
+        Assert.Equal(("strict", 0.05, true, true, false, true), (o.Gate.Kind, o.Gate.Alpha, o.Gate.Sequential, o.Gate.VetoRegressions, o.Gate.Prescreen.Enabled, o.Rollouts.Cache));
+        Assert.Null(o.Gate.ChunkSize);
+        Assert.Equal(8, SkillOptConfigLoader.Parse("preset: classic\n", "skillopt.yaml").Gate.ChunkSize);
+        Assert.Equal(8, SkillOptConfigLoader.Parse("gate:\n  kind: posterior\n", "skillopt.yaml").Gate.ChunkSize);
         // the strict gate with its futility stop, in the reference's loop: the reference's edit settings, rejected-edit
         // buffer and ungated slow update (also after the last epoch), but no meta skill after the last epoch
         Assert.True(o.UsesReferenceLoop);

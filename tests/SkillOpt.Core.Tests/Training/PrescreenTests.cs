@@ -91,10 +91,10 @@ public class PrescreenTests
 
     [Theory]
     // gate.prescreen.enabled, gate.prescreen.max_validation_tasks (null = unset), training.proposals → resolved enabled, limit
-    [InlineData(null, null, 1, true, PrescreenOptions.DefaultMaxValidationTasks)] // the default preset's rule
+    [InlineData(null, null, 1, false, PrescreenOptions.DefaultMaxValidationTasks)] // the default preset's strict gate looks every 4 tasks instead
     [InlineData(true, null, 1, true, 0)]                                           // turned on: whatever the split's size
     [InlineData(false, null, 1, false, 0)]
-    [InlineData(null, 40, 1, true, 40)]
+    [InlineData(null, 40, 1, true, 40)]                                            // a limit given: up to it
     [InlineData(true, 40, 1, true, 40)]
     [InlineData(null, null, 2, true, 0)]                                           // more proposals need it to choose one
     public void The_default_preset_pre_screens_up_to_a_validation_split_size(bool? enabled, int? max, int proposals, bool resolvedEnabled, int resolvedMax)
@@ -111,6 +111,31 @@ public class PrescreenTests
 
         var classic = new SkillOptOptions { Preset = "classic" };
         Assert.False(TrainingSettings.Resolve(classic).Prescreen.RunsFor(1));
+
+        // the paired gates' loop pre-screens up to the limit
+        var posterior = new SkillOptOptions();
+        posterior.Gate.Kind = "posterior";
+        posterior.Gate.Prescreen.Enabled = enabled;
+        posterior.Gate.Prescreen.MaxValidationTasks = max;
+        var p = TrainingSettings.Resolve(posterior).Prescreen;
+        Assert.Equal((enabled ?? true, max ?? (enabled is null ? PrescreenOptions.DefaultMaxValidationTasks : 0)), (p.Enabled, p.MaxValidationTasks));
+    }
+
+    [Theory]
+    // gate.chunk_size (null = unset), gate.kind, preset, validation tasks → the chunk the gate uses
+    [InlineData(null, "strict", "default", 20, 4)]
+    [InlineData(null, "strict", "default", 150, 4)]
+    [InlineData(null, "strict", "default", 151, 8)]
+    [InlineData(null, "posterior", "default", 20, 8)]
+    [InlineData(null, "strict", "classic", 20, 8)]
+    [InlineData(6, "strict", "default", 20, 6)]
+    [InlineData(6, "strict", "default", 400, 6)]
+    public void The_default_preset_s_strict_gate_looks_every_4_tasks_on_small_validation_splits(int? chunk, string kind, string preset, int validationTasks, int expected)
+    {
+        var o = new SkillOptOptions { Preset = preset };
+        o.Gate.Kind = kind;
+        o.Gate.ChunkSize = chunk;
+        Assert.Equal(expected, TrainingSettings.Resolve(o).Gate.ChunkSizeFor(validationTasks));
     }
 
     [Theory]
@@ -118,7 +143,7 @@ public class PrescreenTests
     [InlineData(19, false)]
     public async Task A_validation_split_above_the_limit_sends_every_candidate_to_the_gate(int maxValidationTasks, bool prescreened)
     {
-        var o = HarnessConfig.Options();
+        var o = HarnessConfig.Options("posterior"); // the strict gate of the default preset runs no pre-screen
         o.Gate.Prescreen.MaxValidationTasks = maxValidationTasks;
         var folder = Path.Combine(Path.GetTempPath(), "skillopt-tests", Guid.NewGuid().ToString("N"));
         var progress = new Progress();

@@ -64,12 +64,13 @@ public class RunBudgetTests
     public void The_default_preset_is_estimated_with_its_strict_gate_at_every_size()
     {
         // gate.kind unset: the strict gate with its futility stop and no early stopping, as when it is named; on 150
-        // validation tasks with the pre-screen, 40 + 12 + 75 = 127 per step and the baseline (150) once: (1,000 − 150) / 127 = 6.7
+        // validation tasks, no pre-screen (the stop looks every 4 tasks instead), 40 + 75 = 115 per step and the baseline (150)
+        // once: (1,000 − 150) / 115 = 7.4
         var options = Options("default", o => o.Budget.MaxTargetCalls = 1_000);
         var named = new RunBudget(Options("default", o => { o.Gate.Kind = "strict"; o.Budget.MaxTargetCalls = 1_000; }));
         Assert.Equal(named.Estimate(40, 400, 200), new RunBudget(options).Estimate(40, 400, 200));
         Assert.Equal(named.Estimate(40, 400, 150), new RunBudget(options).Estimate(40, 400, 150));
-        Assert.Equal("pre-flight estimate: about 127 target and 8 optimizer calls per step; budget.max_target_calls allows about 6 of the 40 planned steps"
+        Assert.Equal("pre-flight estimate: about 115 target and 8 optimizer calls per step; budget.max_target_calls allows about 7 of the 40 planned steps"
             + " (early stopping may end the run sooner: once the current skill passes every validation task)", new RunBudget(options).Estimate(40, 400, 150));
     }
 

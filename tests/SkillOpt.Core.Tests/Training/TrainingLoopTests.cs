@@ -325,9 +325,14 @@ public class TrainingSafeguardTests
             .RunAsync(HarnessConfig.InitialSkill, splits, TestContext.Current.CancellationToken);
         var gates = new RunStore(folder).ReadHistory().Where(h => h.Kind == "step").Select(h => h.Validation?.Gate).Where(g => g is not (null or "prescreen")).Distinct().ToList();
         Assert.Equal(["strict"], gates);
+        // no pre-screen: on up to 150 validation tasks the futility stop looks every 4 tasks instead, above every 8
+        Assert.DoesNotContain(new RunStore(folder).ReadHistory(), h => h.Validation?.Gate == "prescreen");
+        var chunk = validationTasks <= StrictGateOptions.SmallSplitTasks ? 4 : 8;
+        Assert.All(new RunStore(folder).ReadHistory().Where(h => h.Kind == "step" && h.Validation is { TasksSkipped: > 0 }),
+            h => Assert.Equal(0, h.Validation!.Tasks % chunk));
         // the run says which gate and loop it uses, and how to choose the other, once
         var note = Assert.Single(progress.Events, e => e.Stage == "run" && e.Message.StartsWith("gate: ", StringComparison.Ordinal));
-        Assert.Equal("gate: strict, with a futility stop at 0.05 that reads each task by its difficulty, in the reference's loop with candidates validated on fresh samples and verifier text hidden (gate.kind: posterior runs the default preset's own loop)",
+        Assert.Equal($"gate: strict, with a futility stop at 0.05 (checked every {chunk} validation tasks) that reads each task by its difficulty, in the reference's loop with candidates validated on fresh samples and verifier text hidden (gate.kind: posterior runs the default preset's own loop)",
             note.Message);
     }
 
