@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.Extensions.AI;
 using SkillOpt.Providers.Scripted;
+using SkillOpt.Testing.Tests.Infrastructure;
 
 namespace SkillOpt.Testing.Tests;
 
@@ -185,17 +186,10 @@ public class ScriptedChatClientTests
     [Fact]
     public void A_folder_named_as_the_rules_file_is_a_coded_error()
     {
-        var folder = Directory.CreateTempSubdirectory("rules-folder-").FullName;
-        try
-        {
-            var ex = Assert.Throws<ScriptedRulesException>(() => ScriptedRuleSet.Load(folder));
-            Assert.Equal("SKOPT2201", ex.Code);
-            Assert.Contains("names a folder, not a rules file", ex.Message, StringComparison.Ordinal);
-        }
-        finally
-        {
-            Directory.Delete(folder);
-        }
+        using var dir = new TempFolder();
+        var ex = Assert.Throws<ScriptedRulesException>(() => ScriptedRuleSet.Load(dir.Path));
+        Assert.Equal("SKOPT2201", ex.Code);
+        Assert.Contains("names a folder, not a rules file", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
