@@ -368,7 +368,7 @@ public sealed class StrictGateOptions
     /// <summary>
     /// The largest validation split (150 tasks, the pre-screen's bound, <see cref="PrescreenOptions.DefaultMaxValidationTasks"/>)
     /// on which the default preset's strict gate looks after every <see cref="SmallSplitChunkSize"/> tasks and its candidates
-    /// are not pre-screened (unless <c>gate.chunk_size</c> or <c>gate.prescreen.enabled</c> is set).
+    /// are not pre-screened (unless <c>gate.chunk_size</c>, <c>gate.prescreen.enabled</c> or <c>gate.prescreen.max_validation_tasks</c> is set).
     /// </summary>
     public const int SmallSplitTasks = PrescreenOptions.DefaultMaxValidationTasks;
 
@@ -459,9 +459,11 @@ public sealed class PrescreenOptions
     public const int DefaultMaxValidationTasks = 150;
 
     /// <summary>
-    /// Run the pre-screen. <c>true</c>: always; <c>false</c>: never; unset: the preset's rule (classic: never; default: when the
-    /// validation split has at most <see cref="MaxValidationTasks"/> tasks, or always when <c>training.proposals</c> is more than 1,
-    /// since the pre-screen chooses the proposal to gate).
+    /// Run the pre-screen. <c>true</c>: always; <c>false</c>: never; unset: the preset's rule (classic: never; default: with a
+    /// paired gate when the validation split has at most <see cref="MaxValidationTasks"/> tasks; with the strict gate only when
+    /// <see cref="MaxValidationTasks"/> is set (up to it), since its futility stop looks every few tasks instead
+    /// (<see cref="StrictGateOptions.SmallSplitChunkSize"/>); always when <c>training.proposals</c> is more than 1, since the
+    /// pre-screen chooses the proposal to gate).
     /// </summary>
     public bool? Enabled { get; set; }
     /// <summary>
