@@ -84,7 +84,22 @@ internal sealed class RunStore
     public Evaluation? ReadEvaluation(string split, string hash, int sample) => AtomicFile.ReadJson<Evaluation>(EvaluationPath(split, hash, sample));
 
     /// <summary>Stores an evaluation.</summary>
-    public void WriteEvaluation(string split, Evaluation evaluation) => AtomicFile.WriteJson(EvaluationPath(split, evaluation.SkillHash, evaluation.SampleIndex), evaluation);
+    public void WriteEvaluation(string split, Evaluation evaluation)
+    {
+        var path = EvaluationPath(split, evaluation.SkillHash, evaluation.SampleIndex);
+        AtomicFile.WriteJson(path, evaluation);
+        lock (_fileTallies)
+        {
+            _fileTallies.Remove(path);
+        }
+    }
+
+    /// <summary>
+    /// Each stored validation file's pass/fail counts by task, read once (<see cref="ValidationTallies"/> runs before every
+    /// strict-gate decision, and the files hold whole transcripts); a file is read again after <see cref="WriteEvaluation"/>
+    /// rewrites it, the only writer of <c>evaluations/</c>.
+    /// </summary>
+    private readonly Dictionary<string, Dictionary<string, TaskTally>> _fileTallies = new(StringComparer.Ordinal);
 
     /// <summary>
     /// Pass/fail counts by validation task over every stored validation of the run (<c>evaluations/val_*.json</c>: the
@@ -106,14 +121,37 @@ internal sealed class RunStore
         var excluded = EvaluationFilePrefix("val", excludedHash);
         foreach (var file in Directory.EnumerateFiles(dir, "val_*.json").Where(f => !Path.GetFileName(f).StartsWith(excluded, StringComparison.Ordinal)).Order(StringComparer.Ordinal))
         {
-            foreach (var r in AtomicFile.ReadJson<Evaluation>(file)?.Results ?? [])
+            foreach (var (task, t) in FileTallies(file))
             {
-                if (r.IsScored && r.Score is 0 or 1)
-                {
-                    var t = tally.GetValueOrDefault(r.TaskId);
-                    tally[r.TaskId] = r.Score >= 1 ? t with { Passes = t.Passes + 1 } : t with { Failures = t.Failures + 1 };
-                }
+                var sum = tally.GetValueOrDefault(task);
+                tally[task] = new TaskTally(sum.Passes + t.Passes, sum.Failures + t.Failures);
             }
+        }
+        return tally;
+    }
+
+    /// <summary>One stored validation file's pass/fail counts by task, from <see cref="_fileTallies"/> or read now.</summary>
+    private Dictionary<string, TaskTally> FileTallies(string file)
+    {
+        lock (_fileTallies)
+        {
+            if (_fileTallies.TryGetValue(file, out var cached))
+            {
+                return cached;
+            }
+        }
+        var tally = new Dictionary<string, TaskTally>(StringComparer.Ordinal);
+        foreach (var r in AtomicFile.ReadJson<Evaluation>(file)?.Results ?? [])
+        {
+            if (r.IsScored && r.Score is 0 or 1)
+            {
+                var t = tally.GetValueOrDefault(r.TaskId);
+                tally[r.TaskId] = r.Score >= 1 ? t with { Passes = t.Passes + 1 } : t with { Failures = t.Failures + 1 };
+            }
+        }
+        lock (_fileTallies)
+        {
+            _fileTallies[file] = tally;
         }
         return tally;
     }

@@ -29,4 +29,20 @@ public class ValidationTalliesTests
         Assert.Equal(new TaskTally(1, 1), store.ValidationTallies(other)["t1"]);
         Assert.Empty(new RunStore(Path.Combine(Path.GetTempPath(), "skillopt-tests", Guid.NewGuid().ToString("N"))).ValidationTallies(candidate));
     }
+
+    [Fact]
+    public void A_validation_stored_again_is_counted_as_it_is_now()
+    {
+        // the counts of each file are kept between calls; rewriting a file must replace its counts, not keep the old ones
+        var store = new RunStore(Path.Combine(Path.GetTempPath(), "skillopt-tests", Guid.NewGuid().ToString("N")));
+        var skill = new string('a', 64);
+        store.WriteEvaluation("val", new Evaluation(skill, 1, [R("t1", TaskOutcome.Failed, 0)]));
+        Assert.Equal(new TaskTally(0, 1), store.ValidationTallies("x")["t1"]);
+        store.WriteEvaluation("val", new Evaluation(skill, 1, [R("t1", TaskOutcome.Passed, 1), R("t2", TaskOutcome.Passed, 1)]));
+        var now = store.ValidationTallies("x");
+        Assert.Equal(new TaskTally(1, 0), now["t1"]);
+        Assert.Equal(new TaskTally(1, 0), now["t2"]);
+        // and a store opened on the folder afterwards reads the same
+        Assert.Equal(now, new RunStore(store.Root).ValidationTallies("x"));
+    }
 }
