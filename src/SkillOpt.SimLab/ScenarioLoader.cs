@@ -608,28 +608,14 @@ internal static class ScenarioLoader
 
     private static Dictionary<string, Mark> IndexNodes(string yaml, string fileName)
     {
-        // YamlDotNet is recursive: a file nested thousands of levels deep would overflow the stack and end the process
-        if (SkillOpt.Core.Configuration.YamlNesting.FindTooDeep(yaml) is { } deep)
-        {
-            throw new ScenarioException(fileName, deep.Line, deep.Column,
-                $"malformed YAML: collections are nested more than {SkillOpt.Core.Configuration.YamlNesting.MaxDepth} levels deep here (a scenario needs a few levels)");
-        }
-        var stream = new YamlStream();
-        var scanner = new Scanner(new StringReader(yaml));
+        YamlStream stream;
         try
         {
-            stream.Load(new Parser(scanner));
+            stream = SkillOpt.Core.Configuration.YamlNesting.Load(yaml, "a scenario");
         }
-        catch (YamlException ex)
+        catch (SkillOpt.Core.Configuration.MalformedYamlException ex)
         {
-            throw new ScenarioException(fileName, (int)ex.Start.Line, (int)ex.Start.Column, $"malformed YAML: {Innermost(ex).Message}", ex);
-        }
-        catch (InvalidOperationException ex)
-        {
-            // YamlDotNet's parser throws this instead of a YamlException for some broken files (an unclosed flow collection
-            // followed by more lines); the scanner's position is the best place known. Only YamlDotNet runs in this try.
-            throw new ScenarioException(fileName, (int)scanner.CurrentPosition.Line, (int)scanner.CurrentPosition.Column,
-                "malformed YAML: the file ends inside a collection, or a collection is not closed where it should be (check every '[' and '{' up to this point)", ex);
+            throw new ScenarioException(fileName, ex.Line, ex.Column, ex.Message, ex.InnerException ?? ex);
         }
         var index = new Dictionary<string, Mark>(StringComparer.Ordinal);
         if (stream.Documents.Count > 0)

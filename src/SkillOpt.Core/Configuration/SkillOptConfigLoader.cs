@@ -138,32 +138,14 @@ internal static partial class SkillOptConfigLoader
     /// <summary>The root mapping, or <see langword="null"/> for an empty file.</summary>
     private static YamlNode? ReadRoot(string yaml, string fileName)
     {
-        if (YamlNesting.FindTooDeep(yaml) is { } deep)
-        {
-            throw new SkillOptConfigException(DiagnosticCodes.ConfigMalformedYaml, fileName, deep.Line, deep.Column, null,
-                $"malformed YAML: collections are nested more than {MaxNestingDepth} levels deep here (a configuration needs a few levels)");
-        }
-        var stream = new YamlStream();
-        var scanner = new Scanner(new StringReader(yaml));
+        YamlStream stream;
         try
         {
-            stream.Load(new Parser(scanner));
+            stream = YamlNesting.Load(yaml, "a configuration");
         }
-        catch (YamlException ex)
+        catch (MalformedYamlException ex)
         {
-            throw new SkillOptConfigException(DiagnosticCodes.ConfigMalformedYaml, fileName, Line(ex.Start), Column(ex.Start), null, $"malformed YAML: {Inner(ex).Message}", ex);
-        }
-        catch (InvalidOperationException ex)
-        {
-            // YamlDotNet's parser throws this instead of a YamlException for some broken files (an unclosed flow collection
-            // followed by more lines); the scanner's position is the best place known. Only YamlDotNet runs in this try.
-            throw new SkillOptConfigException(DiagnosticCodes.ConfigMalformedYaml, fileName, Line(scanner.CurrentPosition), Column(scanner.CurrentPosition), null,
-                "malformed YAML: the file ends inside a collection, or a collection is not closed where it should be (check every '[' and '{' up to this point)", ex);
-        }
-        catch (ArgumentException ex)
-        {
-            // YamlDotNet reports a key written twice in one mapping this way
-            throw new SkillOptConfigException(DiagnosticCodes.ConfigMalformedYaml, fileName, 1, 1, null, $"malformed YAML: {ex.Message}", ex);
+            throw new SkillOptConfigException(DiagnosticCodes.ConfigMalformedYaml, fileName, ex.Line, ex.Column, null, ex.Message, ex.InnerException ?? ex);
         }
         if (stream.Documents.Count > 1)
         {

@@ -118,28 +118,14 @@ internal sealed class ScriptedRuleSet
     /// <exception cref="ScriptedRulesException">The text is invalid.</exception>
     public static ScriptedRuleSet Parse(string text, string fileName)
     {
-        // YamlDotNet is recursive: a file nested thousands of levels deep would overflow the stack and end the process
-        if (YamlNesting.FindTooDeep(text) is { } deep)
-        {
-            throw new ScriptedRulesException(fileName, deep.Line, deep.Column,
-                $"malformed YAML: collections are nested more than {YamlNesting.MaxDepth} levels deep here (a rules file needs a few levels)");
-        }
-        var stream = new YamlStream();
-        var scanner = new Scanner(new StringReader(text));
+        YamlStream stream;
         try
         {
-            stream.Load(new Parser(scanner));
+            stream = YamlNesting.Load(text, "a rules file");
         }
-        catch (YamlException ex)
+        catch (MalformedYamlException ex)
         {
-            throw new ScriptedRulesException(fileName, (int)ex.Start.Line, (int)ex.Start.Column, $"malformed YAML: {ex.Message}", ex);
-        }
-        catch (InvalidOperationException ex)
-        {
-            // YamlDotNet's parser throws this instead of a YamlException for some broken files (an unclosed flow collection
-            // followed by more lines); the scanner's position is the best place known. Only YamlDotNet runs in this try.
-            throw new ScriptedRulesException(fileName, (int)scanner.CurrentPosition.Line, (int)scanner.CurrentPosition.Column,
-                "malformed YAML: the file ends inside a collection, or a collection is not closed where it should be (check every '[' and '{' up to this point)", ex);
+            throw new ScriptedRulesException(fileName, ex.Line, ex.Column, ex.Message, ex.InnerException ?? ex);
         }
         if (stream.Documents.Count == 0)
         {
