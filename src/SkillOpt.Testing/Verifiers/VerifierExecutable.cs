@@ -1,5 +1,6 @@
 using System.Text.Json;
 using SkillOpt.Core.Processes;
+using SkillOpt.Testing.Sdk;
 
 namespace SkillOpt.Testing.Verifiers;
 
@@ -141,15 +142,15 @@ internal sealed class VerifierExecutable
                 {
                     continue;
                 }
-                if (First(traits, "skillopt.error") is { } error && (skill is null || First(traits, "skillopt.skill") == skill))
+                if (First(traits, SkillDiscovery.ErrorTrait) is { } error && (skill is null || First(traits, SkillDiscovery.SkillTrait) == skill))
                 {
                     // discovery failed for this test (e.g. its data threw): report it rather than leave its tasks out
                     errors.Add(error);
                     continue;
                 }
-                var id = First(traits, "skillopt.task");
-                var s = First(traits, "skillopt.skill");
-                var split = First(traits, "skillopt.split");
+                var id = First(traits, SkillDiscovery.TaskTrait);
+                var s = First(traits, SkillDiscovery.SkillTrait);
+                var split = First(traits, SkillDiscovery.SplitTrait);
                 if (id is null || s is null || split is null || (skill is not null && s != skill))
                 {
                     continue;
