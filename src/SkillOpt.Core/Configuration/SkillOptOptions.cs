@@ -76,7 +76,8 @@ public sealed class SkillOptOptions
     /// <c>strict</c> (unset or set), with three changes (the strict gate's futility stop, candidates validated on samples the
     /// test split never uses, verifier text hidden from the optimizer) and fewer calls for the same decisions (a curtailed
     /// pre-screen, the final skill's promotion with the futility stop, no test of a final skill the run does not return, and
-    /// the ceiling of <see cref="EarlyStoppingOptions.Ceiling"/> once the score to beat is 1).
+    /// the ceiling of <see cref="EarlyStoppingOptions.Ceiling"/> once the score to beat is 1, and the slow update's comparison
+    /// reading one side from the steps' rollouts, <see cref="SlowUpdateOptions.ReuseStepRollouts"/>).
     /// Measured in the full loop (docs/method.md, "The default loop"; SIMULATED): at 400/200/200 it kept <c>classic</c>'s
     /// quality at about half its target calls, and at 120/60/60 at about 0.7×, where the default preset's own loop with the
     /// posterior gate (<c>gate.kind: posterior</c>) needed 0.8–1.0×.
@@ -102,7 +103,7 @@ public sealed class SkillOptOptions
         Training.RejectedEdits.Scope ??= referenceLoop ? "epoch" : "run";
         Training.RejectedEdits.Enforce ??= !referenceLoop;
         Training.SlowUpdate.Gated ??= !referenceLoop;
-        Training.SlowUpdate.ReuseStepRollouts ??= !referenceLoop;
+        Training.SlowUpdate.ReuseStepRollouts ??= !classic;
         Training.SlowUpdate.SkipUnchanged ??= !referenceLoop;
         Training.MetaSkill.InLastEpoch ??= classic;
     }
@@ -209,10 +210,14 @@ public sealed class SlowUpdateOptions
     /// the strict gate and the reference's loop it runs in; classic: no, as the reference).</summary>
     public bool? Gated { get; set; }
     /// <summary>
-    /// Compare the previous and current skills on a batch this epoch's steps already rolled out (its tasks and sample
-    /// index), so the rollout cache serves the side that step paid for; when the skill did not change during the epoch
-    /// both sides are free (default preset: yes, but no in the reference's loop it runs with the strict gate; classic: no, the reference draws <see cref="SampleSize"/> fresh train
-    /// tasks). Needs <c>rollouts.cache</c>; without it the same tasks are simply rolled out again.
+    /// Compare the previous and current skills on tasks this epoch's steps already rolled out, so the rollout cache serves the
+    /// side those steps paid for (default preset: yes; classic: no, the reference rolls both skills out on
+    /// <see cref="SampleSize"/> fresh train tasks). In the default preset's own loop the comparison is one step's batch at its
+    /// sample index, and when the skill did not change during the epoch both sides are free. In the reference's loop (the
+    /// strict gate) the comparison reads one skill's side from its steps' batches (up to <see cref="SampleSize"/> tasks, topped
+    /// up with fresh train tasks) and rolls the other out afresh on its own sample, so each task keeps two independent
+    /// rollouts: at 120/60/60 about 20 fewer target calls per slow update (docs/method.md, "The default loop"; SIMULATED).
+    /// Needs <c>rollouts.cache</c>; without it the reused side's tasks are simply rolled out again.
     /// </summary>
     public bool? ReuseStepRollouts { get; set; }
     /// <summary>

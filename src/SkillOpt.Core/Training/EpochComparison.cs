@@ -23,19 +23,69 @@ internal sealed class EpochComparison(TrainingContext context, RolloutPhase roll
     /// <summary>Sample index of the current skill's side: its own draw, as the reference rolls each skill out afresh.</summary>
     public static int CurrentSample(int epoch) => 300_000 + epoch;
 
-    /// <summary>Rolls out both skills on the epoch's slow-update tasks and returns the comparison text and the task count.</summary>
+    /// <summary>
+    /// Rolls out both skills on the epoch's slow-update tasks and returns the comparison text and the task count. With
+    /// <c>training.slow_update.reuse_step_rollouts</c> (the default preset) one side is read from rollouts this epoch's steps
+    /// already made of the same skill on the same tasks (<see cref="ReusedSide"/>), the other rolled out afresh on its own
+    /// sample, so each task still has two independent rollouts; <c>classic</c> rolls both sides out, as the reference.
+    /// </summary>
     public async Task<(string Text, int Tasks)> CompareAsync(RunScope run, string previousHash, string currentHash, int epoch, CancellationToken ct)
     {
         var store = context.Store;
-        var tasks = context.Order(run.Splits.Train, $"slow_update:{epoch}").Take(context.Settings.SlowUpdate.SampleSize).ToList();
-        var before = await rollouts.RunTasksAsync(store.ReadSkill(previousHash), previousHash, tasks, PreviousSample(epoch), ChatStage.SlowUpdateRollout, reuse: true, ct).ConfigureAwait(false);
-        var after = await rollouts.RunTasksAsync(store.ReadSkill(currentHash), currentHash, tasks, CurrentSample(epoch), ChatStage.SlowUpdateRollout, reuse: true, ct).ConfigureAwait(false);
+        var size = context.Settings.SlowUpdate.SampleSize;
+        var reused = context.Settings.SlowUpdate.ReuseStepRollouts ? ReusedSide(run, previousHash, currentHash, epoch) : null;
+        var stepTasks = reused?.Steps.SelectMany(s => s.Tasks.Select(t => (Task: t, s.Step))).Take(size).ToList() ?? [];
+        var fromSteps = stepTasks.Select(x => x.Task).ToHashSet(StringComparer.Ordinal);
+        var tasks = stepTasks.Select(x => x.Task)
+            .Concat(context.Order(run.Splits.Train, $"slow_update:{epoch}").Where(t => !fromSteps.Contains(t)))
+            .Take(size).ToList();
+        Task<Evaluation> Fresh(string hash, int sample) =>
+            rollouts.RunTasksAsync(store.ReadSkill(hash), hash, tasks, sample, ChatStage.SlowUpdateRollout, reuse: true, ct);
+        async Task<Evaluation> FromSteps(string hash, int sample)
+        {
+            // each step's tasks at that step's sample index (served by the rollout cache), the rest afresh on the side's sample
+            var results = new List<RolloutResult>();
+            foreach (var group in stepTasks.GroupBy(x => x.Step))
+            {
+                results.AddRange((await rollouts.RunTasksAsync(store.ReadSkill(hash), hash, group.Select(x => x.Task).ToList(), group.Key, ChatStage.SlowUpdateRollout, reuse: true, ct).ConfigureAwait(false)).Results);
+            }
+            if (tasks.Count > stepTasks.Count)
+            {
+                results.AddRange((await rollouts.RunTasksAsync(store.ReadSkill(hash), hash, tasks.Skip(stepTasks.Count).ToList(), sample, ChatStage.SlowUpdateRollout, reuse: true, ct).ConfigureAwait(false)).Results);
+            }
+            return new Evaluation(hash, sample, results.OrderBy(r => tasks.IndexOf(r.TaskId)).ToList());
+        }
+        // with equal skills only the current side is read from the steps (ReusedSide); the previous one is a fresh draw
+        var before = reused?.Hash == previousHash && previousHash != currentHash
+            ? await FromSteps(previousHash, PreviousSample(epoch)).ConfigureAwait(false)
+            : await Fresh(previousHash, PreviousSample(epoch)).ConfigureAwait(false);
+        var after = reused?.Hash == currentHash
+            ? await FromSteps(currentHash, CurrentSample(epoch)).ConfigureAwait(false)
+            : await Fresh(currentHash, CurrentSample(epoch)).ConfigureAwait(false);
         if (!context.Settings.AllowVerifierText)
         {
             before = before with { Results = before.Results.Select(context.LeakGuard.Redact).ToList() };
             after = after with { Results = after.Results.Select(context.LeakGuard.Redact).ToList() };
         }
         return (Format(before, after, context.Settings.Reference.MessageChars), tasks.Count);
+    }
+
+    /// <summary>
+    /// The side of the comparison whose rollouts this epoch's steps already made: the skill (the current one, or the
+    /// previous one when its steps rolled out more of the sample) and its steps, latest first, each with its batch; null when
+    /// no finished step of the epoch rolled out either skill. When the two skills are equal only the current side is read
+    /// from the steps; the previous side is rolled out afresh on its own sample, as the reference draws both.
+    /// </summary>
+    private (string Hash, List<(int Step, List<string> Tasks)> Steps)? ReusedSide(RunScope run, string previousHash, string currentHash, int epoch)
+    {
+        List<(int Step, List<string> Tasks)> Batches(string hash) => SlowUpdatePhase.StepsThatRolledOut(run.History, epoch, hash)
+            .Select(step => (step, context.Batch(run.Splits, epoch, (step - 1) % context.BatchesPerEpoch(run.Splits)))).ToList();
+        var size = context.Settings.SlowUpdate.SampleSize;
+        var current = Batches(currentHash);
+        var previous = previousHash == currentHash ? [] : Batches(previousHash);
+        int Covered(List<(int Step, List<string> Tasks)> b) => Math.Min(size, b.Sum(x => x.Tasks.Count));
+        return Covered(current) == 0 && Covered(previous) == 0 ? null
+            : Covered(previous) > Covered(current) ? (previousHash, previous) : (currentHash, current);
     }
 
     /// <summary>The comparison text of two rollouts of the same tasks (tasks not scored on both sides are left out).</summary>

@@ -150,26 +150,26 @@ internal sealed class SlowUpdatePhase(TrainingContext context, RolloutPhase roll
     /// <summary>
     /// The latest step of <paramref name="epoch"/> that rolled out the current skill, or else the latest that rolled out the
     /// previous one (the skill at the epoch's start), whose batch and sample index the slow update can reuse; null when no
-    /// finished step of the epoch rolled out either. The skill a step rolled out is the current skill after the phase before it.
+    /// finished step of the epoch rolled out either.
     /// </summary>
-    public static int? ReusableStep(IReadOnlyList<HistoryRecord> history, int epoch, string previousHash, string currentHash)
+    public static int? ReusableStep(IReadOnlyList<HistoryRecord> history, int epoch, string previousHash, string currentHash) =>
+        StepsThatRolledOut(history, epoch, currentHash) is [var c, ..] ? c
+        : StepsThatRolledOut(history, epoch, previousHash) is [var p, ..] ? p : null;
+
+    /// <summary>
+    /// The finished steps of <paramref name="epoch"/> whose rollout ran with the skill <paramref name="hash"/>, latest first
+    /// (step numbers, which are also the rollouts' sample indices). The skill a step rolled out is the current skill after the
+    /// phase before it.
+    /// </summary>
+    public static List<int> StepsThatRolledOut(IReadOnlyList<HistoryRecord> history, int epoch, string hash)
     {
         var after = new Dictionary<int, string>();
         foreach (var h in history)
         {
             after[h.Phase] = h.CurrentHash;
         }
-        var steps = history.Where(h => h.Kind == "step" && h.Epoch == epoch && h.Step is not null)
-            .Select(h => (Step: h.Step!.Value, RolledOut: after.GetValueOrDefault(h.Phase - 1)))
-            .OrderBy(x => x.Step).ToList();
-        foreach (var wanted in new[] { currentHash, previousHash })
-        {
-            if (steps.LastOrDefault(x => x.RolledOut == wanted) is { RolledOut: not null } hit)
-            {
-                return hit.Step;
-            }
-        }
-        return null;
+        return history.Where(h => h.Kind == "step" && h.Epoch == epoch && h.Step is not null && after.GetValueOrDefault(h.Phase - 1) == hash)
+            .Select(h => h.Step!.Value).OrderByDescending(s => s).ToList();
     }
 
     /// <summary>One line per task scored with both skills: improved, regressed, still failing or still passing (with the failure reason, cut to 300 characters).</summary>

@@ -25,7 +25,8 @@ public class ConfigLoaderTests
         Assert.Equal(0.05, o.Gate.Strict.StopProbability);
         Assert.Equal((0, 2.0, "classic", false, "epoch", false, true, false), (o.Skill.TokenBudget, o.Skill.DuplicateSimilarity, o.Skill.Matching,
             o.Training.SlowUpdate.Gated, o.Training.RejectedEdits.Scope, o.Training.RejectedEdits.Enforce, o.Training.SlowUpdate.InLastEpoch, o.Training.MetaSkill.InLastEpoch));
-        Assert.Equal((false, false), (o.Training.SlowUpdate.ReuseStepRollouts, o.Training.SlowUpdate.SkipUnchanged));
+        // its epoch comparison reads one side from the steps' rollouts; the slow update still runs after an epoch that changed nothing
+        Assert.Equal((true, false), (o.Training.SlowUpdate.ReuseStepRollouts, o.Training.SlowUpdate.SkipUnchanged));
         // a setting given explicitly wins over the loop's default
         var budget = SkillOptConfigLoader.Parse("skill:\n  token_budget: 900\ntraining:\n  slow_update:\n    gated: true\n", "skillopt.yaml");
         Assert.Equal((900, true), (budget.Skill.TokenBudget, budget.Training.SlowUpdate.Gated));
@@ -157,8 +158,8 @@ public class ConfigLoaderTests
     {
         var d = SkillOptConfigLoader.Parse("", "skillopt.yaml");
         // the default preset's strict gate in the reference's loop: no patience, the strict ceiling (a score to beat of 1),
-        // fresh slow-update rollouts
-        Assert.Equal((0, true, false), (d.Training.EarlyStopping.Patience, d.Training.EarlyStopping.Ceiling, d.Training.SlowUpdate.ReuseStepRollouts));
+        // the slow update's comparison reads one side from the steps' rollouts
+        Assert.Equal((0, true, true), (d.Training.EarlyStopping.Patience, d.Training.EarlyStopping.Ceiling, d.Training.SlowUpdate.ReuseStepRollouts));
         Assert.Equal(5, SkillOptConfigLoader.Parse("training:\n  early_stopping:\n    patience: 5\n", "skillopt.yaml").Training.EarlyStopping.Patience);
         var own = SkillOptConfigLoader.Parse("gate:\n  kind: posterior\n", "skillopt.yaml").Training;
         Assert.Equal((15, true, true), (own.EarlyStopping.Patience, own.EarlyStopping.Ceiling, own.SlowUpdate.ReuseStepRollouts));

@@ -183,6 +183,44 @@ public class EarlyStoppingTests
     }
 
     [Fact]
+    public async Task In_the_reference_loop_the_epoch_comparison_reads_one_side_from_the_steps_and_rolls_out_the_other_afresh()
+    {
+        // the default preset with its strict gate runs the reference's loop, whose slow update compares the two skills on 20 train tasks
+        SkillOptOptions Reference(bool reuse)
+        {
+            var o = HarnessConfig.Options();
+            o.Training.SlowUpdate.ReuseStepRollouts = reuse;
+            return o;
+        }
+        var reused = await TrainAsync(Reference(reuse: true), NewFolder());
+        var fresh = await TrainAsync(Reference(reuse: false), NewFolder());
+
+        var slowReused = reused.Requests.Where(r => r.Stage == "slow_update_rollout").ToList();
+        var slowFresh = fresh.Requests.Where(r => r.Stage == "slow_update_rollout").ToList();
+        Assert.NotEmpty(slowFresh);
+        Assert.All(slowFresh, r => Assert.True(r.SampleIndex >= EpochComparison.PreviousSample(1), $"sample {r.SampleIndex}"));
+        // the side read from the steps costs no call: every request the runner saw is a fresh draw
+        Assert.All(slowReused, r => Assert.True(r.SampleIndex >= EpochComparison.PreviousSample(1), $"a step's rollout paid again at sample {r.SampleIndex}"));
+        // each compared task still has a rollout of its own draw: 20 per epoch (the train split's 20 tasks), epochs 2 and 3
+        foreach (var epoch in new[] { 2, 3 })
+        {
+            var own = slowReused.Where(r => r.SampleIndex == EpochComparison.PreviousSample(epoch) || r.SampleIndex == EpochComparison.CurrentSample(epoch)).SelectMany(r => r.TaskIds).ToList();
+            Assert.InRange(own.Count, 20, 39);
+        }
+        Assert.True(slowReused.Sum(r => r.TaskIds.Count) < slowFresh.Sum(r => r.TaskIds.Count),
+            $"{slowReused.Sum(r => r.TaskIds.Count)} vs {slowFresh.Sum(r => r.TaskIds.Count)} slow-update rollouts");
+        Assert.True(reused.Summary.TargetCalls < fresh.Summary.TargetCalls, $"{reused.Summary.TargetCalls} vs {fresh.Summary.TargetCalls} target calls");
+    }
+
+    [Fact]
+    public void Reusing_step_rollouts_in_the_slow_update_is_the_default_preset_and_not_classic()
+    {
+        Assert.True(new SkillOptOptions().ApplyPreset().Training.SlowUpdate.ReuseStepRollouts);
+        Assert.True(new SkillOptOptions { Gate = { Kind = "posterior" } }.ApplyPreset().Training.SlowUpdate.ReuseStepRollouts);
+        Assert.False(new SkillOptOptions { Preset = "classic" }.ApplyPreset().Training.SlowUpdate.ReuseStepRollouts);
+    }
+
+    [Fact]
     public async Task The_slow_update_of_an_epoch_that_changed_nothing_is_skipped()
     {
         var run = await TrainAsync(Options(patience: 0, skipUnchanged: true), NewFolder());
