@@ -216,7 +216,8 @@ public sealed class SlowUpdateOptions
     /// sample index, and when the skill did not change during the epoch both sides are free. In the reference's loop (the
     /// strict gate) the comparison reads one skill's side from its steps' batches (up to <see cref="SampleSize"/> tasks, topped
     /// up with fresh train tasks) and rolls the other out afresh on its own sample, so each task keeps two independent
-    /// rollouts: at 120/60/60 about 20 fewer target calls per slow update (docs/method.md, "The default loop"; SIMULATED).
+    /// rollouts: at 120/60/60 about 20 fewer target calls per slow update, 0.97–0.98× a run's calls (docs/method.md, "The slow
+    /// update's comparison from the steps' rollouts"; SIMULATED).
     /// Needs <c>rollouts.cache</c>; without it the reused side's tasks are simply rolled out again.
     /// </summary>
     public bool? ReuseStepRollouts { get; set; }

@@ -7,9 +7,10 @@ using SkillOpt.Core.Rollouts;
 namespace SkillOpt.Core.Training;
 
 /// <summary>
-/// The reference's epoch comparison (<c>classic</c> preset), shared by the slow update and the meta skill: the skill at the
-/// end of the previous epoch and the current one on the same train tasks, each with its own samples (two independent
-/// rollouts, even of equal skills), written as a summary and one section per category — regressions first, then
+/// The reference's epoch comparison (the reference's loop: <c>classic</c>, and the default preset with its strict gate),
+/// shared by the slow update and the meta skill: the skill at the end of the previous epoch and the current one on the same
+/// train tasks, each with its own samples (two independent rollouts, even of equal skills; the default preset reads one side
+/// from its steps' rollouts, <see cref="CompareAsync"/>), written as a summary and one section per category — regressions first, then
 /// persistent failures, improvements and stable successes — with both trajectories, whole, of every task in the first three.
 /// </summary>
 internal sealed class EpochComparison(TrainingContext context, RolloutPhase rollouts)
@@ -31,27 +32,28 @@ internal sealed class EpochComparison(TrainingContext context, RolloutPhase roll
     /// </summary>
     public async Task<(string Text, int Tasks)> CompareAsync(RunScope run, string previousHash, string currentHash, int epoch, CancellationToken ct)
     {
-        var store = context.Store;
         var size = context.Settings.SlowUpdate.SampleSize;
-        var reused = context.Settings.SlowUpdate.ReuseStepRollouts ? ReusedSide(run, previousHash, currentHash, epoch) : null;
+        var reused = context.Settings.SlowUpdate.ReuseStepRollouts ? ReusedSide(run, previousHash, currentHash, epoch, size) : null;
         var stepTasks = reused?.Steps.SelectMany(s => s.Tasks.Select(t => (Task: t, s.Step))).Take(size).ToList() ?? [];
         var fromSteps = stepTasks.Select(x => x.Task).ToHashSet(StringComparer.Ordinal);
         var tasks = stepTasks.Select(x => x.Task)
             .Concat(context.Order(run.Splits.Train, $"slow_update:{epoch}").Where(t => !fromSteps.Contains(t)))
             .Take(size).ToList();
-        Task<Evaluation> Fresh(string hash, int sample) =>
-            rollouts.RunTasksAsync(store.ReadSkill(hash), hash, tasks, sample, ChatStage.SlowUpdateRollout, reuse: true, ct);
+        var texts = new[] { previousHash, currentHash }.Distinct(StringComparer.Ordinal).ToDictionary(h => h, context.Store.ReadSkill, StringComparer.Ordinal);
+        Task<Evaluation> Run(string hash, IReadOnlyList<string> ids, int sample) =>
+            rollouts.RunTasksAsync(texts[hash], hash, ids, sample, ChatStage.SlowUpdateRollout, reuse: true, ct);
+        Task<Evaluation> Fresh(string hash, int sample) => Run(hash, tasks, sample);
         async Task<Evaluation> FromSteps(string hash, int sample)
         {
             // each step's tasks at that step's sample index (served by the rollout cache), the rest afresh on the side's sample
             var results = new List<RolloutResult>();
             foreach (var group in stepTasks.GroupBy(x => x.Step))
             {
-                results.AddRange((await rollouts.RunTasksAsync(store.ReadSkill(hash), hash, group.Select(x => x.Task).ToList(), group.Key, ChatStage.SlowUpdateRollout, reuse: true, ct).ConfigureAwait(false)).Results);
+                results.AddRange((await Run(hash, group.Select(x => x.Task).ToList(), group.Key).ConfigureAwait(false)).Results);
             }
             if (tasks.Count > stepTasks.Count)
             {
-                results.AddRange((await rollouts.RunTasksAsync(store.ReadSkill(hash), hash, tasks.Skip(stepTasks.Count).ToList(), sample, ChatStage.SlowUpdateRollout, reuse: true, ct).ConfigureAwait(false)).Results);
+                results.AddRange((await Run(hash, tasks.Skip(stepTasks.Count).ToList(), sample).ConfigureAwait(false)).Results);
             }
             return new Evaluation(hash, sample, results.OrderBy(r => tasks.IndexOf(r.TaskId)).ToList());
         }
@@ -76,11 +78,10 @@ internal sealed class EpochComparison(TrainingContext context, RolloutPhase roll
     /// no finished step of the epoch rolled out either skill. When the two skills are equal only the current side is read
     /// from the steps; the previous side is rolled out afresh on its own sample, as the reference draws both.
     /// </summary>
-    private (string Hash, List<(int Step, List<string> Tasks)> Steps)? ReusedSide(RunScope run, string previousHash, string currentHash, int epoch)
+    private (string Hash, List<(int Step, List<string> Tasks)> Steps)? ReusedSide(RunScope run, string previousHash, string currentHash, int epoch, int size)
     {
         List<(int Step, List<string> Tasks)> Batches(string hash) => SlowUpdatePhase.StepsThatRolledOut(run.History, epoch, hash)
             .Select(step => (step, context.Batch(run.Splits, epoch, (step - 1) % context.BatchesPerEpoch(run.Splits)))).ToList();
-        var size = context.Settings.SlowUpdate.SampleSize;
         var current = Batches(currentHash);
         var previous = previousHash == currentHash ? [] : Batches(previousHash);
         int Covered(List<(int Step, List<string> Tasks)> b) => Math.Min(size, b.Sum(x => x.Tasks.Count));

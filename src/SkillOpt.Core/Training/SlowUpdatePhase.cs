@@ -13,8 +13,9 @@ namespace SkillOpt.Core.Training;
 /// <summary>
 /// The slow update (docs/method.md, "One run", 3): the previous-epoch and current skills on the same train tasks, a
 /// task-by-task comparison, one optimizer call that rewrites the protected guidance block, and the result gated like any
-/// edit (default preset) or applied as is (classic). In the <c>classic</c> preset the comparison is the reference's
-/// (<see cref="EpochComparison"/>), and after epoch 1 the phase adds the reference's empty guidance block.
+/// edit (the default preset's own loop) or applied as is (the reference's loop: classic, and the default preset with its
+/// strict gate). In the reference's loop the comparison is the reference's (<see cref="EpochComparison"/>), and after epoch 1
+/// the phase adds the reference's empty guidance block.
 /// </summary>
 internal sealed class SlowUpdatePhase(TrainingContext context, RolloutPhase rollouts, OptimizerModel optimizer, GatePhase gate, EpochComparison epochComparison)
 {
