@@ -28,13 +28,18 @@ internal sealed record BufferedEdit(string Op, string? Target, string? Content);
 /// <param name="ScoreBefore">The current skill's validation score the candidate was compared with (rejections only), in [0,1].</param>
 /// <param name="ScoreAfter">The candidate's validation score (rejections only), in [0,1].</param>
 /// <param name="RejectedEdits">The candidate's selected edits (rejections only).</param>
+/// <param name="TasksScored">Validation tasks behind <paramref name="ScoreAfter"/> (rejections only; null in buffers written before it was recorded).</param>
+/// <param name="ValidationTasks">Tasks of the candidate's validation: scored, errored and left unscored (rejections only; null as above).</param>
+/// <param name="TasksSkipped">Of them, the tasks the gate's futility stop left unscored (rejections only; 0 when the candidate was scored on the whole split).</param>
 internal sealed record StepBufferEntry(int Phase, int Epoch, int Step, string Action, int Failed, int Total, IReadOnlyList<FailurePattern> Patterns,
-    double? ScoreBefore, double? ScoreAfter, IReadOnlyList<BufferedEdit> RejectedEdits);
+    double? ScoreBefore, double? ScoreAfter, IReadOnlyList<BufferedEdit> RejectedEdits, int? TasksScored = null, int? ValidationTasks = null, int TasksSkipped = 0);
 
 /// <summary>
 /// The reference's per-epoch step buffer (<c>classic</c> preset): one entry per gated step — its action, its rollout's
 /// failures out of its tasks, the failure patterns the analysts named, and for a rejected candidate its edits with the
-/// validation score before → after — shown to the analysts of the later steps of the same epoch. Persisted in the run
+/// validation score before → after — shown to the analysts of the later steps of the same epoch (a candidate the futility
+/// stop turned away is shown with the share of the split its score is on, which the reference, scoring every candidate
+/// on the whole split, never needs). Persisted in the run
 /// folder (<c>step_buffer.json</c>) so a resumed run shows the same.
 /// </summary>
 /// <remarks>Not thread-safe; the loop uses it from one thread.</remarks>
@@ -70,7 +75,17 @@ internal sealed class StepBuffer
             }
             if (e.RejectedEdits.Count > 0)
             {
-                sb.Append(CultureInfo.InvariantCulture, $"- Rejected edits (validation score {Score(e.ScoreBefore)} → {Score(e.ScoreAfter)}):\n");
+                sb.Append(CultureInfo.InvariantCulture, $"- Rejected edits (validation score {Score(e.ScoreBefore)} → {Score(e.ScoreAfter)}");
+                if (e.TasksScored is { } scored && e.ValidationTasks is { } tasks && scored < tasks)
+                {
+                    // a score on part of the split says so (0.25 on the first 4 tasks is not a collapse on all of them)
+                    sb.Append(CultureInfo.InvariantCulture, $" on {scored} of {tasks} validation tasks");
+                    if (e.TasksSkipped > 0)
+                    {
+                        sb.Append(", where scoring stopped: it could not, or was unlikely to, end above");
+                    }
+                }
+                sb.Append("):\n");
                 for (var i = 0; i < e.RejectedEdits.Count; i++)
                 {
                     var edit = e.RejectedEdits[i];

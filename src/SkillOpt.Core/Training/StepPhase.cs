@@ -137,6 +137,7 @@ internal sealed class StepPhase(TrainingContext context, RolloutPhase rollouts, 
         var rejected = action == "reject";
         run.StepBuffer.Add(new StepBufferEntry(phase.Index, phase.Epoch, phase.Step, action, rollout.Results.Count(r => r.Outcome == Rollouts.TaskOutcome.Failed), rollout.Results.Count,
             StepBuffer.FailurePatterns(rollout.Results, gated.FailureTypes), rejected ? validation?.IncumbentScore : null, rejected ? validation?.CandidateScore : null,
-            rejected ? StepBuffer.Describe(gated.Selected) : []));
+            rejected ? StepBuffer.Describe(gated.Selected) : [],
+            rejected ? validation?.Tasks : null, rejected ? validation?.Tasks + validation?.Errored + validation?.TasksSkipped : null, rejected ? validation?.TasksSkipped ?? 0 : 0));
     }
 }

@@ -173,7 +173,9 @@ public class ClassicPresetTests
         buffer.Add(new StepBufferEntry(1, 1, 1, "accept_new_best", 4, 5, patterns, null, null, []));
         buffer.Add(new StepBufferEntry(2, 1, 2, "reject", 2, 5, [new FailurePattern("Timeout", 2, ["c", "f"])], 0.6, 0.55,
             StepBuffer.Describe([new(EditOperation.InsertAfter, "## Steps", "- Skip\nthe check", null), new(EditOperation.Append, null, "- Be fast", null)])));
-        buffer.Add(new StepBufferEntry(4, 2, 3, "reject", 1, 5, [], 0.7, 0.7, []));
+        buffer.Add(new StepBufferEntry(3, 1, 3, "reject", 1, 5, [], 0.6, 0.25, StepBuffer.Describe([new(EditOperation.Append, null, "- Guess", null)]), 4, 60, 56));
+        buffer.Add(new StepBufferEntry(4, 1, 4, "reject", 1, 5, [], 0.6, 0.5, StepBuffer.Describe([new(EditOperation.Append, null, "- Hurry", null)]), 58, 60, 0));
+        buffer.Add(new StepBufferEntry(5, 2, 5, "reject", 1, 5, [], 0.7, 0.7, []));
 
         Assert.Equal("""
 
@@ -192,8 +194,16 @@ public class ClassicPresetTests
               1. [insert_after] target="## Steps" → "- Skip the check"
               2. [append] "- Be fast"
 
+            ### Step 3 — REJECT (1/5 failed)
+            - Rejected edits (validation score 0.6 → 0.25 on 4 of 60 validation tasks, where scoring stopped: it could not, or was unlikely to, end above):
+              1. [append] "- Guess"
+
+            ### Step 4 — REJECT (1/5 failed)
+            - Rejected edits (validation score 0.6 → 0.5 on 58 of 60 validation tasks):
+              1. [append] "- Hurry"
+
             """, buffer.Format(1));
-        Assert.Contains("### Step 3 — REJECT (1/5 failed)", buffer.Format(2));
+        Assert.Contains("### Step 5 — REJECT (1/5 failed)", buffer.Format(2));
         Assert.Equal("", buffer.Format(3));
 
         buffer.RollBackTo(2);
@@ -225,6 +235,24 @@ public class ClassicPresetTests
         var def = await TrainAsync(OwnLoop());
         Assert.False(File.Exists(Path.Combine(def.Folder, "step_buffer.json")));
         Assert.DoesNotContain(PromptsOf(def, "skillopt_reflection"), p => p.Contains("## Earlier steps of this epoch", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task The_default_presets_step_buffer_shows_a_stopped_candidates_score_with_the_tasks_it_is_on()
+    {
+        // the default preset with its strict gate runs the reference's loop, step buffer included, and stops futile candidates
+        var run = await TrainAsync(HarnessConfig.Options());
+        var entries = AtomicFile.ReadJson<StepBufferFileView>(Path.Combine(run.Folder, "step_buffer.json"))!.Entries;
+        var stopped = entries.First(e => e.Action == "reject" && e.TasksSkipped > 0);
+        var step = run.History.Single(h => h.Kind == "step" && h.Step == stopped.Step);
+        Assert.Equal(step.Validation!.Tasks, stopped.TasksScored);
+        Assert.Equal(step.Validation.Tasks + step.Validation.Errored + step.Validation.TasksSkipped, stopped.ValidationTasks);
+        Assert.True(stopped.TasksScored < stopped.ValidationTasks);
+        var shown = $"→ {stopped.ScoreAfter!.Value.ToString("0.####", System.Globalization.CultureInfo.InvariantCulture)} on {stopped.TasksScored} of {stopped.ValidationTasks} validation tasks, where scoring stopped";
+        Assert.Contains(PromptsOf(run, "skillopt_reflection"), p => p.Contains(shown, StringComparison.Ordinal));
+        // classic scores every candidate on the whole split, so its buffer never qualifies a score
+        var classic = await TrainAsync(Classic());
+        Assert.DoesNotContain(PromptsOf(classic, "skillopt_reflection"), p => p.Contains("validation tasks, where scoring stopped", StringComparison.Ordinal));
     }
 
     // 6. the meta skill's input, and the meta skill in ranking
