@@ -262,4 +262,33 @@ public class HardeningTests
         Assert.True(File.Exists(dir.Combine("SKILL.received.md")));
         Assert.Equal(committed, File.ReadAllText(skill));
     }
+
+    [Fact]
+    public async Task A_run_folder_file_cut_short_outside_the_trainer_is_a_coded_error_that_names_the_file_and_its_line()
+    {
+        using var dir = new TempFolder();
+        var (skill, config) = ArithCopy(dir);
+        var runFolder = dir.Combine("run");
+        string[] args = ["train", "--verifier", Verifier, "--skill", "arith", "--skill-file", skill, "--config", config, "--run", runFolder];
+        var first = await Tool.SkilloptAsync(dir.Path, null, args);
+        Assert.True(first.ExitCode == 0, first.ToString());
+        var received = File.ReadAllText(dir.Combine("SKILL.received.md"));
+
+        foreach (var name in new[] { "runtime_state.json", "history.json" })
+        {
+            var path = Path.Combine(runFolder, name);
+            var whole = File.ReadAllText(path);
+            File.WriteAllText(path, whole[..(whole.Length / 2)]); // a partial copy
+            var (stdout, stderr) = (new StringWriter(), new StringWriter());
+            var exit = await TrainerCommands.RunAsync(args, new TrainerConsole(stdout, stderr));
+            Assert.True(exit == 1, $"{stdout}\n{stderr}");
+            Assert.Matches($@"{System.Text.RegularExpressions.Regex.Escape(path)}\(\d+,\d+\): error SKOPT2014: SkillOpt cannot read this file back \(.+\); it writes its files whole, so the file was cut short or changed outside SkillOpt\. .*start over in a new run folder", stderr.ToString());
+            Assert.DoesNotContain("SKOPT2099", stderr.ToString());
+            File.WriteAllText(path, whole);
+        }
+        // nothing was lost: the restored files resume the finished run, whose received skill is the same
+        var again = await Tool.SkilloptAsync(dir.Path, null, args);
+        Assert.True(again.ExitCode == 0, again.ToString());
+        Assert.Equal(received, File.ReadAllText(dir.Combine("SKILL.received.md")));
+    }
 }

@@ -139,7 +139,8 @@ internal static class AtomicFile
     public static void WriteJson<T>(string path, T value) => WriteAllText(path, JsonSerializer.Serialize(value, SkillOptJson.Options) + "\n");
 
     /// <summary>Reads a JSON file written by <see cref="WriteJson{T}"/>; <see langword="default"/> when the file does not exist.</summary>
-    /// <exception cref="JsonException">The file is not valid JSON for <typeparamref name="T"/> (the message names the file).</exception>
+    /// <exception cref="DamagedFileException">The file is not valid JSON for <typeparamref name="T"/> (cut short or changed
+    /// outside SkillOpt): a <see cref="JsonException"/> that names the file, line and column (SKOPT2014 in the trainer).</exception>
     public static T? ReadJson<T>(string path)
     {
         if (!File.Exists(path))
@@ -152,9 +153,38 @@ internal static class AtomicFile
         }
         catch (JsonException ex)
         {
-            throw new JsonException($"{path}: {ex.Message}", ex);
+            throw new DamagedFileException(path, ex);
         }
     }
+}
+
+/// <summary>
+/// A JSON file SkillOpt wrote cannot be read back: it is not valid JSON of its kind. SkillOpt writes every file whole
+/// (<see cref="AtomicFile"/>), so it was cut short or changed outside SkillOpt (an editor, a partial copy, a disk fault).
+/// </summary>
+internal sealed class DamagedFileException : JsonException
+{
+    /// <summary>Wraps the serializer's error for <paramref name="file"/>.</summary>
+    /// <param name="file">The file that could not be read.</param>
+    /// <param name="inner">The serializer's error (its line and byte position are 0-based).</param>
+    public DamagedFileException(string file, JsonException inner)
+        : base($"{file}: {inner.Message}", inner.Path, inner.LineNumber, inner.BytePositionInLine, inner)
+    {
+        File = file;
+        Detail = (inner.Message is { } m && m.IndexOf(" Path: ", StringComparison.Ordinal) is var i and > 0 ? m[..i] : inner.Message).TrimEnd('.', ' ');
+    }
+
+    /// <summary>The file that could not be read.</summary>
+    public string File { get; }
+
+    /// <summary>1-based line of the error; 0 when unknown.</summary>
+    public int Line => LineNumber is { } l ? (int)Math.Min(int.MaxValue - 1, l) + 1 : 0;
+
+    /// <summary>1-based column (byte position in the line) of the error; 0 when the line is unknown.</summary>
+    public int Column => LineNumber is null ? 0 : BytePositionInLine is { } b ? (int)Math.Min(int.MaxValue - 1, b) + 1 : 1;
+
+    /// <summary>What the serializer said, without its location.</summary>
+    public string Detail { get; }
 }
 
 /// <summary>The JSON conventions of every file SkillOpt writes: snake_case names, enums as snake_case strings, indented, nulls omitted.</summary>

@@ -444,6 +444,13 @@ internal static class TrainerCommands
             // disk full, read-only, permission denied or a vanished run folder: what to free or fix, and that the run resumes
             console.Raw(ex.Diagnostic);
         }
+        catch (DamagedFileException ex)
+        {
+            // a file of the run folder (or the approval journal) cut short or edited: name it and what to do, not "report it"
+            console.Raw(FileDiagnosticException.Format(TrainerDiagnostics.DamagedFile, ex.File, ex.Line, ex.Column,
+                $"SkillOpt cannot read this file back ({ex.Detail}); it writes its files whole, so the file was cut short or changed outside SkillOpt. "
+                + "The committed skill is untouched. Restore the file, or start over in a new run folder (--run, -p:SkillOptRunDirectory=…) or after deleting this one."));
+        }
         catch (FileDiagnosticException ex)
         {
             // configuration, scripted rules and scenario errors already carry their canonical file(line,col) form

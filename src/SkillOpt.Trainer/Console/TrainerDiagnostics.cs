@@ -32,6 +32,8 @@ internal static class TrainerDiagnostics
     public const string InvalidSkillName = DiagnosticCodes.InvalidSkillName;
     /// <summary>The optimizer's provider failed (unreachable, failing through every retry, or refusing a call); the run resumes when run again.</summary>
     public const string ProviderFailed = DiagnosticCodes.ProviderFailed;
+    /// <summary>A file SkillOpt wrote cannot be read back (SKOPT2014).</summary>
+    public const string DamagedFile = DiagnosticCodes.DamagedFile;
     /// <summary>An unexpected error.</summary>
     public const string Unexpected = DiagnosticCodes.Unexpected;
     /// <summary>Warning: a verifier process crashed (its unreported tasks are Errored; the run goes on).</summary>
