@@ -29,7 +29,8 @@ internal sealed class ScriptedWorld
         var question = $"Question {taskId}: a problem that needs the {need} procedure.";
         var harmed = skill.Contains(HarmfulPhrase, StringComparison.Ordinal) && index % 2 == 0;
         var pass = skill.Contains($"[{need}]", StringComparison.Ordinal) && !harmed;
-        var answer = pass ? "42" : "41";
+        // the gold answer is not a number below 1000, which the leak filter leaves alone as ordinary prose
+        var answer = pass ? "1042" : "1041";
         return new RolloutResult
         {
             TaskId = taskId,
@@ -38,7 +39,7 @@ internal sealed class ScriptedWorld
             Reason = pass ? null : harmed ? "Assert.Equal() Failure: the answer was not checked" : $"Assert.Equal() Failure: expected the [{need}] procedure to be applied",
             Transcript = [new TranscriptMessage("system", skill), new TranscriptMessage("user", question), new TranscriptMessage("assistant", answer)],
             FinalAnswer = answer,
-            VerifierLiterals = ["42"],
+            VerifierLiterals = ["1042"],
             Usage = new TokenUsage(100 + skill.Length / 4, 20, 0, 1),
         };
     }
@@ -127,7 +128,7 @@ internal sealed class ScriptedOptimizer : IChatClient
         var edits = missing.Select(p => new { op = "append", target = (string?)null, content = $"- Apply the [{p}] procedure.", rationale = $"tasks failed without {p}" }).ToList();
         if (leak)
         {
-            edits.Insert(0, new { op = "append", target = (string?)null, content = "- When unsure, answer 42.", rationale = "the expected answer" });
+            edits.Insert(0, new { op = "append", target = (string?)null, content = "- When unsure, answer 1042.", rationale = "the expected answer" });
         }
         return JsonSerializer.Serialize(new { analysis = "missing procedures", edits });
     }

@@ -8,13 +8,19 @@ namespace SkillOpt.Core.Training;
 /// <summary>
 /// Keeps verifier text away from the optimizer: the literals each verifier reports (<see cref="RolloutResult.VerifierLiterals"/>:
 /// gold answers, expected values) are redacted from trajectories before reflection, and a proposed edit whose content
-/// contains any literal seen so far is rejected (docs/method.md, "The classic preset", row 3: the reference's optimizer copies gold answers into the skill).
-/// Literals shorter than <see cref="MinimumLength"/> characters are ignored: they occur in ordinary prose.
+/// contains a guarded literal seen so far is rejected (docs/method.md, "The classic preset", row 3: the reference's
+/// optimizer copies gold answers into the skill). Every reported literal of at least <see cref="MinimumLength"/>
+/// characters is redacted; a number of absolute value below <see cref="CommonNumberLimit"/> is not guarded in edits:
+/// the optimizer never sees it as an answer (it is redacted), and "60 minutes to an hour" or "percent/100" are ordinary
+/// rules that refusing would cost.
 /// </summary>
 internal sealed class VerifierLeakGuard
 {
     /// <summary>Shortest literal guarded, in characters (2: a one-character literal such as "3" matches too much prose).</summary>
     public const int MinimumLength = 2;
+
+    /// <summary>Numbers below this in absolute value are ordinary prose in rules (60 minutes, 100 percent, 12 months, 365 days), never guarded.</summary>
+    public const double CommonNumberLimit = 1000;
 
     /// <summary>What replaces a literal in text shown to the optimizer.</summary>
     public const string Redaction = "[redacted]";
@@ -38,6 +44,14 @@ internal sealed class VerifierLeakGuard
         }
     }
 
+    /// <summary>Whether an edit containing <paramref name="literal"/>, a known literal, is refused: it is not a common number (see the class remarks).</summary>
+    public bool IsGuarded(string literal) => _literals.Contains(literal) && !IsCommonNumber(literal);
+
+    /// <summary>A number (integer or decimal, optionally signed) of absolute value below <see cref="CommonNumberLimit"/>.</summary>
+    internal static bool IsCommonNumber(string literal) =>
+        double.TryParse(literal, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var v)
+        && Math.Abs(v) < CommonNumberLimit && !literal.Contains('e', StringComparison.OrdinalIgnoreCase);
+
     /// <summary>Returns <paramref name="result"/> with its own literals replaced by <see cref="Redaction"/> in every text the optimizer sees.</summary>
     public RolloutResult Redact(RolloutResult result)
     {
@@ -60,14 +74,15 @@ internal sealed class VerifierLeakGuard
         };
     }
 
-    /// <summary>Returns the first known literal contained in the edit's content (whole-word match, case-insensitive), or null.</summary>
+    /// <summary>Returns the first guarded literal contained in the edit's content (whole-word match, case-insensitive), or null.</summary>
     public string? FindLeak(SkillEdit edit) =>
-        edit.Content is null ? null : _literals.FirstOrDefault(l => Pattern(l).IsMatch(edit.Content));
+        edit.Content is null ? null : _literals.FirstOrDefault(l => IsGuarded(l) && Pattern(l).IsMatch(edit.Content));
 
     /// <summary>Writes the literals to <paramref name="path"/> (atomically).</summary>
     public void Save(string path) => AtomicFile.WriteJson(path, _literals.ToList());
 
     /// <summary>Loads literals saved by <see cref="Save"/>; nothing when the file is absent.</summary>
+    /// <exception cref="DamagedFileException">The file is not a JSON list of strings.</exception>
     public void Load(string path)
     {
         foreach (var l in AtomicFile.ReadJson<List<string>>(path) ?? [])

@@ -111,7 +111,7 @@ public class ClassicPresetTests
     {
         var classic = await TrainAsync(Classic());
         var reflections = PromptsOf(classic, "skillopt_reflection");
-        Assert.Contains(reflections, p => p.Contains("expected the [", StringComparison.Ordinal) && Regex.IsMatch(p, @"(?<![0-9])41(?![0-9])"));
+        Assert.Contains(reflections, p => p.Contains("expected the [", StringComparison.Ordinal) && Regex.IsMatch(p, @"(?<![0-9])1041(?![0-9])"));
         Assert.DoesNotContain(reflections, p => p.Contains(VerifierLeakGuard.Redaction, StringComparison.Ordinal));
         // and, like the reference's analysts, each trajectory with the system prompt the target saw (the skill, again)
         Assert.All(reflections, p => Assert.Contains("- **system**: # Math skill", p));

@@ -255,12 +255,12 @@ public class TrainingSafeguardTests
 
         var reflections = optimizer.Prompts.Where(p => p.Contains("trajectories", StringComparison.Ordinal)).ToList();
         Assert.NotEmpty(reflections);
-        Assert.All(reflections, p => Assert.DoesNotMatch(@"(?<![0-9])42(?![0-9])", p));
+        Assert.All(reflections, p => Assert.DoesNotMatch(@"(?<![0-9])1042(?![0-9])", p));
         Assert.Contains(reflections, p => p.Contains("[redacted]", StringComparison.Ordinal));
-        Assert.DoesNotContain("42", File.ReadAllText(Path.Combine(folder, "best_skill.md")));
+        Assert.DoesNotContain("1042", File.ReadAllText(Path.Combine(folder, "best_skill.md")));
         var history = AtomicFile.ReadJson<List<HistoryRecord>>(Path.Combine(folder, "history.json"))!;
         Assert.Contains(history, h => h.EditsRejectedAsLeaks > 0);
-        Assert.Contains("contains the verifier literal '42'", File.ReadAllText(Path.Combine(folder, "steps", "step_0001", "selected_edits.json")));
+        Assert.Contains("contains the verifier literal '1042'", File.ReadAllText(Path.Combine(folder, "steps", "step_0001", "selected_edits.json")));
     }
 
     [Fact]
@@ -271,7 +271,7 @@ public class TrainingSafeguardTests
         var optimizer = new ScriptedOptimizer();
         await new SkillTrainingLoop(options, new ScriptedRunner(), optimizer, NewFolder())
             .RunAsync(HarnessConfig.InitialSkill, new ScriptedWorld().Splits(), TestContext.Current.CancellationToken);
-        Assert.Contains(optimizer.Prompts, p => p.Contains("trajectories", StringComparison.Ordinal) && p.Contains("41", StringComparison.Ordinal));
+        Assert.Contains(optimizer.Prompts, p => p.Contains("trajectories", StringComparison.Ordinal) && p.Contains("1041", StringComparison.Ordinal));
         Assert.DoesNotContain(optimizer.Prompts, p => p.Contains("[redacted]", StringComparison.Ordinal));
     }
 
