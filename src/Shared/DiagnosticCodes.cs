@@ -56,7 +56,7 @@ internal static class DiagnosticCodes
     public const string InvalidSkillName = "SKOPT2012";
     /// <summary>The optimizer's provider failed: unreachable, failing through every retry (circuit open), or it refused a call.</summary>
     public const string ProviderFailed = "SKOPT2013";
-    /// <summary>A file SkillOpt wrote (run folder, approval journal) cannot be read back: cut short or changed outside SkillOpt.</summary>
+    /// <summary>A run-folder file SkillOpt wrote cannot be read back while training: cut short or changed outside SkillOpt.</summary>
     public const string DamagedFile = "SKOPT2014";
     /// <summary>An unexpected error.</summary>
     public const string Unexpected = "SKOPT2099";

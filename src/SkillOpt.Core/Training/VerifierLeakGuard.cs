@@ -44,9 +44,6 @@ internal sealed class VerifierLeakGuard
         }
     }
 
-    /// <summary>Whether an edit containing <paramref name="literal"/>, a known literal, is refused: it is not a common number (see the class remarks).</summary>
-    public bool IsGuarded(string literal) => _literals.Contains(literal) && !IsCommonNumber(literal);
-
     /// <summary>A number (integer or decimal, optionally signed) of absolute value below <see cref="CommonNumberLimit"/>.</summary>
     internal static bool IsCommonNumber(string literal) =>
         double.TryParse(literal, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var v)
@@ -76,7 +73,7 @@ internal sealed class VerifierLeakGuard
 
     /// <summary>Returns the first guarded literal contained in the edit's content (whole-word match, case-insensitive), or null.</summary>
     public string? FindLeak(SkillEdit edit) =>
-        edit.Content is null ? null : _literals.FirstOrDefault(l => IsGuarded(l) && Pattern(l).IsMatch(edit.Content));
+        edit.Content is null ? null : _literals.FirstOrDefault(l => !IsCommonNumber(l) && Pattern(l).IsMatch(edit.Content));
 
     /// <summary>Writes the literals to <paramref name="path"/> (atomically).</summary>
     public void Save(string path) => AtomicFile.WriteJson(path, _literals.ToList());

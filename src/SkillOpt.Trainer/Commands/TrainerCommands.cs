@@ -446,7 +446,7 @@ internal static class TrainerCommands
         }
         catch (DamagedFileException ex)
         {
-            // a file of the run folder (or the approval journal) cut short or edited: name it and what to do, not "report it"
+            // a run-folder file cut short or edited: name it and what to do, not "report it"
             console.Raw(FileDiagnosticException.Format(TrainerDiagnostics.DamagedFile, ex.File, ex.Line, ex.Column,
                 $"SkillOpt cannot read this file back ({ex.Detail}); it writes its files whole, so the file was cut short or changed outside SkillOpt. "
                 + "The committed skill is untouched. Restore the file, or start over in a new run folder (--run, -p:SkillOptRunDirectory=…) or after deleting this one."));
